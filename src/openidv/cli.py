@@ -1,0 +1,211 @@
+"""The ``openidv`` command: one entry point, one subcommand per task.
+
+Every subcommand takes ``--json`` and then prints exactly one JSON object on stdout.
+Exit status: 0 on success, 2 on bad input (unreadable image, malformed data file,
+missing model), with the error as ``{"error": {"code", "message"}}`` under ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from openidv.errors import OpenIDVError
+
+Handler = Callable[[argparse.Namespace], tuple[dict[str, Any], str]]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        payload, text = handler(args)
+    except OpenIDVError as exc:
+        if args.json:
+            print(json.dumps({"error": exc.to_dict()}))
+        else:
+            print(f"openidv: error [{exc.code}]: {exc.message}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(payload, indent=None, sort_keys=False))
+    else:
+        print(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+    parser = argparse.ArgumentParser(prog="openidv", description="Open-source identity verification engines.")
+    parser.add_argument("--version", action="version", version=f"openidv {_version()}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("match", parents=[common], help="match a selfie to the portrait on an ID document")
+    p.add_argument("selfie", type=Path)
+    p.add_argument("document", type=Path)
+    p.add_argument("--operating-point", default=None, help="target FMR: 1e-2, 1e-3 (default) or 1e-4")
+    p.set_defaults(handler=_cmd_match)
+
+    p = sub.add_parser("detect", parents=[common], help="detect faces and measure their quality")
+    p.add_argument("image", type=Path)
+    p.set_defaults(handler=_cmd_detect)
+
+    p = sub.add_parser("models", parents=[common], help="list the models and whether their packages are installed")
+    p.add_argument("--load", action="store_true", help="also load every model (checks the files are usable)")
+    p.set_defaults(handler=_cmd_models)
+
+    p = sub.add_parser("demo", parents=[common], help="match a generated ID card against a selfie (no data needed)")
+    p.add_argument("--out", type=Path, default=None, help="folder to write the demo's images to")
+    p.set_defaults(handler=_cmd_demo)
+
+    ev = sub.add_parser("eval", help="evaluate an engine on labelled data")
+    evsub = ev.add_subparsers(title="evaluations", metavar="WHAT")
+    p = evsub.add_parser("faces", parents=[common], help="face verification on a PAIRS.tsv file")
+    p.add_argument("pairs", type=Path, help="TSV with file_a, file_b, same_person (1/0)")
+    p.add_argument(
+        "--root", type=Path, default=None, help="folder the paths are relative to (default: the TSV's folder)"
+    )
+    p.add_argument("--plot", type=Path, default=None, help="write a DET curve and score histograms (PNG)")
+    p.add_argument("--operating-point", default=None, help="operating point for false accepts/rejects")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.set_defaults(handler=_cmd_eval_faces)
+    return parser
+
+
+# --------------------------------------------------------------------------- handlers
+
+
+def _cmd_match(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.face.matching import match
+
+    config = _match_config(args.operating_point)
+    result = match(_read(args.selfie), _read(args.document), config)
+    payload = result.to_dict()
+    verdict = {True: "SAME PERSON", False: "DIFFERENT PEOPLE", None: "UNDECIDED"}[result.same_person]
+    lines = [f"{verdict}"]
+    if result.distance is not None:
+        lines.append(
+            f"  score {result.score:.3f}  distance {result.distance:.3f}  threshold {result.threshold:.3f}"
+            f"  (FMR {result.operating_point})"
+        )
+    lines += [f"  {r.side}: {r.code} - {r.detail}" for r in result.reasons]
+    lines.append(f"  time {result.timings_ms['total']:.0f} ms")
+    return payload, "\n".join(lines)
+
+
+def _cmd_detect(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.config import get_settings
+    from openidv.face.detection import detect
+
+    faces = detect(_read(args.image), max_pixels=get_settings().max_image_pixels)
+    payload = {"n_faces": len(faces), "faces": [f.to_dict() for f in faces]}
+    lines = [f"{len(faces)} face(s)"]
+    for i, f in enumerate(faces, 1):
+        q = f.quality
+        lines.append(
+            f"  {i}: box {f.box.width:.0f}x{f.box.height:.0f} at ({f.box.x:.0f},{f.box.y:.0f}) score {f.score:.3f}"
+            f" eyes {q.interocular_px:.0f}px sharpness {q.sharpness:.0f} brightness {q.brightness:.0f}"
+            f" yaw {q.yaw_deg:.0f} pitch {q.pitch_deg:.0f} roll {q.roll_deg:.0f}"
+        )
+    return payload, "\n".join(lines)
+
+
+def _cmd_models(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.models import REGISTRY
+
+    if args.load:
+        for name in REGISTRY.names():
+            REGISTRY.get(name)
+    statuses = REGISTRY.check()
+    payload = {"models": [vars(s) for s in statuses], "all_available": all(s.available for s in statuses)}
+    lines = [f"{'ok ' if s.available else 'MISSING'} {s.name:<12} {s.package}  {s.problem}" for s in statuses]
+    return payload, "\n".join(lines)
+
+
+def _cmd_demo(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.demo import run_demo
+
+    return run_demo(args.out)
+
+
+def _cmd_eval_faces(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.eval.faces import evaluate_pairs, format_report, openidv_embedder, read_pairs
+
+    config = _match_config(args.operating_point)
+    pairs = read_pairs(args.pairs)
+    root = args.root or args.pairs.parent
+    result = evaluate_pairs(
+        pairs,
+        root,
+        openidv_embedder(config),
+        operating_point=config.operating_point,
+        progress=None if args.no_progress else _progress("images"),
+    )
+    payload = result.to_dict()
+    text = format_report(result, f"face verification: {args.pairs}")
+    if args.plot:
+        from openidv.eval.plot import plot_verification
+
+        plot_verification(result.distances, result.same, result.threshold, args.plot, title=str(args.pairs.name))
+        payload["plot"] = str(args.plot)
+        text += f"\n  plot             {args.plot}"
+    return payload, text
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _match_config(operating_point: str | None) -> Any:
+    from openidv.config import get_settings
+    from openidv.face.matching import MatchConfig
+    from openidv.face.operating_points import threshold_for
+
+    settings = get_settings()
+    op = operating_point or settings.face_operating_point
+    try:
+        threshold_for(op)
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
+    return MatchConfig(operating_point=op, max_pixels=settings.max_image_pixels)
+
+
+class _UsageError(OpenIDVError):
+    code = "bad_argument"
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise _UsageError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _progress(unit: str) -> Callable[[Iterable[str]], Iterable[str]] | None:
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    def wrap(items: Iterable[str]) -> Iterable[str]:
+        bar: Iterable[str] = tqdm(list(items), unit=unit.removesuffix("s"), file=sys.stderr, leave=False)
+        return bar
+
+    return wrap
+
+
+def _version() -> str:
+    from openidv import __version__
+
+    return __version__
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Process settings, read from ``OPENIDV_*`` environment variables (pydantic-settings).
+
+The engines take explicit parameters; only the shell (CLI, service) reads settings
+and passes them in.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from openidv.face.operating_points import DEFAULT_OPERATING_POINT
+from openidv.imaging import DEFAULT_MAX_PIXELS
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OPENIDV_", extra="ignore")
+
+    #: largest accepted image, in pixels (width x height)
+    max_image_pixels: int = Field(DEFAULT_MAX_PIXELS, gt=0)
+    #: face-match operating point: target false-match rate "1e-2", "1e-3" or "1e-4"
+    face_operating_point: str = DEFAULT_OPERATING_POINT
+    #: ONNX Runtime intra-op threads per model; 0 lets the runtime choose
+    onnx_threads: int = Field(0, ge=0)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Document engine. So far: the synthetic document generator (:mod:`openidv.document.synth`)."""

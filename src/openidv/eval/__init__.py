@@ -1,0 +1,1 @@
+"""Evaluation harnesses: labelled data in, error rates and timings out."""
