@@ -24,7 +24,7 @@ _REDETECT = DetectorConfig(score_threshold=0.5, max_side=640, max_upscale=1.0, h
 
 @dataclass(frozen=True)
 class EnhanceConfig:
-    enhance_below_iod: float = 28.0  #: enhance faces whose eyes are closer than this (px)
+    enhance_below_iod: float = 18.0  #: enhance faces whose eyes are closer than this (px)
     target_iod: float = 90.0  #: inter-ocular distance after enlargement (px)
     max_scale: float = 6.0  #: largest enlargement factor
     margin: float = 0.8  #: crop margin around the face box, as a share of its size
