@@ -22,6 +22,13 @@ ID1_MM = (85.60, 53.98)
 ID1_PX = (round(ID1_MM[0] / 25.4 * DPI), round(ID1_MM[1] / 25.4 * DPI))  # (1011, 638)
 #: Portrait box on the card: x, y, width, height in pixels (about 24 x 30 mm).
 PORTRAIT_BOX = (40, 150, 285, 355)
+TD3_MM = (125.0, 88.0)
+TD3_PX = (round(TD3_MM[0] / 25.4 * DPI), round(TD3_MM[1] / 25.4 * DPI))  # (1476, 1039)
+#: Portrait box on a passport data page: x, y, width, height in pixels (35 x 45 mm).
+PASSPORT_PORTRAIT_BOX = (60, 250, 413, 531)
+#: MRZ character pitch (ICAO 9303: 10 characters per inch) in pixels at 300 dpi.
+MRZ_PITCH = DPI / 10
+_MONO_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,36 @@ def photograph(
     textured background, blurred (Gaussian, ``blur_sigma`` px), given sensor noise
     (Gaussian, ``noise_sigma`` grey levels) and JPEG-compressed at ``jpeg_quality``.
     """
+    image, _ = photograph_with_corners(
+        card,
+        rng,
+        frame=frame,
+        card_fraction=card_fraction,
+        max_tilt_deg=max_tilt_deg,
+        blur_sigma=blur_sigma,
+        noise_sigma=noise_sigma,
+        jpeg_quality=jpeg_quality,
+    )
+    return image
+
+
+def photograph_with_corners(
+    card: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    frame: tuple[int, int] = (1280, 960),
+    card_fraction: float = 0.75,
+    max_tilt_deg: float = 20.0,
+    blur_sigma: float = 0.8,
+    noise_sigma: float = 3.0,
+    jpeg_quality: int = 85,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`photograph`, also returning where the card's corners landed.
+
+    The corners are a float32 array of shape (4, 2): the card's top-left, top-right,
+    bottom-right and bottom-left corners (in card coordinates) in frame pixels. The
+    same seed gives the same image as :func:`photograph`.
+    """
     fw, fh = frame
     ch, cw = card.shape[:2]
     scale = card_fraction * fw / cw
@@ -157,7 +194,7 @@ def photograph(
     decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if decoded is None:
         raise RuntimeError("JPEG decoding failed")
-    return np.ascontiguousarray(decoded[:, :, ::-1])
+    return np.ascontiguousarray(decoded[:, :, ::-1]), dst
 
 
 def _table(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
@@ -168,3 +205,94 @@ def _table(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=size)
+
+
+def _mono_font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.truetype(_MONO_FONT, size)
+    except OSError:  # font not installed: characters are still placed at a fixed pitch
+        return ImageFont.load_default(size=size)
+
+
+def draw_mrz(image: np.ndarray, lines: list[str], *, left: int, bottom: int, size: int = 40) -> np.ndarray:
+    """Print MRZ lines at ICAO pitch (10 characters per inch at 300 dpi), last line at ``bottom``.
+
+    Each character is placed separately, so the pitch is exact whatever the font.
+    Returns a new image; ``left`` and ``bottom`` are pixels.
+    """
+    pil = Image.fromarray(image)
+    draw = ImageDraw.Draw(pil)
+    font = _mono_font(size)
+    line_gap = round(size * 1.45)
+    top = bottom - line_gap * len(lines)
+    for row, line in enumerate(lines):
+        for col, char in enumerate(line):
+            draw.text((left + col * MRZ_PITCH, top + row * line_gap), char, font=font, fill=(20, 20, 20))
+    return np.asarray(pil, dtype=np.uint8).copy()
+
+
+@dataclass(frozen=True)
+class PassportFields:
+    family_name: str = "TRAVELER"
+    given_names: str = "HAPPY"
+    number: str = "963545637"
+    nationality: str = "UNITED STATES OF AMERICA"
+    birth_date: str = "15 JAN 1985"
+    birth_place: str = "CALIFORNIA, U.S.A."
+    sex: str = "F"
+    issue_date: str = "14 APR 2020"
+    expiry_date: str = "13 APR 2030"
+    authority: str = "United States Department of State"
+
+
+def render_passport_page(
+    portrait: np.ndarray,
+    mrz_lines: list[str],
+    rng: np.random.Generator,
+    fields: PassportFields = PassportFields(),
+) -> np.ndarray:
+    """A passport data page (TD3, 125 x 88 mm -> 1476 x 1039 px): portrait, labelled fields, 2 x 44 MRZ."""
+    width, height = TD3_PX
+    page = guilloche(height, width, rng)
+    x, y, w, h = PASSPORT_PORTRAIT_BOX
+    page[y : y + h, x : x + w] = cv2.resize(as_rgb(portrait), (w, h), interpolation=cv2.INTER_AREA)
+    pil = Image.fromarray(page)
+    draw = ImageDraw.Draw(pil)
+    label_font, value_font = _font(22), _font(32)
+    draw.text((60, 60), "PASSPORT", font=_font(48), fill=(30, 30, 90))
+    draw.text((420, 70), "UNITED STATES OF AMERICA", font=_font(40), fill=(30, 30, 90))
+    entries = [
+        ((520, 170), "Type / Type", "P"),
+        ((720, 170), "Code / Code", "USA"),
+        ((1000, 170), "Passport No. / No. du Passeport", fields.number),
+        ((520, 260), "Surname / Nom", fields.family_name),
+        ((520, 350), "Given Names / Prenoms", fields.given_names),
+        ((520, 440), "Nationality / Nationalite", fields.nationality),
+        ((520, 530), "Date of birth / Date de naissance", fields.birth_date),
+        ((520, 620), "Place of birth / Lieu de naissance", fields.birth_place),
+        ((1100, 620), "Sex / Sexe", fields.sex),
+        ((520, 710), "Date of issue / Date de delivrance", fields.issue_date),
+        ((1000, 710), "Date of expiration", fields.expiry_date),
+        ((520, 800), "Authority / Autorite", fields.authority),
+    ]
+    for (ex, ey), label, value in entries:
+        draw.text((ex, ey), label, font=label_font, fill=(90, 60, 60))
+        draw.text((ex, ey + 28), value, font=value_font, fill=(15, 15, 15))
+    page = np.asarray(pil, dtype=np.uint8).copy()
+    page[height - 190 :, :] = np.clip(page[height - 190 :, :].astype(np.int16) + 20, 0, 255).astype(np.uint8)
+    return draw_mrz(page, mrz_lines, left=round((width - 44 * MRZ_PITCH) / 2), bottom=height - 40)
+
+
+def render_td1_back(
+    mrz_lines: list[str], rng: np.random.Generator, *, title: str = "UNITED STATES OF AMERICA"
+) -> np.ndarray:
+    """The back of an ID-1 card carrying a 3 x 30 MRZ (e.g. a US passport card)."""
+    width, height = ID1_PX
+    card = guilloche(height, width, rng)
+    pil = Image.fromarray(card)
+    draw = ImageDraw.Draw(pil)
+    draw.text((40, 40), title, font=_font(34), fill=(30, 30, 90))
+    draw.text((40, 100), "This card is for land and sea travel only.", font=_font(24), fill=(40, 40, 40))
+    card = np.asarray(pil, dtype=np.uint8).copy()
+    card[height - 230 :, :] = 235
+    return draw_mrz(card, mrz_lines, left=round((width - 30 * MRZ_PITCH) / 2), bottom=height - 30)

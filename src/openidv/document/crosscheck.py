@@ -1,0 +1,105 @@
+"""Cross-checks between the sources of a document's data (barcode, MRZ, printed text).
+
+Values are compared after normalisation, per field:
+
+* dates: equal ISO dates;
+* document numbers: letters and digits only; with printed text on one side, the
+  usual OCR confusions (O/0, I/1, S/5, B/8, Z/2) are folded first;
+* names: upper case, no diacritics or punctuation; the name is compared as a whole
+  (family, given and middle names together, in any order), and a name truncated by
+  the MRZ or the barcode matches the longer form it begins;
+* sex: equal codes.
+"""
+
+from __future__ import annotations
+
+from openidv.checks import CheckResult, Status
+from openidv.document.normalize import name_tokens, normalize_document_number
+from openidv.document.types import FieldSource, FieldValue
+
+_SCALAR_FIELDS = ("birth_date", "expiry_date", "issue_date", "document_number", "sex")
+_NAME_PARTS = ("family_name", "given_names", "middle_names")
+_OCR_FOLD = str.maketrans({"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "S": "5", "B": "8", "Z": "2"})
+
+
+def cross_check(fields: list[FieldValue], a: FieldSource, b: FieldSource) -> CheckResult:
+    """Compare every field both sources have; name the fields that disagree."""
+    name = f"consistency_{a.value}_{b.value}"
+    va, vb = _by_name(fields, a), _by_name(fields, b)
+    compared: list[str] = []
+    mismatches: dict[str, list[str]] = {}
+    for field in _SCALAR_FIELDS:
+        if field in va and field in vb:
+            compared.append(field)
+            if not _same_scalar(field, va[field], vb[field], FieldSource.PRINTED in (a, b)):
+                mismatches[field] = [va[field], vb[field]]
+    name_a, name_b = _full_name(va), _full_name(vb)
+    if name_a and name_b:
+        compared.append("name")
+        if not same_name(name_a, name_b):
+            mismatches["name"] = [" ".join(name_a), " ".join(name_b)]
+    if not compared:
+        return CheckResult(
+            name,
+            Status.INCONCLUSIVE,
+            "nothing_to_compare",
+            None,
+            f"no field was read from both the {a.value} and the {b.value}",
+        )
+    agree = len(compared) - len(mismatches)
+    score = agree / len(compared)
+    data = {"compared": compared, "mismatches": mismatches}
+    if mismatches:
+        detail = "; ".join(f"{f}: {x!r} vs {y!r}" for f, (x, y) in mismatches.items())
+        return CheckResult(
+            name, Status.FAIL, "fields_mismatch", score, f"{a.value} and {b.value} disagree on {detail}", data
+        )
+    return CheckResult(
+        name, Status.PASS, "fields_agree", score, f"{a.value} and {b.value} agree on {', '.join(compared)}", data
+    )
+
+
+def same_name(a: list[str], b: list[str]) -> bool:
+    """Token lists describe the same name: same tokens in any order, truncation allowed.
+
+    Every token of the shorter list must match a distinct token of the longer one,
+    exactly or (for tokens of 3+ letters) as a prefix, and together they must cover
+    all but at most one token of the longer list (a middle name one side omits).
+    """
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    remaining = list(long_)
+    for token in short:
+        match = next((t for t in remaining if t == token), None)
+        if match is None:
+            match = next(
+                (t for t in remaining if len(token) >= 3 and (t.startswith(token) or token.startswith(t))), None
+            )
+        if match is None:
+            return False
+        remaining.remove(match)
+    return len(remaining) <= 1 and len(short) >= 1
+
+
+def _by_name(fields: list[FieldValue], source: FieldSource) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for f in fields:
+        if f.source is source and f.value:
+            out.setdefault(f.name, f.value)
+    return out
+
+
+def _full_name(values: dict[str, str]) -> list[str]:
+    tokens: list[str] = []
+    for part in _NAME_PARTS:
+        if part in values:
+            tokens += name_tokens(values[part])
+    return tokens
+
+
+def _same_scalar(field: str, x: str, y: str, fold_ocr: bool) -> bool:
+    if field == "document_number":
+        nx, ny = normalize_document_number(x), normalize_document_number(y)
+        if fold_ocr:
+            nx, ny = nx.translate(_OCR_FOLD), ny.translate(_OCR_FOLD)
+        return nx == ny
+    return x.strip().upper() == y.strip().upper()

@@ -1,0 +1,136 @@
+"""Reading the printed (visual) zone: fields found by their labels and positions.
+
+Input is the list of OCR lines of an upright, rectified document
+(:func:`openidv.document.ocr.read_text`). A field's value is looked for, in order:
+in the same OCR line after its label, in the next line to the right on the same row,
+then in the line directly below the label (left-aligned with it), which is how
+passport data pages print them.
+
+US licences follow the AAMVA card design numbering: ``1`` family name, ``2`` given
+names, ``3 DOB``, ``4a ISS``, ``4b EXP``, ``4d DLN``; dates are month/day/year.
+Passport pages use bilingual labels ("Surname / Nom", "Date of birth", ...) and
+dates like ``15 JAN 1985``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from openidv.document.normalize import iso, normalize_document_number, normalize_name, parse_date
+from openidv.document.ocr import OcrLine, group_rows
+from openidv.document.types import FieldSource, FieldValue
+
+_DATE_FIELDS = {
+    "birth_date": (r"\b3?\s*DOB\b", r"DATE OF BIRTH", r"BIRTH ?DATE"),
+    "expiry_date": (r"\b4b\s*EXP\b", r"\bEXP(IRES|IRATION)?\b", r"DATE OF EXPIR", r"\bEXPIRY\b"),
+    "issue_date": (r"\b4a\s*ISS\b", r"\bISS(UED)?\b", r"DATE OF ISSUE"),
+}
+_NUMBER_LABELS = (
+    r"\b4d\s*(DLN|DL|LIC|NO)\b",
+    r"\bDLN\b",
+    r"\bDL\s*NO\b",
+    r"\bLIC(ENSE)?\s*(NO|#)",
+    r"PASSPORT\s*NO",
+    r"DOCUMENT\s*NO",
+    r"\bCARD\s*NO\b",
+)
+_NAME_LABELS = {
+    "family_name": (r"^\s*1\s+(?=[A-Z])", r"^\s*1\s*$", r"\bSURNAME\b", r"\bLAST NAME\b", r"\bLN\b"),
+    "given_names": (r"^\s*2\s+(?=[A-Z])", r"^\s*2\s*$", r"\bGIVEN NAMES?\b", r"\bFIRST NAME\b", r"\bFN\b"),
+}
+_SEX_LABELS = (r"\bSEX\b",)
+
+
+@dataclass(frozen=True)
+class _Hit:
+    value: str
+    score: float
+
+
+def extract_printed_fields(lines: list[OcrLine], *, date_order: str = "mdy") -> list[FieldValue]:
+    """Fields found in the printed zone, as :class:`FieldValue` with source PRINTED."""
+    rows = group_rows(lines)
+    out: list[FieldValue] = []
+    for name, labels in _DATE_FIELDS.items():
+        hit = _find(lines, rows, labels, lambda t: iso(parse_date(t, order=date_order)) or None)
+        if hit:
+            out.append(FieldValue(name, hit.value, FieldSource.PRINTED, confidence=hit.score))
+    number = _find(lines, rows, _NUMBER_LABELS, _document_number)
+    if number:
+        out.append(FieldValue("document_number", number.value, FieldSource.PRINTED, confidence=number.score))
+    for name, labels in _NAME_LABELS.items():
+        hit = _find(lines, rows, labels, _name_value)
+        if hit:
+            out.append(FieldValue(name, hit.value, FieldSource.PRINTED, confidence=hit.score))
+    sex = _find(lines, rows, _SEX_LABELS, _sex_value)
+    if sex:
+        out.append(FieldValue("sex", sex.value, FieldSource.PRINTED, confidence=sex.score))
+    return out
+
+
+def _find(
+    lines: list[OcrLine], rows: list[list[OcrLine]], labels: tuple[str, ...], parse: Callable[[str], str | None]
+) -> _Hit | None:
+    for pattern in labels:
+        rx = re.compile(pattern, re.IGNORECASE)
+        for line in lines:
+            m = rx.search(line.text)
+            if not m:
+                continue
+            after = line.text[m.end() :]
+            value = parse(after)
+            if value:
+                return _Hit(value, line.score)
+            right = _right_of(line, rows)
+            if right is not None and (value := parse(right.text)):
+                return _Hit(value, right.score)
+            below = _below(line, lines)
+            if below is not None and (value := parse(below.text)):
+                return _Hit(value, below.score)
+    return None
+
+
+def _right_of(line: OcrLine, rows: list[list[OcrLine]]) -> OcrLine | None:
+    for row in rows:
+        if line in row:
+            i = row.index(line)
+            return row[i + 1] if i + 1 < len(row) else None
+    return None
+
+
+def _below(line: OcrLine, lines: list[OcrLine]) -> OcrLine | None:
+    """The nearest line under ``line``, starting within one line height of its left edge."""
+    best, best_gap = None, float("inf")
+    for other in lines:
+        gap = other.top - line.bottom
+        if other is line or gap < -0.3 * line.height or gap > 2.0 * line.height:
+            continue
+        if abs(other.left - line.left) > 1.5 * max(line.height, other.height):
+            continue
+        if gap < best_gap:
+            best, best_gap = other, gap
+    return best
+
+
+def _document_number(text: str) -> str | None:
+    for token in re.findall(r"[A-Z0-9][A-Z0-9 \-]{3,}[A-Z0-9]", text.upper()):
+        cleaned = normalize_document_number(token)
+        if 5 <= len(cleaned) <= 20 and any(c.isdigit() for c in cleaned):
+            return cleaned
+    return None
+
+
+def _name_value(text: str) -> str | None:
+    cleaned = normalize_name(re.sub(r"^[\s:/]+", "", text))
+    if not cleaned or len(cleaned) < 2 or re.search(r"\d", text):
+        return None
+    if re.search(r"\b(NOM|PRENOMS|NAMES?|SURNAME)\b", cleaned):
+        return None
+    return cleaned
+
+
+def _sex_value(text: str) -> str | None:
+    m = re.search(r"(?<![A-Z])([MFX])(?![A-Z])", text.upper())
+    return m.group(1) if m else None

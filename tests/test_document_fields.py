@@ -1,0 +1,147 @@
+"""Printed-zone extraction, normalisation and cross-checks (pure logic, no OCR model)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from openidv.checks import Status
+from openidv.document.crosscheck import cross_check, same_name
+from openidv.document.normalize import normalize_name, parse_date
+from openidv.document.ocr import OcrLine, group_rows
+from openidv.document.types import FieldSource, FieldValue
+from openidv.document.vizone import extract_printed_fields
+
+
+def _line(text: str, x: float, y: float, w: float = 200, h: float = 30) -> OcrLine:
+    box = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)
+    return OcrLine(text, box, 0.95)
+
+
+def test_parse_date_formats() -> None:
+    assert parse_date("3 DOB 01/15/1985") == date(1985, 1, 15)
+    assert parse_date("15.01.1985", order="dmy") == date(1985, 1, 15)
+    assert parse_date("15 JAN 1985") == date(1985, 1, 15)
+    assert parse_date("15 JAN/JAN 1985") == date(1985, 1, 15)
+    assert parse_date("1985-01-15") == date(1985, 1, 15)
+    assert parse_date("13/45/1985") is None
+    assert parse_date("no date here") is None
+
+
+def test_normalize_name() -> None:
+    assert normalize_name("  Española,  José-María ") == "ESPANOLA JOSE-MARIA"
+    assert normalize_name("O'NEIL<<ANN") == "O'NEIL ANN"
+
+
+def test_us_licence_layout() -> None:
+    lines = [
+        _line("4d DLN", 360, 150, 100),
+        _line("D1234567", 470, 146),
+        _line("1", 360, 205, 20),
+        _line("SAMPLE", 470, 201),
+        _line("2", 360, 260, 20),
+        _line("ALEX JORDAN", 470, 256),
+        _line("3 DOB", 360, 315, 90),
+        _line("01/15/1985", 470, 311),
+        _line("4b EXP", 360, 370, 90),
+        _line("01/15/2030", 470, 366),
+        _line("4a ISS 01/15/2022", 360, 425, 300),
+    ]
+    got = {f.name: f.value for f in extract_printed_fields(lines)}
+    assert got == {
+        "document_number": "D1234567",
+        "family_name": "SAMPLE",
+        "given_names": "ALEX JORDAN",
+        "birth_date": "1985-01-15",
+        "expiry_date": "2030-01-15",
+        "issue_date": "2022-01-15",
+    }
+
+
+def test_passport_layout_values_below_labels() -> None:
+    lines = [
+        _line("Passport No. / No. du Passeport", 1000, 170, 330, 22),
+        _line("963545637", 1000, 198, 160),
+        _line("Surname / Nom", 520, 260, 150, 22),
+        _line("TRAVELER", 520, 288, 160),
+        _line("Given Names / Prenoms", 520, 350, 230, 22),
+        _line("HAPPY", 520, 378, 100),
+        _line("Date of birth / Date de naissance", 520, 530, 330, 22),
+        _line("15 JAN 1985", 520, 558, 180),
+        _line("Sex / Sexe", 1100, 620, 100, 22),
+        _line("F", 1100, 648, 20),
+        _line("Date of expiration", 1000, 710, 200, 22),
+        _line("13 APR 2030", 1000, 738, 180),
+        _line("Date of issue / Date de delivrance", 520, 710, 330, 22),
+        _line("14 APR 2020", 520, 738, 180),
+    ]
+    got = {f.name: f.value for f in extract_printed_fields(lines)}
+    assert got["document_number"] == "963545637"
+    assert got["family_name"] == "TRAVELER" and got["given_names"] == "HAPPY"
+    assert got["birth_date"] == "1985-01-15" and got["sex"] == "F"
+    assert got["expiry_date"] == "2030-04-13" and got["issue_date"] == "2020-04-14"
+
+
+def test_group_rows() -> None:
+    rows = group_rows([_line("b", 300, 102), _line("a", 10, 100), _line("c", 10, 200)])
+    assert [[x.text for x in r] for r in rows] == [["a", "b"], ["c"]]
+
+
+def _f(name: str, value: str, source: FieldSource) -> FieldValue:
+    return FieldValue(name, value, source)
+
+
+def test_cross_check_agree_with_name_order_and_truncation() -> None:
+    fields = [
+        _f("family_name", "ESPANOLA ESPANOLA", FieldSource.MRZ),
+        _f("given_names", "CARMEN", FieldSource.MRZ),
+        _f("birth_date", "1972-12-01", FieldSource.MRZ),
+        _f("document_number", "AAA100001", FieldSource.MRZ),
+        _f("family_name", "Española Española", FieldSource.PRINTED),
+        _f("given_names", "Carmen", FieldSource.PRINTED),
+        _f("birth_date", "1972-12-01", FieldSource.PRINTED),
+        _f("document_number", "AAAI0000I", FieldSource.PRINTED),
+    ]
+    r = cross_check(fields, FieldSource.MRZ, FieldSource.PRINTED)
+    assert r.status is Status.PASS and r.score == 1.0
+    assert set(r.data["compared"]) == {"birth_date", "document_number", "name"}
+
+
+def test_cross_check_names_the_mismatch() -> None:
+    fields = [
+        _f("birth_date", "1985-01-15", FieldSource.BARCODE),
+        _f("family_name", "SAMPLE", FieldSource.BARCODE),
+        _f("birth_date", "1995-01-15", FieldSource.PRINTED),
+        _f("family_name", "SAMPLE", FieldSource.PRINTED),
+    ]
+    r = cross_check(fields, FieldSource.BARCODE, FieldSource.PRINTED)
+    assert r.status is Status.FAIL and r.reason == "fields_mismatch"
+    assert list(r.data["mismatches"]) == ["birth_date"] and "birth_date" in r.detail
+
+
+def test_cross_check_nothing_in_common() -> None:
+    r = cross_check([_f("sex", "F", FieldSource.MRZ)], FieldSource.MRZ, FieldSource.BARCODE)
+    assert r.status is Status.INCONCLUSIVE
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("JOHN SMITH", "SMITH JOHN", True),
+        ("JOHN A SMITH", "JOHN SMITH", True),
+        ("ALEXANDRA SMITHERSON", "ALEXANDR SMITHERSO", True),
+        ("JOHN SMITH", "JANE SMITH", False),
+        ("JOHN SMITH", "JOHN DOE", False),
+    ],
+)
+def test_same_name(a: str, b: str, same: bool) -> None:
+    assert same_name(a.split(), b.split()) is same
+
+
+@given(st.lists(st.sampled_from(["ANN", "BOB", "CRUZ", "DEE", "EVA"]), min_size=1, max_size=4))
+def test_same_name_reflexive_and_order_free(tokens: list[str]) -> None:
+    assert same_name(tokens, list(reversed(tokens)))
