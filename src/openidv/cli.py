@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--operating-point", default=None, help="operating point for false accepts/rejects")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(handler=_cmd_eval_faces)
+
+    p = evsub.add_parser("aamva", parents=[common], help="AAMVA barcode payload parsing on a labelled JSONL file")
+    p.add_argument("labels", type=Path, help="JSONL with file, derived_elements / upstream_expected labels")
+    p.add_argument("--root", type=Path, default=None, help="folder the paths are relative to (default: the file's)")
+    p.add_argument("--today", type=_iso_date, default=None, help="reference date of the checks (YYYY-MM-DD)")
+    p.set_defaults(handler=_cmd_eval_aamva)
     return parser
 
 
@@ -161,7 +168,21 @@ def _cmd_eval_faces(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     return payload, text
 
 
+def _cmd_eval_aamva(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.eval.aamva import evaluate_aamva, format_report
+
+    result = evaluate_aamva(args.labels, args.root, today=args.today)
+    return result.to_dict(), format_report(result)
+
+
 # --------------------------------------------------------------------------- helpers
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def _match_config(operating_point: str | None) -> Any:

@@ -1,0 +1,1177 @@
+"""AAMVA DL/ID barcode payloads (the PDF417 on the back of US/Canadian licences and ID cards).
+
+A payload is text (ASCII) laid out as::
+
+    @ <LF> <RS> <CR>                       compliance indicator + the 3 separators
+    ANSI  IIN(6) VV JJ NN                  file type, issuer number, AAMVA version,
+                                           jurisdiction version (v02+), number of entries
+    {TT OOOO LLLL} x NN                    subfile directory: type, offset, length
+    DL DAQ... <LF> DCS... <LF> ... <CR>    subfiles at those offsets (character offsets
+    ZV ZVA... <CR>                         from the start of the payload)
+
+Versions: 01 = AAMVA DL/ID-2000 (file type ``AAMVA`` or ``ANSI``, no jurisdiction
+version, dates CCYYMMDD, full name in ``DAA``), 02/03 = 2003/2005 (``DCS`` family name,
+``DCT`` given names), 04-10 = 2009-2020 (``DAC``/``DAD`` first/middle names,
+truncation flags ``DDE``/``DDF``/``DDG``). From version 02 on dates are MMDDCCYY for US
+issuers and CCYYMMDD for Canadian ones.
+
+The parser here is written for real-world payloads: separators may be missing (then
+elements are found by their known 3-letter IDs and the values' formats), CR and LF are
+interchangeable, values carry trailing padding, the directory's offsets may be wrong
+(then subfiles are found by searching for their type). Whatever was repaired is listed in
+:attr:`AamvaRecord.problems` for reviewers. Unparseable input raises :class:`AamvaError`.
+
+Everything here is pure: strings in, dataclasses out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from openidv.checks import CheckResult, Status
+from openidv.document.iin import Jurisdiction, lookup_iin
+from openidv.document.types import FieldSource, FieldValue, check
+from openidv.errors import OpenIDVError
+
+
+class AamvaError(OpenIDVError):
+    """The text is not an AAMVA DL/ID payload that can be parsed."""
+
+    code = "bad_barcode_payload"
+
+
+# --------------------------------------------------------------------------------------
+# Data element dictionary
+# --------------------------------------------------------------------------------------
+
+#: Element ID -> (human name, first AAMVA version that defines it). Versions are the
+#: author's best knowledge; they only steer the separator-less splitter (soft penalty).
+ELEMENTS: dict[str, tuple[str, int]] = {
+    "DAA": ("full name (v01-v03: LAST,FIRST,MIDDLE,SUFFIX)", 1),
+    "DAB": ("family name (v01)", 1),
+    "DAC": ("first name", 1),
+    "DAD": ("middle name(s)", 1),
+    "DAE": ("name suffix (v01)", 1),
+    "DAF": ("name prefix (v01)", 1),
+    "DAG": ("address street 1", 1),
+    "DAH": ("address street 2", 1),
+    "DAI": ("address city", 1),
+    "DAJ": ("address jurisdiction code", 1),
+    "DAK": ("address postal code", 1),
+    "DAL": ("residence street 1 (v01)", 1),
+    "DAM": ("residence street 2 (v01)", 1),
+    "DAN": ("residence city (v01)", 1),
+    "DAO": ("residence jurisdiction code (v01)", 1),
+    "DAP": ("residence postal code (v01)", 1),
+    "DAQ": ("customer ID number (licence number)", 1),
+    "DAR": ("licence classification code (v01)", 1),
+    "DAS": ("licence restriction codes (v01)", 1),
+    "DAT": ("licence endorsement codes (v01)", 1),
+    "DAU": ("height", 1),
+    "DAV": ("height in cm (v01)", 1),
+    "DAW": ("weight in pounds", 1),
+    "DAX": ("weight in kilograms", 1),
+    "DAY": ("eye colour", 1),
+    "DAZ": ("hair colour", 1),
+    "DBA": ("expiry date", 1),
+    "DBB": ("birth date", 1),
+    "DBC": ("sex", 1),
+    "DBD": ("issue date", 1),
+    "DBE": ("issue timestamp (v01)", 1),
+    "DBF": ("number of duplicates (v01)", 1),
+    "DBG": ("medical indicator codes (v01)", 1),
+    "DBH": ("organ donor (v01)", 1),
+    "DBI": ("non-resident indicator (v01)", 1),
+    "DBJ": ("unique customer identifier (v01)", 1),
+    "DBK": ("social security number (v01)", 1),
+    "DBL": ("alias birth date", 1),
+    "DBM": ("alias social security number (v01)", 1),
+    "DBN": ("alias full / family name", 1),
+    "DBO": ("alias family name", 1),
+    "DBP": ("alias given name", 1),
+    "DBQ": ("alias middle name", 1),
+    "DBR": ("alias suffix", 1),
+    "DBS": ("alias prefix", 1),
+    "PAA": ("permit classification code (v01)", 1),
+    "PAB": ("permit expiry date (v01)", 1),
+    "PAC": ("permit identifier (v01)", 1),
+    "PAD": ("permit issue date (v01)", 1),
+    "PAE": ("permit restriction codes (v01)", 1),
+    "PAF": ("permit endorsement codes (v01)", 1),
+    "DCA": ("jurisdiction vehicle class", 2),
+    "DCB": ("jurisdiction restriction codes", 2),
+    "DCD": ("jurisdiction endorsement codes", 2),
+    "DCE": ("weight range", 2),
+    "DCF": ("document discriminator", 2),
+    "DCG": ("country identification", 2),
+    "DCH": ("federal commercial vehicle codes", 2),
+    "DCI": ("place of birth", 2),
+    "DCJ": ("audit information", 2),
+    "DCK": ("inventory control number", 2),
+    "DCL": ("race / ethnicity", 2),
+    "DCM": ("standard vehicle classification", 2),
+    "DCN": ("standard endorsement code", 2),
+    "DCO": ("standard restriction code", 2),
+    "DCP": ("vehicle classification description", 2),
+    "DCQ": ("endorsement code description", 2),
+    "DCR": ("restriction code description", 2),
+    "DCS": ("family name", 2),
+    "DCT": ("given names (v02-v03)", 2),
+    "DCU": ("name suffix", 2),
+    "DDA": ("compliance type", 4),
+    "DDB": ("card revision date", 4),
+    "DDC": ("HAZMAT endorsement expiry date", 4),
+    "DDD": ("limited duration document indicator", 4),
+    "DDE": ("family name truncation", 4),
+    "DDF": ("first name truncation", 4),
+    "DDG": ("middle name truncation", 4),
+    "DDH": ("under 18 until", 5),
+    "DDI": ("under 19 until", 5),
+    "DDJ": ("under 21 until", 5),
+    "DDK": ("organ donor indicator", 5),
+    "DDL": ("veteran indicator", 7),
+}
+
+#: Elements holding a date (in the version's / issuer's date format).
+DATE_ELEMENTS = frozenset({"DBA", "DBB", "DBD", "DBL", "DDB", "DDC", "DDH", "DDI", "DDJ", "PAB", "PAD"})
+
+#: Mandatory elements of the DL/ID subfile. ``certain``: missing one fails the check;
+#: ``probable``: the author is not sure the version requires it, missing one is inconclusive.
+#: A tuple inside ``certain`` means "one of these".
+_V04_MANDATORY: tuple[str, ...] = tuple(
+    re.findall(r"[A-Z]{3}", "DCA DCB DCD DBA DCS DAC DAD DBD DBB DBC DAY DAU DAG DAI DAJ DAK DAQ DCF DCG DDE DDF DDG")
+)
+_MANDATORY: dict[str, tuple[tuple[str | tuple[str, ...], ...], tuple[str, ...]]] = {
+    "v01": (
+        (("DAA", "DAB"), "DAG", "DAI", "DAJ", "DAK", "DAQ", "DBA", "DBB", "DBC", "DBD"),
+        ("DAR", "DAS", "DAT"),
+    ),
+    "v02": (
+        ("DCA", "DCB", "DCD", "DBA", "DCS", "DCT", "DBD", "DBB", "DBC", "DAG", "DAI", "DAJ", "DAK", "DAQ"),
+        ("DAY", "DAU", "DCF", "DCG", "DCH"),
+    ),
+    "v04": (
+        _V04_MANDATORY,
+        (),
+    ),
+}
+
+#: Longest payload accepted (a PDF417 symbol holds at most ~1,850 text characters).
+MAX_PAYLOAD_CHARS = 8192
+
+_EYE_COLOURS = frozenset({"BLK", "BLU", "BRO", "GRY", "GRN", "HAZ", "MAR", "PNK", "DIC", "UNK"})
+_HAIR_COLOURS = frozenset({"BAL", "BLK", "BLN", "BRO", "GRY", "RED", "SDY", "WHI", "UNK"})
+_SEPARATORS = "\n\r\x1e"
+_ID_RE = re.compile(r"[A-Z][A-Z0-9]{2}")
+_HEADER_RE = re.compile(r"(?P<ftype>ANSI|A?AMVA)\s?(?P<iin>\d{6})(?P<ver>\d{2})(?P<run>\d*)")
+_DIR_ENTRY_RE = re.compile(r"([A-Z][A-Z0-9])(\d{4})(\d{4})")
+
+
+# --------------------------------------------------------------------------------------
+# Result types
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AamvaHeader:
+    """The header: ``file_type`` (``ANSI`` or ``AAMVA``), IIN, versions, number of entries."""
+
+    compliance_indicator: bool  #: an ``@`` started the payload
+    separators: str  #: the (up to 3) separator characters after ``@``, as found
+    file_type: str
+    iin: str
+    aamva_version: int
+    jurisdiction_version: int | None  #: absent in version 01
+    number_of_entries: int
+
+
+@dataclass(frozen=True)
+class SubfileEntry:
+    """One row of the subfile directory: type (``DL``, ``ID``, ``ZV``), offset and length in characters."""
+
+    type: str
+    offset: int
+    length: int
+
+
+@dataclass
+class AamvaSubfile:
+    """One subfile and its elements (ID -> value; values of ``Z*`` subfiles are kept raw)."""
+
+    type: str
+    offset: int  #: from the directory
+    length: int  #: from the directory
+    located_by: str  #: ``offset``, ``shifted_offset``, ``search`` or ``assumed``
+    start: int  #: where its data was actually found (character index of the type, or of the first element)
+    elements: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class AamvaRecord:
+    """A parsed payload. ``elements`` merges every subfile's elements (first occurrence wins)."""
+
+    header: AamvaHeader
+    directory: list[SubfileEntry]
+    subfiles: list[AamvaSubfile]
+    elements: dict[str, str]
+    jurisdiction: Jurisdiction | None  #: from the IIN; ``None`` when the IIN is not in the table
+    separators_stripped: bool  #: the DL/ID data had no element separators (split on element IDs)
+    offsets_consistent: bool  #: every directory entry pointed at its subfile
+    payload_length: int = 0  #: characters in the parsed text
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def length_shortfall(self) -> int:
+        """Characters missing at the end of the payload according to the directory (0 when none)."""
+        if not self.offsets_consistent or not self.directory:
+            return 0
+        return max(0, max(e.offset + e.length for e in self.directory) - self.payload_length)
+
+    @property
+    def version(self) -> int:
+        return self.header.aamva_version
+
+    @property
+    def iin(self) -> str:
+        return self.header.iin
+
+    @property
+    def is_canadian(self) -> bool:
+        """Canadian issuer: by the IIN, else by ``DCG`` = ``CAN``."""
+        if self.jurisdiction is not None:
+            return self.jurisdiction.is_canadian
+        return self.elements.get("DCG", "").strip().upper() == "CAN"
+
+    @property
+    def date_order(self) -> str:
+        """``YMD`` (CCYYMMDD: version 01 and Canadian issuers) or ``MDY`` (MMDDCCYY)."""
+        return "YMD" if self.version <= 1 or self.is_canadian else "MDY"
+
+    @property
+    def main_subfile(self) -> AamvaSubfile | None:
+        """The DL or ID subfile (the first non-``Z`` one)."""
+        for s in self.subfiles:
+            if not s.type.startswith("Z"):
+                return s
+        return None
+
+    def date(self, element: str) -> dt.date | None:
+        """The element's value as a date (``None`` if absent or not a valid date in the record's format)."""
+        value = self.elements.get(element)
+        if value is None:
+            return None
+        return parse_aamva_date(value, self.date_order)
+
+    def to_fields(self) -> list[FieldValue]:
+        """Canonical fields (see :mod:`openidv.document.types`), source ``BARCODE``."""
+        return _to_fields(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        h = self.header
+        return {
+            "header": {
+                "file_type": h.file_type,
+                "iin": h.iin,
+                "aamva_version": h.aamva_version,
+                "jurisdiction_version": h.jurisdiction_version,
+                "number_of_entries": h.number_of_entries,
+            },
+            "jurisdiction": None if self.jurisdiction is None else self.jurisdiction.code,
+            "subfiles": [
+                {"type": s.type, "offset": s.offset, "length": s.length, "located_by": s.located_by}
+                for s in self.subfiles
+            ],
+            "elements": dict(self.elements),
+            "fields": {f.name: f.value for f in self.to_fields()},
+            "problems": list(self.problems),
+        }
+
+
+def element_name(element_id: str) -> str:
+    """Human name of an element ID (``"DCS"`` -> ``"family name"``); jurisdiction ``Z*`` IDs are generic."""
+    if element_id in ELEMENTS:
+        return ELEMENTS[element_id][0]
+    if element_id.startswith("Z"):
+        return f"jurisdiction-specific element of subfile {element_id[:2]}"
+    return "unknown element"
+
+
+# --------------------------------------------------------------------------------------
+# Dates and value formats
+# --------------------------------------------------------------------------------------
+
+
+def _ymd(value: str, order: str) -> dt.date | None:
+    if len(value) != 8 or not value.isdigit():
+        return None
+    if order == "YMD":
+        y, m, d = int(value[:4]), int(value[4:6]), int(value[6:])
+    else:
+        m, d, y = int(value[:2]), int(value[2:4]), int(value[4:])
+    try:
+        return dt.date(y, m, d) if y >= 1 else None
+    except ValueError:
+        return None
+
+
+def parse_aamva_date(value: str, order: str) -> dt.date | None:
+    """An 8-digit AAMVA date in ``order`` (``MDY`` = MMDDCCYY, ``YMD`` = CCYYMMDD), or ``None``.
+
+    Only the given order is tried: a date that is valid only in the other order is a
+    format error of the payload, not something to guess silently (see :func:`date_order_mismatch`).
+    """
+    return _ymd(value.strip(), order)
+
+
+def date_order_mismatch(value: str, order: str) -> bool:
+    """True when ``value`` is not a valid date in ``order`` but is one in the other order."""
+    other = "MDY" if order == "YMD" else "YMD"
+    return _ymd(value.strip(), order) is None and _ymd(value.strip(), other) is not None
+
+
+_HEIGHT_RE = re.compile(r"^\d{2,3}\s*(IN|CM)?$|^\d{3}$", re.IGNORECASE)
+_US_POSTAL_RE = re.compile(r"^\d{5}(?:-?\d{4})?-?$")
+_CA_POSTAL_RE = re.compile(r"^[A-Z]\d[A-Z]\s?\d[A-Z]\d$")
+
+
+def _format_ok(element: str, value: str, order: str | None = None) -> bool | None:
+    """Whether ``value`` (stripped) fits the element's format; ``None`` when there is no rule.
+
+    ``order`` is the date order; ``None`` accepts either (used by the separator-less splitter).
+    """
+    v = value.strip()
+    if element in DATE_ELEMENTS:
+        if order is None:
+            return _ymd(v, "MDY") is not None or _ymd(v, "YMD") is not None
+        return _ymd(v, order) is not None
+    if element == "DBC":
+        return v.upper() in {"1", "2", "9", "M", "F", "X", "U", "0"}
+    if element in {"DAJ", "DAO"}:
+        return len(v) == 2 and v.isalpha()
+    if element in {"DAK", "DAP"}:
+        compact = v.upper()
+        return bool(_US_POSTAL_RE.match(compact.replace(" ", ""))) or bool(_CA_POSTAL_RE.match(compact))
+    if element in {"DDE", "DDF", "DDG"}:
+        return v.upper() in {"T", "N", "U"}
+    if element == "DCG":
+        return v.upper() in {"USA", "CAN"}
+    if element == "DAY":
+        return v.upper() in _EYE_COLOURS
+    if element == "DAZ":
+        return v.upper() in _HAIR_COLOURS
+    if element == "DAU":
+        return bool(_HEIGHT_RE.match(v))
+    if element == "DDA":
+        return v.upper() in {"F", "N", "M"}
+    if element in {"DDD", "DDK", "DDL"}:
+        return v in {"0", "1"}
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------------------
+
+
+def parse_aamva(text: str) -> AamvaRecord:
+    """Parse an AAMVA DL/ID payload (versions 01-10).
+
+    Raises :class:`AamvaError` (code ``bad_barcode_payload``) when there is no AAMVA
+    header or no element could be read; every other irregularity is repaired where
+    possible and listed in ``problems``.
+    """
+    if not isinstance(text, str):
+        raise AamvaError("the payload must be text")
+    if not text.strip():
+        raise AamvaError("empty payload")
+    if len(text) > MAX_PAYLOAD_CHARS:
+        raise AamvaError(f"payload of {len(text)} characters; a PDF417 holds at most {MAX_PAYLOAD_CHARS}")
+    problems: list[str] = []
+    header, dir_start = _parse_header(text, problems)
+    directory, dir_end = _parse_directory(text, dir_start, header.number_of_entries, problems)
+    subfiles, offsets_ok = _locate_subfiles(text, directory, dir_end, problems)
+    stripped = False
+    for i, sub in enumerate(subfiles):
+        data_start = sub.start + (2 if text[sub.start : sub.start + 2] == sub.type else 0)
+        data_end = len(text) if i + 1 == len(subfiles) else max(subfiles[i + 1].start, data_start)
+        if sub.located_by in {"offset", "shifted_offset"}:
+            data_end = min(data_end, sub.start + sub.length) if sub.length >= 2 else data_end
+        region = text[data_start:data_end]
+        sub.elements, was_stripped = _parse_elements(region, sub.type, header.aamva_version, problems)
+        if not sub.type.startswith("Z"):
+            stripped = stripped or was_stripped
+    elements: dict[str, str] = {}
+    for sub in subfiles:
+        for key, value in sub.elements.items():
+            if key in elements:
+                problems.append(f"element {key} appears in more than one subfile; the first is kept")
+                continue
+            elements[key] = value
+    if not elements:
+        raise AamvaError("no data elements found")
+    jurisdiction = lookup_iin(header.iin)
+    if jurisdiction is None:
+        problems.append(f"IIN {header.iin} is not in the AAMVA IIN table")
+    record = AamvaRecord(
+        header=header,
+        directory=directory,
+        subfiles=subfiles,
+        elements=elements,
+        jurisdiction=jurisdiction,
+        separators_stripped=stripped,
+        offsets_consistent=offsets_ok,
+        payload_length=len(text),
+        problems=problems,
+    )
+    if record.length_shortfall > 1:
+        problems.append(f"the directory's lengths run {record.length_shortfall} characters past the end (truncated?)")
+    return record
+
+
+def _parse_header(text: str, problems: list[str]) -> tuple[AamvaHeader, int]:
+    at = text.find("@", 0, 64)
+    search_from = at + 1 if at >= 0 else 0
+    m = _HEADER_RE.search(text, search_from, min(len(text), search_from + 64))
+    if m is None:
+        raise AamvaError("no AAMVA header (file type ANSI/AAMVA followed by a 6-digit IIN)")
+    if at < 0:
+        problems.append("no compliance indicator '@'")
+    elif text[:at].strip():
+        problems.append(f"{at} characters before the compliance indicator were ignored")
+    seps = text[search_from : m.start()] if at >= 0 else ""
+    if at >= 0 and seps != "\n\x1e\r":
+        problems.append(f"header separators are {seps!r}, not '\\n\\x1e\\r'")
+    ftype = m.group("ftype")
+    if ftype != "ANSI" and ftype != "AAMVA":
+        problems.append(f"file type {ftype!r} read as AAMVA")
+        ftype = "AAMVA"
+    version = int(m.group("ver"))
+    run = m.group("run")
+    jv: int | None
+    if len(run) == 2:
+        jv, entries = None, int(run)
+        if version >= 2:
+            problems.append(f"version {version:02d} header has no jurisdiction version")
+    elif len(run) >= 4:
+        jv, entries = int(run[:2]), int(run[2:4])
+        if version <= 1:
+            problems.append("version 01 header carries a jurisdiction version")
+        if len(run) > 4:
+            problems.append(f"{len(run) - 4} extra digits after the header")
+    else:
+        raise AamvaError(f"malformed header: {len(run)} digits after the version (expected 2 or 4)")
+    header = AamvaHeader(
+        compliance_indicator=at >= 0,
+        separators=seps[:8],
+        file_type=ftype,
+        iin=m.group("iin"),
+        aamva_version=version,
+        jurisdiction_version=jv,
+        number_of_entries=entries,
+    )
+    return header, m.start("run") + min(len(run), 4)
+
+
+def _parse_directory(text: str, pos: int, entries: int, problems: list[str]) -> tuple[list[SubfileEntry], int]:
+    directory: list[SubfileEntry] = []
+    for _ in range(entries):
+        m = _DIR_ENTRY_RE.match(text, pos)
+        if m is None:
+            break
+        directory.append(SubfileEntry(m.group(1), int(m.group(2)), int(m.group(3))))
+        pos = m.end()
+    if len(directory) != entries:
+        problems.append(f"header announces {entries} subfiles, the directory lists {len(directory)}")
+    if not directory:
+        # No usable directory: assume one DL/ID subfile right after the header.
+        problems.append("no subfile directory; assuming a single DL subfile")
+        directory = [SubfileEntry("DL", pos, max(0, len(text) - pos))]
+    return directory, pos
+
+
+def _known_element_at(text: str, pos: int) -> bool:
+    return text[pos : pos + 3] in ELEMENTS
+
+
+def _subfile_start_at(text: str, pos: int, stype: str) -> bool:
+    """``text[pos:]`` starts with subfile type ``stype`` followed by one of its elements."""
+    if text[pos : pos + 2] != stype:
+        return False
+    nxt = text[pos + 2 : pos + 5]
+    if stype.startswith("Z"):
+        return len(nxt) == 3 and nxt.startswith(stype) and nxt[2].isalnum()
+    return nxt in ELEMENTS
+
+
+def _find_subfile(text: str, stype: str, start: int, stop: int) -> int | None:
+    """First position in ``[start, stop)`` where subfile ``stype`` starts (see :func:`_subfile_start_at`)."""
+    p = text.find(stype, start, stop + 1)
+    while p >= 0:
+        if _subfile_start_at(text, p, stype):
+            return p
+        p = text.find(stype, p + 1, stop + 1)
+    return None
+
+
+def _locate_subfiles(
+    text: str, directory: list[SubfileEntry], dir_end: int, problems: list[str]
+) -> tuple[list[AamvaSubfile], bool]:
+    def consistent(shift: int) -> bool:
+        return all(
+            0 <= e.offset + shift < len(text) and text[e.offset + shift : e.offset + shift + 2] == e.type
+            for e in directory
+        )
+
+    if consistent(0):
+        return [AamvaSubfile(e.type, e.offset, e.length, "offset", e.offset) for e in directory], True
+    # Offsets off by a constant (separators lost before the header, a prefix added, ...).
+    first = directory[0]
+    found = _find_subfile(text, first.type, dir_end, dir_end + 64)
+    if found is not None and found != first.offset and consistent(found - first.offset):
+        shift = found - first.offset
+        problems.append(f"subfile offsets are shifted by {shift} characters")
+        return [AamvaSubfile(e.type, e.offset, e.length, "shifted_offset", e.offset + shift) for e in directory], False
+    problems.append("subfile offsets do not point at the subfiles; located by searching for their types")
+    subfiles: list[AamvaSubfile] = []
+    pos = dir_end
+    for i, e in enumerate(directory):
+        start = _find_subfile(text, e.type, pos, len(text))
+        how = "search"
+        if start is None and i == 0 and _known_element_at(text, pos):
+            start, how = pos, "assumed"
+            problems.append(f"subfile {e.type} has no type designator; its elements start after the directory")
+        if start is None:
+            problems.append(f"subfile {e.type} not found")
+            continue
+        subfiles.append(AamvaSubfile(e.type, e.offset, e.length, how, start))
+        pos = start + 2
+    if not subfiles:
+        raise AamvaError("no subfile found in the payload")
+    return subfiles, False
+
+
+def _parse_elements(region: str, stype: str, version: int, problems: list[str]) -> tuple[dict[str, str], bool]:
+    """Elements of one subfile's data (after its 2-letter type). Returns (elements, separators_stripped)."""
+    is_z = stype.startswith("Z")
+    if any(c in region for c in _SEPARATORS):
+        pieces = [p for p in re.split(r"[\n\r\x1e]+", region) if p != ""]
+        out: dict[str, str] = {}
+        last: str | None = None
+        for piece in pieces:
+            eid = piece[:3]
+            valid_id = bool(_ID_RE.fullmatch(eid)) and (eid.startswith(stype) if is_z else not eid.startswith("Z"))
+            if not valid_id:
+                if last is not None:
+                    out[last] += "\n" + piece
+                    problems.append(f"text without an element ID appended to {last}")
+                elif piece.strip():
+                    problems.append(f"subfile {stype}: {len(piece)} characters before the first element ignored")
+                continue
+            if eid in out:
+                problems.append(f"element {eid} repeated in subfile {stype}; the first is kept")
+                last = None
+                continue
+            if not is_z and eid not in ELEMENTS:
+                problems.append(f"unknown element ID {eid}")
+            out[eid] = piece[3:]
+            last = eid
+        return ({k: _clean(v, is_z) for k, v in out.items()}, False)
+    # No separators at all: split on element IDs.
+    if is_z:
+        pairs = _split_z(region, stype)
+    else:
+        pairs = _split_known(region, version)
+        if pairs:
+            problems.append(f"subfile {stype} has no element separators; split on element IDs")
+    first = region.find(pairs[0][0] + pairs[0][1]) if pairs else -1
+    if first > 0 and region[:first].strip():
+        problems.append(f"subfile {stype}: {first} characters before the first element ignored")
+    out = {}
+    for eid, value in pairs:
+        out.setdefault(eid, _clean(value, is_z))
+    return out, True
+
+
+def _clean(value: str, is_z: bool) -> str:
+    """Drop padding: both sides for standard elements, trailing only for raw jurisdiction (``Z*``) data."""
+    return value.rstrip() if is_z else value.strip()
+
+
+def _split_z(region: str, stype: str) -> list[tuple[str, str]]:
+    """Jurisdiction subfile without separators: IDs ``{stype}X`` with X increasing (ZTA, ZTB, ...)."""
+    starts: list[int] = []
+    last_letter = ""
+    pos = 0
+    while True:
+        p = region.find(stype, pos)
+        if p < 0 or p + 2 >= len(region):
+            break
+        letter = region[p + 2]
+        if letter.isupper() and letter > last_letter and (not starts or p >= starts[-1] + 3):
+            starts.append(p)
+            last_letter = letter
+        pos = p + 1
+    return _pairs(region, starts) if starts else []
+
+
+def _pairs(region: str, starts: list[int]) -> list[tuple[str, str]]:
+    ends = [*starts[1:], len(region)]
+    return [(region[s : s + 3], region[s + 3 : e]) for s, e in zip(starts, ends, strict=True)]
+
+
+#: Elements of the 2000 standard (v01) that later versions dropped (DAA lasted to v03).
+_OLD_ONLY: dict[str, int] = {
+    **{e: 1 for e in ("DAB", "DAE", "DAF", "DAL", "DAM", "DAN", "DAO", "DAP", "DAR", "DAS", "DAT", "DAV")},
+    **{e: 1 for e in ("DBE", "DBF", "DBG", "DBH", "DBI", "DBJ", "DBK", "DBM")},
+    **{e: 1 for e in ("PAA", "PAB", "PAC", "PAD", "PAE", "PAF")},
+    "DAA": 3,
+    "DCT": 3,
+}
+#: Elements rarely present: a split that creates one needs more evidence.
+_UNCOMMON = frozenset(
+    {"DAH", "DAL", "DAM", "DAN", "DAO", "DAP", "DAV", "DAX", "DBE", "DBG", "DBI", "DBJ", "DBK", "DBL", "DBM"}
+    | {"DBN", "DBO", "DBP", "DBQ", "DBR", "DBS", "DCE", "DCI", "DCJ", "DCL", "DCM", "DCN", "DCO", "DCP", "DCQ"}
+    | {"DCR", "DAF", "PAA", "PAB", "PAC", "PAD", "PAE", "PAF"}
+)
+_NAME_ELEMENTS = frozenset({"DCS", "DAC", "DAD", "DCT", "DAB", "DAE", "DAF", "DCU"})
+
+
+_ADDRESS2_RE = re.compile(
+    r"(APT|APARTMENT|STE|SUITE|UNIT|#|BLDG|BUILDING|FL|FLOOR|RM|ROOM|LOT|SPC|SPACE|TRLR|PO|P O|C/O|\d)"
+)
+
+
+def _plausible_text(eid: str, value: str) -> bool | None:
+    """Weak plausibility of free-text values, used only to split separator-less data."""
+    v = value.strip()
+    if not v or v.upper() == "NONE":
+        return None
+    if eid in _NAME_ELEMENTS:
+        return not any(c.isdigit() for c in v)
+    if eid in {"DAG", "DAL"}:
+        return len(v) >= 3 and any(c.isalpha() for c in v)
+    if eid in {"DAH", "DAM"}:  # second address line: apartment, suite, unit, PO box, ...
+        return bool(_ADDRESS2_RE.match(v.upper()))
+    if eid in {"DAI", "DAN"}:
+        return not any(c.isdigit() for c in v)
+    if eid in {"DAW", "DAX", "DAV"}:
+        return v.isdigit() and 2 <= len(v) <= 3
+    return None
+
+
+def _value_score(eid: str, raw: str, version: int, last: bool = False) -> float:
+    """How plausible it is that element ``eid`` has the raw value ``raw`` (separator-less splitting).
+
+    An empty value is unlikely between two elements (padding would normally remain) but
+    common for the subfile's ``last`` element. Strict format rules weigh most, then the
+    element's existence in this version, then how common it is and weak text rules.
+    """
+    score = 1.0
+    if raw == "" and not last:
+        score -= 1.5
+    if ELEMENTS.get(eid, ("", 1))[1] > max(version, 1):
+        score -= 1.0
+    if version > _OLD_ONLY.get(eid, 99):
+        score -= 1.5
+    if eid in _UNCOMMON:
+        score -= 0.5
+    ok = _format_ok(eid, raw)
+    if ok is True:
+        score += 1.0
+    elif ok is False:
+        score -= 2.0
+    if _plausible_text(eid, raw) is False:
+        score -= 1.0
+    return score
+
+
+_MAX_LOOKAHEAD = 32  #: candidate element IDs considered after each chosen one
+
+
+def _split_known(region: str, version: int) -> list[tuple[str, str]]:
+    """Split separator-less element data on known element IDs.
+
+    Every position where a known 3-letter ID occurs is a candidate element start. A
+    dynamic programme (:func:`_best_split`) picks the sequence of candidates, starting
+    with the first, that maximises the summed plausibility of the resulting values
+    (format rules per element; empty values and IDs newer than the version penalised).
+    An element occurs once per subfile: when the best split uses an ID twice, each
+    choice of the one occurrence to keep is tried (the others become plain text) and
+    the best-scoring split without repeats wins; failing that, the first occurrence is kept.
+    """
+    cands = [p for p in range(len(region) - 2) if region[p : p + 3] in ELEMENTS]
+    if not cands:
+        return []
+    if len(cands) > _MAX_CANDIDATES:  # not a real payload: first occurrence of each ID, no search
+        firsts: dict[str, int] = {}
+        for p in cands:
+            if p >= (max(firsts.values()) + 3 if firsts else 0):
+                firsts.setdefault(region[p : p + 3], p)
+        return _pairs(region, sorted(firsts.values()))
+    _, chosen = _best_split(region, cands, version)
+    dups = _repeated_ids(region, chosen)
+    if dups and len(dups) <= _MAX_REPEATED:
+        occurrences = [[p for p in cands if region[p : p + 3] == eid] for eid in dups]
+        combos: list[list[int]] = [[]]
+        for occ in occurrences:
+            combos = [[*c, p] for c in combos for p in occ][:_MAX_COMBOS]
+        best_alt: tuple[float, list[int]] | None = None
+        for keep in combos:
+            banned = {p for occ in occurrences for p in occ} - set(keep)
+            alt_score, alt = _best_split(region, [p for p in cands if p not in banned], version)
+            if not _repeated_ids(region, alt) and (best_alt is None or alt_score > best_alt[0]):
+                best_alt = (alt_score, alt)
+        if best_alt is not None:
+            chosen = best_alt[1]
+    kept: list[int] = []
+    seen_ids: set[str] = set()
+    for p in chosen:
+        eid = region[p : p + 3]
+        if eid not in seen_ids:
+            seen_ids.add(eid)
+            kept.append(p)
+    return _pairs(region, kept)
+
+
+_MAX_COMBOS = 16  #: alternatives tried when the best split repeats element IDs
+_MAX_REPEATED = 3  #: more repeated IDs than this: keep first occurrences without searching
+_MAX_CANDIDATES = 256  #: real payloads have far fewer candidate element IDs
+
+
+def _repeated_ids(region: str, starts: list[int]) -> list[str]:
+    ids = [region[p : p + 3] for p in starts]
+    return sorted({i for i in ids if ids.count(i) > 1})
+
+
+def _best_split(region: str, cands: list[int], version: int) -> tuple[float, list[int]]:
+    """(score, chosen start positions) of the best segmentation that starts at ``cands[0]``."""
+    n = len(cands)
+    if n == 0:
+        return float("-inf"), []
+    best = [float("-inf")] * n
+    prev = [-1] * n
+    best[0] = 0.0
+    end = len(region)
+    final_best, final_i = float("-inf"), 0
+    for i in range(n):
+        if best[i] == float("-inf"):
+            continue
+        pi = cands[i]
+        eid = region[pi : pi + 3]
+        tail = best[i] + _value_score(eid, region[pi + 3 : end], version, last=True)
+        if tail > final_best:
+            final_best, final_i = tail, i
+        seen = 0
+        for j in range(i + 1, n):
+            pj = cands[j]
+            if pj < pi + 3:
+                continue
+            seen += 1
+            if seen > _MAX_LOOKAHEAD:
+                break
+            s = best[i] + _value_score(eid, region[pi + 3 : pj], version)
+            if s > best[j]:
+                best[j], prev[j] = s, i
+    chosen: list[int] = []
+    i = final_i
+    while i >= 0:
+        chosen.append(cands[i])
+        i = prev[i]
+    chosen.reverse()
+    return final_best, chosen
+
+
+# --------------------------------------------------------------------------------------
+# Canonical fields
+# --------------------------------------------------------------------------------------
+
+
+def _name(value: str) -> str:
+    text = unicodedata.normalize("NFKD", value)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.upper().replace(",", " ").split())
+
+
+def _split_full_name(value: str) -> tuple[str, str, str, str] | None:
+    """``DAA`` (v01-v03): ``LAST,FIRST,MIDDLE,SUFFIX`` (comma or ``$`` separated)."""
+    for sep in (",", "$"):
+        if sep in value:
+            parts = [p.strip() for p in value.split(sep)] + ["", "", ""]
+            return parts[0], parts[1], parts[2], parts[3]
+    return None
+
+
+def _height(value: str, version: int) -> str | None:
+    v = value.strip().upper()
+    m = re.fullmatch(r"(\d{2,3})\s*(IN|CM)", v)
+    if m:
+        return f"{int(m.group(1))} {m.group(2).lower()}"
+    if re.fullmatch(r"\d{3}", v):
+        if version <= 1:  # v01: FII (feet, inches)
+            return f"{int(v[0]) * 12 + int(v[1:])} in"
+        return f"{int(v)} in"
+    return None
+
+
+def _postal(value: str, canadian: bool) -> str | None:
+    v = value.strip().upper()
+    if canadian or re.match(r"^[A-Z]\d[A-Z]", v):
+        compact = v.replace(" ", "")
+        return compact[:6] if re.fullmatch(r"[A-Z]\d[A-Z]\d[A-Z]\d", compact[:6]) else None
+    m = re.match(r"\d{5}", v)
+    return m.group(0) if m else None
+
+
+def _to_fields(rec: AamvaRecord) -> list[FieldValue]:
+    e = rec.elements
+    out: list[FieldValue] = []
+
+    def add(name: str, value: str | None, raw: str) -> None:
+        if value:
+            out.append(FieldValue(name, value, FieldSource.BARCODE, raw=raw))
+
+    family = given = middle = suffix = None
+    if "DCS" in e or "DAB" in e:
+        family = e.get("DCS", e.get("DAB"))
+    if "DAC" in e:
+        given = e["DAC"]
+    elif "DCT" in e:
+        dct = e["DCT"]
+        if "," in dct:
+            given, _, middle = dct.partition(",")
+        else:
+            given = dct
+    if "DAD" in e:
+        middle = e["DAD"]
+    suffix = e.get("DCU", e.get("DAE"))
+    if "DAA" in e and (family is None or given is None):
+        parts = _split_full_name(e["DAA"])
+        if parts is None:
+            note = "DAA full name has no separator; family/given names not split"
+            if note not in rec.problems:
+                rec.problems.append(note)
+        else:
+            family = family or parts[0]
+            given = given or parts[1]
+            middle = middle or parts[2]
+            suffix = suffix or parts[3]
+    for name, value in (("family_name", family), ("given_names", given), ("middle_names", middle)):
+        if value is not None and _name(value) not in {"", "NONE"}:
+            add(name, _name(value), value)
+    if suffix:
+        add("name_suffix", _name(suffix), suffix)
+    for name, eid in (("birth_date", "DBB"), ("expiry_date", "DBA"), ("issue_date", "DBD")):
+        d = rec.date(eid)
+        if d is not None:
+            add(name, d.isoformat(), e[eid])
+    if "DAQ" in e:
+        add("document_number", re.sub(r"[^0-9A-Z]", "", e["DAQ"].upper()), e["DAQ"])
+    if "DBC" in e:
+        sex = {"1": "M", "2": "F", "9": "X", "M": "M", "F": "F", "X": "X"}.get(e["DBC"].strip().upper())
+        add("sex", sex, e["DBC"])
+    if rec.jurisdiction is not None:
+        add("issuing_state", rec.jurisdiction.code, rec.iin)
+        add("issuing_country", rec.jurisdiction.country, rec.iin)
+    elif e.get("DCG", "").strip().upper() in {"USA", "CAN"}:
+        add("issuing_country", e["DCG"].strip().upper(), e["DCG"])
+    if "DAG" in e:
+        add("address_street", " ".join(e["DAG"].upper().split()), e["DAG"])
+    if "DAI" in e:
+        add("address_city", " ".join(e["DAI"].upper().split()), e["DAI"])
+    if "DAJ" in e:
+        add("address_state", e["DAJ"].strip().upper(), e["DAJ"])
+    if "DAK" in e:
+        add("address_postal_code", _postal(e["DAK"], rec.is_canadian), e["DAK"])
+    if "DCF" in e:
+        add("document_discriminator", e["DCF"].strip(), e["DCF"])
+    if "DDA" in e:
+        add("real_id_compliance", e["DDA"].strip().upper(), e["DDA"])
+    vclass = e.get("DCA", e.get("DAR"))
+    if vclass is not None:
+        add("vehicle_class", vclass.strip().upper(), vclass)
+    if "DAU" in e:
+        add("height", _height(e["DAU"], rec.version), e["DAU"])
+    if "DAY" in e:
+        add("eye_color", e["DAY"].strip().upper(), e["DAY"])
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------
+
+
+def _mandatory_for(version: int) -> tuple[tuple[str | tuple[str, ...], ...], tuple[str, ...]]:
+    if version <= 1:
+        return _MANDATORY["v01"]
+    if version <= 3:
+        return _MANDATORY["v02"]
+    return _MANDATORY["v04"]
+
+
+def _age(birth: dt.date, today: dt.date) -> int:
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def validate_aamva(record: AamvaRecord, today: dt.date) -> list[CheckResult]:
+    """Checks on a parsed payload, ``today`` being the reference date.
+
+    ``barcode_header``, ``barcode_mandatory_elements``, ``barcode_formats``,
+    ``barcode_date_logic``, ``document_not_expired``, ``age_at_least_18``, ``us_issuer``.
+    Scores: 1.0 pass, 0.0 fail, ``None`` inconclusive (``barcode_formats``: the share of
+    checked elements that are well formed).
+    """
+    return [
+        _check_header(record),
+        _check_mandatory(record),
+        _check_formats(record),
+        _check_date_logic(record, today),
+        _check_not_expired(record, today),
+        _check_age(record, today),
+        _check_us_issuer(record),
+    ]
+
+
+def _check_header(rec: AamvaRecord) -> CheckResult:
+    h = rec.header
+    name = "barcode_header"
+    if not 1 <= h.aamva_version <= 10:
+        if h.aamva_version > 10:
+            return check(name, Status.INCONCLUSIVE, "unknown_version", None, f"AAMVA version {h.aamva_version:02d}")
+        return check(name, Status.FAIL, "bad_version", 0.0, f"AAMVA version {h.aamva_version:02d}")
+    if len(rec.directory) != h.number_of_entries:
+        return check(
+            name,
+            Status.FAIL,
+            "entry_count_mismatch",
+            0.0,
+            f"header announces {h.number_of_entries} subfiles, directory lists {len(rec.directory)}",
+        )
+    found = {s.type for s in rec.subfiles}
+    missing = [e.type for e in rec.directory if e.type not in found]
+    if missing:
+        return check(name, Status.FAIL, "subfile_missing", 0.0, f"subfile(s) {', '.join(missing)} not found")
+    if rec.main_subfile is None:
+        return check(name, Status.FAIL, "no_dl_id_subfile", 0.0, "no DL/ID subfile, only jurisdiction subfiles")
+    if not h.compliance_indicator:
+        return check(name, Status.FAIL, "no_compliance_indicator", 0.0, "the payload does not start with '@'")
+    if h.aamva_version >= 2 and h.jurisdiction_version is None:
+        return check(name, Status.FAIL, "no_jurisdiction_version", 0.0, f"version {h.aamva_version:02d} header")
+    if not rec.offsets_consistent:
+        if rec.separators_stripped:
+            return check(
+                name,
+                Status.INCONCLUSIVE,
+                "separators_stripped",
+                None,
+                "separators were removed from the payload, so the directory offsets cannot be verified",
+            )
+        return check(
+            name,
+            Status.FAIL,
+            "subfile_offsets_inconsistent",
+            0.0,
+            "directory offsets do not point at the subfiles: "
+            + ", ".join(f"{s.type}@{s.offset} found at {s.start}" for s in rec.subfiles),
+        )
+    if rec.length_shortfall > 1:
+        return check(
+            name,
+            Status.INCONCLUSIVE,
+            "subfile_length_mismatch",
+            None,
+            f"subfile lengths run {rec.length_shortfall} characters past the end of the payload",
+        )
+    return check(name, Status.PASS, "header_ok", 1.0, f"{h.file_type} v{h.aamva_version:02d}, IIN {h.iin}")
+
+
+def _check_mandatory(rec: AamvaRecord) -> CheckResult:
+    name = "barcode_mandatory_elements"
+    main = rec.main_subfile
+    if main is None:
+        return check(name, Status.FAIL, "no_dl_id_subfile", 0.0, "no DL/ID subfile")
+    certain, probable = _mandatory_for(rec.version)
+    present = main.elements
+    missing: list[str] = []
+    unsure: list[str] = [p for p in probable if p not in present]
+    for item in certain:
+        alts = (item,) if isinstance(item, str) else item
+        if not any(a in present for a in alts):
+            # DL-only elements on an ID card: not sure they are mandatory there.
+            if main.type == "ID" and alts[0] in {"DCA", "DCB", "DCD"}:
+                unsure.append(alts[0])
+            else:
+                missing.append("/".join(alts))
+    if missing:
+        return check(name, Status.FAIL, "missing_mandatory_elements", 0.0, "missing: " + ", ".join(missing))
+    if rec.version > 10:
+        return check(name, Status.INCONCLUSIVE, "unknown_version", None, f"version {rec.version:02d}")
+    if unsure:
+        return check(
+            name,
+            Status.INCONCLUSIVE,
+            "missing_uncertain_elements",
+            None,
+            "missing (mandatory status not certain for this version): " + ", ".join(unsure),
+        )
+    return check(name, Status.PASS, "all_present", 1.0, f"version {rec.version:02d} {main.type}")
+
+
+#: Elements whose malformation is only unusual (jurisdictions deviate): alone they make the check inconclusive.
+_SOFT_FORMAT = frozenset({"DAY", "DAZ", "DAU", "DDA", "DDD", "DDK", "DDL"})
+
+
+def _check_formats(rec: AamvaRecord) -> CheckResult:
+    name = "barcode_formats"
+    main = rec.main_subfile
+    if main is None:
+        return check(name, Status.FAIL, "no_dl_id_subfile", 0.0, "no DL/ID subfile")
+    bad: list[str] = []
+    soft: list[str] = []
+    checked = 0
+    order = rec.date_order
+    for eid, value in main.elements.items():
+        v = value.strip()
+        if eid in DATE_ELEMENTS and v in {"", "00000000"} and eid not in {"DBA", "DBB", "DBD"}:
+            continue  # optional dates left empty / zero
+        if eid == "DBA" and v in {"00000000", "99999999"}:
+            continue  # non-expiring document
+        if eid == "DCG" and rec.version < 4 and v == "":
+            continue
+        ok = _format_ok(eid, value, order)
+        if ok is None:
+            continue
+        checked += 1
+        if not ok:
+            hint = " (date in the other order)" if eid in DATE_ELEMENTS and date_order_mismatch(value, order) else ""
+            (soft if eid in _SOFT_FORMAT else bad).append(f"{eid}={v!r}{hint}")
+    if checked == 0:
+        return check(name, Status.INCONCLUSIVE, "nothing_to_check", None, "no element with a format rule")
+    score = 1.0 - (len(bad) + len(soft)) / checked
+    if bad:
+        return check(name, Status.FAIL, "bad_element_format", score, "malformed: " + ", ".join(bad + soft))
+    if soft:
+        return check(name, Status.INCONCLUSIVE, "unusual_element_values", score, "unusual: " + ", ".join(soft))
+    return check(name, Status.PASS, "formats_ok", score, f"{checked} elements checked")
+
+
+def _check_date_logic(rec: AamvaRecord, today: dt.date) -> CheckResult:
+    name = "barcode_date_logic"
+    birth, issue, expiry = rec.date("DBB"), rec.date("DBD"), rec.date("DBA")
+    problems: list[tuple[str, str]] = []
+    if birth is not None:
+        age = _age(birth, today)
+        if not 0 <= age <= 120:
+            problems.append(("implausible_birth_date", f"DBB {birth.isoformat()} gives age {age}"))
+    if birth is not None and issue is not None and not birth < issue:
+        problems.append(("birth_not_before_issue", f"DBB {birth.isoformat()} >= DBD {issue.isoformat()}"))
+    if issue is not None and expiry is not None and not issue < expiry:
+        problems.append(("issue_not_before_expiry", f"DBD {issue.isoformat()} >= DBA {expiry.isoformat()}"))
+    if birth is not None and expiry is not None and not birth < expiry:
+        problems.append(("birth_not_before_expiry", f"DBB {birth.isoformat()} >= DBA {expiry.isoformat()}"))
+    if issue is not None and issue > today:
+        problems.append(("issue_in_future", f"DBD {issue.isoformat()} is after {today.isoformat()}"))
+    if problems:
+        return check(name, Status.FAIL, problems[0][0], 0.0, "; ".join(d for _, d in problems))
+    missing = [eid for eid, d in (("DBB", birth), ("DBD", issue), ("DBA", expiry)) if d is None]
+    if missing:
+        return check(name, Status.INCONCLUSIVE, "dates_missing", None, "no valid date in " + ", ".join(missing))
+    return check(name, Status.PASS, "dates_consistent", 1.0, "birth < issue < expiry, issue not in the future")
+
+
+def _check_not_expired(rec: AamvaRecord, today: dt.date) -> CheckResult:
+    name = "document_not_expired"
+    expiry = rec.date("DBA")
+    if expiry is None:
+        return check(name, Status.INCONCLUSIVE, "no_expiry_date", None, "DBA absent or not a valid date")
+    if expiry < today:
+        return check(name, Status.FAIL, "expired", 0.0, f"DBA {expiry.isoformat()} is before {today.isoformat()}")
+    return check(name, Status.PASS, "not_expired", 1.0, f"expires {expiry.isoformat()}")
+
+
+def _check_age(rec: AamvaRecord, today: dt.date) -> CheckResult:
+    name = "age_at_least_18"
+    birth = rec.date("DBB")
+    if birth is None:
+        return check(name, Status.INCONCLUSIVE, "no_birth_date", None, "DBB absent or not a valid date")
+    age = _age(birth, today)
+    if age < 18:
+        return check(name, Status.FAIL, "under_18", 0.0, f"DBB {birth.isoformat()}: age {age}", age=age)
+    return check(name, Status.PASS, "adult", 1.0, f"age {age}", age=age)
+
+
+def _check_us_issuer(rec: AamvaRecord) -> CheckResult:
+    name = "us_issuer"
+    j = rec.jurisdiction
+    if j is None:
+        return check(name, Status.INCONCLUSIVE, "unknown_iin", None, f"IIN {rec.iin} is not in the AAMVA IIN table")
+    dcg = rec.elements.get("DCG", "").strip().upper()
+    if dcg in {"USA", "CAN"} and dcg != j.country:
+        return check(
+            name, Status.FAIL, "country_mismatch", 0.0, f"IIN {rec.iin} is {j.name} ({j.country}) but DCG is {dcg}"
+        )
+    if not j.is_us:
+        return check(name, Status.FAIL, "non_us_issuer", 0.0, f"IIN {rec.iin}: {j.name}, {j.country}")
+    return check(name, Status.PASS, "us_issuer", 1.0, f"IIN {rec.iin}: {j.name}")
+
+
+# --------------------------------------------------------------------------------------
+# Encoding
+# --------------------------------------------------------------------------------------
+
+_HEADER_PREFIX = "@\n\x1e\r"
+
+
+def encode_aamva(
+    fields: dict[str, str],
+    *,
+    iin: str,
+    version: int = 10,
+    jurisdiction_version: int = 0,
+    subfile_type: str = "DL",
+) -> str:
+    """A standard-conforming payload: ``@ LF RS CR``, ``ANSI `` header, directory with correct offsets.
+
+    ``fields`` maps element IDs to values, in the order they are written; IDs starting
+    with ``Z`` go to jurisdiction subfiles named by their first two letters (``ZVA`` ->
+    subfile ``ZV``), the rest to ``subfile_type`` (``DL`` or ``ID``). Values must be
+    printable ASCII. Offsets and lengths count characters (= bytes, the payload being
+    ASCII); each subfile's length includes its type and its CR terminator. Raises
+    :class:`AamvaError` on invalid arguments.
+    """
+    if not re.fullmatch(r"\d{6}", iin):
+        raise AamvaError(f"IIN must be 6 digits, got {iin!r}")
+    if not 1 <= version <= 99:
+        raise AamvaError(f"version must be 1..99, got {version}")
+    if not 0 <= jurisdiction_version <= 99:
+        raise AamvaError(f"jurisdiction version must be 0..99, got {jurisdiction_version}")
+    if not re.fullmatch(r"[A-Y][A-Z]", subfile_type):
+        raise AamvaError(f"subfile type must be two letters not starting with Z, got {subfile_type!r}")
+    groups: dict[str, list[tuple[str, str]]] = {subfile_type: []}
+    for eid, value in fields.items():
+        if not _ID_RE.fullmatch(eid):
+            raise AamvaError(f"element ID must be 3 upper-case characters, got {eid!r}")
+        if not all(" " <= c <= "~" for c in value):
+            raise AamvaError(f"element {eid}: value must be printable ASCII")
+        key = eid[:2] if eid.startswith("Z") else subfile_type
+        groups.setdefault(key, []).append((eid, value))
+    if not groups[subfile_type]:
+        raise AamvaError(f"no element for the {subfile_type} subfile")
+    bodies = [t + "\n".join(eid + value for eid, value in items) + "\r" for t, items in groups.items()]
+    n = len(bodies)
+    if n > 99:
+        raise AamvaError("too many subfiles")
+    head = _HEADER_PREFIX + "ANSI " + iin + f"{version:02d}" + (f"{jurisdiction_version:02d}" if version >= 2 else "")
+    head += f"{n:02d}"
+    offset = len(head) + 10 * n
+    directory = ""
+    for t, body in zip(groups, bodies, strict=True):
+        if offset > 9999 or len(body) > 9999:
+            raise AamvaError("payload too long for 4-digit offsets")
+        directory += f"{t}{offset:04d}{len(body):04d}"
+        offset += len(body)
+    return head + directory + "".join(bodies)
