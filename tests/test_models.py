@@ -8,7 +8,14 @@ from openidv.models import REGISTRY, ModelRegistry, ModelSpec, get_model
 
 def test_builtin_models_are_available() -> None:
     statuses = REGISTRY.check()
-    assert {s.name for s in statuses} == {"retinaface", "dlib_shape5", "dlib_resnet", "dlib_hog"}
+    assert {s.name for s in statuses} == {
+        "retinaface",
+        "dlib_shape5",
+        "dlib_resnet",
+        "dlib_hog",
+        "rapidocr",
+        "face_mesh",
+    }
     assert all(s.available for s in statuses), [s.problem for s in statuses]
 
 

@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="folder to write the demo's images to")
     p.set_defaults(handler=_cmd_demo)
 
+    p = sub.add_parser("liveness", parents=[common], help="run a liveness session over a video or a frames folder")
+    p.add_argument("path", type=Path, help="a video file, or a folder of frames (sorted by name)")
+    p.add_argument("--challenges", required=True, help="comma-separated: left,right,up,blink,smile,closer")
+    p.add_argument("--fps", type=float, default=None, help="frame rate of a frames folder (default 15)")
+    p.add_argument("--seed", type=int, default=None, help="seed for the session id and nonce (tests only)")
+    p.set_defaults(handler=_cmd_liveness)
+
     ev = sub.add_parser("eval", help="evaluate an engine on labelled data")
     evsub = ev.add_subparsers(title="evaluations", metavar="WHAT")
     p = evsub.add_parser("faces", parents=[common], help="face verification on a PAIRS.tsv file")
@@ -79,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--operating-point", default=None, help="operating point for false accepts/rejects")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(handler=_cmd_eval_faces)
+
+    p = evsub.add_parser("mrz", parents=[common], help="MRZ location, reading and check digits on labelled images")
+    p.add_argument("labels", type=Path, nargs="+", help="mrz_expected.tsv file(s)")
+    p.add_argument("--root", type=Path, default=None, help="folder the paths are relative to (default: each file's)")
+    p.set_defaults(handler=_cmd_eval_mrz)
 
     p = evsub.add_parser("aamva", parents=[common], help="AAMVA barcode payload parsing on a labelled JSONL file")
     p.add_argument("labels", type=Path, help="JSONL with file, derived_elements / upstream_expected labels")
@@ -166,6 +178,30 @@ def _cmd_eval_faces(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         payload["plot"] = str(args.plot)
         text += f"\n  plot             {args.plot}"
     return payload, text
+
+
+def _cmd_liveness(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.liveness.offline import iter_frames, parse_challenges, run_offline
+
+    try:
+        challenges = parse_challenges(args.challenges)
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
+    if not args.path.exists():
+        raise _UsageError(f"no such file or folder: {args.path}")
+    report = run_offline(iter_frames(args.path, args.fps), challenges, seed=args.seed)
+    lines = [f"{report.decision.value.upper()}  score {report.score:.3f}  ({report.n_frames} frames)"]
+    lines += [f"  {c.status.value:<12} {c.name:<24} {c.reason:<26} {'' if c.score is None else f'{c.score:.3f}'}"
+              f"  {c.detail}" for c in report.checks]
+    return report.to_dict(), "\n".join(lines)
+
+
+def _cmd_eval_mrz(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.eval.mrz import evaluate_mrz, format_report, merge
+
+    results = [evaluate_mrz(path, args.root) for path in args.labels]
+    result = results[0] if len(results) == 1 else merge(results)
+    return result.to_dict(), format_report(result)
 
 
 def _cmd_eval_aamva(args: argparse.Namespace) -> tuple[dict[str, Any], str]:

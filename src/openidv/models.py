@@ -158,6 +158,47 @@ def _load_hog() -> Any:
     return dlib.get_frontal_face_detector()
 
 
+_RAPIDOCR_PKG = "rapidocr==3.10.0"
+_RAPIDOCR_FILES = ("PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx", "ch_ppocr_mobile_v2.0_cls_mobile.onnx")
+
+
+def _locate_rapidocr() -> str:
+    _require_module("onnxruntime", "onnxruntime")
+    models = _module_dir("rapidocr", _RAPIDOCR_PKG) / "models"
+    missing = [f for f in _RAPIDOCR_FILES if not (models / f).is_file()]
+    if missing:
+        raise ModelUnavailableError(
+            f"PP-OCR model files {', '.join(missing)} are missing from {models}: "
+            f"reinstall the pip package {_RAPIDOCR_PKG}"
+        )
+    return str(models)
+
+
+def _load_rapidocr() -> Any:
+    """RapidOCR with the PP-OCR ONNX models shipped in its wheel (detector, 0/180 classifier,
+    recogniser) on onnxruntime's CPU provider; no download, INFO logging silenced."""
+    import logging
+
+    from rapidocr import RapidOCR
+
+    from openidv.config import get_settings
+
+    models = _locate_rapidocr()
+    threads = get_settings().onnx_threads or -1  # -1: onnxruntime chooses
+    logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+    return RapidOCR(
+        params={
+            "Global.log_level": "warning",
+            "Global.model_root_dir": models,
+            "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            # the caller downscales; the detector must not enlarge the image again
+            "Det.limit_side_len": 960,
+            "Det.limit_type": "max",
+        }
+    )
+
+
 REGISTRY = ModelRegistry()
 REGISTRY.register(
     ModelSpec(
@@ -193,6 +234,50 @@ REGISTRY.register(
         "dlib HOG frontal face detector (fallback detector)",
         lambda: _require_module("dlib", _DLIB_PKG),
         _load_hog,
+    )
+)
+REGISTRY.register(
+    ModelSpec(
+        "rapidocr",
+        _RAPIDOCR_PKG,
+        "PP-OCR text detector, 0/180 line classifier and recogniser (ONNX, Apache-2.0), for MRZ and printed text",
+        _locate_rapidocr,
+        _load_rapidocr,
+    )
+)
+
+
+def _locate_face_mesh() -> str:
+    path = _module_dir("mediapipe", _MEDIAPIPE_PKG) / "modules" / "face_landmark" / "face_landmark_front_cpu.binarypb"
+    if not path.is_file():
+        raise ModelUnavailableError(f"mediapipe's face-mesh graph is missing: install the pip package {_MEDIAPIPE_PKG}")
+    return str(path)
+
+
+def _load_face_mesh() -> Any:
+    """A factory of mediapipe FaceMesh trackers (one per liveness session: they keep state)."""
+    from mediapipe.python.solutions import face_mesh
+
+    def make(*, static: bool = False, max_faces: int = 2) -> Any:
+        return face_mesh.FaceMesh(
+            static_image_mode=static,
+            max_num_faces=max_faces,
+            refine_landmarks=True,
+            min_detection_confidence=0.5,
+            min_tracking_confidence=0.5,
+        )
+
+    return make
+
+
+_MEDIAPIPE_PKG = "mediapipe==0.10.21 (install with --no-deps; needs protobuf<5)"
+REGISTRY.register(
+    ModelSpec(
+        "face_mesh",
+        _MEDIAPIPE_PKG,
+        "mediapipe face mesh: 478 3-D face landmarks per video frame, with tracking",
+        _locate_face_mesh,
+        _load_face_mesh,
     )
 )
 

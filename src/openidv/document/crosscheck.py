@@ -36,7 +36,7 @@ def cross_check(fields: list[FieldValue], a: FieldSource, b: FieldSource) -> Che
     name_a, name_b = _full_name(va), _full_name(vb)
     if name_a and name_b:
         compared.append("name")
-        if not same_name(name_a, name_b):
+        if not (same_name(name_a, name_b) or _same_when_joined(va, vb)):
             mismatches["name"] = [" ".join(name_a), " ".join(name_b)]
     if not compared:
         return CheckResult(
@@ -78,6 +78,17 @@ def same_name(a: list[str], b: list[str]) -> bool:
             return False
         remaining.remove(match)
     return len(remaining) <= 1 and len(short) >= 1
+
+
+def _same_when_joined(va: dict[str, str], vb: dict[str, str]) -> bool:
+    """Names equal once spaces are dropped, family name first or last (OCR often drops spaces)."""
+
+    def variants(values: dict[str, str]) -> set[str]:
+        family = "".join(name_tokens(values.get("family_name", "")))
+        given = "".join(name_tokens(values.get("given_names", "")) + name_tokens(values.get("middle_names", "")))
+        return {family + given, given + family}
+
+    return bool(variants(va) & variants(vb))
 
 
 def _by_name(fields: list[FieldValue], source: FieldSource) -> dict[str, str]:

@@ -132,6 +132,7 @@ def photograph(
     blur_sigma: float = 0.8,
     noise_sigma: float = 3.0,
     jpeg_quality: int = 85,
+    fit_inside: bool = False,
 ) -> np.ndarray:
     """Simulate a hand-held camera photo of a card on a table.
 
@@ -163,6 +164,7 @@ def photograph_with_corners(
     blur_sigma: float = 0.8,
     noise_sigma: float = 3.0,
     jpeg_quality: int = 85,
+    fit_inside: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`photograph`, also returning where the card's corners landed.
 
@@ -179,6 +181,8 @@ def photograph_with_corners(
     centred = (src - np.array([cw / 2, ch / 2])) * scale
     skew = rng.uniform(-0.08, 0.08, size=(4, 2)) * [cw * scale, ch * scale] * (max_tilt_deg / 30.0)
     dst = (centred @ rot.T + skew + [fw / 2, fh / 2] + rng.uniform(-0.05, 0.05, size=2) * [fw, fh]).astype(np.float32)
+    if fit_inside:
+        dst = _fit_inside(dst, fw, fh, margin=0.02)
     matrix = cv2.getPerspectiveTransform(src, dst)
     background = _table(fh, fw, rng)
     warped = cv2.warpPerspective(card, matrix, (fw, fh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
@@ -195,6 +199,19 @@ def photograph_with_corners(
     if decoded is None:
         raise RuntimeError("JPEG decoding failed")
     return np.ascontiguousarray(decoded[:, :, ::-1]), dst
+
+
+def _fit_inside(points: np.ndarray, width: int, height: int, margin: float) -> np.ndarray:
+    """Shrink (and then shift) points about the frame centre until they lie inside the margins."""
+    lo = np.array([margin * width, margin * height])
+    hi = np.array([(1 - margin) * width, (1 - margin) * height])
+    centre = np.array([width / 2.0, height / 2.0])
+    half_span = (hi - lo) / 2.0
+    extent = np.abs(points - centre).max(axis=0)
+    factor = min(1.0, float(np.min(half_span / np.maximum(extent, 1e-6))))
+    out = centre + (points - centre) * factor
+    out += np.clip(lo - out.min(axis=0), 0, None) - np.clip(out.max(axis=0) - hi, 0, None)
+    return np.asarray(out, dtype=np.float32)
 
 
 def _table(height: int, width: int, rng: np.random.Generator) -> np.ndarray:

@@ -28,6 +28,9 @@ from openidv.checks import CheckResult, Status, overall_status
 
 
 class DocumentType(StrEnum):
+    """What a document (or one side of it) is."""
+
+    US_DL_ID = "us_dl_id"  #: US driver's licence or ID card (front and back together)
     US_DL_FRONT = "us_dl_front"  #: US driver's licence or ID card, front
     US_DL_BACK = "us_dl_back"  #: US driver's licence or ID card, back (PDF417)
     PASSPORT_TD3 = "passport_td3"  #: passport data page, 2 x 44 MRZ

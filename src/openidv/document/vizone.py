@@ -23,13 +23,13 @@ from openidv.document.ocr import OcrLine, group_rows
 from openidv.document.types import FieldSource, FieldValue
 
 _DATE_FIELDS = {
-    "birth_date": (r"\b3?\s*DOB\b", r"DATE OF BIRTH", r"BIRTH ?DATE"),
-    "expiry_date": (r"\b4b\s*EXP\b", r"\bEXP(IRES|IRATION)?\b", r"DATE OF EXPIR", r"\bEXPIRY\b"),
-    "issue_date": (r"\b4a\s*ISS\b", r"\bISS(UED)?\b", r"DATE OF ISSUE"),
+    "birth_date": (r"3\s*DOB", r"(?<![A-Z])DOB(?![A-Z])", r"DATE OF BIRTH", r"BIRTH ?DATE"),
+    "expiry_date": (r"4b\s*EXP", r"(?<![A-Z])EXP(IRES|IRATION)?(?![A-Z])", r"DATE OF EXPIR", r"\bEXPIRY\b"),
+    "issue_date": (r"4a\s*ISS", r"(?<![A-Z])ISS(UED)?(?![A-Z])", r"DATE OF ISSUE"),
 }
 _NUMBER_LABELS = (
-    r"\b4d\s*(DLN|DL|LIC|NO)\b",
-    r"\bDLN\b",
+    r"\b4d\s*(DLN|DL|LIC|NO)(?![A-Z])",
+    r"(?<![A-Z])DLN(?![A-Z])",
     r"\bDL\s*NO\b",
     r"\bLIC(ENSE)?\s*(NO|#)",
     r"PASSPORT\s*NO",
@@ -47,6 +47,7 @@ _SEX_LABELS = (r"\bSEX\b",)
 class _Hit:
     value: str
     score: float
+    raw: str  #: the OCR text the value was parsed from
 
 
 def extract_printed_fields(lines: list[OcrLine], *, date_order: str = "mdy") -> list[FieldValue]:
@@ -56,17 +57,23 @@ def extract_printed_fields(lines: list[OcrLine], *, date_order: str = "mdy") -> 
     for name, labels in _DATE_FIELDS.items():
         hit = _find(lines, rows, labels, lambda t: iso(parse_date(t, order=date_order)) or None)
         if hit:
-            out.append(FieldValue(name, hit.value, FieldSource.PRINTED, confidence=hit.score))
+            out.append(FieldValue(name, hit.value, FieldSource.PRINTED, raw=hit.raw, confidence=hit.score))
     number = _find(lines, rows, _NUMBER_LABELS, _document_number)
     if number:
-        out.append(FieldValue("document_number", number.value, FieldSource.PRINTED, confidence=number.score))
+        out.append(
+            FieldValue("document_number", number.value, FieldSource.PRINTED, raw=number.raw, confidence=number.score)
+        )
+    found_names = False
     for name, labels in _NAME_LABELS.items():
         hit = _find(lines, rows, labels, _name_value)
         if hit:
-            out.append(FieldValue(name, hit.value, FieldSource.PRINTED, confidence=hit.score))
+            found_names = True
+            out.append(FieldValue(name, hit.value, FieldSource.PRINTED, raw=hit.raw, confidence=hit.score))
+    if not found_names:
+        out += _names_by_position(lines, rows)
     sex = _find(lines, rows, _SEX_LABELS, _sex_value)
     if sex:
-        out.append(FieldValue("sex", sex.value, FieldSource.PRINTED, confidence=sex.score))
+        out.append(FieldValue("sex", sex.value, FieldSource.PRINTED, raw=sex.raw, confidence=sex.score))
     return out
 
 
@@ -82,13 +89,13 @@ def _find(
             after = line.text[m.end() :]
             value = parse(after)
             if value:
-                return _Hit(value, line.score)
+                return _Hit(value, line.score, after.strip())
             right = _right_of(line, rows)
             if right is not None and (value := parse(right.text)):
-                return _Hit(value, right.score)
+                return _Hit(value, right.score, right.text)
             below = _below(line, lines)
             if below is not None and (value := parse(below.text)):
-                return _Hit(value, below.score)
+                return _Hit(value, below.score, below.text)
     return None
 
 
@@ -112,6 +119,35 @@ def _below(line: OcrLine, lines: list[OcrLine]) -> OcrLine | None:
         if gap < best_gap:
             best, best_gap = other, gap
     return best
+
+
+def _names_by_position(lines: list[OcrLine], rows: list[list[OcrLine]]) -> list[FieldValue]:
+    """AAMVA layout fallback when the small "1" / "2" labels were not read.
+
+    On US licences the family name (field 1) and the given names (field 2) are the
+    first two purely alphabetic lines below the licence-number row and above the
+    birth-date row, in the value column.
+    """
+    number_line = next((ln for p in _NUMBER_LABELS for ln in lines if re.search(p, ln.text, re.IGNORECASE)), None)
+    dob_line = next(
+        (ln for p in _DATE_FIELDS["birth_date"] for ln in lines if re.search(p, ln.text, re.IGNORECASE)), None
+    )
+    if number_line is None or dob_line is None or dob_line.top <= number_line.bottom:
+        return []
+    between = [
+        ln
+        for ln in lines
+        if number_line.bottom - 0.3 * number_line.height <= ln.top < dob_line.top
+        and ln is not number_line
+        and _name_value(ln.text)
+    ]
+    between.sort(key=lambda ln: ln.top)
+    out = []
+    for name, line in zip(("family_name", "given_names"), between, strict=False):
+        value = _name_value(line.text)
+        if value:
+            out.append(FieldValue(name, value, FieldSource.PRINTED, raw=line.text, confidence=line.score))
+    return out
 
 
 def _document_number(text: str) -> str | None:

@@ -1,0 +1,1 @@
+"""Liveness engine: randomised challenge-response over live camera frames, presentation-attack checks."""
