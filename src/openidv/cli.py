@@ -92,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", type=Path, default=None, help="folder the paths are relative to (default: each file's)")
     p.set_defaults(handler=_cmd_eval_mrz)
 
+    p = evsub.add_parser("liveness", parents=[common], help="APCER per attack type and BPCER (ISO/IEC 30107-3)")
+    p.add_argument("--n-live", type=int, default=20, help="generated live sessions")
+    p.add_argument("--n-per-attack", type=int, default=10, help="generated sessions per attack type")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fps", type=float, default=10.0, help="frame rate of the generated sequences")
+    p.add_argument("--plot", type=Path, default=None, help="write a bar chart of APCER and BPCER (PNG)")
+    p.set_defaults(handler=_cmd_eval_liveness)
+
     p = evsub.add_parser("aamva", parents=[common], help="AAMVA barcode payload parsing on a labelled JSONL file")
     p.add_argument("labels", type=Path, help="JSONL with file, derived_elements / upstream_expected labels")
     p.add_argument("--root", type=Path, default=None, help="folder the paths are relative to (default: the file's)")
@@ -202,6 +210,20 @@ def _cmd_eval_mrz(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     results = [evaluate_mrz(path, args.root) for path in args.labels]
     result = results[0] if len(results) == 1 else merge(results)
     return result.to_dict(), format_report(result)
+
+
+def _cmd_eval_liveness(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.eval.liveness import evaluate_liveness, format_report, plot
+
+    if args.n_live < 1 or args.n_per_attack < 1:
+        raise _UsageError("--n-live and --n-per-attack must be at least 1")
+    result = evaluate_liveness(n_live=args.n_live, n_per_attack=args.n_per_attack, seed=args.seed, fps=args.fps)
+    payload, text = result.to_dict(), format_report(result)
+    if args.plot:
+        plot(result, args.plot)
+        payload["plot"] = str(args.plot)
+        text += f"\n  plot: {args.plot}"
+    return payload, text
 
 
 def _cmd_eval_aamva(args: argparse.Namespace) -> tuple[dict[str, Any], str]:

@@ -1,0 +1,389 @@
+"""Liveness evaluation per ISO/IEC 30107-3: APCER per attack type, BPCER on live sequences.
+
+Every sequence runs through a full session (``start_session`` / ``add_frame`` /
+``finish`` of :mod:`openidv.liveness.session`): the session draws its challenges, the
+generator makes a live or attack sequence for them, the frames are fed with their client
+timestamps (server time advancing with them), and the report's decision is counted:
+
+* APCER(type) = attack sessions of that type decided ``live`` / attack sessions of that type;
+* BPCER = live sessions not decided ``live`` (``not_live`` or ``inconclusive``) / live sessions.
+
+**All active-challenge live sequences are synthetic** (real photos re-posed in 3-D by
+:mod:`openidv.liveness.synth`: there is no real video of a head turning on request), and so
+are all attacks (:mod:`openidv.liveness.attacks`). The real Hamilton clip (a person
+talking, no challenges) is a passive smoke input for the checks that do not depend on
+challenges, and the three Silent-Face stills a smoke input for the per-image cues.
+This module reads files (the shared photos and clip) and is not part of the engine.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from openidv.checks import CheckResult, Status
+from openidv.liveness import attacks, synth
+from openidv.liveness.types import Decision, LivenessReport
+
+SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+HAMILTON = SHARED / "video" / "short_hamilton_clip.mp4"
+SILENT_FACE = SHARED / "silent_face_anti_spoofing" / "images" / "sample"
+SYNTHETIC_NOTE = (
+    "All live sequences with challenges and all attacks are SYNTHETIC (real photos re-posed in 3-D, "
+    "printed/screen/replay attacks simulated); only the Hamilton clip and the Silent-Face stills are real."
+)
+
+
+@dataclass
+class SessionOutcome:
+    kind: str  #: "live" or an attack type
+    decision: Decision
+    checks: dict[str, tuple[str, str]]  #: check name -> (status, reason)
+    n_frames: int
+    analyse_ms: float  #: median per-frame analysis time of the session
+    pad_ms_per_frame: float  #: presentation-attack checks' time / frames
+
+
+@dataclass
+class LivenessEvalResult:
+    n_live: int
+    bpcer: float
+    live_rejected: int
+    apcer: dict[str, float]
+    n_attack: dict[str, int]
+    attack_accepted: dict[str, int]
+    ms_per_frame: float  #: median per-frame analysis time over all sessions
+    pad_ms_per_frame: float  #: median time of the sequence checks per frame
+    check_fail_rates: dict[str, dict[str, float]]  #: kind -> check -> fraction of sessions where it failed
+    check_reasons: dict[str, dict[str, dict[str, int]]]  #: kind -> check -> reason -> count
+    decisions: dict[str, dict[str, int]]  #: kind -> decision -> count
+    smoke: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    note: str = SYNTHETIC_NOTE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bpcer": round(self.bpcer, 4),
+            "apcer": {k: round(v, 4) for k, v in self.apcer.items()},
+            "n_live": self.n_live,
+            "n_attack": dict(self.n_attack),
+            "live_rejected": self.live_rejected,
+            "attack_accepted": dict(self.attack_accepted),
+            "ms_per_frame": round(self.ms_per_frame, 2),
+            "pad_ms_per_frame": round(self.pad_ms_per_frame, 2),
+            "check_fail_rates": {k: {c: round(r, 4) for c, r in v.items()} for k, v in self.check_fail_rates.items()},
+            "check_reasons": self.check_reasons,
+            "decisions": self.decisions,
+            "smoke": self.smoke,
+            "seed": self.seed,
+            "synthetic": True,
+            "note": self.note,
+        }
+
+
+def face_photos(limit: int | None = None) -> list[np.ndarray]:
+    """Real face photos: scikit-image's astronaut, then the shared deepface photos when present."""
+    from skimage import data
+
+    photos = [np.asarray(data.astronaut())]
+    root = SHARED / "deepface"
+    if root.is_dir():
+        for path in sorted(root.rglob("*.jp*g")):
+            if limit is not None and len(photos) >= limit:
+                break
+            img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if img is not None and min(img.shape[:2]) >= 150:
+                photos.append(np.ascontiguousarray(img[:, :, ::-1]))
+    return photos if limit is None else photos[:limit]
+
+
+def run_session(
+    frames: list[tuple[np.ndarray, float]], session: Any, *, start: float = 1_000.0
+) -> tuple[LivenessReport, float]:
+    """Feed (frame, client ts) pairs into ``session`` with server time following the client
+    clock (plus 30 ms latency), then finish it. Returns the report and the wall time (s)."""
+    from openidv.liveness.session import add_frame, finish
+
+    t0 = time.perf_counter()
+    if not frames:
+        return finish(session, now=start), 0.0
+    ts0 = frames[0][1]
+    now = start
+    for rgb, ts in frames:
+        now = start + (ts - ts0) + 0.03
+        add_frame(session, rgb, ts, now=now)
+    report = finish(session, now=now + 0.1)
+    return report, time.perf_counter() - t0
+
+
+def _outcome(kind: str, report: LivenessReport) -> SessionOutcome:
+    checks = {c.name: (c.status.value, c.reason) for c in report.checks}
+    n = max(report.n_frames, 1)
+    return SessionOutcome(
+        kind,
+        report.decision,
+        checks,
+        report.n_frames,
+        float(report.timings_ms.get("analyse_median", float("nan"))),
+        float(report.timings_ms.get("presentation_attack", float("nan"))) / n,
+    )
+
+
+def _subjects(rng: np.random.Generator, n: int) -> list[synth.Subject]:
+    subjects: list[synth.Subject] = []
+    for photo in face_photos():
+        if len(subjects) >= n:
+            break
+        try:
+            subjects.append(synth.prepare_subject(photo, rng))
+        except synth.NoFaceInPhotoError:
+            continue
+    return subjects
+
+
+def evaluate_liveness(
+    *, n_live: int, n_per_attack: int, seed: int, fps: float = 10.0, smoke: bool = True
+) -> LivenessEvalResult:
+    """Run ``n_live`` live sessions and ``n_per_attack`` sessions of each attack type.
+
+    Sequences are generated at ``fps`` frames per second (10 keeps the run short; the
+    checks accept 5-60). Subjects cycle over the real photos available (astronaut, plus
+    the shared deepface photos when present).
+    """
+    from openidv.liveness.session import start_session
+
+    rng = np.random.default_rng(seed)
+    subjects = _subjects(rng, max(n_live, n_per_attack, 1))
+    if not subjects:
+        raise RuntimeError("no usable face photo to generate sequences from")
+    outcomes: list[SessionOutcome] = []
+    plan = [("live", i) for i in range(n_live)] + [(k, i) for k in attacks.ATTACKS for i in range(n_per_attack)]
+    for kind, i in plan:
+        sub_rng = np.random.default_rng([seed, list(attacks.ATTACKS).index(kind) + 1 if kind != "live" else 0, i])
+        subject = subjects[i % len(subjects)]
+        session = start_session(now=1_000.0, rng=sub_rng)
+        challenges = [s.challenge for s in session.steps]
+        if kind == "live":
+            seq = synth.live_sequence(subject, challenges, sub_rng, fps)
+        else:
+            seq = attacks.ATTACKS[kind](subject, challenges, sub_rng, fps)
+        report, _ = run_session(seq, session)
+        outcomes.append(_outcome(kind, report))
+    return _summarise(outcomes, seed, _smoke_tests() if smoke else {})
+
+
+def _summarise(outcomes: list[SessionOutcome], seed: int, smoke: dict[str, Any]) -> LivenessEvalResult:
+    kinds = ["live", *attacks.ATTACKS]
+    by_kind = {k: [o for o in outcomes if o.kind == k] for k in kinds}
+    live = by_kind["live"]
+    rejected = sum(1 for o in live if o.decision is not Decision.LIVE)
+    apcer, n_attack, accepted = {}, {}, {}
+    for k in attacks.ATTACKS:
+        rows = by_kind[k]
+        n_attack[k] = len(rows)
+        accepted[k] = sum(1 for o in rows if o.decision is Decision.LIVE)
+        apcer[k] = accepted[k] / len(rows) if rows else float("nan")
+    fail_rates: dict[str, dict[str, float]] = {}
+    reasons: dict[str, dict[str, dict[str, int]]] = {}
+    decisions: dict[str, dict[str, int]] = {}
+    for k, rows in by_kind.items():
+        names = sorted({c for o in rows for c in o.checks})
+        fail_rates[k] = {
+            c: float(np.mean([o.checks.get(c, ("", ""))[0] == Status.FAIL.value for o in rows])) for c in names
+        }
+        reasons[k] = {}
+        for c in names:
+            counts: dict[str, int] = {}
+            for o in rows:
+                if c in o.checks:
+                    key = f"{o.checks[c][0]}:{o.checks[c][1]}"
+                    counts[key] = counts.get(key, 0) + 1
+            reasons[k][c] = counts
+        decisions[k] = {d.value: sum(1 for o in rows if o.decision is d) for d in Decision}
+    ms = [o.analyse_ms for o in outcomes if np.isfinite(o.analyse_ms)]
+    pad = [o.pad_ms_per_frame for o in outcomes if np.isfinite(o.pad_ms_per_frame)]
+    return LivenessEvalResult(
+        n_live=len(live),
+        bpcer=rejected / len(live) if live else float("nan"),
+        live_rejected=rejected,
+        apcer=apcer,
+        n_attack=n_attack,
+        attack_accepted=accepted,
+        ms_per_frame=float(np.median(ms)) if ms else float("nan"),
+        pad_ms_per_frame=float(np.median(pad)) if pad else float("nan"),
+        check_fail_rates=fail_rates,
+        check_reasons=reasons,
+        decisions=decisions,
+        smoke=smoke,
+        seed=seed,
+    )
+
+
+# ----------------------------------------------------------------------------- real-data smoke tests
+
+
+def _smoke_tests() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if HAMILTON.is_file():
+        out["hamilton"] = hamilton_smoke(HAMILTON)
+    if SILENT_FACE.is_dir():
+        out["silent_face"] = silent_face_smoke(SILENT_FACE)
+    return out
+
+
+def _analyse(frames: list[tuple[np.ndarray, float]]) -> list[Any]:
+    from openidv.liveness.frame import FrameAnalyzer
+
+    with FrameAnalyzer() as analyzer:
+        return [analyzer.analyse(rgb, ts) for rgb, ts in frames]
+
+
+def _brief(c: CheckResult) -> dict[str, Any]:
+    return {
+        "status": c.status.value,
+        "reason": c.reason,
+        "score": None if c.score is None else round(c.score, 3),
+        **c.data,
+    }
+
+
+def hamilton_smoke(path: Path, max_frames: int = 150) -> dict[str, Any]:
+    """The real clip (a person talking, no challenges) through the challenge-independent checks:
+    screen and print cues, rPPG, and the timing/duplicate part of the injection check (a
+    session with no steps, so that check can at best be inconclusive ``no_challenges``)."""
+    from openidv.liveness import pad
+
+    cap = cv2.VideoCapture(str(path))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    frames: list[tuple[np.ndarray, float]] = []
+    while len(frames) < max_frames:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        frames.append((np.ascontiguousarray(bgr[:, :, ::-1]), len(frames) / fps))
+    cap.release()
+    if not frames:
+        return {"error": "no frames decoded"}
+    analyses = _analyse(frames)
+    imgs = [f for f, _ in frames]
+    checks = [
+        pad.screen_replay(imgs, analyses),
+        pad.print_attack(imgs, analyses),
+        pad.rppg(imgs, analyses),
+        pad.injection_replay(imgs, analyses, [], nonce="smoke-test-nonce-0000"),
+    ]
+    return {
+        "frames": len(frames),
+        "fps": round(fps, 2),
+        "with_face": sum(a.face_found for a in analyses),
+        "checks": {c.name: _brief(c) for c in checks},
+    }
+
+
+def silent_face_smoke(folder: Path) -> dict[str, Any]:
+    """The three Silent-Face stills (F1 print, F2 screen, T1 live) through the per-image cues
+    (each still is used as a two-frame sequence of itself: only image cues apply)."""
+    from openidv.liveness import pad
+    from openidv.liveness.frame import FrameAnalyzer
+
+    out: dict[str, Any] = {}
+    for path in sorted(folder.glob("*.jpg")):
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if bgr is None:
+            continue
+        rgb = np.ascontiguousarray(bgr[:, :, ::-1])
+        with FrameAnalyzer() as analyzer:
+            a = analyzer.analyse(rgb, 0.0)
+        if not a.face_found:
+            out[path.name] = {"face_found": False}
+            continue
+        frames, analyses = [rgb, rgb], [a, a]
+        out[path.name] = {
+            "label": "live" if "_T" in path.name else "spoof",
+            "screen_replay": _brief(pad.screen_replay(frames, analyses)),
+            "print_attack": _brief(pad.print_attack(frames, analyses)),
+        }
+    return out
+
+
+# ----------------------------------------------------------------------------- report and plot
+
+
+def format_report(result: LivenessEvalResult) -> str:
+    lines = [
+        "Liveness evaluation (ISO/IEC 30107-3 style)",
+        f"NOTE: {result.note}",
+        f"seed {result.seed}",
+        "",
+        f"{'kind':<20}{'n':>5}{'accepted':>10}{'rate':>9}   (APCER for attacks, BPCER for live)",
+        f"{'live (BPCER)':<20}{result.n_live:>5}{result.live_rejected:>10}{result.bpcer:>9.1%}",
+    ]
+    for k, rate in result.apcer.items():
+        lines.append(f"{k:<20}{result.n_attack[k]:>5}{result.attack_accepted[k]:>10}{rate:>9.1%}")
+    lines += [
+        "",
+        f"median frame analysis: {result.ms_per_frame:.1f} ms/frame; "
+        f"sequence checks: {result.pad_ms_per_frame:.1f} ms/frame",
+        "",
+        "fraction of sessions each check failed (live: false fails; attacks: catches)",
+    ]
+    checks = sorted({c for v in result.check_fail_rates.values() for c in v})
+    kinds = list(result.check_fail_rates)
+    lines.append(f"{'check':<22}" + "".join(f"{k[:12]:>13}" for k in kinds))
+    for c in checks:
+        lines.append(f"{c:<22}" + "".join(f"{result.check_fail_rates[k].get(c, float('nan')):>13.0%}" for k in kinds))
+    lines += ["", "decisions: " + "; ".join(f"{k}: {v}" for k, v in result.decisions.items())]
+    if result.smoke:
+        lines += ["", "real-data smoke tests:"]
+        ham = result.smoke.get("hamilton")
+        if ham:
+            lines.append(
+                f"  Hamilton clip (real, passive): {ham.get('frames')} frames, {ham.get('with_face')} with a face"
+            )
+            for name, c in ham.get("checks", {}).items():
+                lines.append(f"    {name}: {c['status']} ({c['reason']})")
+        for name, res in result.smoke.get("silent_face", {}).items():
+            if "screen_replay" in res:
+                scr, prn = res["screen_replay"], res["print_attack"]
+                lines.append(
+                    f"  {name} [{res['label']}]: screen_replay {scr['status']} ({scr['reason']}),"
+                    f" print_attack {prn['status']} ({prn['reason']})"
+                )
+            else:
+                lines.append(f"  {name}: no face found")
+    return "\n".join(lines)
+
+
+def plot(result: LivenessEvalResult, path: str | Path) -> None:
+    """Bar chart of APCER per attack type and BPCER (PNG, matplotlib Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = ["BPCER (live)", *[f"APCER {k}" for k in result.apcer]]
+    values = [result.bpcer, *result.apcer.values()]
+    counts = [result.n_live, *result.n_attack.values()]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    colours = ["tab:blue"] + ["tab:red"] * len(result.apcer)
+    bars = ax.bar(range(len(values)), [100 * v for v in values], color=colours)
+    for bar, v, n in zip(bars, values, counts, strict=True):
+        ax.text(
+            bar.get_x() + bar.get_width() / 2,
+            bar.get_height() + 0.5,
+            f"{100 * v:.1f}% (n={n})",
+            ha="center",
+            fontsize=8,
+        )
+    ax.set_xticks(range(len(values)), names, rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel("error rate (%)")
+    ax.set_ylim(0, max(10.0, 100 * max(values) + 5))
+    ax.set_title("Liveness: APCER per attack type, BPCER (synthetic sequences)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(str(path), dpi=120)
+    plt.close(fig)

@@ -1,0 +1,665 @@
+"""Presentation-attack and injection checks over a whole liveness sequence.
+
+Every check is a pure function of the session's frames (RGB ``uint8`` (H, W, 3), in
+order), their :class:`~openidv.liveness.types.FrameAnalysis` (landmarks in frame pixels,
+origin top-left) and the issued :class:`~openidv.liveness.types.ChallengeStep` list. Each
+returns one :class:`~openidv.checks.CheckResult` with a score in [0, 1] (higher = more
+likely a live person presenting now), a snake_case reason code and its measurements in
+``data``; a sequence that does not allow a decision gives ``inconclusive``.
+
+:func:`sequence_checks` runs them all; it is what the session's ``finish()`` calls.
+Checks named in :data:`ADVISORY_CHECKS` never fail and must not decide on their own.
+Thresholds were calibrated on the project's generated sequences (see
+``openidv.eval.liveness``), not on real attack data, which does not exist here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Sequence
+
+import cv2
+import numpy as np
+
+from openidv.checks import CheckResult, Status
+from openidv.liveness.types import Challenge, ChallengeStep, FrameAnalysis
+
+#: Checks whose result is reported but must never decide the session alone.
+ADVISORY_CHECKS = frozenset({"rppg"})
+
+FACE_OVAL = (
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+    152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+)  # fmt: skip
+EYE_CORNERS = (33, 133, 362, 263)
+#: Nose tip, columella, bridge and wings: the points that stand out of the face plane.
+NOSE = (1, 2, 4, 5, 19, 94, 195, 197, 98, 327)
+FOREHEAD = (10, 109, 67, 103, 338, 297, 332, 151, 108, 69, 337, 299)
+LEFT_CHEEK = (50, 101, 36, 205, 187, 123, 117, 118)
+RIGHT_CHEEK = (280, 330, 266, 425, 411, 352, 346, 347)
+
+# ----------------------------------------------------------------------------- thresholds
+#: Head-turn range (degrees of yaw) needed before planarity can be judged.
+PLANARITY_MIN_YAW_RANGE = 15.0
+#: Nose residual after the best face-outline homography, / inter-ocular distance: below = flat.
+PLANARITY_THRESHOLD = 0.10
+#: Relative EAR dip for a blink (EAR < (1 - BLINK_DIP) x open EAR) and recovery level.
+BLINK_DIP = 0.35
+BLINK_RECOVER = 0.85
+#: Relative mouth-width increase that counts as a smile.
+SMILE_GAIN = 0.08
+#: Spectral peak ratio (peak / local median of the high-pass spectrum) above which a frame shows moire.
+MOIRE_PEAK = 6.0
+#: Fraction of sampled frames that must show a cue before the sequence is flagged.
+CUE_FRACTION = 0.3
+#: Plausible client frame rates and timing.
+MIN_FPS, MAX_FPS = 5.0, 60.0
+MAX_GAP_S = 1.0
+#: Exact-duplicate frames: fail above this fraction, or on a run of this many identical frames.
+MAX_DUPLICATE_FRACTION = 0.15
+MAX_DUPLICATE_RUN = 3
+#: Frozen frames: mean absolute grey difference of the face crop below this, for this many pairs in a row.
+FROZEN_DIFF = 0.35
+FROZEN_RUN = 6
+
+
+def _result(name: str, status: Status, reason: str, score: float | None, detail: str, **data: object) -> CheckResult:
+    clean = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in data.items()}
+    return CheckResult(name, status, reason, None if score is None else float(np.clip(score, 0, 1)), detail, clean)
+
+
+def _sigmoid(x: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-np.clip(x, -50, 50))))
+
+
+def _usable(analyses: Sequence[FrameAnalysis]) -> list[int]:
+    return [i for i, a in enumerate(analyses) if a.face_found and a.landmarks is not None and len(a.landmarks) >= 468]
+
+
+def _iod(lm: np.ndarray) -> float:
+    return float(np.linalg.norm(lm[33, :2] - lm[263, :2]))
+
+
+# ----------------------------------------------------------------------------- planarity
+
+
+def planarity(analyses: Sequence[FrameAnalysis]) -> CheckResult:
+    """3-D parallax across a head turn.
+
+    Physics: every point of a flat object (a print, a screen) moves between two views by
+    one plane homography. A real head is not flat: the nose stands 2-3 cm in front of the
+    face outline, so when the head turns the nose shifts against the outline by an amount
+    that no homography of the outline can explain. We take the most frontal frame as
+    reference and every frame turned by >= 12 degrees of yaw from it, fit a homography
+    (RANSAC, then least squares on the inliers) from the reference's face-outline and
+    eye-corner landmarks to the turned frame's, and measure how far the nose landmarks
+    land from where that homography puts them, in inter-ocular distances. The sequence
+    statistic is the median over the turned frames. Below :data:`PLANARITY_THRESHOLD`
+    the face moved like a plane: ``planar_motion`` (fail). Needs a yaw range of at least
+    :data:`PLANARITY_MIN_YAW_RANGE` degrees (``no_head_turn``: inconclusive otherwise).
+    """
+    name = "planarity"
+    idx = _usable(analyses)
+    if len(idx) < 3:
+        return _result(name, Status.INCONCLUSIVE, "no_face_track", None, "too few frames with a face")
+    yaws = np.array([analyses[i].yaw for i in idx])
+    yaw_range = float(yaws.max() - yaws.min())
+    if yaw_range < PLANARITY_MIN_YAW_RANGE:
+        return _result(
+            name, Status.INCONCLUSIVE, "no_head_turn", None, f"yaw range {yaw_range:.1f} deg", yaw_range=yaw_range
+        )
+    ref = idx[int(np.argmin(np.abs(yaws - np.median(yaws))))]
+    ref_lm = np.asarray(analyses[ref].landmarks, dtype=np.float64)
+    outer = list(FACE_OVAL) + list(EYE_CORNERS)
+    src = ref_lm[outer, :2].astype(np.float32)
+    src_nose = ref_lm[list(NOSE), :2]
+    residuals: list[float] = []
+    for i, yaw in zip(idx, yaws, strict=True):
+        if abs(yaw - analyses[ref].yaw) < 12.0:
+            continue
+        lm = np.asarray(analyses[i].landmarks, dtype=np.float64)
+        iod = _iod(lm)
+        if iod < 5:
+            continue
+        dst = lm[outer, :2].astype(np.float32)
+        h, mask = cv2.findHomography(src, dst, cv2.RANSAC, 0.04 * iod)
+        if h is None:
+            continue
+        inl = mask.ravel().astype(bool)
+        if inl.sum() >= 8:
+            h2, _ = cv2.findHomography(src[inl], dst[inl], 0)
+            if h2 is not None:
+                h = h2
+        proj = cv2.perspectiveTransform(src_nose.reshape(-1, 1, 2).astype(np.float64), h).reshape(-1, 2)
+        err = np.linalg.norm(proj - lm[list(NOSE), :2], axis=1) / iod
+        residuals.append(float(np.median(err)))
+    if len(residuals) < 2:
+        return _result(
+            name, Status.INCONCLUSIVE, "no_head_turn", None, "fewer than 2 turned frames", yaw_range=yaw_range
+        )
+    stat = float(np.median(residuals))
+    score = _sigmoid((stat - PLANARITY_THRESHOLD) / (0.2 * PLANARITY_THRESHOLD))
+    data = {"nose_residual_iod": stat, "yaw_range": yaw_range, "n_turned": len(residuals)}
+    if stat < PLANARITY_THRESHOLD:
+        return _result(name, Status.FAIL, "planar_motion", score, "the face moved like a flat surface", **data)
+    return _result(name, Status.PASS, "parallax", score, "the nose moved against the face outline", **data)
+
+
+# ----------------------------------------------------------------------------- blink / smile
+
+
+def _step_windows(steps: Sequence[ChallengeStep], t0: float) -> list[tuple[ChallengeStep, float, float]]:
+    """(step, start, end) per step: a step starts when the previous one was met (or at ``t0``)."""
+    out = []
+    start = t0
+    for step in steps:
+        end = step.met_at if step.met_at is not None else start + step.window_s
+        out.append((step, start, end))
+        start = step.met_at if step.met_at is not None else start + step.window_s
+    return out
+
+
+def blink_smile_performed(analyses: Sequence[FrameAnalysis], steps: Sequence[ChallengeStep]) -> CheckResult:
+    """Blink and smile performed when requested.
+
+    Physics: a printed photo or a still image cannot close its eyes or widen its mouth.
+    A blink is an eye-aspect-ratio (EAR) dip below ``(1 - BLINK_DIP)`` of the open-eye EAR
+    (the session's 75th percentile) within the step's time window, followed by a
+    recovery above ``BLINK_RECOVER`` of it within 1.5 s; a smile is a mouth width /
+    inter-ocular distance ratio at least ``SMILE_GAIN`` above the session's 25th
+    percentile within the window. ``not_requested`` (inconclusive) when neither was issued.
+    """
+    name = "blink_smile"
+    wanted = [s for s in steps if s.challenge in (Challenge.BLINK, Challenge.SMILE)]
+    if not wanted:
+        return _result(name, Status.INCONCLUSIVE, "not_requested", None, "no blink or smile was requested")
+    idx = _usable(analyses)
+    if len(idx) < 5:
+        return _result(name, Status.INCONCLUSIVE, "no_face_track", None, "too few frames with a face")
+    ts = np.array([analyses[i].timestamp for i in idx])
+    ear = np.array([analyses[i].ear for i in idx])
+    smile = np.array([analyses[i].smile for i in idx])
+    ear_open = float(np.percentile(ear, 75))
+    smile_rest = float(np.percentile(smile, 25))
+    results: dict[str, bool] = {}
+    for step, start, end in _step_windows(steps, float(ts[0])):
+        if step.challenge not in (Challenge.BLINK, Challenge.SMILE):
+            continue
+        inside = (ts >= start - 1e-6) & (ts <= end + 0.25)
+        key = f"{step.challenge.value}_{len(results)}"
+        if step.challenge is Challenge.BLINK:
+            ok = False
+            for j in np.flatnonzero(inside & (ear < (1 - BLINK_DIP) * ear_open)):
+                after = (ts > ts[j]) & (ts <= ts[j] + 1.5)
+                if np.any(ear[after] > BLINK_RECOVER * ear_open):
+                    ok = True
+                    break
+        else:
+            ok = bool(np.any(smile[inside] > smile_rest * (1 + SMILE_GAIN)))
+        results[key] = ok
+    done = sum(results.values())
+    score = done / len(results)
+    data = {"performed": results, "ear_open": ear_open, "smile_rest": smile_rest}
+    if done < len(results):
+        missing = [k.rsplit("_", 1)[0] for k, v in results.items() if not v]
+        return _result(name, Status.FAIL, f"{missing[0]}_not_performed", score, "requested action not seen", **data)
+    return _result(name, Status.PASS, "performed", score, "requested blink/smile seen in its window", **data)
+
+
+# ----------------------------------------------------------------------------- image cues
+
+
+def _sample(idx: list[int], k: int = 8) -> list[int]:
+    if len(idx) <= k:
+        return idx
+    return [idx[round(j)] for j in np.linspace(0, len(idx) - 1, k)]
+
+
+def _face_crop(frame: np.ndarray, a: FrameAnalysis, frac: float = 0.6) -> np.ndarray | None:
+    if a.box is None:
+        return None
+    x, y, w, h = a.box
+    cx, cy = x + w / 2, y + h / 2
+    s = frac * min(w, h)
+    x0, y0 = int(max(cx - s / 2, 0)), int(max(cy - s / 2, 0))
+    x1, y1 = int(min(cx + s / 2, frame.shape[1])), int(min(cy + s / 2, frame.shape[0]))
+    if x1 - x0 < 32 or y1 - y0 < 32:
+        return None
+    return frame[y0:y1, x0:x1]
+
+
+def spectral_peak(crop: np.ndarray) -> float:
+    """Strongest isolated peak of the high-pass spectrum of ``crop`` (RGB), as a ratio to
+    its local median, over luma and red-minus-blue chroma; JPEG's 8-pixel block
+    frequencies and the axes are excluded.
+
+    Physics: skin photographed directly has a smooth, decaying spectrum; a screen's pixel
+    grid or a print's halftone screen, resampled by the camera's sensor grid, aliases into
+    moire: strong narrow peaks at frequencies unrelated to the 8 px JPEG grid, and
+    coloured (the sub-pixels are red, green, blue), so they also show in chroma.
+    """
+    f = crop.astype(np.float32)
+    n = min(f.shape[0], f.shape[1], 192)
+    f = f[:n, :n]
+    luma = 0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]
+    chroma = f[..., 0] - f[..., 2]
+    win = np.outer(np.hanning(n), np.hanning(n)).astype(np.float32)
+    freqs = np.fft.fftshift(np.fft.fftfreq(n))
+    fy, fx = np.meshgrid(freqs, freqs, indexing="ij")
+    radius = np.hypot(fx, fy)
+    band = (radius > 0.06) & (radius < 0.49)
+    bin_w = 1.5 / n
+    for k in range(-4, 5):
+        band &= np.abs(fx - k / 8) > bin_w
+        band &= np.abs(fy - k / 8) > bin_w
+    best = 0.0
+    for chan in (luma, chroma):
+        hp = chan - cv2.GaussianBlur(chan, (0, 0), 3.0)
+        mag = np.abs(np.fft.fftshift(np.fft.fft2(hp * win))).astype(np.float32)
+        local = cv2.medianBlur(mag, 5) + 1e-3 * float(mag.mean() + 1e-6)
+        ratio = mag / local
+        if band.any():
+            best = max(best, float(ratio[band].max()))
+    return best
+
+
+def enclosing_edges(frame: np.ndarray, a: FrameAnalysis) -> int:
+    """How many sides (0-4) of the face have a long straight edge beyond them, roughly
+    parallel to that side: the frame of a screen (bezel) or the edge of a held sheet.
+
+    Physics: a face shown on a device or paper is surrounded by the medium's straight
+    border, which moves with the face; a head in a room is not enclosed on 3-4 sides.
+    """
+    if a.box is None:
+        return 0
+    gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+    edges = cv2.Canny(cv2.GaussianBlur(gray, (5, 5), 1.2), 40, 110)
+    h, w = gray.shape
+    min_len = 0.22 * min(h, w)
+    lines = cv2.HoughLinesP(edges, 1, np.pi / 180, 60, minLineLength=min_len, maxLineGap=6)
+    if lines is None:
+        return 0
+    x, y, bw, bh = a.box
+    margin = 0.15 * bw
+    left, right, top, bottom = x - margin, x + bw + margin, y - margin, y + bh + margin
+    cx, cy = x + bw / 2, y + bh / 2
+    sides = set()
+    for x1, y1, x2, y2 in lines[:, 0, :].astype(float):
+        ang = abs(np.degrees(np.arctan2(y2 - y1, x2 - x1))) % 180
+        mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+        vertical = 65 < ang < 115
+        horizontal = ang < 25 or ang > 155
+        if vertical and min(y1, y2) < cy < max(y1, y2) + 0.5 * bh:
+            if mx < left:
+                sides.add("left")
+            elif mx > right:
+                sides.add("right")
+        if horizontal and min(x1, x2) < cx + 0.5 * bw and max(x1, x2) > cx - 0.5 * bw:
+            if my < top:
+                sides.add("top")
+            elif my > bottom:
+                sides.add("bottom")
+    return len(sides)
+
+
+def tone_stats(crop: np.ndarray) -> tuple[float, float, float]:
+    """(luma 1st percentile, luma dynamic range p99.5 - p1, fraction of near-white specular pixels)."""
+    luma = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    p1, p995 = np.percentile(luma, [1, 99.5])
+    spec = float(np.mean(luma > 0.97 * 255))
+    return float(p1), float(p995 - p1), spec
+
+
+def _image_cues(frames: Sequence[np.ndarray], analyses: Sequence[FrameAnalysis]) -> dict[str, list[float]]:
+    cues: dict[str, list[float]] = {"peak": [], "edges": [], "black": [], "range": [], "specular": []}
+    for i in _sample(_usable(analyses)):
+        if i >= len(frames):
+            continue
+        frame = frames[i]
+        crop = _face_crop(frame, analyses[i])
+        if crop is None:
+            continue
+        cues["peak"].append(spectral_peak(crop))
+        cues["edges"].append(float(enclosing_edges(frame, analyses[i])))
+        full = _face_crop(frame, analyses[i], 1.0)
+        black, rng_, spec = tone_stats(full if full is not None else crop)
+        cues["black"].append(black)
+        cues["range"].append(rng_)
+        cues["specular"].append(spec)
+    return cues
+
+
+def screen_replay(frames: Sequence[np.ndarray], analyses: Sequence[FrameAnalysis]) -> CheckResult:
+    """Screen-replay cues in up to 8 frames spread over the sequence.
+
+    * moire / pixel grid: :func:`spectral_peak` above :data:`MOIRE_PEAK` in at least
+      :data:`CUE_FRACTION` of the frames (``moire``);
+    * bezel: a long straight edge on at least 3 sides of the face (:func:`enclosing_edges`)
+      in at least :data:`CUE_FRACTION` of the frames (``device_border``).
+
+    A fail needs one of these; the score is the complement of the stronger cue fraction.
+    Colour and gamma (lifted blacks of a backlit screen) are reported in ``data`` only:
+    on their own they do not separate a screen from a dim room.
+    """
+    name = "screen_replay"
+    cues = _image_cues(frames, analyses)
+    n = len(cues["peak"])
+    if n < 2:
+        return _result(name, Status.INCONCLUSIVE, "no_face_track", None, "too few frames with a face")
+    moire = float(np.mean(np.array(cues["peak"]) > MOIRE_PEAK))
+    border = float(np.mean(np.array(cues["edges"]) >= 3))
+    data = {
+        "moire_fraction": moire,
+        "border_fraction": border,
+        "peak_median": float(np.median(cues["peak"])),
+        "black_level_median": float(np.median(cues["black"])),
+        "n_frames": n,
+    }
+    score = 1.0 - max(moire, border)
+    if moire >= CUE_FRACTION:
+        return _result(name, Status.FAIL, "moire", score, "periodic spectral peaks in the face region", **data)
+    if border >= CUE_FRACTION:
+        return _result(name, Status.FAIL, "device_border", score, "straight edges enclose the face", **data)
+    return _result(name, Status.PASS, "no_screen_cues", score, "no moire and no border around the face", **data)
+
+
+def print_attack(frames: Sequence[np.ndarray], analyses: Sequence[FrameAnalysis]) -> CheckResult:
+    """Print cues in up to 8 frames spread over the sequence.
+
+    * paper edges: a long straight edge on at least 3 sides of the face, moving with it
+      (``sheet_edges``);
+    * dynamic range: paper reflects 3-90 % of the light, so a print's darkest and
+      brightest face pixels are at most ~25:1 apart, and it has no specular highlights
+      (the skin's oily glints): a face crop whose luma range (p99.5 - p1) stays below 150
+      grey levels with black level above 25 and no near-white pixel, in at least
+      :data:`CUE_FRACTION` of frames (``flat_tone``);
+    * halftone / paper texture: the same spectral peaks as moire (``halftone``).
+    """
+    name = "print_attack"
+    cues = _image_cues(frames, analyses)
+    n = len(cues["peak"])
+    if n < 2:
+        return _result(name, Status.INCONCLUSIVE, "no_face_track", None, "too few frames with a face")
+    sheet = float(np.mean(np.array(cues["edges"]) >= 3))
+    flat = float(
+        np.mean((np.array(cues["range"]) < 150) & (np.array(cues["black"]) > 25) & (np.array(cues["specular"]) < 1e-4))
+    )
+    halftone = float(np.mean(np.array(cues["peak"]) > MOIRE_PEAK))
+    data = {
+        "sheet_fraction": sheet,
+        "flat_tone_fraction": flat,
+        "halftone_fraction": halftone,
+        "range_median": float(np.median(cues["range"])),
+        "black_level_median": float(np.median(cues["black"])),
+        "n_frames": n,
+    }
+    score = 1.0 - max(sheet, flat, halftone)
+    if sheet >= CUE_FRACTION:
+        return _result(name, Status.FAIL, "sheet_edges", score, "straight sheet edges enclose the face", **data)
+    if flat >= 0.6:
+        return _result(name, Status.FAIL, "flat_tone", score, "compressed tone range without highlights", **data)
+    if halftone >= CUE_FRACTION:
+        return _result(name, Status.FAIL, "halftone", score, "periodic print texture in the face", **data)
+    return _result(name, Status.PASS, "no_print_cues", score, "no sheet edges, tone range of a live scene", **data)
+
+
+# ----------------------------------------------------------------------------- rPPG
+
+
+def _region_mean(frame: np.ndarray, lm: np.ndarray, idx: Sequence[int]) -> np.ndarray | None:
+    pts = lm[list(idx), :2]
+    x0, y0 = np.floor(pts.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(pts.max(axis=0)).astype(int)
+    x0, y0 = max(x0, 0), max(y0, 0)
+    x1, y1 = min(x1, frame.shape[1]), min(y1, frame.shape[0])
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return None
+    return np.asarray(frame[y0:y1, x0:x1].reshape(-1, 3).mean(axis=0), dtype=np.float64)
+
+
+def rppg(frames: Sequence[np.ndarray], analyses: Sequence[FrameAnalysis]) -> CheckResult:
+    """Remote photoplethysmography (POS, Wang et al. 2017) over forehead and cheeks. Advisory.
+
+    Physics: blood volume in the skin changes with each heartbeat and modulates its
+    colour (mostly green) by ~0.1-1 %; POS projects the temporally normalised RGB onto a
+    plane orthogonal to the skin tone to cancel motion and light changes, and the pulse
+    shows as a spectral peak between 0.7 and 3 Hz (42-180 bpm). The SNR is the power within
+    +-0.1 Hz of the peak (and its first harmonic) over the rest of the 0.7-3 Hz band, in dB.
+
+    Needs >= 5 s at >= 8 fps. It never fails (a print, a screen and also compressed,
+    head-turning live video all give weak pulses); it passes only with a strong pulse
+    (SNR >= 3 dB) and is otherwise ``weak_pulse`` (inconclusive). Listed in
+    :data:`ADVISORY_CHECKS`: it must not decide the session.
+    """
+    name = "rppg"
+    advisory = {"advisory": True}
+    idx = _usable(analyses)
+    if len(idx) < 10:
+        return _result(name, Status.INCONCLUSIVE, "too_short", None, "too few frames with a face", **advisory)
+    ts = np.array([analyses[i].timestamp for i in idx])
+    duration = float(ts[-1] - ts[0])
+    fps = (len(idx) - 1) / duration if duration > 0 else 0.0
+    if duration < 5.0 or fps < 8.0:
+        return _result(name, Status.INCONCLUSIVE, "too_short", None, f"{duration:.1f} s at {fps:.1f} fps", **advisory)
+    rgb = []
+    keep = []
+    for k, i in enumerate(idx):
+        if i >= len(frames):
+            continue
+        lm = np.asarray(analyses[i].landmarks)
+        parts = [_region_mean(frames[i], lm, r) for r in (FOREHEAD, LEFT_CHEEK, RIGHT_CHEEK)]
+        vals = [p for p in parts if p is not None]
+        if vals:
+            rgb.append(np.mean(vals, axis=0))
+            keep.append(k)
+    if len(rgb) < 10:
+        return _result(name, Status.INCONCLUSIVE, "too_short", None, "skin regions not measurable", **advisory)
+    sig = np.array(rgb)
+    t = ts[keep]
+    grid = np.arange(t[0], t[-1], 1.0 / 20.0)  # resample at 20 Hz
+    c = np.stack([np.interp(grid, t, sig[:, j]) for j in range(3)], axis=1)
+    win = int(1.6 * 20)
+    pulse = np.zeros(len(grid))
+    proj = np.array([[0.0, 1.0, -1.0], [-2.0, 1.0, 1.0]])
+    for s in range(0, len(grid) - win + 1):
+        block = c[s : s + win]
+        cn = block / (block.mean(axis=0) + 1e-6)
+        xy = cn @ proj.T
+        h = xy[:, 0] + (xy[:, 0].std() / (xy[:, 1].std() + 1e-9)) * xy[:, 1]
+        pulse[s : s + win] += h - h.mean()
+    pulse = pulse - pulse.mean()
+    spec = np.abs(np.fft.rfft(pulse * np.hanning(len(pulse)), n=4096)) ** 2
+    f = np.fft.rfftfreq(4096, 1.0 / 20.0)
+    band = (f >= 0.7) & (f <= 3.0)
+    if not band.any() or spec[band].sum() <= 0:
+        return _result(name, Status.INCONCLUSIVE, "weak_pulse", 0.0, "no signal", **advisory)
+    peak = float(f[band][np.argmax(spec[band])])
+    near = (np.abs(f - peak) <= 0.1) | (np.abs(f - 2 * peak) <= 0.1)
+    sig_p = float(spec[band & near].sum())
+    noise = float(spec[band & ~near].sum()) + 1e-12
+    snr = 10 * np.log10(sig_p / noise)
+    score = _sigmoid((snr - 0.0) / 2.0)
+    data = {"snr_db": float(snr), "bpm": peak * 60, "duration_s": duration, "advisory": True}
+    if snr >= 3.0:
+        return _result(name, Status.PASS, "pulse", score, f"pulse at {peak * 60:.0f} bpm", **data)
+    return _result(name, Status.INCONCLUSIVE, "weak_pulse", score, "no clear pulse (advisory)", **data)
+
+
+# ----------------------------------------------------------------------------- injection / replay
+
+
+def _face_gray(frame: np.ndarray, a: FrameAnalysis) -> np.ndarray:
+    crop = _face_crop(frame, a, 1.0) if a.box is not None else None
+    img = crop if crop is not None else frame
+    return cv2.resize(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def _longest_run(flags: Sequence[bool]) -> int:
+    best = run = 0
+    for f in flags:
+        run = run + 1 if f else 0
+        best = max(best, run)
+    return best
+
+
+def _met_frame_shows(a: FrameAnalysis, challenge: Challenge, base: dict[str, float]) -> bool:
+    """Whether the frame at which a step was met actually shows the action (loose bounds)."""
+    if not a.face_found:
+        return False
+    if challenge is Challenge.TURN_LEFT:
+        return a.yaw - base["yaw"] >= 8.0
+    if challenge is Challenge.TURN_RIGHT:
+        return a.yaw - base["yaw"] <= -8.0
+    if challenge is Challenge.LOOK_UP:
+        return a.pitch - base["pitch"] >= 5.0
+    if challenge is Challenge.MOVE_CLOSER:
+        return a.face_width_frac >= 1.08 * base["width"]
+    if challenge is Challenge.BLINK:
+        return a.ear <= 0.85 * base["ear"]
+    return a.smile >= 1.03 * base["smile"]
+
+
+_NONCE = re.compile(r"^[A-Za-z0-9_\-]{16,}$")
+
+
+def injection_replay(
+    frames: Sequence[np.ndarray],
+    analyses: Sequence[FrameAnalysis],
+    steps: Sequence[ChallengeStep],
+    *,
+    nonce: str,
+    frozen_from: tuple[Sequence[np.ndarray], Sequence[FrameAnalysis]] | None = None,
+) -> CheckResult:
+    """Injection and replay: is this a camera stream captured now, for this session?
+
+    What is checked (first failure gives the reason):
+
+    * ``bad_nonce``: the session nonce is missing or shorter than 16 URL-safe characters.
+      The nonce is what makes the challenge sequence unpredictable; the frames are bound
+      to the session because they arrive on its id and must perform its challenges, in
+      its order, inside its windows (a sequence recorded for another session fails
+      below). Nothing in a raw frame can carry the nonce, so an echo cannot be checked here.
+    * ``timestamps_not_monotonic``: client timestamps must strictly increase;
+    * ``implausible_frame_rate``: median rate outside 5-60 fps, or a gap > 1 s, or
+      jitter (90th / 10th percentile of intervals) above 6;
+    * ``duplicate_frames``: identical frame hashes for more than 15 % of frames or in
+      runs of 3 or more (a camera's sensor noise makes consecutive frames differ);
+    * ``frozen_frames``: the face crop's mean absolute difference below 0.35 grey levels
+      for 6 consecutive pairs (a still re-encoded without noise);
+    * ``challenge_order``: steps met out of the issued order (met times not increasing);
+    * ``challenge_out_of_window``: a step met after its window, or at a time that is not
+      one of the frames' timestamps;
+    * ``challenge_not_shown``: the frame at which a step was met does not show the action
+      relative to the session's neutral pose (an independent re-check of the protocol);
+    * ``challenge_not_met``: some step was never met.
+    """
+    name = "injection_replay"
+    n = len(analyses)
+    if not _NONCE.match(nonce or ""):
+        return _result(name, Status.FAIL, "bad_nonce", 0.0, "missing or weak session nonce")
+    if n < 3:
+        return _result(name, Status.INCONCLUSIVE, "too_few_frames", None, f"{n} frames")
+    ts = np.array([a.timestamp for a in analyses], dtype=np.float64)
+    dt = np.diff(ts)
+    data: dict[str, object] = {"n_frames": n}
+    if not np.all(np.isfinite(ts)) or np.any(dt <= 0):
+        return _result(name, Status.FAIL, "timestamps_not_monotonic", 0.0, "client timestamps do not increase", **data)
+    fps = 1.0 / float(np.median(dt))
+    jitter = float(np.percentile(dt, 90) / max(np.percentile(dt, 10), 1e-6))
+    data.update(fps=fps, max_gap_s=float(dt.max()), jitter=jitter)
+    if not MIN_FPS <= fps <= MAX_FPS or dt.max() > MAX_GAP_S or jitter > 6.0:
+        return _result(name, Status.FAIL, "implausible_frame_rate", 0.0, f"{fps:.1f} fps, gap {dt.max():.2f} s", **data)
+    hashes = [a.frame_hash for a in analyses]
+    dup = [bool(h) and h == p for p, h in itertools.pairwise(hashes)]
+    if len(frames) == n and not any(hashes):
+        dup = [bool(np.array_equal(a, b)) for a, b in itertools.pairwise(frames)]
+    dup_frac = float(np.mean(dup)) if dup else 0.0
+    dup_run = _longest_run(dup) + 1 if any(dup) else 1
+    data.update(duplicate_fraction=dup_frac, duplicate_run=dup_run)
+    if dup_frac > MAX_DUPLICATE_FRACTION or dup_run >= MAX_DUPLICATE_RUN:
+        return _result(name, Status.FAIL, "duplicate_frames", 0.0, "repeated identical frames", **data)
+    pix, pix_an = (frames, analyses) if len(frames) == n else (frozen_from or ([], []))
+    if len(pix) == len(pix_an) and len(pix) >= 2:
+        grays = [_face_gray(f, a) for f, a in zip(pix, pix_an, strict=True)]
+        diffs = [float(np.mean(np.abs(a - b))) for a, b in itertools.pairwise(grays)]
+        frozen_run = _longest_run([d < FROZEN_DIFF for d in diffs])
+        data.update(frozen_run=frozen_run, median_diff=float(np.median(diffs)))
+        if frozen_run >= FROZEN_RUN:
+            return _result(name, Status.FAIL, "frozen_frames", 0.0, "the image does not change", **data)
+    if not steps:
+        return _result(name, Status.INCONCLUSIVE, "no_challenges", None, "no challenge was issued", **data)
+    met = [s.met_at for s in steps]
+    if any(m is None for m in met):
+        return _result(name, Status.FAIL, "challenge_not_met", 0.2, "not every challenge was met", **data)
+    met_f = [float(m) for m in met if m is not None]
+    if any(b < a for a, b in itertools.pairwise(met_f)):
+        return _result(name, Status.FAIL, "challenge_order", 0.0, "challenges met out of order", **data)
+    for step, start, _end in _step_windows(steps, float(ts[0])):
+        assert step.met_at is not None
+        if step.met_at - start > step.window_s + 1e-6 or not np.any(np.abs(ts - step.met_at) < 1e-6):
+            return _result(name, Status.FAIL, "challenge_out_of_window", 0.0, f"{step.challenge.value} late", **data)
+    idx = _usable(analyses)
+    if len(idx) >= 3:
+        neutral = [i for i in idx if analyses[i].timestamp <= met_f[0]] or idx
+        base = {
+            "yaw": float(np.median([analyses[i].yaw for i in neutral])),
+            "pitch": float(np.median([analyses[i].pitch for i in neutral])),
+            "width": float(np.median([analyses[i].face_width_frac for i in neutral])),
+            "ear": float(np.percentile([analyses[i].ear for i in idx], 75)),
+            "smile": float(np.percentile([analyses[i].smile for i in idx], 25)),
+        }
+        for step in steps:
+            j = int(np.argmin(np.abs(ts - float(step.met_at or 0.0))))
+            if not _met_frame_shows(analyses[j], step.challenge, base):
+                return _result(
+                    name, Status.FAIL, "challenge_not_shown", 0.1, f"{step.challenge.value} not visible", **data
+                )
+    return _result(name, Status.PASS, "consistent", 1.0, "timing, frames and challenge order consistent", **data)
+
+
+# ----------------------------------------------------------------------------- all checks
+
+_CheckFn = Callable[[], CheckResult]
+
+
+def sequence_checks(
+    frames: list[np.ndarray],
+    analyses: list[FrameAnalysis],
+    steps: list[ChallengeStep],
+    *,
+    nonce: str,
+    timeline: list[FrameAnalysis] | None = None,
+) -> list[CheckResult]:
+    """Run every presentation-attack and injection check over one session.
+
+    ``frames`` are the session's RGB frames in order, ``analyses`` the matching
+    :class:`FrameAnalysis`, ``steps`` the issued challenges with the client time each
+    was met (or None), ``nonce`` the session nonce. ``timeline``, when the session kept
+    the pixels of only some frames, is the analysis of *every* frame received, in order:
+    the timing, duplicate, challenge and blink/smile checks then use it (a thinned
+    sequence would hide duplicated frames and short blinks). A check that raises on
+    malformed input becomes ``inconclusive`` with reason ``check_error``.
+    """
+    full = list(timeline) if timeline is not None and len(timeline) >= len(analyses) else list(analyses)
+    pixels_for_all = len(full) == len(frames)
+    checks: list[tuple[str, _CheckFn]] = [
+        ("planarity", lambda: planarity(full)),
+        ("blink_smile", lambda: blink_smile_performed(full, steps)),
+        ("screen_replay", lambda: screen_replay(frames, analyses)),
+        ("print_attack", lambda: print_attack(frames, analyses)),
+        ("rppg", lambda: rppg(frames, analyses)),
+        (
+            "injection_replay",
+            lambda: injection_replay(
+                frames if pixels_for_all else [], full, steps, nonce=nonce, frozen_from=(frames, analyses)
+            ),
+        ),
+    ]
+    out = []
+    for name, fn in checks:
+        try:
+            out.append(fn())
+        except (ValueError, TypeError, IndexError, cv2.error, np.linalg.LinAlgError, FloatingPointError) as exc:
+            out.append(_result(name, Status.INCONCLUSIVE, "check_error", None, f"{type(exc).__name__}: {exc}"))
+    return out

@@ -1,0 +1,383 @@
+"""Live-like camera sequences generated from real still photographs, for tests and evaluation.
+
+There is no real video of a person turning their head, blinking or smiling on request,
+so the active-challenge live sequences are synthetic: a real photograph's face is
+re-posed in 3-D with its own mediapipe face mesh and re-rendered frame by frame.
+
+How a frame is made:
+
+* the photo is placed in a 640 x 480 frame (similarity transform: the face ends up 30-40 %
+  of the frame wide, near the centre);
+* the 478 mesh landmarks (x, y in pixels, z relative depth in pixels, larger z = farther
+  from the camera) are moved: rotated about a vertical axis through the head centre
+  (head turn, ``yaw``), about a horizontal axis (look up, ``pitch``), upper eyelids
+  moved onto the lower ones (blink), mouth corners moved out and up with a smooth
+  fall-off (smile), then orthographically projected;
+* the image is warped piecewise-affinely over the Delaunay triangles of the landmarks,
+  a ring of anchor points around the face and the frame border (the background stays
+  put); triangles are painted far-to-near so the near side of the face hides the far
+  side;
+* the whole frame then gets a camera transform (hand shake: small translation and roll;
+  "move closer": zoom about the face centre), sensor noise and JPEG compression.
+
+Timestamps are client-like (seconds, arbitrary origin) at the requested frame rate with
+a few per cent jitter. All randomness comes from the ``numpy.random.Generator`` passed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+from openidv.errors import OpenIDVError
+from openidv.imaging import as_rgb
+from openidv.liveness.types import Challenge
+
+FRAME_SIZE = (640, 480)  #: width, height of generated frames
+
+#: mediapipe face-oval landmark indices, clockwise from the forehead top.
+FACE_OVAL = (
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+    152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+)  # fmt: skip
+#: (upper-lid, lower-lid) landmark pairs, image-left eye then image-right eye.
+EYELID_PAIRS = (
+    (246, 7), (161, 163), (160, 144), (159, 145), (158, 153), (157, 154), (173, 155),
+    (466, 249), (388, 390), (387, 373), (386, 374), (385, 380), (384, 381), (398, 382),
+)  # fmt: skip
+#: second ring above each upper lid (eyelid skin), moved part-way during a blink.
+UPPER_LID_SKIN = (
+    (247, 7), (30, 163), (29, 144), (27, 145), (28, 153), (56, 154), (190, 155),
+    (467, 249), (260, 390), (259, 373), (257, 374), (258, 380), (286, 381), (414, 382),
+)  # fmt: skip
+IRIS_LEFT = tuple(range(468, 473))  #: image-left iris (subject's right eye)
+IRIS_RIGHT = tuple(range(473, 478))
+MOUTH_LEFT, MOUTH_RIGHT = 61, 291  #: mouth corners, image left / right
+EYE_OUTER_LEFT, EYE_OUTER_RIGHT = 33, 263
+
+
+class NoFaceInPhotoError(OpenIDVError):
+    """The photo given to the sequence generator has no face the mesh can find."""
+
+    code = "no_face_in_photo"
+
+
+@dataclass(frozen=True, eq=False)
+class Subject:
+    """A photo placed in a frame with its face mesh, ready to be re-posed.
+
+    ``base`` is the RGB frame (H, W, 3); ``mesh`` the (478, 3) landmarks in its pixels
+    (z relative depth, pixels, larger = farther); ``pivot`` the head-rotation centre
+    (x, y, z) px; ``face_width`` the face-oval width px.
+    """
+
+    base: np.ndarray = field(repr=False)
+    mesh: np.ndarray = field(repr=False)
+    pivot: np.ndarray = field(repr=False)
+    face_width: float
+    anchors: np.ndarray = field(repr=False)  #: (K, 2) fixed points: ring around the face and frame border
+    triangles: np.ndarray = field(repr=False)  #: (T, 3) indices into mesh + anchors
+
+
+@dataclass(frozen=True)
+class Pose:
+    """What the face does in one frame. Angles in degrees, ``zoom`` a scale factor."""
+
+    yaw: float = 0.0
+    pitch: float = 0.0
+    blink: float = 0.0  #: 0 open, 1 closed
+    smile: float = 0.0  #: 0 neutral, 1 full smile
+    zoom: float = 1.0
+    shift: tuple[float, float] = (0.0, 0.0)  #: camera shake, px
+    roll: float = 0.0
+
+
+_MESH_CACHE: dict[str, np.ndarray | None] = {}
+
+
+def photo_mesh(photo: np.ndarray) -> np.ndarray | None:
+    """Face-mesh landmarks (478, 3) of the largest face of a still photo, pixels (z px), or None."""
+    rgb = as_rgb(photo)
+    key = hashlib.sha1(rgb.tobytes()).hexdigest() + str(rgb.shape)
+    if key in _MESH_CACHE:
+        cached = _MESH_CACHE[key]
+        return None if cached is None else cached.copy()
+    from openidv.models import get_model
+
+    tracker = get_model("face_mesh")(static=True, max_faces=1)
+    try:
+        result = tracker.process(np.ascontiguousarray(rgb))
+    finally:
+        tracker.close()
+    mesh: np.ndarray | None = None
+    if result.multi_face_landmarks:
+        h, w = rgb.shape[:2]
+        pts = np.array([[p.x, p.y, p.z] for p in result.multi_face_landmarks[0].landmark], dtype=np.float64)
+        mesh = pts * np.array([w, h, w], dtype=np.float64)
+    _MESH_CACHE[key] = mesh
+    return None if mesh is None else mesh.copy()
+
+
+def prepare_subject(
+    photo: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    frame_size: tuple[int, int] = FRAME_SIZE,
+    face_frac: tuple[float, float] = (0.30, 0.40),
+) -> Subject:
+    """Place ``photo`` in a frame (face ``face_frac`` of the frame width) and mesh it.
+
+    Raises :class:`NoFaceInPhotoError` when the mesh finds no face.
+    """
+    rgb = as_rgb(photo)
+    mesh = photo_mesh(rgb)
+    if mesh is None:
+        raise NoFaceInPhotoError("no face found in the photo")
+    oval = mesh[list(FACE_OVAL)]
+    face_w = float(oval[:, 0].max() - oval[:, 0].min())
+    centre = oval[:, :2].mean(axis=0)
+    fw, fh = frame_size
+    scale = rng.uniform(*face_frac) * fw / max(face_w, 1.0)
+    target = np.array([fw / 2 + rng.uniform(-0.05, 0.05) * fw, fh * 0.47 + rng.uniform(-0.04, 0.04) * fh])
+    matrix = np.array([[scale, 0, target[0] - scale * centre[0]], [0, scale, target[1] - scale * centre[1]]])
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    base = cv2.warpAffine(rgb, matrix, (fw, fh), flags=interp, borderMode=cv2.BORDER_REFLECT101)
+    placed = mesh.copy()
+    placed[:, :2] = mesh[:, :2] * scale + matrix[:, 2]
+    placed[:, 2] = mesh[:, 2] * scale
+    oval = placed[list(FACE_OVAL)]
+    face_w = float(oval[:, 0].max() - oval[:, 0].min())
+    ear_z = float(placed[[234, 454], 2].mean())
+    pivot = np.array([oval[:, 0].mean(), oval[:, 1].mean(), ear_z + 0.15 * face_w])
+    ring_c = oval[:, :2].mean(axis=0)
+    ring = ring_c + 1.55 * (oval[:, :2] - ring_c)
+    border = [(x, y) for x in np.linspace(0, fw - 1, 5) for y in (0, fh - 1)]
+    border += [(x, y) for x in (0, fw - 1) for y in np.linspace(0, fh - 1, 5)[1:-1]]
+    anchors = np.vstack([ring, np.array(border, dtype=np.float64)])
+    pts = np.vstack([placed[:, :2], anchors])
+    triangles = Delaunay(pts).simplices.astype(np.int32)
+    return Subject(base, placed, pivot, face_w, anchors, triangles)
+
+
+def pose_points(subject: Subject, pose: Pose) -> np.ndarray:
+    """Landmarks (478, 3) of ``subject`` in ``pose`` before the camera transform (px, z px)."""
+    pts = subject.mesh.copy()
+    if pose.blink > 0:
+        b = float(np.clip(pose.blink, 0, 1))
+        for up, low in EYELID_PAIRS:
+            pts[up, :2] += b * (pts[low, :2] - pts[up, :2])
+        for up, low in UPPER_LID_SKIN:
+            pts[up, :2] += 0.45 * b * (pts[low, :2] - pts[up, :2])
+        for iris, lows in ((IRIS_LEFT, (145, 144, 153)), (IRIS_RIGHT, (374, 373, 380))):
+            lid = pts[list(lows), :2].mean(axis=0)
+            pts[list(iris), :2] += b * (lid - pts[list(iris), :2])
+    if pose.smile > 0:
+        s = float(np.clip(pose.smile, 0, 1))
+        left, right = pts[MOUTH_LEFT, :2].copy(), pts[MOUTH_RIGHT, :2].copy()
+        width = float(np.linalg.norm(right - left))
+        direction = (right - left) / max(width, 1e-6)
+        upward = np.array([direction[1], -direction[0]])  # perpendicular pointing up the image
+        sigma = 0.35 * width
+        for corner, sign in ((left, -1.0), (right, 1.0)):
+            disp = s * (sign * 0.16 * width * direction + 0.07 * width * upward)
+            weight = np.exp(-np.sum((pts[:, :2] - corner) ** 2, axis=1) / (2 * sigma**2))
+            pts[:, :2] += weight[:, None] * disp
+        # lips part a little: the lower lip drops
+        for idx in (14, 87, 178, 88, 95, 317, 402, 318, 324, 17, 84, 181, 91, 146, 314, 405, 321, 375):
+            pts[idx, 1] += s * 0.05 * width
+    cx, cy, cz = subject.pivot
+    if pose.yaw:
+        t = np.deg2rad(pose.yaw)
+        x, z = pts[:, 0] - cx, pts[:, 2] - cz
+        pts[:, 0] = cx + x * np.cos(t) - z * np.sin(t)
+        pts[:, 2] = cz + x * np.sin(t) + z * np.cos(t)
+    if pose.pitch:
+        t = np.deg2rad(pose.pitch)
+        y, z = pts[:, 1] - cy, pts[:, 2] - cz
+        pts[:, 1] = cy + y * np.cos(t) + z * np.sin(t)
+        pts[:, 2] = cz - y * np.sin(t) + z * np.cos(t)
+    return pts
+
+
+def render(subject: Subject, pose: Pose) -> np.ndarray:
+    """The clean (noise-free) RGB frame of ``subject`` in ``pose``."""
+    moved = pose_points(subject, pose)
+    src = np.vstack([subject.mesh[:, :2], subject.anchors])
+    dst = np.vstack([moved[:, :2], subject.anchors])
+    depth = np.concatenate([moved[:, 2], np.full(len(subject.anchors), 1e6)])
+    scene = _warp_triangles(subject.base, src, dst, subject.triangles, depth)
+    h, w = scene.shape[:2]
+    centre = subject.mesh[list(FACE_OVAL), :2].mean(axis=0)
+    cam = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), pose.roll, pose.zoom)
+    cam[:, 2] += np.asarray(pose.shift, dtype=np.float64)
+    if pose.zoom == 1.0 and pose.roll == 0.0 and pose.shift == (0.0, 0.0):
+        return scene
+    return cv2.warpAffine(scene, cam, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+
+
+def _warp_triangles(
+    image: np.ndarray, src: np.ndarray, dst: np.ndarray, triangles: np.ndarray, depth: np.ndarray
+) -> np.ndarray:
+    """Piecewise-affine warp: each triangle of ``src`` goes to the same triangle of ``dst``.
+
+    Triangles are painted far-to-near (largest mean depth first) into an index map, then
+    every pixel is pulled from its source position with one ``cv2.remap``.
+    """
+    h, w = image.shape[:2]
+    moving = np.any(np.abs(src - dst) > 0.05, axis=1)
+    tri_moving = moving[triangles].any(axis=1)
+    tris = triangles[tri_moving]
+    if len(tris) == 0:
+        return image.copy()
+    order = np.argsort(-depth[tris].mean(axis=1), kind="stable")
+    tris = tris[order]
+    d = dst[tris]  # (T, 3, 2)
+    s = src[tris]
+    ones = np.ones((len(tris), 3, 1))
+    dh = np.concatenate([d, ones], axis=2)  # (T, 3, 3)
+    det = np.linalg.det(dh)
+    ok = np.abs(det) > 1e-3
+    inv = np.zeros_like(dh)
+    inv[ok] = np.linalg.inv(dh[ok])
+    # affine A (T, 2, 3) with A @ [x, y, 1] (in dst) = source point: s^T = A dh^T  ->  A = s^T inv(dh)^T
+    affine = np.einsum("tki,tkj->tij", s, np.transpose(inv, (0, 2, 1)))
+    x0, y0 = np.floor(d.reshape(-1, 2).min(axis=0)).astype(int) - 1
+    x1, y1 = np.ceil(d.reshape(-1, 2).max(axis=0)).astype(int) + 2
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    index = np.full((y1 - y0, x1 - x0), -1, dtype=np.int32)
+    for i in np.flatnonzero(ok):
+        poly = np.round((d[i] - (x0, y0)) * 16).astype(np.int32)
+        cv2.fillConvexPoly(index, poly, int(i), lineType=cv2.LINE_8, shift=4)
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    map_x, map_y = xx.copy(), yy.copy()
+    sel = index >= 0
+    a = affine[index[sel]]
+    px, py = xx[sel], yy[sel]
+    map_x[sel] = a[:, 0, 0] * px + a[:, 0, 1] * py + a[:, 0, 2]
+    map_y[sel] = a[:, 1, 0] * px + a[:, 1, 1] * py + a[:, 1, 2]
+    out = image.copy()
+    out[y0:y1, x0:x1] = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+    return out
+
+
+def camera(
+    frame: np.ndarray, rng: np.random.Generator, *, noise_sigma: float = 2.5, jpeg_quality: int = 85
+) -> np.ndarray:
+    """Sensor noise (Gaussian, grey levels), a slight blur and a JPEG round trip."""
+    out = frame.astype(np.float32)
+    if noise_sigma > 0:
+        out += rng.normal(0.0, noise_sigma, out.shape).astype(np.float32)
+    clipped = np.clip(out, 0, 255).astype(np.uint8)
+    ok, buf = cv2.imencode(".jpg", clipped[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if decoded is None:
+        raise RuntimeError("JPEG decoding failed")
+    return np.ascontiguousarray(decoded[:, :, ::-1])
+
+
+def _ramp(n_in: int, n_hold: int, n_out: int) -> np.ndarray:
+    up = 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, n_in + 1)[1:])
+    down = 0.5 + 0.5 * np.cos(np.linspace(0, np.pi, n_out + 1)[1:])
+    return np.concatenate([up, np.ones(n_hold), down])
+
+
+def script(challenges: Sequence[Challenge], rng: np.random.Generator, fps: float = 15.0) -> list[Pose]:
+    """The per-frame poses of a person performing ``challenges`` in order, with natural sway.
+
+    Each challenge: a reaction delay (0.3-0.6 s), the action (ramp in, hold, ramp out),
+    then a neutral pause; turns reach 32-42 degrees, looking up 18-25 degrees, a
+    "move closer" zooms by 1.35-1.5, a blink keeps the eyes closed 2-4 frames.
+    """
+
+    def frames(seconds: float) -> int:
+        return max(1, round(seconds * fps))
+
+    channels: list[dict[str, float]] = [{} for _ in range(frames(rng.uniform(0.6, 1.0)))]
+    for ch in challenges:
+        channels += [{} for _ in range(frames(rng.uniform(0.3, 0.6)))]
+        if ch is Challenge.BLINK:
+            closed = int(rng.integers(2, 5))
+            profile = np.concatenate([[0.5], np.ones(closed), [0.5]])
+            key, amp = "blink", 1.0
+        else:
+            n_in, n_hold, n_out = (
+                frames(rng.uniform(0.3, 0.5)),
+                frames(rng.uniform(0.6, 0.9)),
+                frames(rng.uniform(0.3, 0.5)),
+            )
+            profile = _ramp(n_in, n_hold, n_out)
+            key, amp = {
+                Challenge.TURN_LEFT: ("yaw", rng.uniform(32, 42)),
+                Challenge.TURN_RIGHT: ("yaw", -rng.uniform(32, 42)),
+                Challenge.LOOK_UP: ("pitch", rng.uniform(18, 25)),
+                Challenge.SMILE: ("smile", rng.uniform(0.85, 1.0)),
+                Challenge.MOVE_CLOSER: ("zoom", rng.uniform(0.35, 0.5)),
+            }[ch]
+        channels += [{key: float(amp * p)} for p in profile]
+        channels += [{} for _ in range(frames(rng.uniform(0.3, 0.5)))]
+    n = len(channels)
+
+    # natural sway: smoothed random walks
+    def walk(scale: float) -> np.ndarray:
+        raw = np.cumsum(rng.normal(0, 1, n)).reshape(1, -1).astype(np.float64)
+        v = np.asarray(cv2.GaussianBlur(raw, (0, 0), max(fps / 5, 1)), dtype=np.float64).ravel()
+        v -= v.mean()
+        peak = float(np.abs(v).max()) or 1.0
+        return v / peak * scale
+
+    sway_yaw, sway_pitch, sway_roll = walk(2.0), walk(1.5), walk(1.5)
+    shake_x, shake_y = walk(3.0), walk(3.0)
+    poses = []
+    for i, c in enumerate(channels):
+        poses.append(
+            Pose(
+                yaw=c.get("yaw", 0.0) + float(sway_yaw[i]),
+                pitch=c.get("pitch", 0.0) + float(sway_pitch[i]),
+                blink=c.get("blink", 0.0),
+                smile=c.get("smile", 0.0),
+                zoom=1.0 + c.get("zoom", 0.0),
+                shift=(float(shake_x[i]), float(shake_y[i])),
+                roll=float(sway_roll[i]),
+            )
+        )
+    return poses
+
+
+def timestamps(n: int, rng: np.random.Generator, fps: float = 15.0, *, jitter: float = 0.05) -> np.ndarray:
+    """``n`` strictly increasing client timestamps (s) at ``fps`` with relative jitter ``jitter``."""
+    start = rng.uniform(1.0, 100.0)
+    steps = np.clip(1.0 + rng.normal(0.0, jitter, n), 0.7, 1.3) / fps
+    return start + np.concatenate([[0.0], np.cumsum(steps[1:])])
+
+
+def live_sequence(
+    photo: np.ndarray | Subject,
+    challenges: Sequence[Challenge],
+    rng: np.random.Generator,
+    fps: float = 15.0,
+    *,
+    noise_sigma: float | None = None,
+    jpeg_quality: int | None = None,
+) -> list[tuple[np.ndarray, float]]:
+    """A live-like sequence of ``photo``'s face performing ``challenges`` in order.
+
+    Returns (RGB frame 640 x 480, client timestamp s) pairs. ``photo`` is a real
+    photograph (or a :class:`Subject` already prepared from one). Noise sigma defaults to
+    a random 1.5-3.5 grey levels, JPEG quality to a random 75-92.
+    """
+    subject = photo if isinstance(photo, Subject) else prepare_subject(photo, rng)
+    poses = script(challenges, rng, fps)
+    ts = timestamps(len(poses), rng, fps)
+    sigma = rng.uniform(1.5, 3.5) if noise_sigma is None else noise_sigma
+    quality = int(rng.integers(75, 93)) if jpeg_quality is None else jpeg_quality
+    return [
+        (camera(render(subject, p), rng, noise_sigma=sigma, jpeg_quality=quality), float(t))
+        for p, t in zip(poses, ts, strict=True)
+    ]

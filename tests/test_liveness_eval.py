@@ -1,0 +1,56 @@
+"""The liveness evaluation harness (openidv.eval.liveness): counting, report, plot, one real session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from openidv.eval import liveness as ev
+from openidv.liveness import attacks, synth
+from openidv.liveness.types import Challenge, Decision
+
+
+def _outcome(kind: str, decision: Decision, fails: tuple[str, ...] = ()) -> ev.SessionOutcome:
+    checks = {c: ("fail" if c in fails else "pass", "x") for c in ("planarity", "injection_replay")}
+    return ev.SessionOutcome(kind, decision, checks, 50, 20.0, 5.0)
+
+
+def test_summary_counts_apcer_and_bpcer(tmp_path: Path) -> None:
+    outcomes = [_outcome("live", Decision.LIVE)] * 19 + [_outcome("live", Decision.INCONCLUSIVE)]
+    outcomes += [_outcome("screen_replay", Decision.LIVE)] + [
+        _outcome("screen_replay", Decision.NOT_LIVE, ("planarity",))
+    ] * 3
+    outcomes += [_outcome("static_photo", Decision.NOT_LIVE, ("injection_replay",))] * 2
+    res = ev._summarise(outcomes, 7, {})
+    d = res.to_dict()
+    assert {"bpcer", "apcer", "n_live", "n_attack", "ms_per_frame"} <= set(d)
+    assert d["bpcer"] == 0.05 and d["n_live"] == 20
+    assert d["apcer"]["screen_replay"] == 0.25 and d["n_attack"]["screen_replay"] == 4
+    assert d["apcer"]["static_photo"] == 0.0
+    assert set(d["apcer"]) == set(attacks.ATTACKS)
+    assert res.check_fail_rates["screen_replay"]["planarity"] == 0.75
+    text = ev.format_report(res)
+    assert "SYNTHETIC" in text and "screen_replay" in text
+    out = tmp_path / "liveness.png"
+    ev.plot(res, out)
+    assert out.stat().st_size > 1000
+
+
+@pytest.fixture(scope="module")
+def subject(astronaut: np.ndarray) -> synth.Subject:
+    return synth.prepare_subject(astronaut, np.random.default_rng(0))
+
+
+def test_static_photo_session_is_not_live(subject: synth.Subject) -> None:
+    from openidv.liveness.session import start_session
+
+    rng = np.random.default_rng(4)
+    session = start_session(now=1_000.0, rng=rng, challenges=[Challenge.TURN_LEFT, Challenge.BLINK, Challenge.SMILE])
+    seq = attacks.static_photo(subject, [s.challenge for s in session.steps], rng, 8.0)
+    report, _ = ev.run_session(seq, session)
+    assert report.decision is Decision.NOT_LIVE
+    outcome = ev._outcome("static_photo", report)
+    assert outcome.checks["blink_smile"][0] == "fail"
+    assert outcome.checks["planarity"] == ("inconclusive", "no_head_turn")

@@ -1,0 +1,199 @@
+"""Presentation-attack and injection checks (openidv.liveness.pad) on generated sequences."""
+
+from __future__ import annotations
+
+import hashlib
+
+import cv2
+import numpy as np
+import pytest
+
+from openidv.checks import Status
+from openidv.liveness import attacks, pad, synth
+from openidv.liveness.types import Challenge, ChallengeStep, FrameAnalysis
+
+NONCE = "nonce-abcdefghijklmnop"
+
+
+def _analysis(ts: float, lm: np.ndarray | None = None, *, yaw: float = 0.0, ear: float = 0.3, smile: float = 1.0,
+              pitch: float = 0.0, width: float = 0.35, frame_hash: str = "") -> FrameAnalysis:  # fmt: skip
+    box = None
+    if lm is not None:
+        x0, y0 = lm[:, :2].min(axis=0)
+        x1, y1 = lm[:, :2].max(axis=0)
+        box = (float(x0), float(y0), float(x1 - x0), float(y1 - y0))
+    return FrameAnalysis(
+        timestamp=ts, width=640, height=480, n_faces=1 if lm is not None else 0, face_found=lm is not None,
+        landmarks=lm, box=box, yaw=yaw, pitch=pitch, ear=ear, smile=smile, face_width_frac=width,
+        frame_hash=frame_hash or hashlib.sha1(str(ts).encode()).hexdigest(),
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def subject(astronaut: np.ndarray) -> synth.Subject:
+    return synth.prepare_subject(astronaut, np.random.default_rng(0))
+
+
+# ----------------------------------------------------------------------------- planarity
+
+
+def _turn_analyses(subject: synth.Subject, flat: bool) -> list[FrameAnalysis]:
+    """A head turn 0 -> 30 degrees: the mesh rotated in 3-D (live) or the frontal mesh moved
+    by the homography of a turned plane (flat), with 0.4 px landmark noise."""
+    rng = np.random.default_rng(1)
+    front = synth.pose_points(subject, synth.Pose())
+    out = []
+    for k, yaw in enumerate(np.linspace(0, 30, 10)):
+        if flat:
+            h = attacks._plane_homography((640, 480), (640, 480), 640, yaw, 0, 0, (320, 240))
+            pts = cv2.perspectiveTransform(front[None, :, :2].astype(np.float64), h)[0]
+            lm = np.column_stack([pts, front[:, 2]])
+        else:
+            lm = synth.pose_points(subject, synth.Pose(yaw=float(yaw)))
+        lm = lm + np.column_stack([rng.normal(0, 0.4, (len(lm), 2)), np.zeros(len(lm))])
+        out.append(_analysis(10 + k / 10, lm.astype(np.float32), yaw=float(yaw)))
+    return out
+
+
+def test_planarity_separates_head_from_plane(subject: synth.Subject) -> None:
+    live = pad.planarity(_turn_analyses(subject, flat=False))
+    flat = pad.planarity(_turn_analyses(subject, flat=True))
+    assert live.status is Status.PASS and live.reason == "parallax"
+    assert flat.status is Status.FAIL and flat.reason == "planar_motion"
+    assert live.data["nose_residual_iod"] > 2 * flat.data["nose_residual_iod"]
+    assert live.score is not None and flat.score is not None and live.score > 0.9 > 0.1 > flat.score
+
+
+def test_planarity_inconclusive_without_turn(subject: synth.Subject) -> None:
+    lm = synth.pose_points(subject, synth.Pose()).astype(np.float32)
+    still = [_analysis(1 + k / 10, lm, yaw=0.5 * (k % 2)) for k in range(10)]
+    assert pad.planarity(still).reason == "no_head_turn"
+    assert pad.planarity([_analysis(1.0), _analysis(1.1)]).status is Status.INCONCLUSIVE
+
+
+# ----------------------------------------------------------------------------- blink / smile
+
+
+def test_blink_smile_requested_and_seen() -> None:
+    lm = np.zeros((478, 3), np.float32)
+    ears = [0.3] * 10 + [0.1, 0.08] + [0.3] * 10
+    smiles = [1.0] * 14 + [1.3] * 4 + [1.0] * 4
+    frames = [_analysis(1 + k / 10, lm, ear=e, smile=s) for k, (e, s) in enumerate(zip(ears, smiles, strict=True))]
+    steps = [ChallengeStep(Challenge.BLINK, 8.0, 2.2), ChallengeStep(Challenge.SMILE, 8.0, 2.5)]
+    assert pad.blink_smile_performed(frames, steps).status is Status.PASS
+    still = [_analysis(1 + k / 10, lm) for k in range(22)]
+    res = pad.blink_smile_performed(still, steps)
+    assert res.status is Status.FAIL and res.reason == "blink_not_performed" and res.score == 0.0
+    assert pad.blink_smile_performed(still, [ChallengeStep(Challenge.TURN_LEFT, 8.0, 2.0)]).reason == "not_requested"
+
+
+# ----------------------------------------------------------------------------- injection / replay
+
+
+def _timeline(ts: list[float], hashes: list[str] | None = None) -> list[FrameAnalysis]:
+    lm = np.zeros((478, 3), np.float32)
+    return [_analysis(t, lm, frame_hash=(hashes[i] if hashes else "")) for i, t in enumerate(ts)]
+
+
+def test_injection_timing_and_duplicates() -> None:
+    good = [10 + k / 15 for k in range(40)]
+    steps = [ChallengeStep(Challenge.BLINK, 8.0, good[20])]
+    blink = _timeline(good)
+    blink[20] = _analysis(good[20], np.zeros((478, 3), np.float32), ear=0.1)
+    assert pad.injection_replay([], blink, steps, nonce=NONCE).status is Status.PASS
+    assert pad.injection_replay([], _timeline(good), steps, nonce=NONCE).reason == "challenge_not_shown"
+    back = [*good[:10], good[5], *good[11:]]
+    assert pad.injection_replay([], _timeline(back), steps, nonce=NONCE).reason == "timestamps_not_monotonic"
+    fast = [10 + k / 200 for k in range(40)]
+    assert pad.injection_replay([], _timeline(fast), steps, nonce=NONCE).reason == "implausible_frame_rate"
+    hashes = [f"h{k // 2}" for k in range(40)]
+    assert pad.injection_replay([], _timeline(good, hashes), steps, nonce=NONCE).reason == "duplicate_frames"
+    assert pad.injection_replay([], _timeline(good), steps, nonce="short").reason == "bad_nonce"
+    assert pad.injection_replay([], _timeline(good[:2]), steps, nonce=NONCE).status is Status.INCONCLUSIVE
+
+
+def test_injection_order_window_and_evidence() -> None:
+    lm = np.zeros((478, 3), np.float32)
+    ts = [10 + k / 10 for k in range(60)]
+    yaws = [0.0] * 20 + [30.0] * 5 + [0.0] * 15 + [-30.0] * 5 + [0.0] * 15
+    timeline = [_analysis(t, lm, yaw=y) for t, y in zip(ts, yaws, strict=True)]
+    steps = [ChallengeStep(Challenge.TURN_LEFT, 8.0, ts[21]), ChallengeStep(Challenge.TURN_RIGHT, 8.0, ts[41])]
+    res = pad.injection_replay([], timeline, steps, nonce=NONCE)
+    assert res.status is Status.PASS, res
+    swapped = [ChallengeStep(Challenge.TURN_LEFT, 8.0, ts[41]), ChallengeStep(Challenge.TURN_RIGHT, 8.0, ts[21])]
+    assert pad.injection_replay([], timeline, swapped, nonce=NONCE).reason == "challenge_order"
+    wrong = [ChallengeStep(Challenge.TURN_RIGHT, 8.0, ts[21]), ChallengeStep(Challenge.TURN_LEFT, 8.0, ts[41])]
+    assert pad.injection_replay([], timeline, wrong, nonce=NONCE).reason == "challenge_not_shown"
+    late = [ChallengeStep(Challenge.TURN_LEFT, 1.0, ts[21]), ChallengeStep(Challenge.TURN_RIGHT, 8.0, ts[41])]
+    assert pad.injection_replay([], timeline, late, nonce=NONCE).reason == "challenge_out_of_window"
+    unmet = [ChallengeStep(Challenge.TURN_LEFT, 8.0, ts[21]), ChallengeStep(Challenge.TURN_RIGHT, 8.0, None)]
+    assert pad.injection_replay([], timeline, unmet, nonce=NONCE).reason == "challenge_not_met"
+
+
+# ----------------------------------------------------------------------------- image cues on rendered sequences
+
+
+@pytest.fixture(scope="module")
+def sequences(subject: synth.Subject) -> dict[str, tuple[list[np.ndarray], list[FrameAnalysis]]]:
+    from openidv.liveness.frame import FrameAnalyzer
+
+    out = {}
+    ch = [Challenge.TURN_LEFT, Challenge.BLINK]
+    gens = {
+        "live": lambda r: synth.live_sequence(subject, ch, r, 8.0),
+        "print": lambda r: attacks.printed_photo(subject, ch, r, 8.0),
+        "static": lambda r: attacks.static_photo(subject, ch, r, 8.0),
+    }
+    for name, gen in gens.items():
+        seq = gen(np.random.default_rng(3))
+        with FrameAnalyzer() as analyzer:
+            analyses = [analyzer.analyse(f, t) for f, t in seq]
+        out[name] = ([f for f, _ in seq], analyses)
+    return out
+
+
+def test_live_sequence_passes_image_checks(sequences: dict[str, tuple[list[np.ndarray], list[FrameAnalysis]]]) -> None:
+    frames, analyses = sequences["live"]
+    assert pad.planarity(analyses).status is Status.PASS
+    assert pad.screen_replay(frames, analyses).status is Status.PASS
+    assert pad.print_attack(frames, analyses).status is Status.PASS
+    r = pad.rppg(frames, analyses)
+    assert r.status is not Status.FAIL and r.data["advisory"] is True
+
+
+def test_print_attack_caught(sequences: dict[str, tuple[list[np.ndarray], list[FrameAnalysis]]]) -> None:
+    frames, analyses = sequences["print"]
+    res = pad.print_attack(frames, analyses)
+    assert res.status is Status.FAIL and res.reason in {"sheet_edges", "flat_tone", "halftone"}
+
+
+def test_static_photo_no_turn_no_blink(sequences: dict[str, tuple[list[np.ndarray], list[FrameAnalysis]]]) -> None:
+    frames, analyses = sequences["static"]
+    assert pad.planarity(analyses).reason == "no_head_turn"
+    steps = [ChallengeStep(Challenge.TURN_LEFT, 8.0, None), ChallengeStep(Challenge.BLINK, 8.0, None)]
+    assert pad.blink_smile_performed(analyses, steps).status is Status.FAIL
+    checks = pad.sequence_checks(frames, analyses, steps, nonce=NONCE)
+    assert {c.name for c in checks} == {
+        "planarity",
+        "blink_smile",
+        "screen_replay",
+        "print_attack",
+        "rppg",
+        "injection_replay",
+    }
+    assert next(c for c in checks if c.name == "injection_replay").status is Status.FAIL
+
+
+def test_frozen_and_duplicated_frames(sequences: dict[str, tuple[list[np.ndarray], list[FrameAnalysis]]]) -> None:
+    frames, analyses = sequences["live"]
+    frozen = [frames[0]] * 10
+    ts = [5 + k / 10 for k in range(10)]
+    an = [FrameAnalysis(**{**analyses[0].__dict__, "timestamp": t, "frame_hash": f"x{t}"}) for t in ts]
+    res = pad.injection_replay(frozen, an, [ChallengeStep(Challenge.BLINK, 8.0, None)], nonce=NONCE)
+    assert res.reason == "frozen_frames"
+
+
+def test_sequence_checks_handle_empty_and_odd_input() -> None:
+    checks = pad.sequence_checks([], [], [], nonce=NONCE)
+    assert all(c.status is not Status.PASS for c in checks)
+    assert len(checks) == 6
