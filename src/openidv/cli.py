@@ -100,6 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", type=Path, default=None, help="write a bar chart of APCER and BPCER (PNG)")
     p.set_defaults(handler=_cmd_eval_liveness)
 
+    p = evsub.add_parser("pdf417", parents=[common], help="PDF417 decoding: a labelled manifest and/or generated backs")
+    p.add_argument("manifest", type=Path, nargs="?", default=None, help="MANIFEST.tsv with expected_text=... labels")
+    p.add_argument("--root", type=Path, default=None, help="folder the paths are relative to (default: the file's)")
+    p.add_argument("--engine", choices=["openidv", "zxing", "both"], default="both")
+    p.add_argument("--budget-ms", type=float, default=400.0, help="time budget of the fallback chain per image")
+    p.add_argument("--generated", type=int, default=0, help="also decode N generated licence backs")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--max-tilt", type=float, default=30.0, help="largest camera tilt of generated backs (degrees)")
+    p.set_defaults(handler=_cmd_eval_pdf417)
+
     p = evsub.add_parser("aamva", parents=[common], help="AAMVA barcode payload parsing on a labelled JSONL file")
     p.add_argument("labels", type=Path, help="JSONL with file, derived_elements / upstream_expected labels")
     p.add_argument("--root", type=Path, default=None, help="folder the paths are relative to (default: the file's)")
@@ -224,6 +234,31 @@ def _cmd_eval_liveness(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         payload["plot"] = str(args.plot)
         text += f"\n  plot: {args.plot}"
     return payload, text
+
+
+def _cmd_eval_pdf417(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.eval.pdf417 import evaluate_generated_backs, evaluate_pdf417, format_report
+
+    if args.manifest is None and args.generated <= 0:
+        raise _UsageError("give a MANIFEST.tsv, --generated N, or both")
+    engines = ["openidv", "zxing"] if args.engine == "both" else [args.engine]
+    payload: dict[str, Any] = {}
+    texts = []
+    if args.manifest is not None:
+        root = args.root or args.manifest.parent
+        for engine in engines:
+            result = evaluate_pdf417(args.manifest, root, engine=engine, budget_ms=args.budget_ms)
+            if engine == engines[0]:
+                payload.update(result.to_dict())  # the first engine's keys (n, decoded, correct) at the top
+            else:
+                payload[f"baseline_{engine}"] = {k: v for k, v in result.to_dict().items() if k != "items"}
+            texts.append(format_report(result))
+    if args.generated > 0:
+        generated = evaluate_generated_backs(args.generated, args.seed, args.max_tilt, engines=tuple(engines),
+                                             budget_ms=args.budget_ms)
+        payload["generated"] = generated.to_dict()
+        texts.append(format_report(generated))
+    return payload, "\n".join(texts)
 
 
 def _cmd_eval_aamva(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
