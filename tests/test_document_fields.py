@@ -145,3 +145,17 @@ def test_same_name(a: str, b: str, same: bool) -> None:
 @given(st.lists(st.sampled_from(["ANN", "BOB", "CRUZ", "DEE", "EVA"]), min_size=1, max_size=4))
 def test_same_name_reflexive_and_order_free(tokens: list[str]) -> None:
     assert same_name(tokens, list(reversed(tokens)))
+
+
+def test_printed_names_tolerate_one_ocr_error_per_eight_letters() -> None:
+    fields = [
+        _f("family_name", "LINDQVIST", FieldSource.MRZ),
+        _f("given_names", "NADIA CALEB", FieldSource.MRZ),
+        _f("family_name", "LINDOVIST", FieldSource.PRINTED),
+        _f("given_names", "NADIACALEB", FieldSource.PRINTED),
+    ]
+    assert cross_check(fields, FieldSource.MRZ, FieldSource.PRINTED).status is Status.PASS
+    other = [*fields[:2], _f("family_name", "LINDGREN", FieldSource.PRINTED), fields[3]]
+    assert cross_check(other, FieldSource.MRZ, FieldSource.PRINTED).status is Status.FAIL
+    barcode = [_f("family_name", "LINDQVIST", FieldSource.BARCODE), _f("family_name", "LINDOVIST", FieldSource.MRZ)]
+    assert cross_check(barcode, FieldSource.BARCODE, FieldSource.MRZ).status is Status.FAIL  # no OCR between them

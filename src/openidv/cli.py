@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="folder to write the demo's images to")
     p.set_defaults(handler=_cmd_demo)
 
+    p = sub.add_parser("doc", parents=[common], help="read and check an ID document (front, and back for licences)")
+    p.add_argument("front", type=Path)
+    p.add_argument("back", type=Path, nargs="?", default=None)
+    p.add_argument("--today", type=_iso_date, default=None, help="reference date for expiry and age (YYYY-MM-DD)")
+    p.add_argument("--portrait-out", type=Path, default=None, help="write the portrait crop (PNG)")
+    p.set_defaults(handler=_cmd_doc)
+
     p = sub.add_parser("liveness", parents=[common], help="run a liveness session over a video or a frames folder")
     p.add_argument("path", type=Path, help="a video file, or a folder of frames (sorted by name)")
     p.add_argument("--challenges", required=True, help="comma-separated: left,right,up,blink,smile,closer")
@@ -109,6 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--max-tilt", type=float, default=30.0, help="largest camera tilt of generated backs (degrees)")
     p.set_defaults(handler=_cmd_eval_pdf417)
+
+    p = evsub.add_parser("forgery", parents=[common], help="generated genuine and forged documents through the engine")
+    p.add_argument("--n", type=int, default=200, help="genuine documents (and forged ones per type, unless --n-forged)")
+    p.add_argument("--n-forged", type=int, default=None, help="forged documents per type")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--today", type=_iso_date, default=date(2026, 6, 1), help="reference date of the checks")
+    p.add_argument("--faces", type=Path, default=None, help="folder of real face photos to print as portraits")
+    p.add_argument("--workers", type=int, default=1, help="processes to run in parallel")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(handler=_cmd_eval_forgery)
 
     p = evsub.add_parser("aamva", parents=[common], help="AAMVA barcode payload parsing on a labelled JSONL file")
     p.add_argument("labels", type=Path, help="JSONL with file, derived_elements / upstream_expected labels")
@@ -196,6 +213,37 @@ def _cmd_eval_faces(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         payload["plot"] = str(args.plot)
         text += f"\n  plot             {args.plot}"
     return payload, text
+
+
+def _cmd_doc(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.document.engine import analyse_document
+
+    front = _read(args.front)
+    back = _read(args.back) if args.back is not None else None
+    report = analyse_document(front, back, today=args.today or date.today())
+    payload = report.to_dict()
+    if args.portrait_out is not None and report.portrait is not None:
+        from PIL import Image
+
+        Image.fromarray(report.portrait).save(args.portrait_out)
+        payload["portrait_file"] = str(args.portrait_out)
+    lines = [f"{report.type.value}  issuer {report.issuer or '?'}  status {report.status.value.upper()}"]
+    lines += [f"  {name:<22} {v['value']:<28} ({v['source']})" for name, v in payload["fields"].items()]
+    lines += [f"  {c.status.value:<12} {c.name:<34} {c.reason:<28} {c.detail}" for c in report.checks]
+    lines += [f"  note: {n}" for n in report.notes]
+    lines.append(f"  time {report.timings_ms.get('total', 0):.0f} ms")
+    return payload, "\n".join(lines)
+
+
+def _cmd_eval_forgery(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.eval.forgery import evaluate_forgery, format_report
+
+    if args.n < 1 or (args.n_forged is not None and args.n_forged < 1):
+        raise _UsageError("--n and --n-forged must be at least 1")
+    result = evaluate_forgery(args.n, n_per_type=args.n_forged, seed=args.seed, today=args.today,
+                              faces_dir=args.faces, workers=max(1, args.workers),
+                              progress=None if args.no_progress else _progress("documents"))
+    return result.to_dict(), format_report(result)
 
 
 def _cmd_liveness(args: argparse.Namespace) -> tuple[dict[str, Any], str]:

@@ -7,7 +7,9 @@ Values are compared after normalisation, per field:
   usual OCR confusions (O/0, I/1, S/5, B/8, Z/2) are folded first;
 * names: upper case, no diacritics or punctuation; the name is compared as a whole
   (family, given and middle names together, in any order), and a name truncated by
-  the MRZ or the barcode matches the longer form it begins;
+  the MRZ or the barcode matches the longer form it begins; against printed text, a
+  name also matches when its letters differ from the other's in at most one place per
+  eight letters (OCR reads Q as O, drops spaces);
 * sex: equal codes.
 """
 
@@ -36,7 +38,8 @@ def cross_check(fields: list[FieldValue], a: FieldSource, b: FieldSource) -> Che
     name_a, name_b = _full_name(va), _full_name(vb)
     if name_a and name_b:
         compared.append("name")
-        if not (same_name(name_a, name_b) or _same_when_joined(va, vb)):
+        fuzzy = FieldSource.PRINTED in (a, b)
+        if not (same_name(name_a, name_b) or _same_when_joined(va, vb, fuzzy=fuzzy)):
             mismatches["name"] = [" ".join(name_a), " ".join(name_b)]
     if not compared:
         return CheckResult(
@@ -80,15 +83,36 @@ def same_name(a: list[str], b: list[str]) -> bool:
     return len(remaining) <= 1 and len(short) >= 1
 
 
-def _same_when_joined(va: dict[str, str], vb: dict[str, str]) -> bool:
-    """Names equal once spaces are dropped, family name first or last (OCR often drops spaces)."""
+def _same_when_joined(va: dict[str, str], vb: dict[str, str], *, fuzzy: bool = False) -> bool:
+    """Names equal once spaces are dropped, family name first or last (OCR often drops spaces).
+
+    With ``fuzzy``, one edit per eight letters is allowed (OCR confusions such as Q/O).
+    """
 
     def variants(values: dict[str, str]) -> set[str]:
         family = "".join(name_tokens(values.get("family_name", "")))
         given = "".join(name_tokens(values.get("given_names", "")) + name_tokens(values.get("middle_names", "")))
         return {family + given, given + family}
 
-    return bool(variants(va) & variants(vb))
+    xs, ys = variants(va), variants(vb)
+    if xs & ys:
+        return True
+    if not fuzzy:
+        return False
+    return any(edit_distance(x, y) <= max(1, min(len(x), len(y)) // 8) for x in xs for y in ys)
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions)."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
 
 
 def _by_name(fields: list[FieldValue], source: FieldSource) -> dict[str, str]:

@@ -60,7 +60,8 @@ def read_text(rgb: np.ndarray, *, max_side: int = 1280, min_score: float = 0.5) 
     small = (
         cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else image
     )
-    result = get_model("rapidocr")(np.ascontiguousarray(small[:, :, ::-1]), use_cls=False)
+    # Pass every stage flag: rapidocr keeps flags from the previous call (the MRZ reader sets others).
+    result = get_model("rapidocr")(np.ascontiguousarray(small[:, :, ::-1]), use_det=True, use_cls=False, use_rec=True)
     boxes, texts, scores = (
         getattr(result, "boxes", None),
         getattr(result, "txts", None),
