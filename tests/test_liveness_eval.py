@@ -54,3 +54,23 @@ def test_static_photo_session_is_not_live(subject: synth.Subject) -> None:
     outcome = ev._outcome("static_photo", report)
     assert outcome.checks["blink_smile"][0] == "fail"
     assert outcome.checks["planarity"] == ("inconclusive", "no_head_turn")
+
+
+def test_wilson_interval() -> None:
+    lo, hi = ev.wilson(0, 20)
+    assert lo == 0.0 and 0.16 < hi < 0.17  # the "rule of three" neighbourhood: 0 of 20 still allows ~16 %
+    lo, hi = ev.wilson(5, 20)
+    assert 0.11 < lo < 0.12 and 0.46 < hi < 0.47
+    assert all(np.isnan(v) for v in ev.wilson(0, 0))
+
+
+def test_summary_intervals_and_check_stats() -> None:
+    live = [_outcome("live", Decision.LIVE) for _ in range(10)]
+    for k, o in enumerate(live):
+        o.stats["planarity.nose_residual_iod"] = 0.1 * (k + 1)
+    res = ev._summarise([*live, _outcome("screen_replay", Decision.LIVE)], 3, {})
+    assert res.intervals["live"][0] == 0.0 and res.intervals["screen_replay"][1] == 1.0
+    assert res.check_stats["live"]["planarity.nose_residual_iod"] == [0.1, 0.55, 1.0]
+    text = ev.format_report(res)
+    assert "95% Wilson" in text and "nose_residual_iod" in text
+    assert res.to_dict()["intervals_95"]["live"][0] == 0.0

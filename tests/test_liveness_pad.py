@@ -157,6 +157,8 @@ def test_live_sequence_passes_image_checks(sequences: dict[str, tuple[list[np.nd
     assert pad.planarity(analyses).status is Status.PASS
     assert pad.screen_replay(frames, analyses).status is Status.PASS
     assert pad.print_attack(frames, analyses).status is Status.PASS
+    screen = pad.screen_replay(frames, analyses)
+    assert screen.data["lattice_peak_median"] < pad.LATTICE_PEAK and screen.data["banding_median"] < pad.BANDING_RATIO
     r = pad.rppg(frames, analyses)
     assert r.status is not Status.FAIL and r.data["advisory"] is True
 
@@ -197,3 +199,63 @@ def test_sequence_checks_handle_empty_and_odd_input() -> None:
     checks = pad.sequence_checks([], [], [], nonce=NONCE)
     assert all(c.status is not Status.PASS for c in checks)
     assert len(checks) == 6
+
+
+# ----------------------------------------------------------------------------- screen cues
+
+
+def test_lattice_peak_sees_a_lattice_not_noise() -> None:
+    rng = np.random.default_rng(2)
+    skin = cv2.GaussianBlur(rng.normal(150, 20, (160, 160, 3)).astype(np.float32), (0, 0), 1.2)
+    noisy = np.clip(skin + rng.normal(0, 2.5, skin.shape), 0, 255).astype(np.uint8)
+    yy, xx = np.mgrid[0:160, 0:160].astype(np.float32)
+    beat = np.stack([np.cos(2 * np.pi * (0.23 * xx + 0.05 * yy - c / 3)) for c in range(3)], axis=2)
+    moire = np.clip(skin * (1 + 0.05 * beat) + rng.normal(0, 2.5, skin.shape), 0, 255).astype(np.uint8)
+    assert pad.lattice_peak(noisy) < pad.LATTICE_PEAK < pad.lattice_peak(moire)
+    assert pad.lattice_peak(noisy[:20, :20]) == 0.0  # too small to judge
+
+
+def test_row_banding_sees_drifting_bands() -> None:
+    rng = np.random.default_rng(3)
+    scene = cv2.GaussianBlur(rng.uniform(40, 200, (480, 640)).astype(np.float32), (0, 0), 8)
+    rows = np.arange(480, dtype=np.float32)[:, None]
+
+    def frame(phase: float, depth: float) -> np.ndarray:
+        bands = 1 - depth * (np.sin(2 * np.pi * (rows / 31.0 + phase)) > 0)
+        img = scene * bands + rng.normal(0, 2.5, scene.shape)
+        return np.repeat(np.clip(img, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+
+    assert pad.row_banding(frame(0.0, 0.0), frame(0.3, 0.0)) < pad.BANDING_RATIO
+    assert pad.row_banding(frame(0.0, 0.08), frame(0.3, 0.08)) > pad.BANDING_RATIO
+    assert pad.row_banding(frame(0.0, 0.0), frame(0.0, 0.0)[:100]) == 0.0  # shapes differ
+
+
+def _analysed(seq: list[tuple[np.ndarray, float]]) -> tuple[list[np.ndarray], list[FrameAnalysis]]:
+    from openidv.liveness.frame import FrameAnalyzer
+
+    with FrameAnalyzer() as analyzer:
+        analyses = [analyzer.analyse(f, t) for f, t in seq]
+    return [f for f, _ in seq], analyses
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"density": 1.2, "sensor_scale": 2.25, "coverage": 1.2, "pwm_depth": 0.0}, "moire"),
+        ({"density": 3.4, "sensor_scale": 1.0, "coverage": 1.2, "pwm_depth": 0.1, "pwm_period": 30.0}, "flicker_bands"),
+        (
+            {"density": 3.4, "sensor_scale": 1.0, "coverage": 0.7, "pwm_depth": 0.0, "bezel_level": 15.0},
+            "device_border",
+        ),
+    ],
+)
+def test_screen_replay_cues(subject: synth.Subject, change: dict[str, float], reason: str) -> None:
+    import dataclasses
+
+    rng = np.random.default_rng(5)
+    setup = dataclasses.replace(attacks.screen_setup(rng), **change)  # type: ignore[arg-type]
+    frames, analyses = _analysed(attacks.screen_replay(subject, [Challenge.BLINK], rng, 6.0, setup=setup))
+    res = pad.screen_replay(frames, analyses)
+    assert res.status is Status.FAIL and res.reason == reason, res
+    assert {"lattice_peak_median", "banding_median", "border_fraction", "cue_scores"} <= set(res.data)
+    assert res.score is not None and res.score < 0.5

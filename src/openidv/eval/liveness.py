@@ -14,6 +14,10 @@ are all attacks (:mod:`openidv.liveness.attacks`). The real Hamilton clip (a per
 talking, no challenges) is a passive smoke input for the checks that do not depend on
 challenges, and the three Silent-Face stills a smoke input for the per-image cues.
 This module reads files (the shared photos and clip) and is not part of the engine.
+
+The screen-cue and planarity thresholds of :mod:`openidv.liveness.pad` were set on sequences
+generated from the seed streams ``[s, 99]``, s = 1000-1029; report figures with ``--seed``
+values whose streams ``[seed, kind, i]`` do not overlap them (any small seed).
 """
 
 from __future__ import annotations
@@ -47,6 +51,27 @@ class SessionOutcome:
     n_frames: int
     analyse_ms: float  #: median per-frame analysis time of the session
     pad_ms_per_frame: float  #: presentation-attack checks' time / frames
+    stats: dict[str, float] = field(default_factory=dict)  #: "check.statistic" -> value (see STAT_KEYS)
+
+
+#: The numeric check measurements gathered per session to show each cue's distribution per kind.
+STAT_KEYS: dict[str, tuple[str, ...]] = {
+    "planarity": ("nose_residual_iod", "yaw_range"),
+    "screen_replay": ("lattice_peak_median", "banding_median", "border_fraction", "frame_black_median"),
+    "print_attack": ("sheet_fraction", "flat_tone_fraction", "halftone_fraction"),
+    "rppg": ("snr_db",),
+}
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval (95 % by default) for ``k`` successes in ``n`` trials; (nan, nan) when n = 0."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    p = k / n
+    den = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
 @dataclass
@@ -64,6 +89,8 @@ class LivenessEvalResult:
     decisions: dict[str, dict[str, int]]  #: kind -> decision -> count
     smoke: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  #: "live" / attack -> 95 % Wilson
+    check_stats: dict[str, dict[str, list[float]]] = field(default_factory=dict)  #: kind -> stat -> [min, median, max]
     note: str = SYNTHETIC_NOTE
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,6 +106,8 @@ class LivenessEvalResult:
             "check_fail_rates": {k: {c: round(r, 4) for c, r in v.items()} for k, v in self.check_fail_rates.items()},
             "check_reasons": self.check_reasons,
             "decisions": self.decisions,
+            "intervals_95": {k: [round(a, 4), round(b, 4)] for k, (a, b) in self.intervals.items()},
+            "check_stats": self.check_stats,
             "smoke": self.smoke,
             "seed": self.seed,
             "synthetic": True,
@@ -124,6 +153,12 @@ def run_session(
 def _outcome(kind: str, report: LivenessReport) -> SessionOutcome:
     checks = {c.name: (c.status.value, c.reason) for c in report.checks}
     n = max(report.n_frames, 1)
+    stats: dict[str, float] = {}
+    for c in report.checks:
+        for key in STAT_KEYS.get(c.name, ()):
+            value = c.data.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                stats[f"{c.name}.{key}"] = float(value)
     return SessionOutcome(
         kind,
         report.decision,
@@ -131,6 +166,7 @@ def _outcome(kind: str, report: LivenessReport) -> SessionOutcome:
         report.n_frames,
         float(report.timings_ms.get("analyse_median", float("nan"))),
         float(report.timings_ms.get("presentation_attack", float("nan"))) / n,
+        stats,
     )
 
 
@@ -205,6 +241,15 @@ def _summarise(outcomes: list[SessionOutcome], seed: int, smoke: dict[str, Any])
                     counts[key] = counts.get(key, 0) + 1
             reasons[k][c] = counts
         decisions[k] = {d.value: sum(1 for o in rows if o.decision is d) for d in Decision}
+    intervals = {"live": wilson(rejected, len(live))}
+    intervals.update({k: wilson(accepted[k], n_attack[k]) for k in attacks.ATTACKS})
+    check_stats: dict[str, dict[str, list[float]]] = {}
+    for k, rows in by_kind.items():
+        keys = sorted({key for o in rows for key in o.stats})
+        check_stats[k] = {}
+        for key in keys:
+            vals = np.array([o.stats[key] for o in rows if key in o.stats])
+            check_stats[k][key] = [round(float(v), 4) for v in (vals.min(), np.median(vals), vals.max())]
     ms = [o.analyse_ms for o in outcomes if np.isfinite(o.analyse_ms)]
     pad = [o.pad_ms_per_frame for o in outcomes if np.isfinite(o.pad_ms_per_frame)]
     return LivenessEvalResult(
@@ -221,6 +266,8 @@ def _summarise(outcomes: list[SessionOutcome], seed: int, smoke: dict[str, Any])
         decisions=decisions,
         smoke=smoke,
         seed=seed,
+        intervals=intervals,
+        check_stats=check_stats,
     )
 
 
@@ -320,11 +367,11 @@ def format_report(result: LivenessEvalResult) -> str:
         f"NOTE: {result.note}",
         f"seed {result.seed}",
         "",
-        f"{'kind':<20}{'n':>5}{'accepted':>10}{'rate':>9}   (APCER for attacks, BPCER for live)",
-        f"{'live (BPCER)':<20}{result.n_live:>5}{result.live_rejected:>10}{result.bpcer:>9.1%}",
+        f"{'kind':<20}{'n':>5}{'errors':>8}{'rate':>9}{'95% Wilson':>18} (attacks accepted / live rejected)",
+        f"{'live (BPCER)':<20}{result.n_live:>5}{result.live_rejected:>8}{result.bpcer:>9.1%}{_ci(result, 'live'):>18}",
     ]
     for k, rate in result.apcer.items():
-        lines.append(f"{k:<20}{result.n_attack[k]:>5}{result.attack_accepted[k]:>10}{rate:>9.1%}")
+        lines.append(f"{k:<20}{result.n_attack[k]:>5}{result.attack_accepted[k]:>8}{rate:>9.1%}{_ci(result, k):>18}")
     lines += [
         "",
         f"median frame analysis: {result.ms_per_frame:.1f} ms/frame; "
@@ -338,6 +385,11 @@ def format_report(result: LivenessEvalResult) -> str:
     for c in checks:
         lines.append(f"{c:<22}" + "".join(f"{result.check_fail_rates[k].get(c, float('nan')):>13.0%}" for k in kinds))
     lines += ["", "decisions: " + "; ".join(f"{k}: {v}" for k, v in result.decisions.items())]
+    if result.check_stats:
+        lines += ["", "check measurements per kind: min / median / max"]
+        for k, stats in result.check_stats.items():
+            for key, (lo, med, hi) in stats.items():
+                lines.append(f"  {k:<18}{key:<40}{lo:>9.3f}{med:>9.3f}{hi:>9.3f}")
     if result.smoke:
         lines += ["", "real-data smoke tests:"]
         ham = result.smoke.get("hamilton")
@@ -357,6 +409,11 @@ def format_report(result: LivenessEvalResult) -> str:
             else:
                 lines.append(f"  {name}: no face found")
     return "\n".join(lines)
+
+
+def _ci(result: LivenessEvalResult, kind: str) -> str:
+    lo, hi = result.intervals.get(kind, (float("nan"), float("nan")))
+    return f"[{lo:.1%}, {hi:.1%}]"
 
 
 def plot(result: LivenessEvalResult, path: str | Path) -> None:

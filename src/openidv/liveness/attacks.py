@@ -10,9 +10,11 @@ client timestamp s) pairs like :func:`~openidv.liveness.synth.live_sequence`.
 * ``printed_photo``: the face printed on paper (tone range of paper, halftone dots, paper
   grain, white margin) held by hand: the sheet turns, tilts and comes closer to fake
   the challenges (one plane-to-image homography per frame), background visible around it.
-* ``screen_replay``: a live recording performing the right challenges, shown on a phone
-  or monitor filmed by the camera: RGB sub-pixel grid resampled by the sensor (moire),
-  backlight black level, reduced contrast, blue cast, glare, bezel, hand shake.
+* ``screen_replay``: a live recording performing the right challenges, shown on a phone,
+  tablet or monitor filmed by the camera (:class:`ScreenSetup`): a pixel pitch and viewing
+  distance that give visible moire for some screens and none for fine-pitch ones, the
+  screen's black level, contrast, gamma and white point, optional glare and PWM flicker
+  bands, the bezel in frame or not, hand shake.
 * ``replayed_session``: a genuine-looking live sequence recorded for other challenges
   (another order), injected into this session.
 * ``duplicated_frames``: a live sequence for the right challenges whose frames are
@@ -22,6 +24,7 @@ client timestamp s) pairs like :func:`~openidv.liveness.synth.live_sequence`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -163,63 +166,162 @@ def printed_photo(
     return out
 
 
-def _screen_pixels(image: np.ndarray, screen_w: int) -> np.ndarray:
-    """``image`` shown on a display ``screen_w`` pixels wide, rendered 3x3 per display pixel:
-    red, green and blue sub-pixel columns and a dark row (the black matrix)."""
-    h = round(image.shape[0] * screen_w / image.shape[1])
-    shown = cv2.resize(image, (screen_w, h), interpolation=cv2.INTER_AREA)
-    big = np.repeat(np.repeat(shown, 3, axis=0), 3, axis=1)
-    mask = np.zeros((3, 3, 3), np.uint8)
-    for c in range(3):
-        mask[0:2, c, c] = 1
-    tile = np.tile(mask, (h, screen_w, 1)).astype(np.float32)
-    return big.astype(np.float32) * tile * 4.5  # lit sub-pixels are brighter: same mean light level
+def _lattice_mtf(freq: float, optics_sigma: float) -> float:
+    """Contrast transfer of the camera at ``freq`` cycles per sensor pixel: the lens (Gaussian
+    point spread of ``optics_sigma`` sensor px) times the photosite's box aperture (a sinc)."""
+    return float(abs(np.sinc(freq)) * np.exp(-2.0 * np.pi**2 * optics_sigma**2 * freq**2))
+
+
+@dataclass(frozen=True)
+class ScreenSetup:
+    """How one screen-replay attack is set up (drawn at random by :func:`screen_setup`).
+
+    ``density``: display pixels per camera pixel across the screen (a phone at arm's length
+    or a monitor at 50 cm: about 0.8-3.5; below 1 the display's pixels are larger than the
+    camera's). ``coverage``: the shown video's width / the camera frame's width (the bezel
+    is in frame only when the screen, bezel included, is narrower than the frame).
+    """
+
+    density: float
+    coverage: float
+    optics_sigma: float  #: camera lens blur, sensor pixels
+    sensor_scale: float  #: sensor pixels per output pixel (a 720p / 1080p sensor scaled to 640 x 480 by the ISP)
+    black: float  #: light from a black screen pixel (backlight leak + room reflection), grey levels
+    contrast: float  #: screen white / camera white
+    gamma: float  #: display gamma over the recording's (1 = same)
+    tint: tuple[float, float, float]  #: white point of the screen, RGB gains
+    bezel_frac: float  #: bezel width / screen width
+    bezel_level: float  #: bezel grey level
+    glare: float  #: peak of the reflection blob, grey levels (0: none)
+    pwm_depth: float  #: relative depth of rolling-shutter flicker bands (0: DC-dimmed backlight)
+    pwm_period: float  #: band period, rows
+    pwm_drift: float  #: band phase drift per frame, periods
+
+    @property
+    def bezel_in_frame(self) -> bool:
+        return self.coverage * (1.0 + 2.0 * self.bezel_frac) < 0.98
+
+
+def screen_setup(rng: np.random.Generator) -> ScreenSetup:
+    """A random but physically plausible phone / tablet / monitor replay setup."""
+    return ScreenSetup(
+        density=float(np.exp(rng.uniform(np.log(0.8), np.log(3.5)))),
+        coverage=float(rng.uniform(0.65, 1.35)),
+        optics_sigma=float(rng.uniform(0.3, 0.6)),
+        sensor_scale=float(rng.choice([1.0, 1.5, 2.25, 3.0])),
+        black=float(rng.uniform(4.0, 26.0)),
+        contrast=float(rng.uniform(0.75, 0.98)),
+        gamma=float(rng.uniform(0.9, 1.15)),
+        tint=(float(rng.uniform(0.92, 1.02)), 1.0, float(rng.uniform(0.98, 1.10))),
+        bezel_frac=float(rng.uniform(0.02, 0.08)),
+        bezel_level=float(rng.choice([rng.uniform(5, 45), rng.uniform(120, 200)], p=[0.8, 0.2])),
+        glare=float(rng.uniform(0, 30) if rng.random() < 0.7 else 0.0),
+        pwm_depth=float(rng.uniform(0.03, 0.15) if rng.random() < 0.4 else 0.0),
+        pwm_period=float(rng.uniform(12, 80)),
+        pwm_drift=float(rng.uniform(0.1, 0.45)),
+    )
 
 
 def screen_replay(
-    subject: synth.Subject, challenges: Sequence[Challenge], rng: np.random.Generator, fps: float = 15.0
+    subject: synth.Subject,
+    challenges: Sequence[Challenge],
+    rng: np.random.Generator,
+    fps: float = 15.0,
+    *,
+    setup: ScreenSetup | None = None,
 ) -> Sequence_:
-    """A live recording of the right challenges replayed on a phone or monitor held in front of the camera."""
+    """A live recording of the right challenges replayed on a phone, tablet or monitor held
+    in front of the camera.
+
+    The recording is itself a camera sequence (noise, JPEG). The screen shows it at
+    ``density`` display pixels per camera pixel (below 1 the shown image is blocky),
+    with the screen's black level, contrast, gamma and white point. The hand holding the
+    screen shakes (one plane homography per frame). The display's sub-pixel lattice (red,
+    green, blue stripes with period 1 display pixel, and the dark rows between pixel rows)
+    is attenuated by the camera's transfer function at its frequency (lens blur times the
+    pixel aperture, :func:`_lattice_mtf`) and then point-sampled at the camera's pixel
+    centres, so it aliases into moire exactly where the geometry puts it and fades away
+    for fine-pitch screens. A fixed reflection (glare) blob, rolling-shutter bands of a
+    PWM-dimmed backlight (for some screens), the bezel (when in frame) and the room
+    around it complete the frame, which then gets the camera's noise and JPEG.
+    """
+    s = setup if setup is not None else screen_setup(rng)
     recording = synth.live_sequence(subject, challenges, rng, fps)
     fw, fh = synth.FRAME_SIZE
-    screen_w = int(rng.integers(520, 900))
-    coverage = rng.uniform(0.8, 1.15)  # shown image width / camera frame width (> 1: bezel off-frame)
-    black = rng.uniform(12, 28)
-    contrast = rng.uniform(0.78, 0.92)
-    tint = np.array([rng.uniform(0.93, 1.0), 1.0, rng.uniform(1.0, 1.08)], dtype=np.float32)
     background = _background(rng)
-    bezel = rng.uniform(10, 40)
-    glare_c = rng.uniform(0.2, 0.8, size=2) * [fw, fh]
     yy, xx = np.mgrid[0:fh, 0:fw].astype(np.float32)
-    glare = rng.uniform(8, 30) * np.exp(-((xx - glare_c[0]) ** 2 + (yy - glare_c[1]) ** 2) / (2 * (0.25 * fw) ** 2))
+    glare_c = rng.uniform(0.2, 0.8, size=2) * [fw, fh]
+    glare = s.glare * np.exp(
+        -((xx - glare_c[0]) ** 2 + (yy - glare_c[1]) ** 2) / (2 * (rng.uniform(0.1, 0.3) * fw) ** 2)
+    )
     shake = synth.script([], rng, fps)
     sigma, quality = rng.uniform(1.5, 3.5), int(rng.integers(75, 93))
-    optics = rng.uniform(0.25, 0.4)
+    # the screen's own pixels: the recording resampled to the display's resolution
+    screen_w = max(16, round(s.density * s.coverage * fw))
+    tint = np.asarray(s.tint, dtype=np.float32)
+    # the lattice is sampled by the sensor, whose pixels are 1/sensor_scale of an output pixel;
+    # the ISP then bins down to the output: an alias near 0 cycles/sensor px survives as moire
+    mtf = _lattice_mtf(s.density / s.sensor_scale, s.optics_sigma)
+    a_col = 1.65 * mtf  # RGB stripes: duty 1/3, fundamental 2 sin(pi/3)/(pi/3) of the mean
+    a_row = 0.6 * mtf  # black matrix between pixel rows
+    sw, shh = round(fw * s.sensor_scale), round(fh * s.sensor_scale)
+    iy, ix = np.mgrid[0:shh, 0:sw]
+    # Bayer mosaic: red is sampled on even rows and columns, blue on odd ones (every 2 sensor
+    # pixels: the chroma aliases at half the frequency), green on every pixel (approximation);
+    # nearest-site demosaicing. Sites in output-pixel coordinates, per colour:
+    sites = []
+    for off in (0, None, 1):
+        cx_, cy_ = (ix, iy) if off is None else ((ix // 2) * 2 + off, (iy // 2) * 2 + off)
+        inv_scale = np.float32(1.0 / s.sensor_scale)
+        sites.append(
+            ((cx_.astype(np.float32) + 0.5) * inv_scale - 0.5, (cy_.astype(np.float32) + 0.5) * inv_scale - 0.5)
+        )
+    pwm_phase = rng.uniform(0, 1)
     out = []
     for k, (frame, t) in enumerate(recording):
-        emitted = black + contrast * frame.astype(np.float32) * tint
-        pixels = _screen_pixels(np.clip(emitted, 0, 255).astype(np.uint8), screen_w)
-        ph, pw = pixels.shape[:2]
-        border = int(0.05 * pw)
-        device = np.full((ph + 2 * border, pw + 2 * border, 3), bezel, np.float32)
-        device[border : border + ph, border : border + pw] = pixels
-        s = shake[k % len(shake)]
-        width_px = coverage * fw * (pw + 2 * border) / pw
-        # optics before the sensor samples: a blur of ``optics`` camera pixels
-        per_cam_px = device.shape[1] / width_px
-        device = cv2.GaussianBlur(device, (0, 0), optics * per_cam_px)
+        shown = frame
+        if s.density < 1.0:  # display pixels bigger than the camera's: the shown image is blocky
+            small = cv2.resize(frame, (screen_w, round(fh * screen_w / fw)), interpolation=cv2.INTER_AREA)
+            shown = cv2.resize(small, (fw, fh), interpolation=cv2.INTER_NEAREST)
+        emitted = s.black + s.contrast * 255.0 * (shown.astype(np.float32) / 255.0) ** s.gamma * tint
+        border = round(s.bezel_frac * fw)
+        device = np.full((fh + 2 * border, fw + 2 * border, 3), s.bezel_level, np.float32)
+        device[border : border + fh, border : border + fw] = emitted
+        p = shake[k % len(shake)]
+        width_px = s.coverage * fw * device.shape[1] / fw
         h = _plane_homography(
             (device.shape[1], device.shape[0]),
             (fw, fh),
             width_px,
-            s.yaw,
-            s.pitch,
-            s.roll,
-            (fw / 2 + s.shift[0], fh / 2 + s.shift[1]),
+            p.yaw,
+            p.pitch,
+            p.roll,
+            (fw / 2 + 2 * p.shift[0], fh / 2 + 2 * p.shift[1]),
         )
         warped = cv2.warpPerspective(device, h, (fw, fh), flags=cv2.INTER_LINEAR)
-        mask = cv2.warpPerspective(np.full(device.shape[:2], 255, np.uint8), h, (fw, fh))
-        img = np.where(mask[..., None] > 127, np.minimum(warped, 255.0) + glare[..., None], background)
+        warped = cv2.GaussianBlur(warped, (0, 0), s.optics_sigma)
+        mask = cv2.warpPerspective(np.full(device.shape[:2], 255, np.uint8), h, (fw, fh)) > 127
+        # display coordinates (in display pixels) of every camera pixel centre
+        inv = np.linalg.inv(h)
+        lattice: np.ndarray = np.ones((fh, fw, 3), np.float32)
+        if a_col > 1e-3:
+            planes = []
+            for c, (sx, sy) in enumerate(sites):
+                m = inv.astype(np.float32)
+                den = m[2, 0] * sx + m[2, 1] * sy + m[2, 2]
+                u = ((m[0, 0] * sx + m[0, 1] * sy + m[0, 2]) / den - border) * np.float32(screen_w / fw)
+                v = ((m[1, 0] * sx + m[1, 1] * sy + m[1, 2]) / den - border) * np.float32(screen_w / fw)
+                two_pi = np.float32(2 * np.pi)
+                col = 1.0 + np.float32(a_col) * np.cos(two_pi * (u - np.float32(c / 3.0)))
+                planes.append(col * (1.0 + np.float32(a_row) * np.cos(two_pi * v)))
+            fine = np.stack(planes, axis=2)
+            lattice = cv2.resize(fine.astype(np.float32), (fw, fh), interpolation=cv2.INTER_AREA)
+        screen = np.minimum(warped * lattice.astype(np.float32), 255.0) + glare[..., None]
+        if s.pwm_depth > 0:  # rolling shutter over a PWM backlight: bands that drift frame to frame
+            phase = pwm_phase + k * s.pwm_drift
+            bands = 1.0 - s.pwm_depth * (0.5 + 0.5 * np.sign(np.sin(2 * np.pi * (yy[:, :1] / s.pwm_period + phase))))
+            screen = screen * cv2.GaussianBlur(bands, (1, 0), sigmaX=0, sigmaY=2.0)[..., None]
+        img = np.where(mask[..., None], screen, background)
         img = np.clip(img, 0, 255).astype(np.uint8)
         out.append((synth.camera(img, rng, noise_sigma=sigma, jpeg_quality=quality), float(t)))
     return out
