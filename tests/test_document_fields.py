@@ -79,7 +79,7 @@ def test_passport_layout_values_below_labels() -> None:
         _line("Date of issue / Date de delivrance", 520, 710, 330, 22),
         _line("14 APR 2020", 520, 738, 180),
     ]
-    got = {f.name: f.value for f in extract_printed_fields(lines)}
+    got = {f.name: f.value for f in extract_printed_fields(lines, date_order="dmy")}
     assert got["document_number"] == "963545637"
     assert got["family_name"] == "TRAVELER" and got["given_names"] == "HAPPY"
     assert got["birth_date"] == "1985-01-15" and got["sex"] == "F"
@@ -159,3 +159,9 @@ def test_printed_names_tolerate_one_ocr_error_per_eight_letters() -> None:
     assert cross_check(other, FieldSource.MRZ, FieldSource.PRINTED).status is Status.FAIL
     barcode = [_f("family_name", "LINDQVIST", FieldSource.BARCODE), _f("family_name", "LINDOVIST", FieldSource.MRZ)]
     assert cross_check(barcode, FieldSource.BARCODE, FieldSource.MRZ).status is Status.FAIL  # no OCR between them
+
+
+def test_licence_values_are_never_taken_from_the_next_line() -> None:
+    lines = [_line("3 DOB", 360, 315, 90), _line("4b EXP", 360, 370, 90), _line("01/15/2030", 470, 366)]
+    got = {f.name: f.value for f in extract_printed_fields(lines)}
+    assert "birth_date" not in got and got["expiry_date"] == "2030-01-15"

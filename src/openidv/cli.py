@@ -240,9 +240,15 @@ def _cmd_eval_forgery(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
     if args.n < 1 or (args.n_forged is not None and args.n_forged < 1):
         raise _UsageError("--n and --n-forged must be at least 1")
-    result = evaluate_forgery(args.n, n_per_type=args.n_forged, seed=args.seed, today=args.today,
-                              faces_dir=args.faces, workers=max(1, args.workers),
-                              progress=None if args.no_progress else _progress("documents"))
+    result = evaluate_forgery(
+        args.n,
+        n_per_type=args.n_forged,
+        seed=args.seed,
+        today=args.today,
+        faces_dir=args.faces,
+        workers=max(1, args.workers),
+        progress=None if args.no_progress else _progress("documents"),
+    )
     return result.to_dict(), format_report(result)
 
 
@@ -257,8 +263,10 @@ def _cmd_liveness(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         raise _UsageError(f"no such file or folder: {args.path}")
     report = run_offline(iter_frames(args.path, args.fps), challenges, seed=args.seed)
     lines = [f"{report.decision.value.upper()}  score {report.score:.3f}  ({report.n_frames} frames)"]
-    lines += [f"  {c.status.value:<12} {c.name:<24} {c.reason:<26} {'' if c.score is None else f'{c.score:.3f}'}"
-              f"  {c.detail}" for c in report.checks]
+    lines += [
+        f"  {c.status.value:<12} {c.name:<24} {c.reason:<26} {'' if c.score is None else f'{c.score:.3f}'}  {c.detail}"
+        for c in report.checks
+    ]
     return report.to_dict(), "\n".join(lines)
 
 
@@ -302,8 +310,9 @@ def _cmd_eval_pdf417(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
                 payload[f"baseline_{engine}"] = {k: v for k, v in result.to_dict().items() if k != "items"}
             texts.append(format_report(result))
     if args.generated > 0:
-        generated = evaluate_generated_backs(args.generated, args.seed, args.max_tilt, engines=tuple(engines),
-                                             budget_ms=args.budget_ms)
+        generated = evaluate_generated_backs(
+            args.generated, args.seed, args.max_tilt, engines=tuple(engines), budget_ms=args.budget_ms
+        )
         payload["generated"] = generated.to_dict()
         texts.append(format_report(generated))
     return payload, "\n".join(texts)

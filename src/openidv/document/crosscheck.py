@@ -35,6 +35,9 @@ def cross_check(fields: list[FieldValue], a: FieldSource, b: FieldSource) -> Che
             compared.append(field)
             if not _same_scalar(field, va[field], vb[field], FieldSource.PRINTED in (a, b)):
                 mismatches[field] = [va[field], vb[field]]
+    if not ("family_name" in va and "family_name" in vb):  # compare the parts both sides have
+        va = {k: v for k, v in va.items() if k != "family_name"}
+        vb = {k: v for k, v in vb.items() if k != "family_name"}
     name_a, name_b = _full_name(va), _full_name(vb)
     if name_a and name_b:
         compared.append("name")

@@ -150,6 +150,7 @@ def photograph(
         blur_sigma=blur_sigma,
         noise_sigma=noise_sigma,
         jpeg_quality=jpeg_quality,
+        fit_inside=fit_inside,
     )
     return image
 

@@ -50,35 +50,48 @@ class _Hit:
     raw: str  #: the OCR text the value was parsed from
 
 
-def extract_printed_fields(lines: list[OcrLine], *, date_order: str = "mdy") -> list[FieldValue]:
-    """Fields found in the printed zone, as :class:`FieldValue` with source PRINTED."""
+def extract_printed_fields(
+    lines: list[OcrLine], *, date_order: str = "mdy", values_below: bool | None = None
+) -> list[FieldValue]:
+    """Fields found in the printed zone, as :class:`FieldValue` with source PRINTED.
+
+    ``values_below`` allows a value on the line under its label (passport pages); by
+    default it follows the layout implied by ``date_order`` (``dmy``: passport).
+    US licences print values beside their labels, so a missing value must not be
+    taken from the next field's line.
+    """
+    below_ok = (date_order == "dmy") if values_below is None else values_below
     rows = group_rows(lines)
     out: list[FieldValue] = []
     for name, labels in _DATE_FIELDS.items():
-        hit = _find(lines, rows, labels, lambda t: iso(parse_date(t, order=date_order)) or None)
+        hit = _find(lines, rows, labels, lambda t: iso(parse_date(t, order=date_order)) or None, below_ok)
         if hit:
             out.append(FieldValue(name, hit.value, FieldSource.PRINTED, raw=hit.raw, confidence=hit.score))
-    number = _find(lines, rows, _NUMBER_LABELS, _document_number)
+    number = _find(lines, rows, _NUMBER_LABELS, _document_number, below_ok)
     if number:
         out.append(
             FieldValue("document_number", number.value, FieldSource.PRINTED, raw=number.raw, confidence=number.score)
         )
     found_names = False
     for name, labels in _NAME_LABELS.items():
-        hit = _find(lines, rows, labels, _name_value)
+        hit = _find(lines, rows, labels, _name_value, below_ok)
         if hit:
             found_names = True
             out.append(FieldValue(name, hit.value, FieldSource.PRINTED, raw=hit.raw, confidence=hit.score))
     if not found_names:
         out += _names_by_position(lines, rows)
-    sex = _find(lines, rows, _SEX_LABELS, _sex_value)
+    sex = _find(lines, rows, _SEX_LABELS, _sex_value, below_ok)
     if sex:
         out.append(FieldValue("sex", sex.value, FieldSource.PRINTED, raw=sex.raw, confidence=sex.score))
     return out
 
 
 def _find(
-    lines: list[OcrLine], rows: list[list[OcrLine]], labels: tuple[str, ...], parse: Callable[[str], str | None]
+    lines: list[OcrLine],
+    rows: list[list[OcrLine]],
+    labels: tuple[str, ...],
+    parse: Callable[[str], str | None],
+    below_ok: bool = True,
 ) -> _Hit | None:
     for pattern in labels:
         rx = re.compile(pattern, re.IGNORECASE)
@@ -93,7 +106,7 @@ def _find(
             right = _right_of(line, rows)
             if right is not None and (value := parse(right.text)):
                 return _Hit(value, right.score, right.text)
-            below = _below(line, lines)
+            below = _below(line, lines) if below_ok else None
             if below is not None and (value := parse(below.text)):
                 return _Hit(value, below.score, below.text)
     return None

@@ -1,0 +1,436 @@
+"""The document engine: camera photos of an ID in, a :class:`DocumentReport` out.
+
+Per side (front, and back for licences and ID cards), the steps are kept in a
+:class:`SideAnalysis` so every intermediate result can be inspected:
+
+1. decode (the bytes are kept for the metadata and compression checks);
+2. locate the document and rectify it to its canonical size
+   (:mod:`openidv.document.geometry`); a photo in which no outline is found is used as
+   it is (it may already be a tight crop);
+3. classify the side by what it carries: a PDF417 barcode (licence back), a face
+   (front or passport page, by aspect ratio), an MRZ (passport page or card back);
+4. read it: AAMVA payload (:mod:`openidv.document.aamva`), MRZ
+   (:mod:`openidv.document.mrz_ocr`), printed text (:mod:`openidv.document.vizone`);
+
+then the report combines the sides: validation (check digits, mandatory elements,
+dates, expiry, age, US issuer), cross-checks between sources, the portrait, and the
+image-integrity checks (:mod:`openidv.document.integrity`). Nothing here raises on bad
+input: unreadable or unusable images become checks with reason codes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+import cv2
+import numpy as np
+
+from openidv.checks import CheckResult, Status
+from openidv.document import geometry
+from openidv.document.aamva import AamvaError, AamvaRecord, parse_aamva, validate_aamva
+from openidv.document.barcode import BarcodeReadout, decode_pdf417
+from openidv.document.crosscheck import cross_check
+from openidv.document.mrz_ocr import MrzReadout, read_mrz
+from openidv.document.ocr import OcrLine, read_text
+from openidv.document.types import DocumentReport, DocumentType, FieldSource, FieldValue, check
+from openidv.document.validation import validate_fields
+from openidv.document.vizone import extract_printed_fields
+from openidv.errors import ImageError, OpenIDVError
+from openidv.face.detection import DetectorConfig, detect
+from openidv.face.types import DetectedFace
+from openidv.imaging import DEFAULT_MAX_PIXELS, ImageInput, load_rgb
+
+_ALPHA2 = {"USA": "US", "CAN": "CA", "MEX": "MX"}
+#: Rectified documents are ~1011-1476 px wide: one detection pass at that size, no retry, no HOG.
+_PORTRAIT_DETECTOR = DetectorConfig(score_threshold=0.6, max_side=1024, retry_max_side=1024, hog_fallback=False)
+#: Measured long/short ratio from which an outline is taken as ID-1 rather than a passport page.
+ID1_MIN_ASPECT = 1.48
+#: A face at least this share of the largest face's width is a second portrait (not a ghost image).
+SECOND_FACE_RATIO = 0.6
+
+
+@dataclass(frozen=True)
+class DocumentConfig:
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    min_age: int = 18
+    barcode_budget_ms: float = 400.0
+    read_printed: bool = True  #: OCR the printed zone of fronts and passport pages
+
+
+DEFAULT_DOCUMENT = DocumentConfig()
+
+
+@dataclass(eq=False)
+class SideAnalysis:
+    """Everything found on one image, kept for inspection and for the report."""
+
+    role: str  #: "front" or "back"
+    data: bytes | None = None
+    rgb: np.ndarray | None = field(default=None, repr=False)
+    error: OpenIDVError | None = None
+    locate: geometry.LocateResult | None = field(default=None, repr=False)
+    format: str = "unknown"  #: "id1" or "td3" after rectification, "unknown" without an outline
+    rectified: np.ndarray | None = field(default=None, repr=False)  #: upright, canonical size
+    rotation: int = 0  #: clockwise degrees applied after rectification
+    homography: np.ndarray | None = field(default=None, repr=False)  #: input px -> rectified (before rotation)
+    kind: DocumentType = DocumentType.UNKNOWN
+    faces: list[DetectedFace] = field(default_factory=list)
+    barcode: BarcodeReadout | None = None
+    aamva: AamvaRecord | None = None
+    aamva_error: str = ""
+    mrz: MrzReadout | None = None
+    ocr_lines: list[OcrLine] = field(default_factory=list)
+    printed: list[FieldValue] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def working(self) -> np.ndarray | None:
+        return self.rectified if self.rectified is not None else self.rgb
+
+
+def analyse_document(
+    front: ImageInput,
+    back: ImageInput | None = None,
+    *,
+    today: date,
+    config: DocumentConfig = DEFAULT_DOCUMENT,
+) -> DocumentReport:
+    """Read and check a document from a front photo and, for licences and ID cards, a back photo."""
+    t0 = time.perf_counter()
+    sides = [analyse_side(front, "front", config)]
+    if back is not None:
+        sides.append(analyse_side(back, "back", config))
+    report = build_report(sides, today=today, config=config)
+    report.timings_ms["total"] = (time.perf_counter() - t0) * 1000.0
+    return report
+
+
+def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_DOCUMENT) -> SideAnalysis:
+    side = SideAnalysis(role)
+    t = time.perf_counter()
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        side.data = bytes(image)
+    try:
+        side.rgb = load_rgb(image, max_pixels=config.max_pixels)
+    except ImageError as exc:
+        side.error = exc
+        return side
+    side.timings_ms["decode"] = _ms(t)
+
+    t = time.perf_counter()
+    _locate_and_rectify(side)
+    side.timings_ms["locate"] = _ms(t)
+    work = side.working
+    assert work is not None
+
+    t = time.perf_counter()
+    side.faces = _faces(work)
+    if not side.faces and side.rectified is not None:
+        # the text cues may have left a portrait upside down: a face found at 180 degrees settles it
+        turned = geometry.rotate(side.rectified, 180)
+        if faces := _faces(turned):
+            side.rectified, side.rotation, side.faces = turned, (side.rotation + 180) % 360, faces
+            work = turned
+    side.timings_ms["faces"] = _ms(t)
+    if side.faces:
+        side.kind = DocumentType.PASSPORT_TD3 if side.format == "td3" else DocumentType.US_DL_FRONT
+    else:
+        t = time.perf_counter()
+        side.barcode = decode_pdf417(work, budget_ms=config.barcode_budget_ms, expect_aamva=True)
+        side.timings_ms["barcode"] = _ms(t)
+        if side.barcode.text:
+            side.kind = DocumentType.US_DL_BACK
+            try:
+                side.aamva = parse_aamva(side.barcode.text)
+            except AamvaError as exc:
+                side.aamva_error = exc.message
+    if side.kind in (DocumentType.PASSPORT_TD3, DocumentType.UNKNOWN):
+        t = time.perf_counter()
+        side.mrz = read_mrz(work)
+        side.timings_ms["mrz"] = _ms(t)
+        if side.mrz.found and side.mrz.result is not None:
+            side.kind = _kind_from_mrz(side.mrz, side.kind)
+    if config.read_printed and side.kind in (DocumentType.US_DL_FRONT, DocumentType.PASSPORT_TD3):
+        t = time.perf_counter()
+        side.ocr_lines = read_text(work)
+        order = "mdy" if side.kind is DocumentType.US_DL_FRONT else "dmy"
+        side.printed = extract_printed_fields(side.ocr_lines, date_order=order)
+        side.timings_ms["printed_text"] = _ms(t)
+    return side
+
+
+def _locate_and_rectify(side: SideAnalysis) -> None:
+    rgb = side.rgb
+    assert rgb is not None
+    side.locate = geometry.locate_document(rgb)
+    quad = side.locate.quad
+    if quad is None:
+        return
+    # Perspective skews the measured ratio by up to ~5%; ID-1 (1.586) is far more common than TD3 (1.420).
+    side.format = "id1" if quad.aspect_ratio >= ID1_MIN_ASPECT else "td3"
+    rectified = geometry.rectify(rgb, quad, side.format)
+    side.homography = _homography(quad, side.format)
+    side.rectified, side.rotation = geometry.upright(rectified, use_face=False)
+
+
+def _homography(quad: geometry.DocumentQuad, kind: str) -> np.ndarray:
+    """The same input -> rectified mapping :func:`geometry.rectify` applies."""
+    out_w, out_h = geometry.canonical_size(kind)
+    corners = quad.corners[[3, 0, 1, 2]] if quad.portrait else quad.corners
+    dst = np.array([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]], dtype=np.float32) - 0.5
+    return cv2.getPerspectiveTransform(corners.astype(np.float32), dst)
+
+
+def _faces(image: np.ndarray) -> list[DetectedFace]:
+    try:
+        return detect(image, _PORTRAIT_DETECTOR)
+    except ImageError:
+        return []
+
+
+def _kind_from_mrz(mrz: MrzReadout, current: DocumentType) -> DocumentType:
+    assert mrz.result is not None
+    kind = mrz.result.type.value.lower()
+    if kind.startswith("mrv"):
+        return DocumentType.VISA
+    if kind == "td1":
+        return DocumentType.CARD_TD1
+    if kind == "td2":
+        return DocumentType.CARD_TD2
+    return DocumentType.PASSPORT_TD3
+
+
+# --------------------------------------------------------------------------- report
+
+
+def build_report(
+    sides: list[SideAnalysis], *, today: date, config: DocumentConfig = DEFAULT_DOCUMENT
+) -> DocumentReport:
+    kinds = [s.kind for s in sides]
+    doc_type = _document_type(kinds)
+    report = DocumentReport(type=doc_type, issuer=None)
+    for s in sides:
+        for k, v in s.timings_ms.items():
+            report.timings_ms[f"{s.role}.{k}"] = v
+        report.notes.append(_side_note(s))
+
+    checks = report.checks
+    checks += [_readable_check(s) for s in sides]
+    checks += [_located_check(s) for s in sides if s.rgb is not None]
+    checks.append(_sides_check(sides, doc_type))
+
+    fields: list[FieldValue] = []
+    barcode_side = next((s for s in sides if s.kind is DocumentType.US_DL_BACK), None)
+    mrz_side = next((s for s in sides if s.mrz is not None and s.mrz.found and s.mrz.result is not None), None)
+    if barcode_side is not None and barcode_side.aamva is not None:
+        fields += barcode_side.aamva.to_fields()
+        report.issuer = _aamva_issuer(barcode_side.aamva)
+    if mrz_side is not None and mrz_side.mrz is not None and mrz_side.mrz.result is not None:
+        fields += mrz_side.mrz.result.to_fields(mrz_side.mrz.confidence)
+    for s in sides:
+        fields += s.printed
+    report.fields = fields
+    if report.issuer is None:
+        report.issuer = _issuer_from_fields(fields)
+
+    if doc_type is DocumentType.US_DL_ID:
+        checks += _barcode_checks(sides, barcode_side, today)
+    if mrz_side is not None and mrz_side.mrz is not None and mrz_side.mrz.result is not None:
+        checks += list(mrz_side.mrz.result.checks)
+    elif doc_type in (DocumentType.PASSPORT_TD3, DocumentType.CARD_TD1):
+        checks.append(check("mrz_read", Status.FAIL, "mrz_unreadable", 0.0, "no MRZ could be read on the document"))
+    if barcode_side is None or barcode_side.aamva is None:
+        checks += validate_fields(fields, today, min_age=config.min_age)
+
+    if barcode_side is not None and barcode_side.aamva is not None:
+        checks.append(cross_check(fields, FieldSource.BARCODE, FieldSource.PRINTED))
+    if mrz_side is not None:
+        checks.append(cross_check(fields, FieldSource.MRZ, FieldSource.PRINTED))
+
+    portrait_side = next(
+        (s for s in sides if s.kind in (DocumentType.US_DL_FRONT, DocumentType.PASSPORT_TD3) and s.faces), None
+    )
+    checks.append(_portrait_check(sides, portrait_side, doc_type))
+    if portrait_side is not None:
+        report.portrait = _portrait_crop(portrait_side)
+
+    from openidv.document.integrity_pipeline import integrity_checks
+
+    checks += integrity_checks(sides, fields)
+    return report
+
+
+def _document_type(kinds: list[DocumentType]) -> DocumentType:
+    if DocumentType.US_DL_FRONT in kinds or DocumentType.US_DL_BACK in kinds:
+        if DocumentType.CARD_TD1 in kinds:
+            return DocumentType.CARD_TD1  # a card with a face on the front and a TD1 MRZ on the back
+        return DocumentType.US_DL_ID
+    for k in (DocumentType.PASSPORT_TD3, DocumentType.CARD_TD1, DocumentType.CARD_TD2, DocumentType.VISA):
+        if k in kinds:
+            return k
+    return DocumentType.UNKNOWN
+
+
+def _side_note(s: SideAnalysis) -> str:
+    if s.error is not None:
+        return f"{s.role}: unreadable image ({s.error.code})"
+    loc = s.locate.reason if s.locate is not None else "n/a"
+    parts = [
+        f"{s.role}: {s.kind.value}",
+        f"outline {loc}",
+        f"format {s.format}",
+        f"rotation {s.rotation}",
+        f"faces {len(s.faces)}",
+    ]
+    if s.barcode is not None:
+        parts.append(f"barcode {'decoded by ' + str(s.barcode.strategy) if s.barcode.text else s.barcode.reason}")
+    if s.mrz is not None:
+        parts.append(f"mrz {'found' if s.mrz.found else s.mrz.reason}")
+    if s.ocr_lines:
+        parts.append(f"{len(s.ocr_lines)} text lines, {len(s.printed)} printed fields")
+    return "; ".join(parts)
+
+
+def _readable_check(s: SideAnalysis) -> CheckResult:
+    name = f"{s.role}_image_readable"
+    if s.error is not None:
+        return check(name, Status.FAIL, s.error.code, 0.0, s.error.message)
+    return check(
+        name, Status.PASS, "readable", 1.0, f"{s.rgb.shape[1]}x{s.rgb.shape[0]} px" if s.rgb is not None else ""
+    )
+
+
+def _located_check(s: SideAnalysis) -> CheckResult:
+    name = f"{s.role}_document_located"
+    loc = s.locate
+    if loc is None:
+        return check(name, Status.INCONCLUSIVE, "not_attempted")
+    if loc.quad is not None:
+        return check(name, Status.PASS, "located", loc.quad.confidence, f"{s.format} outline, rotation {s.rotation}")
+    if loc.reason == "document_cropped":
+        return check(name, Status.FAIL, "document_cropped", 0.0, "the document runs off the edge of the photo")
+    return check(name, Status.INCONCLUSIVE, loc.reason, None, "no document outline found; the photo is used as is")
+
+
+def _sides_check(sides: list[SideAnalysis], doc_type: DocumentType) -> CheckResult:
+    front = sides[0]
+    back = sides[1] if len(sides) > 1 else None
+    if front.error is not None:
+        return check("document_sides", Status.INCONCLUSIVE, "front_unreadable")
+    if doc_type is DocumentType.UNKNOWN:
+        return check(
+            "document_sides",
+            Status.FAIL,
+            "not_a_document",
+            0.0,
+            "no portrait, barcode or MRZ was found: this does not look like a supported ID document",
+        )
+    back_kinds = (DocumentType.US_DL_BACK, DocumentType.CARD_TD1)
+    if front.kind in back_kinds and back is not None and back.kind in (DocumentType.US_DL_FRONT,):
+        return check("document_sides", Status.FAIL, "sides_swapped", 0.0, "the front and back photos are swapped")
+    if front.kind in back_kinds:
+        return check(
+            "document_sides",
+            Status.FAIL,
+            "back_given_as_front",
+            0.0,
+            f"the front photo shows the back of the card ({front.kind.value})",
+        )
+    if doc_type is DocumentType.US_DL_ID:
+        if back is None:
+            return check(
+                "document_sides",
+                Status.INCONCLUSIVE,
+                "back_not_provided",
+                None,
+                "a licence or ID card needs its back (barcode) too",
+            )
+        if back.kind is not DocumentType.US_DL_BACK:
+            reason = "barcode_unreadable" if back.kind is DocumentType.UNKNOWN else "wrong_back"
+            return check(
+                "document_sides",
+                Status.FAIL,
+                reason,
+                0.0,
+                f"the back photo shows {back.kind.value}, not a licence back with a readable barcode",
+            )
+    return check("document_sides", Status.PASS, "sides_ok", 1.0, ", ".join(s.kind.value for s in sides))
+
+
+def _barcode_checks(sides: list[SideAnalysis], barcode_side: SideAnalysis | None, today: date) -> list[CheckResult]:
+    if barcode_side is None:
+        back = sides[1] if len(sides) > 1 else None
+        if back is None:
+            return [check("barcode_read", Status.INCONCLUSIVE, "back_not_provided")]
+        reason = back.barcode.reason if back.barcode is not None and back.barcode.reason else "no_barcode"
+        return [
+            check("barcode_read", Status.FAIL, reason or "no_barcode", 0.0, "no PDF417 could be decoded on the back")
+        ]
+    if barcode_side.aamva is None:
+        return [check("barcode_read", Status.FAIL, "bad_barcode_payload", 0.0, barcode_side.aamva_error)]
+    assert barcode_side.barcode is not None
+    read = check("barcode_read", Status.PASS, "decoded", 1.0, f"PDF417 decoded ({barcode_side.barcode.strategy})")
+    return [read, *validate_aamva(barcode_side.aamva, today)]
+
+
+def _portrait_check(
+    sides: list[SideAnalysis], portrait_side: SideAnalysis | None, doc_type: DocumentType
+) -> CheckResult:
+    if portrait_side is None:
+        expects_portrait = doc_type in (DocumentType.US_DL_ID, DocumentType.PASSPORT_TD3) and any(
+            s.kind in (DocumentType.US_DL_FRONT, DocumentType.PASSPORT_TD3) for s in sides
+        )
+        if doc_type is DocumentType.US_DL_ID and not any(s.kind is DocumentType.US_DL_FRONT for s in sides):
+            return check("portrait_present", Status.INCONCLUSIVE, "front_not_recognised")
+        status = Status.FAIL if expects_portrait or doc_type is DocumentType.PASSPORT_TD3 else Status.INCONCLUSIVE
+        return check("portrait_present", status, "no_portrait", 0.0, "no face was found on the document")
+    main = portrait_side.faces[0]
+    others = [f for f in portrait_side.faces[1:] if f.box.width >= SECOND_FACE_RATIO * main.box.width]
+    if others:
+        return check(
+            "portrait_present",
+            Status.FAIL,
+            "multiple_portraits",
+            0.0,
+            f"{1 + len(others)} portrait-sized faces on the document",
+        )
+    return check(
+        "portrait_present",
+        Status.PASS,
+        "one_portrait",
+        main.score,
+        f"portrait {main.box.width:.0f}x{main.box.height:.0f} px"
+        + (f" (+{len(portrait_side.faces) - 1} small ghost image(s))" if len(portrait_side.faces) > 1 else ""),
+    )
+
+
+def _portrait_crop(side: SideAnalysis) -> np.ndarray | None:
+    work = side.working
+    if work is None or not side.faces:
+        return None
+    b = side.faces[0].box
+    h, w = work.shape[:2]
+    mx, my = 0.35 * b.width, 0.35 * b.height
+    x0, y0 = max(0, int(b.x - mx)), max(0, int(b.y - my))
+    x1, y1 = min(w, int(b.x + b.width + mx)), min(h, int(b.y + b.height + my))
+    return work[y0:y1, x0:x1].copy()
+
+
+def _aamva_issuer(record: AamvaRecord) -> str | None:
+    j = record.jurisdiction
+    if j is None:
+        return None
+    return f"{_ALPHA2.get(j.country, j.country)}-{j.code}"
+
+
+def _issuer_from_fields(fields: list[FieldValue]) -> str | None:
+    for f in fields:
+        if f.name == "issuing_country" and f.value:
+            return f.value
+    return None
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000.0

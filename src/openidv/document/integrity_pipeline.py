@@ -1,0 +1,121 @@
+"""Running the image-integrity checks of :mod:`openidv.document.integrity` on analysed sides.
+
+The checks need regions (the portrait, the printed values) in the coordinates of the
+stored image, while the engine finds them on the rectified, upright document: this
+module maps them back through the rotation and the rectifying homography.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from openidv.checks import CheckResult
+from openidv.document import integrity
+from openidv.document.normalize import normalize_document_number
+from openidv.document.types import FieldSource, FieldValue
+
+if TYPE_CHECKING:
+    from openidv.document.engine import SideAnalysis
+
+
+def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> list[CheckResult]:
+    """Metadata, compression-consistency, copy-move, recapture, photocopy, screenshot and specimen checks.
+
+    Sides without a portrait get the metadata, compression and screenshot checks only.
+    Each side's checks are prefixed with its role (``front_``, ``back_``); the specimen
+    check runs once over all fields.
+    """
+    out: list[CheckResult] = []
+    for side in sides:
+        if side.rgb is None or side.data is None:
+            continue
+        orientation = _exif_orientation(side.data)
+        sh, sw = side.rgb.shape[:2]
+        if orientation in (5, 6, 7, 8):
+            sw, sh = sh, sw
+        regions = {
+            name: integrity.upright_box_to_stored(box, orientation, sw, sh) for name, box in side_regions(side).items()
+        }
+        if side.faces:
+            results = integrity.integrity_checks(side.data, None, regions=regions, document=side.rectified)
+        else:
+            # A side without a portrait (a licence back) is mostly grey and carries a periodic barcode:
+            # the colour (photocopy), lattice (screen) and self-similarity (copy-move) cues do not apply.
+            results = [
+                integrity.editing_software_metadata(side.data),
+                integrity.error_level_consistency(side.data, regions),
+                integrity.screenshot(side.data),
+            ]
+        out += [_renamed(f"{side.role}_", r) for r in results]
+    out.append(integrity.specimen(fields))
+    return out
+
+
+def _exif_orientation(data: bytes) -> int:
+    """The EXIF Orientation tag (1-8), 1 when absent or unreadable."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            value = im.getexif().get(0x0112, 1)
+    except (OSError, ValueError, SyntaxError):
+        return 1
+    return int(value) if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def side_regions(side: SideAnalysis) -> dict[str, tuple[int, int, int, int]]:
+    """Portrait and printed-value boxes (x, y, w, h) in input-image pixels."""
+    boxes: dict[str, np.ndarray] = {}
+    if side.faces:
+        b = side.faces[0].box
+        boxes["portrait"] = np.array(
+            [[b.x, b.y], [b.x + b.width, b.y], [b.x + b.width, b.y + b.height], [b.x, b.y + b.height]], np.float64
+        )
+    for f in side.printed:
+        if f.source is not FieldSource.PRINTED:
+            continue
+        line = _line_with_value(side, f)
+        if line is not None:
+            boxes[f.name] = line.astype(np.float64)
+    out: dict[str, tuple[int, int, int, int]] = {}
+    assert side.rgb is not None
+    h, w = side.rgb.shape[:2]
+    for name, pts in boxes.items():
+        mapped = to_input_coords(side, pts)
+        x0, y0 = np.clip(mapped.min(axis=0), 0, [w - 1, h - 1])
+        x1, y1 = np.clip(mapped.max(axis=0), 0, [w, h])
+        if x1 - x0 >= 8 and y1 - y0 >= 8:
+            out[name] = (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+    return out
+
+
+def to_input_coords(side: SideAnalysis, points: np.ndarray) -> np.ndarray:
+    """Map (N, 2) points on the upright working image back to the input image."""
+    if side.rectified is None or side.homography is None:
+        return points
+    h, w = side.rectified.shape[:2]
+    pts = points.astype(np.float64).copy()
+    # Undo the clockwise rotation applied after rectification.
+    for _ in range(side.rotation // 90):
+        # a point (x, y) of an image rotated 90 degrees clockwise came from (y, H - 1 - x) of the original,
+        # where H is the original's height = the rotated image's width
+        pts = np.stack([pts[:, 1], w - 1 - pts[:, 0]], axis=1)
+        h, w = w, h
+    inverse = np.linalg.inv(side.homography)
+    mapped = cv2.perspectiveTransform(pts[None].astype(np.float64), inverse)[0]
+    return np.asarray(mapped)
+
+
+def _line_with_value(side: SideAnalysis, f: FieldValue) -> np.ndarray | None:
+    target = normalize_document_number(f.raw or f.value)
+    for line in side.ocr_lines:
+        if target and target in normalize_document_number(line.text):
+            return line.box
+    return None
+
+
+def _renamed(prefix: str, result: CheckResult) -> CheckResult:
+    return CheckResult(prefix + result.name, result.status, result.reason, result.score, result.detail, result.data)
