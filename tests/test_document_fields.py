@@ -165,3 +165,14 @@ def test_licence_values_are_never_taken_from_the_next_line() -> None:
     lines = [_line("3 DOB", 360, 315, 90), _line("4b EXP", 360, 370, 90), _line("01/15/2030", 470, 366)]
     got = {f.name: f.value for f in extract_printed_fields(lines)}
     assert "birth_date" not in got and got["expiry_date"] == "2030-01-15"
+
+
+def test_name_compared_on_the_parts_both_sides_read() -> None:
+    fields = [
+        _f("family_name", "JOHNSON", FieldSource.MRZ),
+        _f("given_names", "JAMAL TOMAS", FieldSource.MRZ),
+        _f("family_name", "JOHNSON", FieldSource.PRINTED),
+    ]
+    assert cross_check(fields, FieldSource.MRZ, FieldSource.PRINTED).status is Status.PASS
+    wrong = [*fields[:2], _f("family_name", "JACKSON", FieldSource.PRINTED)]
+    assert cross_check(wrong, FieldSource.MRZ, FieldSource.PRINTED).status is Status.FAIL

@@ -1,14 +1,12 @@
 """Document localisation, rectification and orientation on generated photos.
 
-Ground truth comes from two places: ``synth.photograph`` (its placement is mirrored by
-``_photograph_corners`` from the generator state, so the test knows where the card
-went) and ``_scene``, a test-only camera with harder conditions (pale or textured
+Ground truth comes from two places: ``synth.photograph_with_corners`` (which returns
+where the card went) and ``_scene``, a test-only camera with harder conditions (pale or textured
 tables, rounded corners, glare, a finger over an edge) that returns the corners it used.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import cv2
@@ -27,35 +25,13 @@ FRAME = (1280, 960)
 # --------------------------------------------------------------------------- helpers
 
 
-def _photograph_corners(
-    card: np.ndarray, state: Mapping[str, Any], card_fraction: float, max_tilt_deg: float
-) -> np.ndarray:
-    """The card corners ``synth.photograph`` uses, replayed from the generator state it started with.
-
-    Returned in pixel-centre coordinates (the geometry module's convention): the warp maps
-    the card's outer boundary (0..w) to ``dst``, and that boundary lies half a pixel before
-    the first pixel centre.
-    """
-    rng = np.random.default_rng()
-    rng.bit_generator.state = state
-    fw, fh = FRAME
-    ch, cw = card.shape[:2]
-    scale = card_fraction * fw / cw
-    src = np.array([[0, 0], [cw, 0], [cw, ch], [0, ch]], dtype=np.float64)
-    angle = np.deg2rad(rng.uniform(-max_tilt_deg, max_tilt_deg))
-    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    centred = (src - np.array([cw / 2, ch / 2])) * scale
-    skew = rng.uniform(-0.08, 0.08, size=(4, 2)) * [cw * scale, ch * scale] * (max_tilt_deg / 30.0)
-    dst = centred @ rot.T + skew + [fw / 2, fh / 2] + rng.uniform(-0.05, 0.05, size=2) * [fw, fh]
-    return np.asarray(dst.astype(np.float32), dtype=np.float64) - 0.5
-
-
 def _photo(portrait: np.ndarray, seed: int, card_fraction: float, tilt: float) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     card = synth.render_id_front(portrait, rng)
-    state = rng.bit_generator.state
-    photo = synth.photograph(card, rng, card_fraction=card_fraction, max_tilt_deg=tilt)
-    return photo, _photograph_corners(card, state, card_fraction, tilt)
+    photo, corners = synth.photograph_with_corners(card, rng, card_fraction=card_fraction, max_tilt_deg=tilt)
+    # The warp maps the card's outer boundary (0..w) to ``corners``; the geometry module's convention is
+    # pixel centres, half a pixel inside that boundary.
+    return photo, np.asarray(corners, dtype=np.float64) - 0.5
 
 
 def _scene(

@@ -38,6 +38,9 @@ def cross_check(fields: list[FieldValue], a: FieldSource, b: FieldSource) -> Che
     if not ("family_name" in va and "family_name" in vb):  # compare the parts both sides have
         va = {k: v for k, v in va.items() if k != "family_name"}
         vb = {k: v for k, v in vb.items() if k != "family_name"}
+    if not ("given_names" in va and "given_names" in vb):
+        va = {k: v for k, v in va.items() if k not in ("given_names", "middle_names")}
+        vb = {k: v for k, v in vb.items() if k not in ("given_names", "middle_names")}
     name_a, name_b = _full_name(va), _full_name(vb)
     if name_a and name_b:
         compared.append("name")

@@ -309,8 +309,14 @@ def _located_check(s: SideAnalysis) -> CheckResult:
         return check(name, Status.INCONCLUSIVE, "not_attempted")
     if loc.quad is not None:
         return check(name, Status.PASS, "located", loc.quad.confidence, f"{s.format} outline, rotation {s.rotation}")
-    if loc.reason == "document_cropped":
-        return check(name, Status.FAIL, "document_cropped", 0.0, "the document runs off the edge of the photo")
+    if loc.reason == "document_cropped":  # a capture problem, not evidence of forgery: ask for a retake
+        return check(
+            name,
+            Status.INCONCLUSIVE,
+            "document_cropped",
+            0.0,
+            "the document runs off the edge of the photo: retake with the whole document in frame",
+        )
     return check(name, Status.INCONCLUSIVE, loc.reason, None, "no document outline found; the photo is used as is")
 
 

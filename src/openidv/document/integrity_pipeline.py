@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from openidv.checks import CheckResult
+from openidv.checks import CheckResult, Status
 from openidv.document import integrity
 from openidv.document.normalize import normalize_document_number
 from openidv.document.types import FieldSource, FieldValue
@@ -43,6 +43,8 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
         }
         if side.faces:
             results = integrity.integrity_checks(side.data, None, regions=regions, document=side.rectified)
+            if side.format != "id1":
+                results = [_advisory(r) if r.name in _ID1_ONLY else r for r in results]
         else:
             # A side without a portrait (a licence back) is mostly grey and carries a periodic barcode:
             # the colour (photocopy), lattice (screen) and self-similarity (copy-move) cues do not apply.
@@ -54,6 +56,24 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
         out += [_renamed(f"{side.role}_", r) for r in results]
     out.append(integrity.specimen(fields))
     return out
+
+
+#: Checks calibrated on ID-1 card photos only: on passport pages the security print is
+#: periodic and pale, so their failures there are review signals, not verdicts.
+_ID1_ONLY = frozenset({"screen_recapture", "photocopy"})
+
+
+def _advisory(result: CheckResult) -> CheckResult:
+    if result.status is not Status.FAIL:
+        return result
+    return CheckResult(
+        result.name,
+        Status.INCONCLUSIVE,
+        result.reason,
+        result.score,
+        f"review signal (not calibrated for this format): {result.detail}",
+        {**result.data, "advisory": True},
+    )
 
 
 def _exif_orientation(data: bytes) -> int:

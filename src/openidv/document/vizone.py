@@ -40,6 +40,7 @@ _NAME_LABELS = {
     "family_name": (r"^\s*1\s+(?=[A-Z])", r"^\s*1\s*$", r"\bSURNAME\b", r"\bLAST NAME\b", r"\bLN\b"),
     "given_names": (r"^\s*2\s+(?=[A-Z])", r"^\s*2\s*$", r"\bGIVEN NAMES?\b", r"\bFIRST NAME\b", r"\bFN\b"),
 }
+_NOT_NAMES = frozenset({"USA", "P", "PP", "M", "F", "X", "UNITED STATES OF AMERICA", "PASSPORT"})
 _SEX_LABELS = (r"\bSEX\b",)
 
 
@@ -176,6 +177,8 @@ def _name_value(text: str) -> str | None:
     if not cleaned or len(cleaned) < 2 or re.search(r"\d", text):
         return None
     if re.search(r"\b(NOM|PRENOMS|NAMES?|SURNAME)\b", cleaned):
+        return None
+    if cleaned in _NOT_NAMES:  # a neighbouring field's value (document type, country code, sex)
         return None
     return cleaned
 
