@@ -42,7 +42,10 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
             name: integrity.upright_box_to_stored(box, orientation, sw, sh) for name, box in side_regions(side).items()
         }
         if side.faces:
-            results = integrity.integrity_checks(side.data, None, regions=regions, document=side.rectified)
+            stored = (
+                side.rgb if orientation == 1 else None
+            )  # without EXIF rotation the decoded pixels are the stored ones
+            results = integrity.integrity_checks(side.data, stored, regions=regions, document=side.rectified)
             if side.format != "id1":
                 results = [_advisory(r) if r.name in _ID1_ONLY else r for r in results]
         else:
