@@ -31,6 +31,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import argparse
 import json
 import time
+from itertools import islice
 from typing import Any
 
 import cv2
@@ -58,16 +59,12 @@ def _hamilton(limit: int) -> list[tuple[np.ndarray, float]]:
 
     if not HAMILTON.is_file():
         return []
-    cap = cv2.VideoCapture(str(HAMILTON))
-    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-    out: list[tuple[np.ndarray, float]] = []
-    while len(out) < limit:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        rgb = cv2.resize(bgr, (640, 480), interpolation=cv2.INTER_AREA)[:, :, ::-1]
-        out.append((np.ascontiguousarray(rgb), len(out) / fps))
-    cap.release()
+    from openidv.liveness.offline import iter_frames
+
+    out = [
+        (cv2.resize(rgb, (640, 480), interpolation=cv2.INTER_AREA), ts)
+        for rgb, ts in islice(iter_frames(HAMILTON), limit)
+    ]
     return out
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ import numpy as np
 
 from openidv.checks import CheckResult, Status
 from openidv.liveness import attacks, synth
+from openidv.liveness.offline import iter_frames
 from openidv.liveness.types import Decision, LivenessReport
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
@@ -305,15 +307,7 @@ def hamilton_smoke(path: Path, max_frames: int = 150) -> dict[str, Any]:
     session with no steps, so that check can at best be inconclusive ``no_challenges``)."""
     from openidv.liveness import pad
 
-    cap = cv2.VideoCapture(str(path))
-    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-    frames: list[tuple[np.ndarray, float]] = []
-    while len(frames) < max_frames:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        frames.append((np.ascontiguousarray(bgr[:, :, ::-1]), len(frames) / fps))
-    cap.release()
+    frames = list(islice(iter_frames(path), max_frames))
     if not frames:
         return {"error": "no frames decoded"}
     analyses = _analyse(frames)
@@ -326,7 +320,7 @@ def hamilton_smoke(path: Path, max_frames: int = 150) -> dict[str, Any]:
     ]
     return {
         "frames": len(frames),
-        "fps": round(fps, 2),
+        "fps": round(1.0 / frames[1][1], 2) if len(frames) > 1 and frames[1][1] > 0 else None,
         "with_face": sum(a.face_found for a in analyses),
         "checks": {c.name: _brief(c) for c in checks},
     }

@@ -258,14 +258,7 @@ def spectral_peak(crop: np.ndarray) -> float:
     luma = 0.299 * f[..., 0] + 0.587 * f[..., 1] + 0.114 * f[..., 2]
     chroma = f[..., 0] - f[..., 2]
     win = np.outer(np.hanning(n), np.hanning(n)).astype(np.float32)
-    freqs = np.fft.fftshift(np.fft.fftfreq(n))
-    fy, fx = np.meshgrid(freqs, freqs, indexing="ij")
-    radius = np.hypot(fx, fy)
-    band = (radius > 0.06) & (radius < 0.49)
-    bin_w = 1.5 / n
-    for k in range(-4, 5):
-        band &= np.abs(fx - k / 8) > bin_w
-        band &= np.abs(fy - k / 8) > bin_w
+    band = _jpeg_free_band(n)
     best = 0.0
     for chan in (luma, chroma):
         hp = chan - cv2.GaussianBlur(chan, (0, 0), 3.0)
