@@ -132,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", type=Path, default=None, help="folder the paths are relative to (default: the file's)")
     p.add_argument("--today", type=_iso_date, default=None, help="reference date of the checks (YYYY-MM-DD)")
     p.set_defaults(handler=_cmd_eval_aamva)
+
+    from openidv.service.commands import add_commands
+
+    add_commands(sub, common)
     return parser
 
 

@@ -608,6 +608,32 @@ def decide(checks: list[CheckResult]) -> tuple[Decision, float]:
     return Decision.INCONCLUSIVE, score
 
 
+def evidence_frames(session: LivenessSession, limit: int = 6) -> list[tuple[int, float, bytes | np.ndarray]]:
+    """Frames worth keeping for a human reviewer: the first one with a face, then the frame at
+    which each challenge was met, then evenly spaced others, up to ``limit``.
+
+    Returns ``(index, client timestamp s, frame)`` with the frame as it came (JPEG bytes or
+    an RGB array). Call before :func:`finish`, which releases the pixels.
+    """
+    n = len(session._stored)
+    if n == 0 or limit <= 0:
+        return []
+    chosen: list[int] = []
+    first = next((i for i, a in enumerate(session.analyses) if a.face_found), 0)
+    chosen.append(first)
+    by_ts = {a.timestamp: i for i, a in enumerate(session.analyses)}
+    for step in session.steps:
+        if step.met_at is not None and (i := by_ts.get(step.met_at)) is not None and i not in chosen:
+            chosen.append(i)
+    for i in np.linspace(0, n - 1, num=limit).round().astype(int).tolist():
+        if len(chosen) >= limit:
+            break
+        if i not in chosen:
+            chosen.append(i)
+    chosen = sorted(chosen[:limit])
+    return [(i, session.analyses[i].timestamp, session._stored[i]) for i in chosen]
+
+
 def finish(session: LivenessSession, *, now: float) -> LivenessReport:
     """Close the session and decide. Never raises; calling it again returns the same report."""
     if session.report is not None:

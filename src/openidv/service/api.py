@@ -1,0 +1,153 @@
+"""The JSON API for integrators (and for the capture page's JavaScript): ``/api/v1``.
+
+Authentication: ``Authorization: Bearer <API key>`` for server-to-server calls (a key
+sees only the cases it created), or the case token (``X-Case-Token`` header or the
+applicant's cookie) for the one case it belongs to. Errors are
+``{"error": {"code": ..., "message": ...}}`` with a 4xx status.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from openidv.service import cases
+from openidv.service.deps import CallerDep, DbDep, SvcDep, case_for, read_body
+from openidv.service.errors import UnauthorizedError
+
+router = APIRouter(prefix="/api/v1", tags=["cases"])
+
+
+class CreateCase(BaseModel):
+    external_ref: str | None = Field(None, max_length=200, description="your reference for this seller")
+
+
+class CaseCreated(BaseModel):
+    case_id: str
+    token: str = Field(description="bearer token of this case: give it to the applicant's browser only")
+    applicant_url: str
+    status_url: str
+
+
+class Eligibility(BaseModel):
+    us_resident: bool
+    adult: bool
+    document_type: str = Field(description="drivers_license, id_card, passport or passport_card")
+    biometric: bool = Field(True, description="false: the seller prefers an in-person video call")
+
+
+class Consent(BaseModel):
+    accepted: bool
+    version: str
+
+
+class VideoCall(BaseModel):
+    email: str | None = Field(None, max_length=320)
+
+
+@router.post("/cases", response_model=CaseCreated, status_code=201)
+def create_case(body: CreateCase, caller: CallerDep, svc: SvcDep, db: DbDep, request: Request) -> CaseCreated:
+    """Create a verification case (API key required)."""
+    if caller.channel is None:
+        raise UnauthorizedError("creating a case needs an API key", code="api_key_required")
+    case, token = cases.create_case(svc, db, channel=caller.channel, actor=caller.actor, external_ref=body.external_ref)
+    base = str(request.base_url).rstrip("/")
+    return CaseCreated(
+        case_id=case.id, token=token, applicant_url=f"{base}/resume/{token}", status_url=f"{base}/status/{token}"
+    )
+
+
+@router.get("/cases/{case_id}")
+def get_case(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep) -> dict[str, Any]:
+    """The case's status as the seller may see it, plus its steps."""
+    case = case_for(db, caller, case_id)
+    svc_steps = cases.progress(case, svc.settings.max_attempts)
+    return cases.seller_status(case) | {"steps": svc_steps, "next_step": cases.next_step(case)}
+
+
+@router.post("/cases/{case_id}/eligibility")
+def eligibility(case_id: str, body: Eligibility, caller: CallerDep, svc: SvcDep, db: DbDep) -> dict[str, Any]:
+    case = case_for(db, caller, case_id)
+    cases.set_eligibility(svc, db, case, **body.model_dump(), actor=caller.actor)
+    return cases.seller_status(case) | {"consent_version": svc.settings.consent_version}
+
+
+@router.post("/cases/{case_id}/consent")
+def consent(case_id: str, body: Consent, caller: CallerDep, svc: SvcDep, db: DbDep) -> dict[str, Any]:
+    case = case_for(db, caller, case_id)
+    cases.set_consent(svc, db, case, accepted=body.accepted, version=body.version, actor=caller.actor)
+    return cases.seller_status(case) | {"next_step": cases.next_step(case)}
+
+
+@router.post(
+    "/cases/{case_id}/captures/{step}",
+    openapi_extra={
+        "requestBody": {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}, "required": True}
+    },
+)
+async def capture(
+    case_id: str,
+    step: str,
+    request: Request,
+    caller: CallerDep,
+    svc: SvcDep,
+    db: DbDep,
+    content_type: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """Upload one document photo (raw JPEG/PNG body). Returns accepted, or a retake with reasons."""
+    data = await read_body(request, svc.settings.max_upload_bytes)
+    case = await run_in_threadpool(case_for, db, caller, case_id)
+    return await run_in_threadpool(cases.add_capture, svc, db, case, step, data, content_type, actor=caller.actor)
+
+
+@router.post("/cases/{case_id}/liveness/start")
+def liveness_start(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep) -> dict[str, Any]:
+    """Start a liveness session: the random challenges, in order, to show one at a time."""
+    case = case_for(db, caller, case_id)
+    return cases.liveness_start(svc, db, case, actor=caller.actor)
+
+
+@router.post(
+    "/cases/{case_id}/liveness/frames",
+    openapi_extra={
+        "requestBody": {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}, "required": True}
+    },
+)
+async def liveness_frame(
+    case_id: str,
+    request: Request,
+    caller: CallerDep,
+    svc: SvcDep,
+    db: DbDep,
+    ts: Annotated[float, Query(description="client capture time, seconds")],
+    content_type: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """One camera frame (raw JPEG body); returns the challenge to show now and guidance."""
+    data = await read_body(request, svc.settings.max_upload_bytes)
+    case = await run_in_threadpool(case_for, db, caller, case_id)
+    return await run_in_threadpool(cases.liveness_frame, svc, db, case, data, content_type, ts)
+
+
+@router.post("/cases/{case_id}/liveness/finish")
+def liveness_finish(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep) -> dict[str, Any]:
+    case = case_for(db, caller, case_id)
+    return cases.liveness_finish(svc, db, case, actor=caller.actor)
+
+
+@router.post("/cases/{case_id}/submit")
+def submit(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep, request: Request) -> dict[str, Any]:
+    """Submit: face match and recommendation; the case becomes pending."""
+    case = case_for(db, caller, case_id)
+    out = cases.submit(svc, db, case, actor=caller.actor)
+    return cases.seller_status(case) | out
+
+
+@router.post("/cases/{case_id}/video-call")
+def video_call(case_id: str, body: VideoCall, caller: CallerDep, svc: SvcDep, db: DbDep) -> dict[str, Any]:
+    """Ask for an in-person video call instead of (or after failing) the biometric flow."""
+    case = case_for(db, caller, case_id)
+    cases.request_video_call(svc, db, case, reason="requested", actor=caller.actor, email=body.email)
+    return cases.seller_status(case)

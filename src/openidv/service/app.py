@@ -1,0 +1,133 @@
+"""The FastAPI application: wiring of settings, database, keys, blob store and routers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from openidv.service import api, web
+from openidv.service.blobstore import BlobStore
+from openidv.service.cases import Services
+from openidv.service.crypto import CryptoError, load_key_ring
+from openidv.service.db import make_engine, migrate, session_factory
+from openidv.service.errors import ServiceError
+from openidv.service.lifecycle import TransitionError
+from openidv.service.retention import purge_due
+from openidv.service.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+
+def build_services(settings: ServiceSettings) -> Services:
+    """Open (and migrate) the database, load the key ring, open the blob store."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url())
+    migrate(engine)
+    keys = load_key_ring(settings.key_file, settings.data_dir)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        keys=keys,
+        blobs=BlobStore(settings.data_dir / "blobs"),
+    )
+
+
+def _warm_models() -> None:
+    from openidv.models import REGISTRY, get_model
+
+    for name in REGISTRY.names():
+        try:
+            get_model(name)
+        except Exception:  # a missing optional model is reported when it is used
+            log.exception("could not load model %s", name)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def _error(request: Request, status: int, code: str, message: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    return web.render(request, "error.html", status, code=code, message=message, status=status)
+
+
+def create_app(settings: ServiceSettings | None = None, services: Services | None = None) -> FastAPI:
+    settings = settings or ServiceSettings()
+    svc = services or build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        if settings.warm_models:
+            threading.Thread(target=_warm_models, name="warm-models", daemon=True).start()
+
+        def housekeeping() -> None:
+            while not stop.wait(300):
+                try:
+                    purge_due(svc)
+                    svc.runtime.drop_expired(svc.clock().timestamp())
+                except Exception:  # keep the loop alive; the next round retries
+                    log.exception("housekeeping failed")
+
+        threading.Thread(target=housekeeping, name="housekeeping", daemon=True).start()
+        yield
+        stop.set()
+
+    app = FastAPI(
+        title="openidv",
+        version="0.1.0",
+        summary="Identity verification: documents, liveness, face match",
+        lifespan=lifespan,
+    )
+    app.state.services = svc
+    app.state.settings = settings
+    app.include_router(api.router)
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError) -> Response:
+        return _error(request, exc.status, exc.code, exc.message)
+
+    @app.exception_handler(TransitionError)
+    async def transition_error(request: Request, exc: TransitionError) -> Response:
+        return _error(request, 409, "invalid_transition", str(exc))
+
+    @app.exception_handler(CryptoError)
+    async def crypto_error(request: Request, exc: CryptoError) -> Response:
+        log.error("crypto error: %s", exc)
+        return _error(request, 500, "storage_error", "stored data could not be decrypted")
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        parts = [f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()]
+        return _error(request, 422, "invalid_request", "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(request, exc.status_code, code, str(exc.detail))
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/privacy", response_class=HTMLResponse, include_in_schema=False)
+    def privacy(request: Request) -> HTMLResponse:
+        return web.render(
+            request, "privacy.html", retention_days=settings.retention_days, version=settings.consent_version
+        )
+
+    return app

@@ -1,0 +1,588 @@
+"""The service layer: what an applicant (or an integrator on their behalf) can do to a case.
+
+Every function takes the :class:`Services` container and an open database session, does
+one use case, and leaves committing to the caller (one transaction per request). Errors
+are :class:`openidv.service.errors.ServiceError` subclasses that carry the HTTP status.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from openidv.decision.policy import DEFAULT_POLICY, Outcome, PolicyConfig, recommend
+from openidv.document.capture import capture_verdict
+from openidv.document.engine import DocumentConfig, SideAnalysis, analyse_side, build_report
+from openidv.imaging import decode_image, encode_jpeg
+from openidv.service import crypto
+from openidv.service.blobstore import BlobStore
+from openidv.service.db import as_utc
+from openidv.service.errors import (
+    ConflictError,
+    GoneError,
+    NotFoundError,
+    ServiceError,
+    UnprocessableError,
+    UnsupportedMediaError,
+)
+from openidv.service.lifecycle import FINAL, OPEN_FOR_CAPTURE, PENDING, CaseState, check_transition
+from openidv.service.orm import Blob, Capture, Case, CaseEvent, VideoCallRequest, new_id, utcnow
+from openidv.service.runtime import Runtime
+from openidv.service.settings import DecisionMode, ServiceSettings
+
+log = logging.getLogger(__name__)
+
+DOCUMENT_TYPES: dict[str, tuple[str, ...]] = {
+    "drivers_license": ("document_front", "document_back"),
+    "id_card": ("document_front", "document_back"),
+    "passport": ("passport_page",),
+    "passport_card": ("document_front", "document_back"),
+}
+DOCUMENT_LABELS = {
+    "drivers_license": "US driver's licence",
+    "id_card": "US state ID card",
+    "passport": "US passport (book)",
+    "passport_card": "US passport card",
+}
+STEP_LABELS = {
+    "document_front": "Front of your document",
+    "document_back": "Back of your document",
+    "passport_page": "Passport photo page",
+    "liveness": "Your face",
+}
+LIVENESS = "liveness"
+_MEDIA = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+
+
+@dataclass
+class Services:
+    """Everything the use cases need, built once per process by :func:`openidv.service.app.create_app`."""
+
+    settings: ServiceSettings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    keys: crypto.KeyRing
+    blobs: BlobStore
+    runtime: Runtime = field(default_factory=Runtime)
+    policy: PolicyConfig = DEFAULT_POLICY
+    clock: Callable[[], datetime] = utcnow
+
+
+# --------------------------------------------------------------------------- tokens, lookup
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def case_by_token(db: Session, token: str) -> Case:
+    case = db.scalar(select(Case).where(Case.token_hash == token_hash(token))) if token else None
+    if case is None:
+        raise NotFoundError("no such verification (the link may be wrong or expired)")
+    return case
+
+
+def case_by_id(db: Session, case_id: str, *, channel: str | None = None) -> Case:
+    case = db.get(Case, case_id)
+    if case is None or (channel is not None and case.channel != channel):
+        raise NotFoundError("no such case")
+    return case
+
+
+# --------------------------------------------------------------------------- life cycle
+
+
+def record_event(db: Session, case: Case, actor: str, event: str, **detail: Any) -> None:
+    db.add(
+        CaseEvent(case_id=case.id, actor=actor, event=event, from_state=case.state, to_state=case.state, detail=detail)
+    )
+
+
+def transition(svc: Services, db: Session, case: Case, target: CaseState, actor: str, **detail: Any) -> None:
+    current = CaseState(case.state)
+    check_transition(current, target)
+    db.add(
+        CaseEvent(
+            case_id=case.id,
+            at=svc.clock(),
+            actor=actor,
+            from_state=current.value,
+            to_state=target.value,
+            event="transition",
+            detail=detail,
+        )
+    )
+    case.state = target.value
+    case.updated_at = svc.clock()
+    if target in FINAL:
+        case.decided_at = svc.clock()
+        case.purge_after = svc.clock() + timedelta(days=svc.settings.retention_days)
+
+
+def create_case(
+    svc: Services, db: Session, *, channel: str, actor: str, external_ref: str | None = None
+) -> tuple[Case, str]:
+    """A new case in ``started`` with its own data key; returns the case and its bearer token."""
+    token = secrets.token_urlsafe(32)
+    case_id = new_id()
+    wrapped = svc.keys.wrap(crypto.new_data_key(), case_id)
+    now = svc.clock()
+    case = Case(
+        id=case_id,
+        token_hash=token_hash(token),
+        state=CaseState.STARTED.value,
+        channel=channel,
+        external_ref=external_ref,
+        key_id=wrapped.key_id,
+        wrapped_data_key=wrapped.wrapped,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + timedelta(seconds=svc.settings.case_ttl_s),
+        eligibility={},
+        reports={},
+        recommendation={},
+        decision_reasons=[],
+    )
+    db.add(case)
+    db.add(CaseEvent(case_id=case_id, at=now, actor=actor, to_state=case.state, event="created", detail={}))
+    return case, token
+
+
+def ensure_not_expired(svc: Services, db: Session, case: Case) -> None:
+    """Expire a case left unsubmitted past its deadline (recorded), then refuse with 410."""
+    if case.state == CaseState.EXPIRED.value:
+        raise GoneError("this verification has expired; please start a new one")
+    open_states = {CaseState.STARTED.value, *(s.value for s in OPEN_FOR_CAPTURE)}
+    if case.state in open_states and svc.clock() >= as_utc(case.expires_at):
+        transition(svc, db, case, CaseState.EXPIRED, "system", reason="not submitted in time")
+        svc.runtime.end_liveness(case.id)
+        raise GoneError("this verification has expired; please start a new one")
+
+
+def set_eligibility(
+    svc: Services,
+    db: Session,
+    case: Case,
+    *,
+    us_resident: bool,
+    adult: bool,
+    document_type: str,
+    biometric: bool,
+    actor: str,
+) -> None:
+    """Record the eligibility answers. Declining the biometric flow requests a video call."""
+    ensure_not_expired(svc, db, case)
+    if case.state != CaseState.STARTED.value:
+        raise ConflictError("eligibility was already recorded for this case", code="out_of_order")
+    if document_type not in DOCUMENT_TYPES:
+        raise UnprocessableError(f"document_type must be one of {sorted(DOCUMENT_TYPES)}", code="bad_document_type")
+    case.eligibility = {
+        "us_resident": us_resident,
+        "adult": adult,
+        "document_type": document_type,
+        "biometric": biometric,
+        "at": svc.clock().isoformat(),
+    }
+    case.document_type = document_type
+    if not us_resident:
+        raise UnprocessableError(
+            "online verification is available to US residents only; you can ask for a video call instead",
+            code="not_us_resident",
+        )
+    if not adult:
+        raise UnprocessableError("sellers must be 18 or older", code="under_18")
+    if not biometric:
+        request_video_call(svc, db, case, reason="declined_biometrics", actor=actor)
+    record_event(db, case, actor, "eligibility", **case.eligibility)
+
+
+def set_consent(svc: Services, db: Session, case: Case, *, accepted: bool, version: str, actor: str) -> None:
+    ensure_not_expired(svc, db, case)
+    if case.state != CaseState.STARTED.value or not case.document_type:
+        raise ConflictError("answer the eligibility questions first", code="out_of_order")
+    if version != svc.settings.consent_version:
+        raise ConflictError("the notice has changed; please read the current version", code="consent_version_changed")
+    if not accepted:
+        raise UnprocessableError(
+            "the biometric check needs your consent; you can ask for a video call instead", code="no_consent"
+        )
+    case.consent_version = version
+    case.consent_at = svc.clock()
+    transition(svc, db, case, CaseState.CAPTURING, actor, consent_version=version)
+
+
+def request_video_call(
+    svc: Services, db: Session, case: Case, *, reason: str, actor: str, email: str | None = None
+) -> None:
+    if case.state == CaseState.VIDEO_CALL_REQUESTED.value:
+        return
+    transition(svc, db, case, CaseState.VIDEO_CALL_REQUESTED, actor, reason=reason)
+    db.add(VideoCallRequest(case_id=case.id, reason=reason, contact_email=email))
+    svc.runtime.end_liveness(case.id)
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def steps_for(case: Case) -> tuple[str, ...]:
+    if not case.document_type:
+        return ()
+    return (*DOCUMENT_TYPES[case.document_type], LIVENESS)
+
+
+def _attempts(case: Case, step: str) -> list[Capture]:
+    return [c for c in case.captures if c.step == step]
+
+
+def accepted_capture(case: Case, step: str) -> Capture | None:
+    return next((c for c in reversed(_attempts(case, step)) if c.accepted), None)
+
+
+def next_step(case: Case) -> str | None:
+    """The first step without an accepted capture (None when all are done)."""
+    return next((s for s in steps_for(case) if accepted_capture(case, s) is None), None)
+
+
+def progress(case: Case, max_attempts: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "step": s,
+            "label": STEP_LABELS[s],
+            "done": accepted_capture(case, s) is not None,
+            "attempts": len(_attempts(case, s)),
+            "attempts_left": max(0, max_attempts - len(_attempts(case, s))),
+        }
+        for s in steps_for(case)
+    ]
+
+
+def _require_step(svc: Services, db: Session, case: Case, step: str) -> None:
+    ensure_not_expired(svc, db, case)
+    if case.state not in {s.value for s in OPEN_FOR_CAPTURE}:
+        raise ConflictError(f"this case is {case.state.replace('_', ' ')}; no more captures", code="not_capturing")
+    steps = steps_for(case)
+    if step not in steps:
+        raise NotFoundError(
+            f"step {step!r} is not part of this verification (steps: {', '.join(steps)})", code="unknown_step"
+        )
+    for earlier in steps[: steps.index(step)]:
+        if accepted_capture(case, earlier) is None:
+            raise ConflictError(f"complete '{STEP_LABELS[earlier]}' first", code="out_of_order")
+    if len(_attempts(case, step)) >= svc.settings.max_attempts:
+        raise ConflictError(
+            f"no attempts left for '{STEP_LABELS[step]}'; you can ask for a video call instead",
+            code="attempts_exhausted",
+        )
+
+
+def sniff_media_type(data: bytes, declared: str | None) -> str:
+    """The image type from its signature; refuse anything else or a mismatching declaration."""
+    media = next((m for sig, m in _MEDIA.items() if data.startswith(sig)), None)
+    if media is None:
+        raise UnsupportedMediaError("only JPEG or PNG images are accepted")
+    if declared and declared.split(";")[0].strip().lower() not in (media, "application/octet-stream"):
+        raise UnsupportedMediaError(f"the content is {media} but was declared as {declared}")
+    return media
+
+
+# --------------------------------------------------------------------------- blobs
+
+
+def data_key(svc: Services, case: Case) -> bytes:
+    return svc.keys.unwrap(crypto.WrappedKey(case.key_id, case.wrapped_data_key), case.id)
+
+
+def store_blob(svc: Services, db: Session, case: Case, kind: str, media_type: str, plaintext: bytes) -> Blob:
+    blob = Blob(id=new_id(), case_id=case.id, kind=kind, media_type=media_type, created_at=svc.clock(), size=0)
+    ct = crypto.encrypt(data_key(svc, case), plaintext, crypto.blob_aad(case.id, kind, blob.id))
+    blob.size = len(ct)
+    svc.blobs.put(case.id, blob.id, ct)
+    db.add(blob)
+    return blob
+
+
+def read_blob(svc: Services, case: Case, blob: Blob) -> bytes:
+    if blob.deleted_at is not None:
+        raise GoneError("this image was deleted under the retention schedule", code="image_deleted")
+    ct = svc.blobs.get(case.id, blob.id)
+    return crypto.decrypt(data_key(svc, case), ct, crypto.blob_aad(case.id, blob.kind, blob.id))
+
+
+def blob_of(case: Case, kind: str) -> Blob | None:
+    return next((b for b in reversed(case.blobs) if b.kind == kind and b.deleted_at is None), None)
+
+
+# --------------------------------------------------------------------------- document captures
+
+
+def add_capture(
+    svc: Services, db: Session, case: Case, step: str, data: bytes, declared_type: str | None, *, actor: str
+) -> dict[str, Any]:
+    """Check one document photo as it arrives; keep it (encrypted) when accepted.
+
+    Raises 413/415/422 for unusable uploads (nothing is counted or kept); otherwise the
+    attempt is recorded and the verdict returned (``accepted`` or a retake with reasons).
+    """
+    if step == LIVENESS:
+        raise ConflictError("the face step uses the liveness endpoints", code="wrong_endpoint")
+    _require_step(svc, db, case, step)
+    media = sniff_media_type(data, declared_type)
+    role = "back" if step == "document_back" else "front"
+    side = analyse_side(data, role, DocumentConfig(max_pixels=svc.settings.max_image_pixels))
+    if side.error is not None:
+        raise UnprocessableError(side.error.message, code=side.error.code)
+    verdict = capture_verdict(side, step, case.document_type or "")
+    attempt = len(_attempts(case, step)) + 1
+    blob_id = None
+    if verdict.accepted:
+        blob = store_blob(svc, db, case, step, media, data)
+        blob_id = blob.id
+        svc.runtime.sides.put(blob.id, side)
+    capture = Capture(
+        case_id=case.id,
+        step=step,
+        attempt=attempt,
+        accepted=verdict.accepted,
+        reasons=verdict.reasons,
+        result=verdict.to_dict(),
+        blob_id=blob_id,
+        created_at=svc.clock(),
+    )
+    db.add(capture)
+    case.captures.append(capture)
+    record_event(
+        db, case, actor, "capture", step=step, attempt=attempt, accepted=verdict.accepted, reasons=verdict.reasons
+    )
+    out = verdict.to_dict() | {"attempt": attempt, "attempts_left": svc.settings.max_attempts - attempt}
+    if verdict.accepted and all(accepted_capture(case, s) for s in DOCUMENT_TYPES[case.document_type or ""]):
+        t = time.perf_counter()
+        build_document_report(svc, db, case)
+        out["document_report_ms"] = round((time.perf_counter() - t) * 1000.0, 1)
+    out["next_step"] = next_step(case)
+    return out
+
+
+def _side_for(svc: Services, case: Case, step: str) -> SideAnalysis:
+    capture = accepted_capture(case, step)
+    assert capture is not None and capture.blob_id is not None
+    cached = svc.runtime.sides.get(capture.blob_id)
+    if cached is not None:
+        return cached
+    blob = next(b for b in case.blobs if b.id == capture.blob_id)
+    role = "back" if step == "document_back" else "front"
+    side = analyse_side(read_blob(svc, case, blob), role, DocumentConfig(max_pixels=svc.settings.max_image_pixels))
+    svc.runtime.sides.put(blob.id, side)
+    return side
+
+
+def build_document_report(svc: Services, db: Session, case: Case) -> dict[str, Any]:
+    """Combine the accepted sides into the document report; keep the portrait crop (encrypted)."""
+    sides = [_side_for(svc, case, s) for s in DOCUMENT_TYPES[case.document_type or ""]]
+    today: date = svc.clock().astimezone(UTC).date()
+    report = build_report(sides, today=today, config=DocumentConfig(max_pixels=svc.settings.max_image_pixels))
+    case.reports = {**case.reports, "document": report.to_dict()}
+    if report.portrait is not None:
+        store_blob(svc, db, case, "portrait", "image/jpeg", encode_jpeg(report.portrait, 92))
+    return dict(case.reports["document"])
+
+
+# --------------------------------------------------------------------------- liveness
+
+
+def liveness_start(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, Any]:
+    from openidv.liveness.session import INSTRUCTIONS, start_session
+
+    _require_step(svc, db, case, LIVENESS)
+    rng = None
+    if svc.settings.challenge_seed is not None:
+        rng = np.random.default_rng([svc.settings.challenge_seed, len(_attempts(case, LIVENESS))])
+    session = start_session(now=time.time(), rng=rng, ttl_s=svc.settings.liveness_ttl_s)
+    svc.runtime.start_liveness(case.id, session)
+    attempt = len(_attempts(case, LIVENESS)) + 1
+    capture = Capture(
+        case_id=case.id, step=LIVENESS, attempt=attempt, accepted=False, reasons=["in_progress"], created_at=svc.clock()
+    )
+    db.add(capture)
+    case.captures.append(capture)
+    challenges = [s.challenge.value for s in session.steps]
+    record_event(db, case, actor, "liveness_started", attempt=attempt, challenges=challenges)
+    return {
+        "session_id": session.session_id,
+        "nonce": session.nonce,
+        "challenges": challenges,
+        "instructions": {s.challenge.value: INSTRUCTIONS[s.challenge] for s in session.steps},
+        "window_s": session.steps[0].window_s if session.steps else 0.0,
+        "expires_in_s": svc.settings.liveness_ttl_s,
+        "attempt": attempt,
+        "attempts_left": svc.settings.max_attempts - attempt,
+    }
+
+
+def _live_entry(svc: Services, case: Case) -> Any:
+    entry = svc.runtime.liveness(case.id)
+    if entry is None:
+        raise ConflictError("no liveness session is running; start one first", code="no_liveness_session")
+    return entry
+
+
+def liveness_frame(
+    svc: Services, db: Session, case: Case, data: bytes, declared: str | None, client_ts: float
+) -> dict[str, Any]:
+    from openidv.liveness.session import INSTRUCTIONS, add_frame
+
+    ensure_not_expired(svc, db, case)
+    if case.state not in {s.value for s in OPEN_FOR_CAPTURE}:
+        raise ConflictError(f"this case is {case.state.replace('_', ' ')}", code="not_capturing")
+    sniff_media_type(data, declared)
+    entry = _live_entry(svc, case)
+    with entry.lock:
+        p = add_frame(entry.session, data, client_ts, now=time.time())
+    return {
+        "current": None if p.current is None else p.current.value,
+        "instruction": "" if p.current is None else INSTRUCTIONS[p.current],
+        "step_index": p.step_index,
+        "met": p.met,
+        "completed": [c.value for c in p.completed],
+        "guidance": p.guidance,
+        "expired": p.expired,
+        "failed_reason": p.failed_reason,
+        "done": p.current is None and not p.expired and len(p.completed) == len(entry.session.steps),
+    }
+
+
+def liveness_finish(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, Any]:
+    """Decide liveness, keep the selfie and a few evidence frames (encrypted).
+
+    The applicant is told only whether to go on or try again, never the checks' details.
+    """
+    from openidv.liveness.session import evidence_frames, finish
+
+    ensure_not_expired(svc, db, case)
+    if case.state not in {s.value for s in OPEN_FOR_CAPTURE}:
+        raise ConflictError(f"this case is {case.state.replace('_', ' ')}", code="not_capturing")
+    entry = _live_entry(svc, case)
+    with entry.lock:
+        frames = evidence_frames(entry.session, svc.settings.keep_liveness_frames)
+        report = finish(entry.session, now=time.time())
+    svc.runtime.end_liveness(case.id)
+    capture = next(c for c in reversed(case.captures) if c.step == LIVENESS)
+    usable = report.selfie is not None and any(
+        c.name == "challenges_completed" and c.status.value == "pass" for c in report.checks
+    )
+    capture.accepted = usable
+    capture.reasons = [] if usable else [c.reason for c in report.checks if c.status.value != "pass"][:5]
+    capture.result = {"n_frames": report.n_frames, "timings_ms": report.to_dict()["timings_ms"]}
+    if usable:
+        assert report.selfie is not None
+        selfie = store_blob(svc, db, case, "selfie", "image/jpeg", encode_jpeg(report.selfie, 92))
+        capture.blob_id = selfie.id
+        for _, _, frame in frames:
+            raw = frame if isinstance(frame, bytes) else encode_jpeg(frame, 85)
+            store_blob(svc, db, case, "liveness_frame", "image/jpeg", raw)
+        case.reports = {**case.reports, "liveness": report.to_dict()}
+    record_event(db, case, actor, "liveness_finished", accepted=usable, decision=report.decision.value)
+    attempts_left = svc.settings.max_attempts - len(_attempts(case, LIVENESS))
+    return {
+        "accepted": usable,
+        "retry": not usable and attempts_left > 0,
+        "attempts_left": attempts_left,
+        "message": ""
+        if usable
+        else "We could not complete the face check. Please try again in good light, "
+        "with your whole face in view, and follow each instruction when it appears.",
+        "next_step": next_step(case),
+    }
+
+
+# --------------------------------------------------------------------------- submit
+
+
+def submit(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, Any]:
+    """Face match (selfie vs document portrait) and the policy's recommendation, then pending."""
+    from openidv.face.matching import MatchConfig, match
+
+    ensure_not_expired(svc, db, case)
+    if case.state not in {s.value for s in OPEN_FOR_CAPTURE}:
+        raise ConflictError(
+            f"this case is {case.state.replace('_', ' ')}; it cannot be submitted", code="not_capturing"
+        )
+    missing = [s for s in steps_for(case) if accepted_capture(case, s) is None]
+    if missing:
+        raise ConflictError(
+            f"complete these steps first: {', '.join(STEP_LABELS[s] for s in missing)}", code="incomplete"
+        )
+    t0 = time.perf_counter()
+    if "document" not in case.reports:
+        build_document_report(svc, db, case)
+    selfie_blob, portrait_blob = blob_of(case, "selfie"), blob_of(case, "portrait")
+    if selfie_blob is None:
+        raise ConflictError("the face step has to be done again", code="incomplete")
+    selfie = decode_image(read_blob(svc, case, selfie_blob))
+    if portrait_blob is not None:
+        result = match(
+            selfie, decode_image(read_blob(svc, case, portrait_blob)), MatchConfig(svc.settings.face_operating_point)
+        )
+        face_match = result.to_dict()
+    else:
+        face_match = {"same_person": None, "score": None, "reasons": ["no_face"], "checks": [], "detail": "no portrait"}
+    rec = recommend(case.reports.get("document"), case.reports.get("liveness"), face_match, svc.policy)
+    mode = svc.settings.decision_mode
+    case.reports = {**case.reports, "face_match": face_match}
+    case.recommendation = rec.to_dict() | {"mode": mode.value, "policy": svc.policy.to_dict()}
+    case.submitted_at = svc.clock()
+    transition(svc, db, case, CaseState.SUBMITTED, actor)
+    if mode is DecisionMode.AUTO and rec.outcome is not Outcome.REVIEW:
+        target = CaseState.APPROVED if rec.outcome is Outcome.APPROVE else CaseState.REJECTED
+        case.decision = target.value
+        case.decision_reasons = [r.code for r in rec.reasons]
+        transition(svc, db, case, target, "system", policy_version=rec.policy_version)
+    else:
+        transition(svc, db, case, CaseState.IN_REVIEW, "system", recommendation=rec.outcome.value)
+    return {"state": case.state, "processing_ms": round((time.perf_counter() - t0) * 1000.0, 1)}
+
+
+# --------------------------------------------------------------------------- status
+
+
+SELLER_STATUS = {
+    CaseState.STARTED: ("not_submitted", "You have not finished the verification yet."),
+    CaseState.CAPTURING: ("not_submitted", "You have not finished the verification yet."),
+    CaseState.SUBMITTED: ("pending", "We are checking your documents. This usually takes less than a day."),
+    CaseState.IN_REVIEW: ("pending", "We are checking your documents. This usually takes less than a day."),
+    CaseState.APPROVED: ("approved", "You are verified. Thank you!"),
+    CaseState.REJECTED: ("rejected", "We could not verify your identity."),
+    CaseState.RESUBMISSION_REQUESTED: ("resubmission_requested", "We need you to retake part of the verification."),
+    CaseState.VIDEO_CALL_REQUESTED: ("pending", "You asked for a video call. We will contact you to book it."),
+    CaseState.EXPIRED: ("expired", "This verification expired before it was submitted. Please start again."),
+}
+
+
+def seller_status(case: Case) -> dict[str, Any]:
+    """What the seller (or the integrator) may see: never scores, checks or reviewer notes."""
+    state = CaseState(case.state)
+    status, text = SELLER_STATUS[state]
+    return {
+        "case_id": case.id,
+        "state": state.value,
+        "status": status,
+        "message": case.seller_message if state in FINAL and case.seller_message else text,
+        "pending": state in PENDING,
+        "document_type": case.document_type,
+        "resubmit_step": case.resubmit_step,
+        "submitted_at": case.submitted_at.isoformat() if case.submitted_at else None,
+        "decided_at": case.decided_at.isoformat() if case.decided_at else None,
+    }
+
+
+__all__ = ["ServiceError", "Services"]

@@ -1,0 +1,53 @@
+"""Errors of the service layer; each carries the HTTP status and a stable code."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+
+class NotFoundError(ServiceError):
+    status = 404
+    code = "not_found"
+
+
+class UnauthorizedError(ServiceError):
+    status = 401
+    code = "unauthorized"
+
+
+class ConflictError(ServiceError):
+    """The request does not fit the case's current state (out-of-order step, finished case)."""
+
+    status = 409
+    code = "conflict"
+
+
+class GoneError(ServiceError):
+    status = 410
+    code = "expired"
+
+
+class PayloadTooLargeError(ServiceError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaError(ServiceError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class UnprocessableError(ServiceError):
+    status = 422
+    code = "unprocessable"

@@ -1,0 +1,145 @@
+"""SQLAlchemy 2 tables. The same schema runs on SQLite and PostgreSQL (Alembic migrations).
+
+Nothing biometric is stored here: no face embedding, no image bytes. Images live
+encrypted in the blob store; this database keeps their ids, kinds, key ids and sizes,
+the reports (fields, checks, scores, reason codes) and the audit trail.
+Times are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+        datetime: DateTime(timezone=True),
+    }
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    #: SHA-256 of the applicant's bearer token (cookie and /status/<token>); the token itself is never stored
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    channel: Mapped[str] = mapped_column(String(64))  #: "web" or "api:<key name>"
+    external_ref: Mapped[str | None] = mapped_column(String(200))  #: integrator's reference
+    document_type: Mapped[str | None] = mapped_column(String(32))
+    eligibility: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    consent_version: Mapped[str | None] = mapped_column(String(32))
+    consent_at: Mapped[datetime | None] = mapped_column()
+    key_id: Mapped[str] = mapped_column(String(64))  #: master key that wraps the data key
+    wrapped_data_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    submitted_at: Mapped[datetime | None] = mapped_column()
+    decided_at: Mapped[datetime | None] = mapped_column()
+    #: engine reports (JSON): {"document": ..., "liveness": ..., "face_match": ...}
+    reports: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: the decision policy's output: {"outcome", "reasons", "mode", "policy_version"}
+    recommendation: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: the final decision and what the seller is told
+    decision: Mapped[str | None] = mapped_column(String(32))
+    decision_reasons: Mapped[list[Any]] = mapped_column(default=list)
+    seller_message: Mapped[str | None] = mapped_column(Text)
+    resubmit_step: Mapped[str | None] = mapped_column(String(32))
+    purge_after: Mapped[datetime | None] = mapped_column(index=True)
+    purged_at: Mapped[datetime | None] = mapped_column()
+
+    events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
+    blobs: Mapped[list[Blob]] = relationship(back_populates="case", order_by="Blob.created_at")
+    captures: Mapped[list[Capture]] = relationship(back_populates="case", order_by="Capture.id")
+
+
+class CaseEvent(Base):
+    """One state transition (or other recorded event) of a case."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    event: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+class Blob(Base):
+    """An encrypted image in the blob store (``<data_dir>/blobs/<case>/<id>.bin``)."""
+
+    __tablename__ = "blobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  #: document_front, document_back, selfie, liveness_frame, portrait
+    media_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)  #: ciphertext bytes
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column()
+
+    case: Mapped[Case] = relationship(back_populates="blobs")
+
+
+class Capture(Base):
+    """One capture attempt of one step, with the quick check's verdict."""
+
+    __tablename__ = "captures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(32))  #: document_front, document_back, passport_page, liveness
+    attempt: Mapped[int] = mapped_column(Integer)
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    blob_id: Mapped[str | None] = mapped_column(ForeignKey("blobs.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="captures")
+
+
+class ApiKey(Base):
+    """A server-to-server API key; only its SHA-256 is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class VideoCallRequest(Base):
+    """A request for an in-person video call instead of the biometric flow."""
+
+    __tablename__ = "video_call_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(64))  #: declined_biometrics, attempts_exhausted, rejected
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,64 @@
+"""Service settings from ``OPENIDV_*`` environment variables (pydantic-settings).
+
+Paths are resolved against the working directory. Sizes are bytes, durations seconds
+unless the name says otherwise.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from openidv.imaging import DEFAULT_MAX_PIXELS
+
+
+class DecisionMode(StrEnum):
+    MANUAL = "manual"  #: every case goes to a reviewer; the system's recommendation is recorded, not shown
+    SHADOW = "shadow"  #: as manual, plus the agreement report
+    AUTO = "auto"  #: confident decisions are applied at once; the grey zone goes to review
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OPENIDV_", extra="ignore")
+
+    #: folder for the embedded database, encrypted blobs and the development key
+    data_dir: Path = Path("var")
+    #: SQLAlchemy URL; empty means SQLite in ``data_dir``. PostgreSQL: ``postgresql+psycopg://user:pw@host/db``
+    database_url: str = ""
+    #: master key file (lines ``key_id:base64(32 bytes)``; the last line is the current key). Empty: a
+    #: development key is generated in ``data_dir`` with a loud warning.
+    key_file: Path | None = None
+    #: largest accepted upload (one image or liveness frame), bytes
+    max_upload_bytes: int = Field(8 * 1024 * 1024, gt=0)
+    #: largest accepted image, pixels (width x height); decompression bombs are refused before decoding
+    max_image_pixels: int = Field(DEFAULT_MAX_PIXELS, gt=0)
+    #: let applicants upload files instead of using the live camera (off: live capture only)
+    allow_file_upload: bool = False
+    #: capture attempts per step before the case offers the video call
+    max_attempts: int = Field(3, ge=1)
+    #: a case not submitted within this many seconds expires
+    case_ttl_s: int = Field(2 * 3600, gt=0)
+    #: liveness session lifetime, seconds
+    liveness_ttl_s: float = Field(120.0, gt=0)
+    #: seed fixing the challenge order (tests only; liveness still runs in full). None: OS randomness
+    challenge_seed: int | None = None
+    #: images and liveness frames are deleted this many days after the case's final decision
+    retention_days: int = Field(30, ge=1)
+    #: version of the biometric notice the applicant consents to
+    consent_version: str = "2026-11-29"
+    #: face-match operating point for the submit step
+    face_operating_point: str = "1e-3"
+    #: decision mode (see DecisionMode)
+    decision_mode: DecisionMode = DecisionMode.MANUAL
+    #: liveness frames kept (encrypted) for reviewers, besides the selfie
+    keep_liveness_frames: int = Field(6, ge=0)
+    #: load the models at start-up (in the background) so the first applicant does not wait
+    warm_models: bool = True
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'openidv.db').resolve()}"

@@ -1,0 +1,171 @@
+// The capture page: camera, document photos, liveness challenges, submit.
+// Talks to the JSON API with the case cookie; the server decides everything.
+"use strict";
+(function () {
+  const flow = JSON.parse(document.getElementById("flow").textContent);
+  const api = "/api/v1/cases/" + flow.case_id;
+  const $ = (id) => document.getElementById(id);
+  const video = $("video"), canvas = $("canvas"), guide = $("guide");
+  const instruction = $("instruction"), feedback = $("feedback");
+  const shoot = $("shoot"), faceStart = $("face-start"), submitBtn = $("submit");
+  const GUIDES = { document_front: "card", document_back: "card", passport_page: "page", liveness: "face" };
+  const TITLES = {
+    document_front: "Photograph the front of your " + flow.document,
+    document_back: "Photograph the back of your " + flow.document,
+    passport_page: "Photograph your passport's photo page",
+    liveness: "Face check",
+  };
+  const HINTS = {
+    document_front: "Place the front inside the frame, flat and without glare, then take the photo.",
+    document_back: "Show the back with the barcode inside the frame, then take the photo.",
+    passport_page: "Open your passport at the photo page; keep the lines at the bottom visible.",
+    liveness: "Put your face in the oval. Follow each instruction as it appears.",
+  };
+  let steps = flow.steps.map((s) => s.step);
+  let done = new Set(flow.steps.filter((s) => s.done).map((s) => s.step));
+  let current = null;
+
+  function say(text, kind) {
+    feedback.textContent = text;
+    feedback.className = "feedback " + (kind || "");
+  }
+  function markSteps() {
+    document.querySelectorAll("#steps li").forEach((li) => {
+      li.classList.toggle("done", done.has(li.dataset.step));
+      li.classList.toggle("current", li.dataset.step === current);
+      li.dataset.done = done.has(li.dataset.step) ? "true" : "false";
+    });
+    document.body.dataset.step = current || "complete";
+  }
+  async function call(path, options) {
+    const res = await fetch(api + path, Object.assign({ credentials: "same-origin" }, options || {}));
+    let body = {};
+    try { body = await res.json(); } catch (e) { body = {}; }
+    return { ok: res.ok, status: res.status, body: body };
+  }
+  function errorText(r) {
+    return (r.body && r.body.error && r.body.error.message) || ("Something went wrong (" + r.status + ").");
+  }
+  function offerVideoCall() { $("fallback").hidden = false; }
+
+  async function openCamera(facing, width, height) {
+    if (video.srcObject) video.srcObject.getTracks().forEach((t) => t.stop());
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: false, video: { facingMode: facing, width: { ideal: width }, height: { ideal: height } },
+    });
+    video.srcObject = stream;
+    await video.play();
+    await new Promise((ok) => (video.videoWidth ? ok() : video.addEventListener("loadeddata", ok, { once: true })));
+  }
+  function grab(maxWidth, quality) {
+    const scale = Math.min(1, maxWidth / video.videoWidth);
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    return new Promise((ok) => canvas.toBlob(ok, "image/jpeg", quality));
+  }
+
+  async function nextStep() {
+    current = steps.find((s) => !done.has(s)) || null;
+    markSteps();
+    shoot.hidden = faceStart.hidden = submitBtn.hidden = true;
+    if (!current) {
+      $("step-title").textContent = "All done";
+      instruction.textContent = "Everything is captured.";
+      guide.className = "guide";
+      submitBtn.hidden = false;
+      return;
+    }
+    $("step-title").textContent = TITLES[current];
+    guide.className = "guide " + GUIDES[current];
+    instruction.textContent = HINTS[current];
+    try {
+      if (current === "liveness") {
+        await openCamera("user", 640, 480);
+        faceStart.hidden = false;
+        faceStart.disabled = false;
+      } else {
+        await openCamera("environment", 1920, 1080);
+        shoot.hidden = false;
+        shoot.disabled = false;
+      }
+    } catch (e) {
+      say("We cannot use your camera (" + e.name + "). Allow camera access for this site and reload, or ask for a video call.", "bad");
+      offerVideoCall();
+    }
+  }
+
+  async function sendDocument(blob) {
+    shoot.disabled = true;
+    say("Checking the photo…");
+    const r = await call("/captures/" + current, { method: "POST", headers: { "Content-Type": blob.type || "image/jpeg" }, body: blob });
+    if (r.ok && r.body.accepted) {
+      done.add(current);
+      say("Got it.", "good");
+      return nextStep();
+    }
+    shoot.disabled = false;
+    if (r.ok) {
+      say((r.body.messages || []).join(" ") + " (" + r.body.attempts_left + " attempt(s) left)", "bad");
+      if (r.body.attempts_left <= 0) { shoot.disabled = true; offerVideoCall(); }
+    } else {
+      say(errorText(r), "bad");
+      if (r.body.error && r.body.error.code === "attempts_exhausted") { shoot.disabled = true; offerVideoCall(); }
+    }
+  }
+  shoot.addEventListener("click", async () => sendDocument(await grab(1920, 0.92)));
+  const file = $("file");
+  if (file) file.addEventListener("change", () => file.files[0] && sendDocument(file.files[0]));
+
+  async function runLiveness() {
+    faceStart.disabled = true;
+    say("");
+    const start = await call("/liveness/start", { method: "POST" });
+    if (!start.ok) { say(errorText(start), "bad"); offerVideoCall(); return; }
+    document.body.dataset.challenges = start.body.challenges.join(",");
+    instruction.textContent = "Look straight at the camera";
+    let finished = false;
+    const deadline = Date.now() + start.body.expires_in_s * 1000;
+    while (!finished && Date.now() < deadline) {
+      const t0 = performance.now();
+      const blob = await grab(640, 0.85);
+      const r = await call("/liveness/frames?ts=" + (Date.now() / 1000).toFixed(3), {
+        method: "POST", headers: { "Content-Type": "image/jpeg" }, body: blob,
+      });
+      if (!r.ok) { say(errorText(r), "bad"); break; }
+      const p = r.body;
+      if (p.done || p.expired) finished = true;
+      else instruction.textContent = p.instruction ? capitalise(p.instruction) + (p.guidance && p.guidance !== p.instruction ? " · " + p.guidance : "") : (p.guidance || "Look straight at the camera");
+      const wait = 90 - (performance.now() - t0);
+      if (wait > 0) await new Promise((ok) => setTimeout(ok, wait));
+    }
+    instruction.textContent = "Checking…";
+    const end = await call("/liveness/finish", { method: "POST" });
+    if (end.ok && end.body.accepted) {
+      done.add("liveness");
+      say("Thank you.", "good");
+      return nextStep();
+    }
+    say(end.ok ? end.body.message : errorText(end), "bad");
+    if (end.ok && end.body.retry) { faceStart.disabled = false; faceStart.hidden = false; faceStart.textContent = "Try the face check again"; }
+    else offerVideoCall();
+  }
+  function capitalise(s) { return s.charAt(0).toUpperCase() + s.slice(1); }
+  faceStart.addEventListener("click", runLiveness);
+
+  submitBtn.addEventListener("click", async () => {
+    submitBtn.disabled = true;
+    say("Submitting…");
+    const r = await call("/submit", { method: "POST" });
+    if (r.ok) { window.location.assign("/pending"); return; }
+    submitBtn.disabled = false;
+    say(errorText(r), "bad");
+  });
+  $("video-call-link").addEventListener("click", async (e) => {
+    e.preventDefault();
+    const r = await call("/video-call", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    if (r.ok) window.location.assign("/video-call"); else say(errorText(r), "bad");
+  });
+
+  nextStep();
+})();

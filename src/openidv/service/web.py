@@ -1,0 +1,221 @@
+"""The applicant's pages: server-rendered HTML (Jinja2) plus the small capture script.
+
+Flow: ``/`` -> ``POST /start`` (new case, token cookie) -> ``/eligibility`` -> ``/consent``
+-> ``/capture`` (camera steps, driven by ``static/capture.js`` over the JSON API) ->
+``/pending``; ``/status/<token>`` at any time; ``/video-call`` for the alternative.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from openidv.service import cases
+from openidv.service.deps import CASE_COOKIE, DbDep, SvcDep
+from openidv.service.errors import NotFoundError, ServiceError
+from openidv.service.lifecycle import OPEN_FOR_CAPTURE, PENDING, CaseState
+from openidv.service.orm import Case
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter(include_in_schema=False)
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _token(request: Request) -> str:
+    token = request.cookies.get(CASE_COOKIE)
+    if not token:
+        raise NotFoundError(
+            "no verification is in progress in this browser; start one from the home page", code="no_case"
+        )
+    return token
+
+
+def _case(request: Request, db: DbDep) -> tuple[Case, str]:
+    token = _token(request)
+    return cases.case_by_token(db, token), token
+
+
+def _set_cookie(response: Response, request: Request, token: str, max_age: int) -> None:
+    response.set_cookie(
+        CASE_COOKIE,
+        token,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+def _where(case: Case) -> str:
+    """The page an applicant belongs on for the case's state."""
+    state = CaseState(case.state)
+    if state is CaseState.STARTED:
+        return "/eligibility" if not case.document_type else "/consent"
+    if state in OPEN_FOR_CAPTURE:
+        return "/capture"
+    if state is CaseState.VIDEO_CALL_REQUESTED:
+        return "/video-call"
+    return "/pending" if state in PENDING else "/done"
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> HTMLResponse:
+    return render(request, "home.html")
+
+
+@router.post("/start")
+def start(request: Request, svc: SvcDep, db: DbDep) -> Response:
+    _, token = cases.create_case(svc, db, channel="web", actor="applicant")
+    response = RedirectResponse("/eligibility", status_code=303)
+    _set_cookie(response, request, token, svc.settings.case_ttl_s + 30 * 86400)
+    return response
+
+
+@router.get("/resume/{token}")
+def resume(token: str, request: Request, svc: SvcDep, db: DbDep) -> Response:
+    """Entry for cases created through the API: the link the integrator gives the seller."""
+    case = cases.case_by_token(db, token)
+    response = RedirectResponse(_where(case), status_code=303)
+    _set_cookie(response, request, token, svc.settings.case_ttl_s + 30 * 86400)
+    return response
+
+
+@router.get("/eligibility", response_class=HTMLResponse)
+def eligibility_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
+    case, _ = _case(request, db)
+    cases.ensure_not_expired(svc, db, case)
+    if case.state != CaseState.STARTED.value or case.document_type:
+        return RedirectResponse(_where(case), status_code=303)
+    return render(request, "eligibility.html", document_types=cases.DOCUMENT_LABELS)
+
+
+@router.post("/eligibility")
+def eligibility_submit(
+    request: Request,
+    svc: SvcDep,
+    db: DbDep,
+    us_resident: Annotated[str, Form()],
+    adult: Annotated[str, Form()],
+    document_type: Annotated[str, Form()],
+    method: Annotated[str, Form()],
+) -> Response:
+    case, _ = _case(request, db)
+    try:
+        cases.set_eligibility(
+            svc,
+            db,
+            case,
+            us_resident=us_resident == "yes",
+            adult=adult == "yes",
+            document_type=document_type,
+            biometric=method == "online",
+            actor="applicant",
+        )
+    except ServiceError as exc:
+        if exc.code in ("not_us_resident", "under_18", "bad_document_type"):
+            return render(
+                request, "eligibility.html", 422, document_types=cases.DOCUMENT_LABELS, error=exc.message, code=exc.code
+            )
+        raise
+    return RedirectResponse(_where(case), status_code=303)
+
+
+@router.get("/consent", response_class=HTMLResponse)
+def consent_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
+    case, _ = _case(request, db)
+    cases.ensure_not_expired(svc, db, case)
+    if case.state != CaseState.STARTED.value or not case.document_type:
+        return RedirectResponse(_where(case), status_code=303)
+    return render(
+        request,
+        "consent.html",
+        version=svc.settings.consent_version,
+        retention_days=svc.settings.retention_days,
+        document=cases.DOCUMENT_LABELS[case.document_type],
+    )
+
+
+@router.post("/consent")
+def consent_submit(
+    request: Request,
+    svc: SvcDep,
+    db: DbDep,
+    version: Annotated[str, Form()],
+    accepted: Annotated[str | None, Form()] = None,
+) -> Response:
+    case, _ = _case(request, db)
+    try:
+        cases.set_consent(svc, db, case, accepted=accepted == "yes", version=version, actor="applicant")
+    except ServiceError as exc:
+        if exc.code == "no_consent":
+            return render(
+                request,
+                "consent.html",
+                422,
+                version=svc.settings.consent_version,
+                retention_days=svc.settings.retention_days,
+                document=cases.DOCUMENT_LABELS[case.document_type or "passport"],
+                error=exc.message,
+            )
+        raise
+    return RedirectResponse("/capture", status_code=303)
+
+
+@router.get("/capture", response_class=HTMLResponse)
+def capture_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
+    case, _ = _case(request, db)
+    cases.ensure_not_expired(svc, db, case)
+    if case.state not in {s.value for s in OPEN_FOR_CAPTURE}:
+        return RedirectResponse(_where(case), status_code=303)
+    return render(
+        request,
+        "capture.html",
+        case_id=case.id,
+        steps=cases.progress(case, svc.settings.max_attempts),
+        document=cases.DOCUMENT_LABELS[case.document_type or "passport"],
+        allow_upload=svc.settings.allow_file_upload,
+    )
+
+
+@router.get("/pending", response_class=HTMLResponse)
+def pending_page(request: Request, db: DbDep) -> Response:
+    case, token = _case(request, db)
+    if case.state in {s.value for s in OPEN_FOR_CAPTURE} or case.state == CaseState.STARTED.value:
+        return RedirectResponse(_where(case), status_code=303)
+    return render(request, "status.html", status=cases.seller_status(case), token=token, pending_page=True)
+
+
+@router.get("/done", response_class=HTMLResponse)
+def done_page(request: Request, db: DbDep) -> Response:
+    case, token = _case(request, db)
+    return render(request, "status.html", status=cases.seller_status(case), token=token, pending_page=False)
+
+
+@router.get("/status/{token}", response_class=HTMLResponse)
+def status_page(token: str, request: Request, db: DbDep) -> HTMLResponse:
+    case = cases.case_by_token(db, token)
+    return render(request, "status.html", status=cases.seller_status(case), token=token, pending_page=False)
+
+
+@router.get("/video-call", response_class=HTMLResponse)
+def video_call_page(request: Request, db: DbDep) -> Response:
+    case, token = _case(request, db)
+    return render(request, "video_call.html", status=cases.seller_status(case), token=token)
+
+
+@router.post("/video-call")
+def video_call_submit(
+    request: Request, svc: SvcDep, db: DbDep, email: Annotated[str | None, Form()] = None
+) -> Response:
+    case, _ = _case(request, db)
+    if case.state == CaseState.STARTED.value and not case.document_type:
+        case.eligibility = {"biometric": False, "at": svc.clock().isoformat()}
+    cases.request_video_call(svc, db, case, reason="requested", actor="applicant", email=email or None)
+    return RedirectResponse("/video-call", status_code=303)
