@@ -4,12 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo test lint bench bench-mrz clean
+.PHONY: install run demo test test-system-packages lint bench bench-mrz clean
 
 install: $(STAMP)
 
-# System packages: a monospace font for printing MRZ lines on generated documents.
+# System packages: a monospace font for printing MRZ lines on generated documents; for the
+# tests, Debian's chromium (browser tests, never a Playwright download) and a PostgreSQL server.
 SYSTEM_FONT := /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf
+PG_BIN := $(firstword $(wildcard /usr/lib/postgresql/*/bin))
 
 $(STAMP): pyproject.toml requirements.lock
 	test -f $(SYSTEM_FONT) || (apt-get update -qq && apt-get install -y -qq fonts-dejavu-core) || echo "warning: fonts-dejavu-core not installed; MRZ lines use Pillow's default font"
@@ -20,11 +22,18 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/openidv models --load
 	touch $(STAMP)
 
-# Until the web service lands, `make run` runs the face-engine demo (see README.md).
+# The verification service on http://127.0.0.1:8000 with the embedded default (SQLite + blobs in ./var).
 run: install
+	$(BIN)/openidv serve --host 127.0.0.1 --port 8000
+
+demo: install
 	$(BIN)/openidv demo --out demo-output
 
-test: install lint
+test-system-packages:
+	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium) || echo "warning: chromium not installed; browser tests will be skipped"
+	test -n "$(PG_BIN)" || (apt-get update -qq && apt-get install -y -qq postgresql) || echo "warning: postgresql not installed; PostgreSQL tests will be skipped"
+
+test: install lint test-system-packages
 	$(BIN)/python -m pytest -q
 
 lint: install
@@ -45,4 +54,4 @@ bench-mrz: install
 	OPENIDV_ONNX_THREADS=1 $(BIN)/python bench/mrz_passporteye.py --peer-python /tmp/pe-venv/bin/python
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-output var .pytest_cache .mypy_cache .ruff_cache
