@@ -21,7 +21,7 @@ from openidv.service.crypto import CryptoError, load_key_ring
 from openidv.service.db import make_engine, migrate, session_factory
 from openidv.service.errors import ServiceError
 from openidv.service.lifecycle import TransitionError
-from openidv.service.retention import purge_due
+from openidv.service.retention import expire_stale, purge_due
 from openidv.service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
         def housekeeping() -> None:
             while not stop.wait(300):
                 try:
+                    expire_stale(svc)
                     purge_due(svc)
                     svc.runtime.drop_expired(svc.clock().timestamp())
                 except Exception:  # keep the loop alive; the next round retries

@@ -166,6 +166,7 @@ def ensure_not_expired(svc: Services, db: Session, case: Case) -> None:
     open_states = {CaseState.STARTED.value, *(s.value for s in OPEN_FOR_CAPTURE)}
     if case.state in open_states and svc.clock() >= as_utc(case.expires_at):
         transition(svc, db, case, CaseState.EXPIRED, "system", reason="not submitted in time")
+        db.commit()  # the expiry stands even though this request fails
         svc.runtime.end_liveness(case.id)
         raise GoneError("this verification has expired; please start a new one")
 

@@ -34,7 +34,11 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("name")
     p.set_defaults(handler=_cmd_apikey_revoke)
 
-    p = sub.add_parser("purge", parents=[common], help="delete the images of cases past their retention date now")
+    p = sub.add_parser(
+        "purge",
+        parents=[common],
+        help="expire stale cases and delete the images of cases past their retention date now",
+    )
     p.set_defaults(handler=_cmd_purge)
 
 
@@ -95,7 +99,9 @@ def _cmd_apikey_revoke(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
 
 def _cmd_purge(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    from openidv.service.retention import purge_due
+    from openidv.service.retention import expire_stale, purge_due
 
-    n = purge_due(_services())
-    return {"purged_cases": n}, f"purged the images of {n} case(s)"
+    svc = _services()
+    expired = expire_stale(svc)
+    n = purge_due(svc)
+    return {"expired_cases": expired, "purged_cases": n}, f"expired {expired} case(s); purged the images of {n} case(s)"

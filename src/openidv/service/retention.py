@@ -11,7 +11,8 @@ import logging
 
 from sqlalchemy import select
 
-from openidv.service.cases import Services
+from openidv.service.cases import Services, transition
+from openidv.service.lifecycle import OPEN_FOR_CAPTURE, CaseState
 from openidv.service.orm import Case, CaseEvent
 
 log = logging.getLogger(__name__)
@@ -42,3 +43,16 @@ def purge_due(svc: Services, limit: int = 200) -> int:
     if purged:
         log.info("purged the images of %d case(s)", purged)
     return purged
+
+
+def expire_stale(svc: Services, limit: int = 500) -> int:
+    """Expire unsubmitted cases past their deadline (their images are then purged on schedule)."""
+    now = svc.clock()
+    open_states = [CaseState.STARTED.value, *(s.value for s in OPEN_FOR_CAPTURE)]
+    with svc.sessions() as db:
+        stale = db.scalars(select(Case).where(Case.state.in_(open_states), Case.expires_at <= now).limit(limit)).all()
+        for case in stale:
+            transition(svc, db, case, CaseState.EXPIRED, "system", reason="not submitted in time")
+            svc.runtime.end_liveness(case.id)
+        db.commit()
+    return len(stale)

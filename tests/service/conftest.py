@@ -1,0 +1,134 @@
+"""Service fixtures: the app on SQLite (a temporary folder) and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from openidv.document.forgery import SyntheticDocument, generate
+from openidv.service.app import create_app
+from openidv.service.settings import ServiceSettings
+from tests.service.pg import PostgresUnavailableError, postgres_server
+
+SEED = 5  #: challenge seed for the service under test (fixes the order; liveness still runs in full)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    try:
+        with postgres_server() as url:
+            yield url
+    except PostgresUnavailableError as exc:
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield ""
+        return
+    from sqlalchemy import create_engine, text
+
+    base = request.getfixturevalue("postgres_url")
+    name = f"t_{tmp_path.name.lower().replace('-', '_')[:40]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    yield base.rsplit("/", 1)[0] + "/" + name
+
+
+def make_settings(tmp_path: Path, database_url: str = "", **overrides: Any) -> ServiceSettings:
+    values: dict[str, Any] = {
+        "data_dir": tmp_path / "var",
+        "database_url": database_url,
+        "warm_models": False,
+        "challenge_seed": SEED,
+    }
+    values.update(overrides)
+    return ServiceSettings(**values)
+
+
+@pytest.fixture
+def client(tmp_path: Path, database: str) -> Iterator[TestClient]:
+    app = create_app(make_settings(tmp_path, database))
+    with TestClient(app) as c:
+        yield c
+    app.state.services.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_client(tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(make_settings(tmp_path))
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def licence(astronaut_portrait: np.ndarray) -> SyntheticDocument:
+    """A genuine generated US licence (front + back photos) with the astronaut's portrait."""
+    return generate("genuine", np.random.default_rng(21), [astronaut_portrait], date.today(), kind="us_dl")
+
+
+@dataclass
+class Applicant:
+    """Drives the applicant's side of a case through the pages and the JSON API."""
+
+    client: TestClient
+    case_id: str = ""
+
+    @property
+    def api(self) -> str:
+        return f"/api/v1/cases/{self.case_id}"
+
+    def start(self, document_type: str = "drivers_license") -> None:
+        c = self.client
+        assert c.post("/start", follow_redirects=False).status_code == 303
+        r = c.post(
+            "/eligibility",
+            data={"us_resident": "yes", "adult": "yes", "document_type": document_type, "method": "online"},
+            follow_redirects=False,
+        )
+        assert r.headers["location"] == "/consent", r.text
+        version = re.search(r'name="version" value="([^"]+)"', c.get("/consent").text)
+        assert version is not None
+        r = c.post("/consent", data={"version": version.group(1), "accepted": "yes"}, follow_redirects=False)
+        assert r.headers["location"] == "/capture"
+        found = re.search(r'"case_id": "([0-9a-f]{32})"', c.get("/capture").text)
+        assert found is not None
+        self.case_id = found.group(1)
+
+    def capture(self, step: str, data: bytes, content_type: str = "image/jpeg") -> Any:
+        return self.client.post(f"{self.api}/captures/{step}", content=data, headers={"Content-Type": content_type})
+
+    def liveness(self, photo: np.ndarray, seed: int = 2) -> dict[str, Any]:
+        from openidv.imaging import encode_jpeg
+        from openidv.liveness import synth
+        from openidv.liveness.types import Challenge
+
+        start = self.client.post(f"{self.api}/liveness/start")
+        assert start.status_code == 200, start.text
+        frames = synth.live_sequence(
+            photo, [Challenge(c) for c in start.json()["challenges"]], np.random.default_rng(seed)
+        )
+        for rgb, ts in frames:
+            r = self.client.post(
+                f"{self.api}/liveness/frames",
+                params={"ts": ts},
+                content=encode_jpeg(rgb, 85),
+                headers={"Content-Type": "image/jpeg"},
+            )
+            assert r.status_code == 200, r.text
+            if r.json()["done"]:
+                break
+        finish = self.client.post(f"{self.api}/liveness/finish")
+        assert finish.status_code == 200, finish.text
+        return dict(finish.json())

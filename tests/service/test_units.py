@@ -1,0 +1,185 @@
+"""Envelope encryption, the case state machine, the decision policy and retention."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from openidv.decision.policy import Outcome, PolicyConfig, recommend
+from openidv.service import crypto
+from openidv.service.lifecycle import FINAL, TRANSITIONS, CaseState, TransitionError, check_transition
+
+# --------------------------------------------------------------------------- crypto
+
+
+def test_envelope_roundtrip_and_binding(tmp_path: Path) -> None:
+    ring = crypto.KeyRing([("k1", b"\1" * 32)])
+    dek = crypto.new_data_key()
+    wrapped = ring.wrap(dek, "case-a")
+    assert wrapped.key_id == "k1" and dek not in wrapped.wrapped
+    assert ring.unwrap(wrapped, "case-a") == dek
+    with pytest.raises(crypto.CryptoError):
+        ring.unwrap(wrapped, "case-b")  # a data key moved to another case does not open
+    blob = crypto.encrypt(dek, b"image bytes", crypto.blob_aad("case-a", "selfie", "b1"))
+    assert crypto.decrypt(dek, blob, crypto.blob_aad("case-a", "selfie", "b1")) == b"image bytes"
+    for aad in (
+        crypto.blob_aad("case-b", "selfie", "b1"),
+        crypto.blob_aad("case-a", "document_front", "b1"),
+        crypto.blob_aad("case-a", "selfie", "b2"),
+    ):
+        with pytest.raises(crypto.CryptoError):
+            crypto.decrypt(dek, blob, aad)
+    tampered = bytearray(blob)
+    tampered[-1] ^= 1
+    with pytest.raises(crypto.CryptoError):
+        crypto.decrypt(dek, bytes(tampered), crypto.blob_aad("case-a", "selfie", "b1"))
+
+
+def test_key_rotation_keeps_old_data_readable(tmp_path: Path) -> None:
+    old_ring = crypto.KeyRing([("2025", b"\2" * 32)])
+    wrapped = old_ring.wrap(b"\3" * 32, "c")
+    rotated = crypto.KeyRing([("2025", b"\2" * 32), ("2026", b"\4" * 32)])
+    assert rotated.current_id == "2026"
+    assert rotated.unwrap(wrapped, "c") == b"\3" * 32
+    assert rotated.wrap(b"\5" * 32, "c").key_id == "2026"
+    with pytest.raises(crypto.CryptoError, match="not in the key ring"):
+        crypto.KeyRing([("2026", b"\4" * 32)]).unwrap(wrapped, "c")
+
+
+def test_key_files(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    bad = tmp_path / "bad.key"
+    bad.write_text("k1:not base64!\n")
+    with pytest.raises(crypto.CryptoError, match="base64"):
+        crypto.KeyRing.from_file(bad)
+    short = tmp_path / "short.key"
+    short.write_text("k1:AAAA\n")
+    with pytest.raises(crypto.CryptoError, match="32 bytes"):
+        crypto.KeyRing.from_file(short)
+    with caplog.at_level(logging.WARNING):
+        ring = crypto.load_key_ring(None, tmp_path / "data")
+    assert "DEVELOPMENT MASTER KEY" in caplog.text
+    assert (tmp_path / "data" / "dev-master.key").stat().st_mode & 0o077 == 0
+    assert crypto.load_key_ring(None, tmp_path / "data").current_id == ring.current_id  # reused, not regenerated
+
+
+# --------------------------------------------------------------------------- life cycle
+
+
+def test_transitions() -> None:
+    check_transition(CaseState.STARTED, CaseState.CAPTURING)
+    check_transition(CaseState.IN_REVIEW, CaseState.RESUBMISSION_REQUESTED)
+    with pytest.raises(TransitionError):
+        check_transition(CaseState.APPROVED, CaseState.REJECTED)
+    with pytest.raises(TransitionError):
+        check_transition(CaseState.STARTED, CaseState.SUBMITTED)
+    assert not TRANSITIONS[CaseState.APPROVED] and not TRANSITIONS[CaseState.EXPIRED]
+
+
+@given(st.lists(st.sampled_from(list(CaseState)), max_size=30))
+def test_any_walk_follows_the_graph(targets: list[CaseState]) -> None:
+    state = CaseState.STARTED
+    for target in targets:
+        if target in TRANSITIONS[state]:
+            check_transition(state, target)
+            state = target
+        else:
+            with pytest.raises(TransitionError):
+                check_transition(state, target)
+    if state in FINAL - {CaseState.REJECTED}:
+        assert not TRANSITIONS[state]
+
+
+# --------------------------------------------------------------------------- policy
+
+
+def _c(name: str, status: str = "pass", reason: str = "ok", score: float | None = 0.9, **data: Any) -> dict[str, Any]:
+    return {"name": name, "status": status, "reason": reason, "score": score, **({"data": data} if data else {})}
+
+
+def _reports(**changes: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    document = {"status": "pass", "checks": [_c("document_not_expired"), _c("barcode_read"), _c("portrait_present")]}
+    liveness = {"decision": "live", "score": 0.9, "checks": [_c("challenges_completed"), _c("planarity")]}
+    face = {"same_person": True, "score": 0.8, "reasons": [], "checks": []}
+    for key, value in changes.items():
+        part, _, field = key.partition("__")
+        {"document": document, "liveness": liveness, "face": face}[part][field] = value
+    return document, liveness, face
+
+
+def test_policy_approves_only_clear_cases() -> None:
+    rec = recommend(*_reports())
+    assert rec.outcome is Outcome.APPROVE and rec.reasons == []
+    rec = recommend(*_reports(face__score=0.55))  # a match, but inside the margin
+    assert rec.outcome is Outcome.REVIEW
+    assert [r.code for r in rec.reasons] == ["face_match.below_approval_margin"]
+    assert recommend(*_reports(liveness__score=0.5)).outcome is Outcome.REVIEW
+
+
+def test_policy_rejects_decisive_failures_and_reviews_the_rest() -> None:
+    doc, live, face = _reports()
+    doc["checks"].append(_c("document_not_expired", "fail", "expired", 0.0))
+    rec = recommend(doc, live, face)
+    assert rec.outcome is Outcome.REJECT
+    assert "document.document_not_expired.expired" in [r.code for r in rec.reasons]
+
+    doc, live, face = _reports()
+    doc["checks"].append(_c("front_screen_recapture", "fail", "screen_pattern", 0.2))  # forensic: review, never reject
+    assert recommend(doc, live, face).outcome is Outcome.REVIEW
+
+    assert recommend(*_reports(liveness__decision="not_live", liveness__score=0.1)).outcome is Outcome.REJECT
+    assert recommend(*_reports(liveness__decision="not_live", liveness__score=0.4)).outcome is Outcome.REVIEW
+    assert recommend(*_reports(face__same_person=False, face__score=0.1)).outcome is Outcome.REJECT
+    assert recommend(*_reports(face__same_person=False, face__score=0.45)).outcome is Outcome.REVIEW
+    assert recommend(*_reports(face__same_person=None, face__score=None)).outcome is Outcome.REVIEW
+    assert recommend(None, *_reports()[1:]).outcome is Outcome.REVIEW
+
+
+def test_policy_advisory_uninformative_and_per_check_minimums() -> None:
+    doc, live, face = _reports()
+    live["checks"].append(_c("rppg", "fail", "weak_pulse", 0.1, advisory=True))
+    doc["checks"].append(_c("front_editing_software", "inconclusive", "no_metadata", None))
+    assert recommend(doc, live, face).outcome is Outcome.APPROVE
+    doc["checks"].append(_c("barcode_formats", "inconclusive", "separators_stripped", None))
+    assert recommend(doc, live, face).outcome is Outcome.REVIEW
+    strict = PolicyConfig(min_check_scores={"portrait_present": 0.95})
+    assert recommend(*_reports(), config=strict).outcome is Outcome.REVIEW
+
+
+# --------------------------------------------------------------------------- retention
+
+
+def test_purge_deletes_images_after_retention(tmp_path: Path) -> None:
+    from openidv.service.app import build_services
+    from openidv.service.cases import create_case, read_blob, store_blob
+    from openidv.service.errors import GoneError
+    from openidv.service.orm import Case
+    from openidv.service.retention import expire_stale, purge_due
+    from tests.service.conftest import make_settings
+
+    svc = build_services(make_settings(tmp_path))
+    with svc.sessions() as db:
+        case, _ = create_case(svc, db, channel="web", actor="applicant")
+        store_blob(svc, db, case, "document_front", "image/jpeg", b"\xff\xd8\xff fake")
+        db.commit()
+        case_id = case.id
+    assert any((tmp_path / "var" / "blobs" / case_id).iterdir())
+    assert purge_due(svc) == 0
+    real = svc.clock
+    svc.clock = lambda: real() + timedelta(seconds=svc.settings.case_ttl_s + 1)
+    assert expire_stale(svc) == 1
+    svc.clock = lambda: real() + timedelta(days=svc.settings.retention_days + 1)
+    assert purge_due(svc) == 1
+    assert not (tmp_path / "var" / "blobs" / case_id).exists()
+    with svc.sessions() as db:
+        case = db.get(Case, case_id)
+        assert case is not None and case.state == "expired" and case.purged_at is not None
+        assert all(b.deleted_at is not None for b in case.blobs)
+        assert case.events[-1].event == "images_purged"
+        with pytest.raises(GoneError):
+            read_blob(svc, case, case.blobs[0])
