@@ -35,7 +35,9 @@ def get_db(svc: Annotated[Services, Depends(get_services)]) -> Iterator[Session]
 
 
 SvcDep = Annotated[Services, Depends(get_services)]
-DbDep = Annotated[Session, Depends(get_db)]
+#: scope="function": the transaction commits before the response is sent, so the client's next
+#: request always sees it (the default "request" scope would commit after sending).
+DbDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
 @dataclass(frozen=True)
