@@ -63,8 +63,16 @@ class Case(Base):
     resubmit_step: Mapped[str | None] = mapped_column(String(32))
     purge_after: Mapped[datetime | None] = mapped_column(index=True)
     purged_at: Mapped[datetime | None] = mapped_column()
+    #: where the seller is told of the decision
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    #: review: who holds the case, since when, and by when it must be decided
+    assigned_to: Mapped[str | None] = mapped_column(String(100), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    review_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
 
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
+    reviews: Mapped[list[Review]] = relationship(back_populates="case", order_by="Review.id")
     blobs: Mapped[list[Blob]] = relationship(back_populates="case", order_by="Blob.created_at")
     captures: Mapped[list[Capture]] = relationship(back_populates="case", order_by="Capture.id")
 
@@ -131,6 +139,10 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
+    #: decisions are POSTed here, signed with HMAC-SHA256 under ``webhook_secret`` (stored wrapped)
+    webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    webhook_key_id: Mapped[str | None] = mapped_column(String(64))
+    webhook_secret_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class VideoCallRequest(Base):
@@ -143,3 +155,117 @@ class VideoCallRequest(Base):
     reason: Mapped[str] = mapped_column(String(64))  #: declined_biometrics, attempts_exhausted, rejected
     contact_email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    """A reviewer or admin. Passwords are argon2id hashes."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  #: reviewer, admin
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column()
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LoginSession(Base):
+    """A reviewer's login; only the SHA-256 of the cookie value is stored."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  #: SHA-256 of the session cookie
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+    user: Mapped[User] = relationship()
+
+
+class AuditEntry(Base):
+    """Who did or saw what, when: every view of a case's images and every reviewer action."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Review(Base):
+    """A reviewer's decision on a case, with the system's recommendation at that moment."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    reviewer: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(32))  #: approve, reject, request_resubmission, escalate
+    reason_codes: Mapped[list[Any]] = mapped_column(default=list)
+    internal_note: Mapped[str | None] = mapped_column(Text)
+    seller_message: Mapped[str | None] = mapped_column(Text)
+    resubmit_step: Mapped[str | None] = mapped_column(String(32))
+    system_outcome: Mapped[str | None] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="reviews")
+
+
+class OutboxMessage(Base):
+    """A notification to deliver (email to the seller, webhook to the integrator).
+
+    Written in the same transaction as the decision, delivered by the background worker,
+    retried with backoff; a restart loses nothing because the row is the queue.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))  #: email, webhook
+    case_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    recipient: Mapped[str] = mapped_column(String(2000))  #: email address or webhook URL
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  #: pending, sent, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    locked_until: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class Delivery(Base):
+    """One delivery attempt of an outbox message (the delivery log)."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempt: Mapped[int] = mapped_column(Integer)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[str] = mapped_column(Text, default="")  #: HTTP status / SMTP reply / error
+
+
+class VideoSlot(Base):
+    """A video-call slot an admin publishes; a seller books it; a reviewer records the outcome."""
+
+    __tablename__ = "video_slots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    duration_min: Mapped[int] = mapped_column(Integer, default=15)
+    created_by: Mapped[str] = mapped_column(String(100))
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    booked_at: Mapped[datetime | None] = mapped_column()
+    outcome: Mapped[str | None] = mapped_column(String(32))  #: verified, not_verified, no_show
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    outcome_by: Mapped[str | None] = mapped_column(String(100))
+    outcome_at: Mapped[datetime | None] = mapped_column()

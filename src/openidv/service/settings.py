@@ -58,6 +58,34 @@ class ServiceSettings(BaseSettings):
     #: load the models at start-up (in the background) so the first applicant does not wait
     warm_models: bool = True
 
+    # --- review console
+    #: a submitted case should be decided within this many hours
+    review_deadline_h: float = Field(72.0, gt=0)
+    #: reviewer login sessions last this long, seconds
+    login_ttl_s: int = Field(8 * 3600, gt=0)
+    #: failed logins in a row that lock an account, and for how long (seconds)
+    lockout_failures: int = Field(5, ge=1)
+    lockout_s: int = Field(15 * 60, gt=0)
+
+    # --- notifications (outbox worker)
+    #: SMTP server for the seller's decision emails; empty host: emails stay in the outbox as undeliverable
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "verification@openidv.invalid"
+    #: public address of the service, used in links in emails
+    public_url: str = "http://127.0.0.1:8000"
+    #: delivery attempts before a message is given up (status "dead")
+    outbox_max_attempts: int = Field(8, ge=1)
+    #: first retry delay, seconds; doubles each attempt (capped at one hour)
+    outbox_backoff_s: float = Field(5.0, gt=0)
+    #: how often the worker looks for due messages, seconds
+    outbox_poll_s: float = Field(2.0, gt=0)
+    #: run the outbox worker inside the service process
+    outbox_worker: bool = True
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
