@@ -52,6 +52,7 @@ def make_settings(tmp_path: Path, database_url: str = "", **overrides: Any) -> S
         "database_url": database_url,
         "warm_models": False,
         "challenge_seed": SEED,
+        "outbox_worker": False,
     }
     values.update(overrides)
     return ServiceSettings(**values)

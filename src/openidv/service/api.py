@@ -37,6 +37,7 @@ class Eligibility(BaseModel):
     adult: bool
     document_type: str = Field(description="drivers_license, id_card, passport or passport_card")
     biometric: bool = Field(True, description="false: the seller prefers an in-person video call")
+    email: str | None = Field(None, max_length=320, description="where the seller is told of the decision")
 
 
 class Consent(BaseModel):

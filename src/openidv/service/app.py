@@ -10,11 +10,11 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from openidv.service import api, web
+from openidv.service import api, console, web
 from openidv.service.blobstore import BlobStore
 from openidv.service.cases import Services
 from openidv.service.crypto import CryptoError, load_key_ring
@@ -83,8 +83,15 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
                     log.exception("housekeeping failed")
 
         threading.Thread(target=housekeeping, name="housekeeping", daemon=True).start()
+        from openidv.service.notify import OutboxWorker
+
+        worker = OutboxWorker(svc) if settings.outbox_worker else None
+        if worker is not None:
+            worker.start()
         yield
         stop.set()
+        if worker is not None:
+            worker.stop(5.0)
 
     app = FastAPI(
         title="openidv",
@@ -96,11 +103,18 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
     app.state.settings = settings
     app.include_router(api.router)
     app.include_router(web.router)
+    app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> Response:
         return _error(request, exc.status, exc.code, exc.message)
+
+    @app.exception_handler(console.LoginRequiredError)
+    async def login_required(request: Request, exc: console.LoginRequiredError) -> Response:
+        if _wants_json(request):
+            return _error(request, 401, exc.code, exc.message)
+        return RedirectResponse("/review/login", status_code=303)
 
     @app.exception_handler(TransitionError)
     async def transition_error(request: Request, exc: TransitionError) -> Response:

@@ -181,6 +181,7 @@ def set_eligibility(
     document_type: str,
     biometric: bool,
     actor: str,
+    email: str | None = None,
 ) -> None:
     """Record the eligibility answers. Declining the biometric flow requests a video call."""
     ensure_not_expired(svc, db, case)
@@ -196,6 +197,10 @@ def set_eligibility(
         "at": svc.clock().isoformat(),
     }
     case.document_type = document_type
+    if email:
+        if "@" not in email or len(email) > 320 or any(ch.isspace() for ch in email):
+            raise UnprocessableError("that email address does not look right", code="bad_email")
+        case.contact_email = email
     if not us_resident:
         raise UnprocessableError(
             "online verification is available to US residents only; you can ask for a video call instead",
@@ -243,7 +248,8 @@ def steps_for(case: Case) -> tuple[str, ...]:
 
 
 def _attempts(case: Case, step: str) -> list[Capture]:
-    return [c for c in case.captures if c.step == step]
+    """This step's capture attempts that still count (not superseded by a resubmission request)."""
+    return [c for c in case.captures if c.step == step and not c.superseded]
 
 
 def accepted_capture(case: Case, step: str) -> Capture | None:
@@ -272,6 +278,8 @@ def _require_step(svc: Services, db: Session, case: Case, step: str) -> None:
     ensure_not_expired(svc, db, case)
     if case.state not in {s.value for s in OPEN_FOR_CAPTURE}:
         raise ConflictError(f"this case is {case.state.replace('_', ' ')}; no more captures", code="not_capturing")
+    if case.state == CaseState.RESUBMISSION_REQUESTED.value:
+        transition(svc, db, case, CaseState.CAPTURING, "applicant", step=case.resubmit_step)
     steps = steps_for(case)
     if step not in steps:
         raise NotFoundError(
@@ -542,12 +550,17 @@ def submit(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, A
     case.reports = {**case.reports, "face_match": face_match}
     case.recommendation = rec.to_dict() | {"mode": mode.value, "policy": svc.policy.to_dict()}
     case.submitted_at = svc.clock()
+    case.review_due_at = case.submitted_at + timedelta(hours=svc.settings.review_deadline_h)
+    case.resubmit_step = None
     transition(svc, db, case, CaseState.SUBMITTED, actor)
     if mode is DecisionMode.AUTO and rec.outcome is not Outcome.REVIEW:
         target = CaseState.APPROVED if rec.outcome is Outcome.APPROVE else CaseState.REJECTED
         case.decision = target.value
         case.decision_reasons = [r.code for r in rec.reasons]
         transition(svc, db, case, target, "system", policy_version=rec.policy_version)
+        from openidv.service.review import notify
+
+        notify(svc, db, case)
     else:
         transition(svc, db, case, CaseState.IN_REVIEW, "system", recommendation=rec.outcome.value)
     return {"state": case.state, "processing_ms": round((time.perf_counter() - t0) * 1000.0, 1)}

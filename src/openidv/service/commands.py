@@ -1,10 +1,11 @@
-"""The service's subcommands of ``openidv``: ``serve``, ``apikey``, ``purge``."""
+"""The service's subcommands of ``openidv``: ``serve``, ``apikey``, ``users``, ``purge``, ``report``."""
 
 from __future__ import annotations
 
 import argparse
 import hashlib
 import secrets
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -30,9 +31,24 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = aksub.add_parser("create", parents=[common], help="create a key (printed once; only its hash is stored)")
     p.add_argument("name")
     p.set_defaults(handler=_cmd_apikey_create)
+    p = aksub.add_parser("webhook", parents=[common], help="set (or --clear) the URL decisions are POSTed to")
+    p.add_argument("name")
+    p.add_argument("url", nargs="?", default=None)
+    p.add_argument("--clear", action="store_true")
+    p.set_defaults(handler=_cmd_apikey_webhook)
     p = aksub.add_parser("revoke", parents=[common], help="revoke a key by name")
     p.add_argument("name")
     p.set_defaults(handler=_cmd_apikey_revoke)
+
+    us = sub.add_parser("users", help="manage reviewer and admin accounts")
+    ussub = us.add_subparsers(title="users commands", metavar="ACTION")
+    p = ussub.add_parser("add", parents=[common], help="create an account (prompts for the password when not given)")
+    p.add_argument("name")
+    p.add_argument("--role", choices=["reviewer", "admin"], required=True)
+    p.add_argument(
+        "--password", default=None, help="the password (prefer the prompt: arguments end up in shell history)"
+    )
+    p.set_defaults(handler=_cmd_users_add)
 
     p = sub.add_parser(
         "purge",
@@ -40,6 +56,16 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         help="expire stale cases and delete the images of cases past their retention date now",
     )
     p.set_defaults(handler=_cmd_purge)
+
+    rp = sub.add_parser("report", help="reports on recorded cases")
+    rpsub = rp.add_subparsers(title="reports", metavar="WHICH")
+    p = rpsub.add_parser(
+        "agreement",
+        parents=[common],
+        help="system vs reviewer: confusion matrix, error estimates, automation rate per threshold setting",
+    )
+    p.add_argument("--plot", type=Path, default=None, help="write the chart (PNG) to this file")
+    p.set_defaults(handler=_cmd_report_agreement)
 
 
 def _services() -> Any:
@@ -85,6 +111,31 @@ def _cmd_apikey_create(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     return {"name": args.name, "key": raw}, f"API key {args.name}: {raw}\n(shown once; store it now)"
 
 
+def _cmd_apikey_webhook(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.service.errors import ServiceError
+    from openidv.service.notify import clear_webhook, set_webhook
+    from openidv.service.orm import ApiKey
+
+    if not args.clear and not args.url:
+        raise CommandError("give the webhook URL, or --clear")
+    svc = _services()
+    with svc.sessions() as db:
+        key = db.scalar(select(ApiKey).where(ApiKey.name == args.name))
+        if key is None:
+            raise CommandError(f"no API key named {args.name!r}")
+        if args.clear:
+            clear_webhook(key)
+            db.commit()
+            return {"name": args.name, "webhook_url": None}, f"webhook of {args.name} removed"
+        try:
+            secret = set_webhook(svc, db, key, args.url)
+        except ServiceError as exc:
+            raise CommandError(exc.message) from exc
+        db.commit()
+    text = f"webhook of {args.name}: {args.url}\nsigning secret (shown once): {secret.hex()}"
+    return {"name": args.name, "webhook_url": args.url, "secret": secret.hex()}, text
+
+
 def _cmd_apikey_revoke(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     from openidv.service.orm import ApiKey, utcnow
 
@@ -105,3 +156,48 @@ def _cmd_purge(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     expired = expire_stale(svc)
     n = purge_due(svc)
     return {"expired_cases": expired, "purged_cases": n}, f"expired {expired} case(s); purged the images of {n} case(s)"
+
+
+def _cmd_report_agreement(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.decision.agreement import chart_png, format_text, summarize
+    from openidv.service.reports import load_recorded_cases
+
+    svc = _services()
+    try:
+        with svc.sessions() as db:
+            cases, excluded = load_recorded_cases(db)
+    finally:
+        svc.engine.dispose()
+    summary = summarize(cases, excluded, current=svc.policy)
+    payload = summary.to_dict() | {"decision_mode": svc.settings.decision_mode.value, "plot": None}
+    text = f"decision mode: {svc.settings.decision_mode.value}\n" + format_text(summary)
+    if args.plot is not None:
+        try:
+            args.plot.parent.mkdir(parents=True, exist_ok=True)
+            args.plot.write_bytes(chart_png(summary.report, summary.sweep))
+        except OSError as exc:
+            raise CommandError(f"cannot write the chart to {args.plot}: {exc.strerror or exc}") from exc
+        payload["plot"] = str(args.plot)
+        text += f"\nchart: {args.plot}"
+    return payload, text
+
+
+def _cmd_users_add(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    import getpass
+
+    from openidv.service.auth import create_user
+    from openidv.service.errors import ServiceError
+
+    password = args.password
+    if password is None:
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            raise CommandError("the passwords differ")
+    svc = _services()
+    with svc.sessions() as db:
+        try:
+            create_user(db, args.name, args.role, password)
+        except ServiceError as exc:
+            raise CommandError(exc.message) from exc
+        db.commit()
+    return {"name": args.name, "role": args.role}, f"created {args.role} {args.name}"

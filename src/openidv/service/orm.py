@@ -124,6 +124,8 @@ class Capture(Base):
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
     blob_id: Mapped[str | None] = mapped_column(ForeignKey("blobs.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: a reviewer asked for this step again: this attempt no longer counts (kept for the record)
+    superseded: Mapped[bool] = mapped_column(Boolean, default=False)
 
     case: Mapped[Case] = relationship(back_populates="captures")
 

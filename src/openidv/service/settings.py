@@ -58,6 +58,9 @@ class ServiceSettings(BaseSettings):
     #: load the models at start-up (in the background) so the first applicant does not wait
     warm_models: bool = True
 
+    #: after a reviewer asks for a step again, the seller has this long to redo it, seconds
+    resubmission_ttl_s: int = Field(7 * 86400, gt=0)
+
     # --- review console
     #: a submitted case should be decided within this many hours
     review_deadline_h: float = Field(72.0, gt=0)

@@ -24,8 +24,8 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
 
 
-def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
 
 
 def _token(request: Request) -> str:
@@ -105,6 +105,7 @@ def eligibility_submit(
     adult: Annotated[str, Form()],
     document_type: Annotated[str, Form()],
     method: Annotated[str, Form()],
+    email: Annotated[str | None, Form()] = None,
 ) -> Response:
     case, _ = _case(request, db)
     try:
@@ -117,9 +118,10 @@ def eligibility_submit(
             document_type=document_type,
             biometric=method == "online",
             actor="applicant",
+            email=(email or "").strip() or None,
         )
     except ServiceError as exc:
-        if exc.code in ("not_us_resident", "under_18", "bad_document_type"):
+        if exc.code in ("not_us_resident", "under_18", "bad_document_type", "bad_email"):
             return render(
                 request, "eligibility.html", 422, document_types=cases.DOCUMENT_LABELS, error=exc.message, code=exc.code
             )
@@ -205,9 +207,28 @@ def status_page(token: str, request: Request, db: DbDep) -> HTMLResponse:
 
 
 @router.get("/video-call", response_class=HTMLResponse)
-def video_call_page(request: Request, db: DbDep) -> Response:
+def video_call_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
+    from openidv.service.review import booking_of, open_slots
+
     case, token = _case(request, db)
-    return render(request, "video_call.html", status=cases.seller_status(case), token=token)
+    return render(
+        request,
+        "video_call.html",
+        status=cases.seller_status(case),
+        token=token,
+        slots=open_slots(svc, db),
+        booking=booking_of(db, case),
+        email=case.contact_email,
+    )
+
+
+@router.post("/video-call/book")
+def video_call_book(request: Request, svc: SvcDep, db: DbDep, slot_id: Annotated[int, Form()]) -> Response:
+    from openidv.service.review import book_slot
+
+    case, _ = _case(request, db)
+    book_slot(svc, db, case, slot_id)
+    return RedirectResponse("/video-call", status_code=303)
 
 
 @router.post("/video-call")
@@ -217,5 +238,7 @@ def video_call_submit(
     case, _ = _case(request, db)
     if case.state == CaseState.STARTED.value and not case.document_type:
         case.eligibility = {"biometric": False, "at": svc.clock().isoformat()}
+    if email:
+        case.contact_email = email.strip()[:320]
     cases.request_video_call(svc, db, case, reason="requested", actor="applicant", email=email or None)
     return RedirectResponse("/video-call", status_code=303)

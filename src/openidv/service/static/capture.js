@@ -54,6 +54,9 @@
       audio: false, video: { facingMode: facing, width: { ideal: width }, height: { ideal: height } },
     });
     video.srcObject = stream;
+    // a selfie preview is shown mirrored, as people expect ("turn to your left" then moves the
+    // picture the same way); the frames sent to the server are not mirrored (grab draws the raw video)
+    video.style.transform = facing === "user" ? "scaleX(-1)" : "";
     await video.play();
     await new Promise((ok) => (video.videoWidth ? ok() : video.addEventListener("loadeddata", ok, { once: true })));
   }

@@ -1,0 +1,288 @@
+"""The reviewers' console: ``/review/...`` pages (login, queue, case, actions, video calls, audit).
+
+Every route here needs a reviewer login (cookie ``openidv_review``); state-changing forms
+carry the session's CSRF token. Applicants' cookies and API keys open nothing here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from openidv.service import auth, cases, review
+from openidv.service.deps import DbDep, SvcDep
+from openidv.service.errors import NotFoundError, ServiceError
+from openidv.service.orm import AuditEntry, LoginSession, User, VideoSlot
+from openidv.service.web import render
+
+router = APIRouter(prefix="/review", include_in_schema=False)
+
+
+class LoginRequiredError(ServiceError):
+    status = 401
+    code = "login_required"
+
+
+def reviewer_session(request: Request, svc: SvcDep, db: DbDep) -> LoginSession:
+    session = auth.session_for(db, request.cookies.get(auth.REVIEW_COOKIE), svc.clock())
+    if session is None:
+        raise LoginRequiredError("please log in as a reviewer")
+    return session
+
+
+SessionDep = Annotated[LoginSession, Depends(reviewer_session)]
+
+
+def _page(
+    request: Request, template: str, session: LoginSession, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    return render(request, template, status_code, user=session.user, csrf=session.csrf_token, **context)
+
+
+def _back(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# --------------------------------------------------------------------------- login
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> HTMLResponse:
+    return render(request, "review/login.html")
+
+
+@router.post("/login")
+def login_submit(
+    request: Request,
+    svc: SvcDep,
+    db: DbDep,
+    name: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+) -> Response:
+    try:
+        token, _ = auth.login(db, svc.settings, name.strip(), password, svc.clock())
+    except ServiceError as exc:
+        return render(request, "review/login.html", exc.status, error=exc.message, name=name)
+    response = _back("/review")
+    response.set_cookie(
+        auth.REVIEW_COOKIE,
+        token,
+        max_age=svc.settings.login_ttl_s,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/review",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: SessionDep, db: DbDep, csrf_token: Annotated[str, Form()]) -> Response:
+    auth.check_csrf(session, csrf_token)
+    auth.logout(db, request.cookies.get(auth.REVIEW_COOKIE, ""))
+    response = _back("/review/login")
+    response.delete_cookie(auth.REVIEW_COOKIE, path="/review")
+    return response
+
+
+# --------------------------------------------------------------------------- queue and case
+
+
+@router.get("", response_class=HTMLResponse)
+def queue_page(
+    request: Request,
+    session: SessionDep,
+    svc: SvcDep,
+    db: DbDep,
+    document_type: str | None = None,
+    recommendation: str | None = None,
+    failed_check: str | None = None,
+) -> HTMLResponse:
+    filters = review.QueueFilters(document_type or None, recommendation or None, failed_check or None)
+    rows = review.queue(db, session.user, filters, svc.clock())
+    return _page(
+        request,
+        "review/queue.html",
+        session,
+        rows=rows,
+        filters=filters,
+        document_types=cases.DOCUMENT_LABELS,
+        deadline_h=svc.settings.review_deadline_h,
+        mode=svc.settings.decision_mode.value,
+    )
+
+
+def _fields_table(document: dict[str, Any]) -> tuple[list[dict[str, Any]], set[str]]:
+    """Rows ``{name, barcode, mrz, printed}`` and the names that disagree between sources."""
+    rows: dict[str, dict[str, Any]] = {}
+    for f in document.get("all_fields", []):
+        rows.setdefault(f["name"], {"name": f["name"]})[f["source"]] = f["value"]
+    mismatched: set[str] = set()
+    for c in document.get("checks", []):
+        if c["name"].startswith("consistency_"):
+            mismatched |= set(((c.get("data") or {}).get("mismatches") or {}).keys())
+    if "name" in mismatched:
+        mismatched |= {"family_name", "given_names", "full_name"}
+    return list(rows.values()), mismatched
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(case_id: str, request: Request, session: SessionDep, svc: SvcDep, db: DbDep) -> HTMLResponse:
+    case = review.get_case(db, case_id)
+    auth.audit(db, session.user.name, "view_case", case.id)
+    document = case.reports.get("document") or {}
+    fields, mismatched = _fields_table(document)
+    images = {
+        kind: [b for b in case.blobs if b.kind == kind and b.deleted_at is None]
+        for kind in ("portrait", "selfie", "document_front", "document_back", "passport_page", "liveness_frame")
+    }
+    return _page(
+        request,
+        "review/case.html",
+        session,
+        case=case,
+        images=images,
+        fields=fields,
+        mismatched=mismatched,
+        reports=case.reports,
+        recommendation=case.recommendation or {},
+        reject_reasons=review.REJECT_REASONS,
+        steps=cases.steps_for(case),
+        step_labels=cases.STEP_LABELS,
+        seller=cases.seller_status(case),
+        booking=review.booking_of(db, case),
+    )
+
+
+@router.get("/cases/{case_id}/images/{blob_id}")
+def case_image(case_id: str, blob_id: str, session: SessionDep, svc: SvcDep, db: DbDep) -> Response:
+    case = review.get_case(db, case_id)
+    data, media = review.view_image(svc, db, case, blob_id, session.user)
+    return Response(data, media_type=media, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+@router.post("/cases/{case_id}/claim")
+def claim(case_id: str, session: SessionDep, svc: SvcDep, db: DbDep, csrf_token: Annotated[str, Form()]) -> Response:
+    auth.check_csrf(session, csrf_token)
+    review.claim(svc, db, review.get_case(db, case_id), session.user)
+    return _back(f"/review/cases/{case_id}")
+
+
+@router.post("/cases/{case_id}/release")
+def release(case_id: str, session: SessionDep, svc: SvcDep, db: DbDep, csrf_token: Annotated[str, Form()]) -> Response:
+    auth.check_csrf(session, csrf_token)
+    review.release(svc, db, review.get_case(db, case_id), session.user)
+    return _back("/review")
+
+
+@router.post("/cases/{case_id}/decide")
+async def decide(case_id: str, request: Request, session: SessionDep, svc: SvcDep, db: DbDep) -> Response:
+    form = await request.form()
+    auth.check_csrf(session, str(form.get("csrf_token") or ""))
+    review.decide(
+        svc,
+        db,
+        review.get_case(db, case_id),
+        session.user,
+        action=str(form.get("action") or ""),
+        reason_codes=[str(r) for r in form.getlist("reason")],
+        internal_note=str(form.get("internal_note") or "").strip(),
+        seller_message=str(form.get("seller_message") or "").strip(),
+        resubmit_step=str(form.get("resubmit_step") or "") or None,
+    )
+    return _back("/review")
+
+
+# --------------------------------------------------------------------------- video calls
+
+
+@router.get("/video-calls", response_class=HTMLResponse)
+def video_calls(request: Request, session: SessionDep, svc: SvcDep, db: DbDep) -> HTMLResponse:
+    slots = db.scalars(select(VideoSlot).order_by(VideoSlot.starts_at)).all()
+    return _page(request, "review/video_calls.html", session, slots=slots, now=svc.clock())
+
+
+@router.post("/slots")
+def publish_slot(
+    session: SessionDep,
+    svc: SvcDep,
+    db: DbDep,
+    csrf_token: Annotated[str, Form()],
+    starts_at: Annotated[str, Form()],
+    duration_min: Annotated[int, Form()] = 15,
+) -> Response:
+    auth.check_csrf(session, csrf_token)
+    try:
+        when = datetime.fromisoformat(starts_at)
+    except ValueError as exc:
+        raise ServiceError("give the start as YYYY-MM-DDTHH:MM (UTC)", code="bad_time", status=422) from exc
+    review.publish_slot(svc, db, session.user, when if when.tzinfo else when.replace(tzinfo=UTC), duration_min)
+    return _back("/review/video-calls")
+
+
+@router.post("/slots/{slot_id}/outcome")
+def call_outcome(
+    slot_id: int,
+    session: SessionDep,
+    svc: SvcDep,
+    db: DbDep,
+    csrf_token: Annotated[str, Form()],
+    outcome: Annotated[str, Form()],
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    auth.check_csrf(session, csrf_token)
+    slot = db.get(VideoSlot, slot_id)
+    if slot is None:
+        raise NotFoundError("no such slot")
+    review.record_call_outcome(svc, db, slot, session.user, outcome, note.strip())
+    return _back("/review/video-calls")
+
+
+# --------------------------------------------------------------------------- agreement report
+
+
+def _agreement(svc: SvcDep, db: DbDep) -> Any:
+    from openidv.decision.agreement import summarize
+    from openidv.service.reports import load_recorded_cases
+
+    recorded, excluded = load_recorded_cases(db)
+    return summarize(recorded, excluded, current=svc.policy)
+
+
+@router.get("/agreement", response_class=HTMLResponse)
+def agreement_page(request: Request, session: SessionDep, svc: SvcDep, db: DbDep) -> HTMLResponse:
+    summary = _agreement(svc, db)
+    auth.audit(db, session.user.name, "view_agreement_report")
+    return _page(request, "review/agreement.html", session, s=summary.to_dict(), mode=svc.settings.decision_mode.value)
+
+
+@router.get("/agreement.png")
+def agreement_chart(session: SessionDep, svc: SvcDep, db: DbDep) -> Response:
+    from openidv.decision.agreement import chart_png
+
+    summary = _agreement(svc, db)
+    return Response(
+        chart_png(summary.report, summary.sweep), media_type="image/png", headers={"Cache-Control": "no-store"}
+    )
+
+
+# --------------------------------------------------------------------------- admin
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, session: SessionDep, db: DbDep, case_id: str | None = None) -> HTMLResponse:
+    review.require_admin(session.user)
+    q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(300)
+    if case_id:
+        q = q.where(AuditEntry.case_id == case_id)
+    return _page(request, "review/audit.html", session, entries=db.scalars(q).all(), case_id=case_id)
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request, session: SessionDep, db: DbDep) -> HTMLResponse:
+    review.require_admin(session.user)
+    return _page(request, "review/users.html", session, users=db.scalars(select(User).order_by(User.name)).all())

@@ -1,0 +1,281 @@
+"""The reviewers' use cases: the queue, claiming, looking at a case, deciding, video calls.
+
+Every view of a case's images and every action is written to the audit log. A case must
+be claimed before it is decided, so two reviewers do not work the same case; escalated
+cases wait for an admin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openidv.service import cases
+from openidv.service.auth import ForbiddenError, audit
+from openidv.service.cases import Services, transition
+from openidv.service.db import as_utc
+from openidv.service.errors import ConflictError, NotFoundError, ServiceError, UnprocessableError
+from openidv.service.lifecycle import CaseState
+from openidv.service.orm import Case, Review, User, VideoSlot
+
+ACTIONS = ("approve", "reject", "request_resubmission", "escalate")
+#: reason codes a reviewer can give for a rejection (the seller sees their plain-language text)
+REJECT_REASONS: dict[str, str] = {
+    "document_not_genuine": "The document does not appear to be genuine.",
+    "document_expired": "The document has expired.",
+    "document_unreadable": "We could not read the document.",
+    "face_mismatch": "The face does not match the photo on the document.",
+    "not_live": "We could not confirm that a live person took part.",
+    "under_18": "Sellers must be 18 or older.",
+    "not_us": "Online verification is for US residents with US documents.",
+    "suspected_fraud": "We could not verify your identity.",
+}
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    document_type: str | None = None
+    recommendation: str | None = None  #: approve / reject / review
+    failed_check: str | None = None  #: a check name that failed or was inconclusive
+    include_escalated: bool = True
+
+
+def failed_checks(case: Case) -> list[str]:
+    out: list[str] = []
+    for part in ("document", "liveness", "face_match"):
+        for c in (case.reports.get(part) or {}).get("checks", []):
+            if c.get("status") != "pass" and not (c.get("data") or {}).get("advisory"):
+                out.append(c["name"])
+    return out
+
+
+def queue(db: Session, user: User, filters: QueueFilters, now: datetime) -> list[dict[str, Any]]:
+    """Cases awaiting review, oldest submission first, with the time left before their deadline."""
+    rows = db.scalars(
+        select(Case).where(Case.state == CaseState.IN_REVIEW.value).order_by(Case.submitted_at, Case.id)
+    ).all()
+    out = []
+    for case in rows:
+        if case.escalated and user.role != "admin" and not filters.include_escalated:
+            continue
+        rec = (case.recommendation or {}).get("outcome")
+        fails = failed_checks(case)
+        if filters.document_type and case.document_type != filters.document_type:
+            continue
+        if filters.recommendation and rec != filters.recommendation:
+            continue
+        if filters.failed_check and filters.failed_check not in fails:
+            continue
+        due = as_utc(case.review_due_at) if case.review_due_at else None
+        out.append(
+            {
+                "case": case,
+                "recommendation": rec,
+                "failed": fails,
+                "hours_left": None if due is None else (due - now).total_seconds() / 3600.0,
+                "overdue": due is not None and due < now,
+            }
+        )
+    return out
+
+
+def get_case(db: Session, case_id: str) -> Case:
+    case = db.get(Case, case_id)
+    if case is None:
+        raise NotFoundError("no such case")
+    return case
+
+
+def claim(svc: Services, db: Session, case: Case, user: User) -> None:
+    if case.state != CaseState.IN_REVIEW.value:
+        raise ConflictError(f"the case is {case.state.replace('_', ' ')}, not awaiting review", code="not_in_review")
+    if case.escalated and user.role != "admin":
+        raise ForbiddenError("this case was escalated to an admin", code="escalated")
+    if case.assigned_to and case.assigned_to != user.name:
+        raise ConflictError(f"{case.assigned_to} is working on this case", code="claimed_by_other")
+    case.assigned_to = user.name
+    case.claimed_at = svc.clock()
+    audit(db, user.name, "claim", case.id)
+
+
+def release(svc: Services, db: Session, case: Case, user: User) -> None:
+    if case.assigned_to != user.name and user.role != "admin":
+        raise ConflictError("only the reviewer holding the case (or an admin) can release it", code="not_yours")
+    audit(db, user.name, "release", case.id, was=case.assigned_to)
+    case.assigned_to = None
+    case.claimed_at = None
+
+
+def decide(
+    svc: Services,
+    db: Session,
+    case: Case,
+    user: User,
+    *,
+    action: str,
+    reason_codes: list[str],
+    internal_note: str,
+    seller_message: str,
+    resubmit_step: str | None,
+) -> None:
+    """Approve, reject (with reasons), request a step again, or escalate to an admin."""
+    if action not in ACTIONS:
+        raise UnprocessableError(f"action must be one of {', '.join(ACTIONS)}", code="bad_action")
+    if case.state != CaseState.IN_REVIEW.value:
+        raise ConflictError(f"the case is {case.state.replace('_', ' ')}, not awaiting review", code="not_in_review")
+    if case.assigned_to != user.name:
+        raise ConflictError("claim the case before deciding it", code="not_claimed")
+    if case.escalated and user.role != "admin":
+        raise ForbiddenError("this case was escalated to an admin", code="escalated")
+    unknown = [r for r in reason_codes if r not in REJECT_REASONS]
+    if unknown:
+        raise UnprocessableError(f"unknown reason codes: {', '.join(unknown)}", code="bad_reason")
+    if action == "reject" and not reason_codes:
+        raise UnprocessableError("a rejection needs at least one reason", code="reason_required")
+    if action == "request_resubmission" and resubmit_step not in cases.steps_for(case):
+        raise UnprocessableError("name the step the seller must redo", code="step_required")
+    db.add(
+        Review(
+            case_id=case.id,
+            reviewer=user.name,
+            action=action,
+            reason_codes=reason_codes,
+            internal_note=internal_note or None,
+            seller_message=seller_message or None,
+            resubmit_step=resubmit_step if action == "request_resubmission" else None,
+            system_outcome=(case.recommendation or {}).get("outcome"),
+            at=svc.clock(),
+        )
+    )
+    audit(db, user.name, action, case.id, reasons=reason_codes, step=resubmit_step)
+    actor = f"reviewer:{user.name}"
+    if action == "escalate":
+        case.escalated = True
+        case.assigned_to = None
+        cases.record_event(db, case, actor, "escalated", note=internal_note)
+        return
+    if action == "approve":
+        transition(svc, db, case, CaseState.APPROVED, actor)
+        case.decision = "approved"
+        case.decision_reasons = []
+        case.seller_message = seller_message or None
+    elif action == "reject":
+        transition(svc, db, case, CaseState.REJECTED, actor, reasons=reason_codes)
+        case.decision = "rejected"
+        case.decision_reasons = reason_codes
+        case.seller_message = seller_message or " ".join(REJECT_REASONS[r] for r in reason_codes)
+    else:
+        assert resubmit_step is not None
+        request_resubmission(svc, db, case, resubmit_step, actor, seller_message)
+    notify(svc, db, case)
+
+
+def request_resubmission(svc: Services, db: Session, case: Case, step: str, actor: str, seller_message: str) -> None:
+    """Send the seller back to redo one step; the step's earlier captures stop counting."""
+    transition(svc, db, case, CaseState.RESUBMISSION_REQUESTED, actor, step=step)
+    case.resubmit_step = step
+    case.seller_message = seller_message or f"Please retake: {cases.STEP_LABELS[step].lower()}."
+    case.expires_at = svc.clock() + timedelta(seconds=svc.settings.resubmission_ttl_s)
+    for capture in case.captures:
+        if capture.step == step:
+            capture.superseded = True
+    reports = dict(case.reports)
+    reports.pop("face_match", None)
+    reports.pop("liveness" if step == cases.LIVENESS else "document", None)
+    case.reports = reports
+    case.assigned_to = None
+
+
+def notify(svc: Services, db: Session, case: Case) -> None:
+    """Queue the seller's email and the integrator's webhook (delivered by the outbox worker)."""
+    from openidv.service.notify import enqueue_decision
+
+    enqueue_decision(svc, db, case)
+
+
+def view_image(svc: Services, db: Session, case: Case, blob_id: str, user: User) -> tuple[bytes, str]:
+    blob = next((b for b in case.blobs if b.id == blob_id), None)
+    if blob is None:
+        raise NotFoundError("no such image")
+    data = cases.read_blob(svc, case, blob)
+    audit(db, user.name, "view_image", case.id, blob=blob.id, kind=blob.kind)
+    return data, blob.media_type
+
+
+# --------------------------------------------------------------------------- video calls
+
+
+def publish_slot(svc: Services, db: Session, user: User, starts_at: datetime, duration_min: int) -> VideoSlot:
+    if user.role != "admin":
+        raise ForbiddenError("only admins publish video-call slots")
+    if starts_at <= svc.clock():
+        raise UnprocessableError("a slot must start in the future", code="slot_in_past")
+    slot = VideoSlot(starts_at=starts_at, duration_min=duration_min, created_by=user.name)
+    db.add(slot)
+    audit(db, user.name, "publish_slot", starts_at=starts_at.isoformat(), duration_min=duration_min)
+    return slot
+
+
+def open_slots(svc: Services, db: Session) -> list[VideoSlot]:
+    return list(
+        db.scalars(
+            select(VideoSlot)
+            .where(VideoSlot.case_id.is_(None), VideoSlot.starts_at > svc.clock())
+            .order_by(VideoSlot.starts_at)
+        ).all()
+    )
+
+
+def booking_of(db: Session, case: Case) -> VideoSlot | None:
+    return db.scalar(select(VideoSlot).where(VideoSlot.case_id == case.id))
+
+
+def book_slot(svc: Services, db: Session, case: Case, slot_id: int) -> VideoSlot:
+    if case.state != CaseState.VIDEO_CALL_REQUESTED.value:
+        raise ConflictError("ask for a video call first", code="not_video_call")
+    slot = db.get(VideoSlot, slot_id)
+    if slot is None or slot.case_id not in (None, case.id) or as_utc(slot.starts_at) <= svc.clock():
+        raise ConflictError("that time is no longer available; please pick another", code="slot_taken")
+    previous = booking_of(db, case)
+    if previous is not None and previous.id != slot.id:
+        previous.case_id = None
+        previous.booked_at = None
+    slot.case_id = case.id
+    slot.booked_at = svc.clock()
+    cases.record_event(db, case, "applicant", "video_call_booked", slot=slot.id, starts_at=slot.starts_at.isoformat())
+    return slot
+
+
+def record_call_outcome(svc: Services, db: Session, slot: VideoSlot, user: User, outcome: str, note: str) -> None:
+    if outcome not in ("verified", "not_verified", "no_show"):
+        raise UnprocessableError("outcome must be verified, not_verified or no_show", code="bad_outcome")
+    if slot.case_id is None:
+        raise ConflictError("nobody booked this slot", code="not_booked")
+    case = get_case(db, slot.case_id)
+    slot.outcome, slot.outcome_note, slot.outcome_by, slot.outcome_at = outcome, note or None, user.name, svc.clock()
+    audit(db, user.name, f"video_call_{outcome}", case.id, slot=slot.id)
+    actor = f"reviewer:{user.name}"
+    if outcome == "verified":
+        transition(svc, db, case, CaseState.APPROVED, actor, via="video_call")
+        case.decision = "approved"
+    elif outcome == "not_verified":
+        transition(svc, db, case, CaseState.REJECTED, actor, via="video_call")
+        case.decision = "rejected"
+        case.decision_reasons = ["video_call_not_verified"]
+        case.seller_message = note or "We could not verify your identity in the video call."
+    else:
+        cases.record_event(db, case, actor, "video_call_no_show", slot=slot.id)
+        return
+    notify(svc, db, case)
+
+
+def require_admin(user: User) -> None:
+    if user.role != "admin":
+        raise ForbiddenError("admins only")
+
+
+__all__ = ["REJECT_REASONS", "ServiceError"]
