@@ -55,10 +55,11 @@ def seed_case(
     outcome: str = "review",
     email: str | None = "seller@example.com",
     submitted_ago_h: float = 1.0,
+    channel: str = "web",
 ) -> tuple[str, str]:
     """A case in ``in_review`` with recorded reports and real (encrypted) images; returns (id, token)."""
     with svc.sessions() as db:
-        case, token = create_case(svc, db, channel="web", actor="applicant")
+        case, token = create_case(svc, db, channel=channel, actor="applicant")
         case.document_type = document_type
         case.contact_email = email
         case.consent_version, case.consent_at = svc.settings.consent_version, svc.clock()
