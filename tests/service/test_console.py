@@ -81,7 +81,7 @@ def test_queue_claim_decide_and_audit(app_svc: tuple[TestClient, Services]) -> N
     assert r.status_code == 403 and "reload" in r.text
     assert rita.post(f"/review/cases/{older}/claim", data={"csrf_token": token_rita}).status_code == 200
     r = remy.post(f"/review/cases/{older}/claim", data={"csrf_token": token_remy})
-    assert r.status_code == 409 and "rita is working on this case" in r.text
+    assert r.status_code == 409 and "rita is working on this case" in r.text.lower()
     r = remy.post(f"/review/cases/{older}/decide", data={"csrf_token": token_remy, "action": "approve"})
     assert r.status_code == 409
 

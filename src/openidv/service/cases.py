@@ -187,8 +187,18 @@ def set_eligibility(
     ensure_not_expired(svc, db, case)
     if case.state != CaseState.STARTED.value:
         raise ConflictError("eligibility was already recorded for this case", code="out_of_order")
+    # refuse before recording anything: a refused applicant must not be able to go on to consent
     if document_type not in DOCUMENT_TYPES:
         raise UnprocessableError(f"document_type must be one of {sorted(DOCUMENT_TYPES)}", code="bad_document_type")
+    if email and ("@" not in email or len(email) > 320 or any(ch.isspace() for ch in email)):
+        raise UnprocessableError("that email address does not look right", code="bad_email")
+    if not us_resident:
+        raise UnprocessableError(
+            "online verification is available to US residents only; you can ask for a video call instead",
+            code="not_us_resident",
+        )
+    if not adult:
+        raise UnprocessableError("sellers must be 18 or older", code="under_18")
     case.eligibility = {
         "us_resident": us_resident,
         "adult": adult,
@@ -198,16 +208,7 @@ def set_eligibility(
     }
     case.document_type = document_type
     if email:
-        if "@" not in email or len(email) > 320 or any(ch.isspace() for ch in email):
-            raise UnprocessableError("that email address does not look right", code="bad_email")
         case.contact_email = email
-    if not us_resident:
-        raise UnprocessableError(
-            "online verification is available to US residents only; you can ask for a video call instead",
-            code="not_us_resident",
-        )
-    if not adult:
-        raise UnprocessableError("sellers must be 18 or older", code="under_18")
     if not biometric:
         request_video_call(svc, db, case, reason="declined_biometrics", actor=actor)
     record_event(db, case, actor, "eligibility", **case.eligibility)

@@ -123,7 +123,13 @@ def eligibility_submit(
     except ServiceError as exc:
         if exc.code in ("not_us_resident", "under_18", "bad_document_type", "bad_email"):
             return render(
-                request, "eligibility.html", 422, document_types=cases.DOCUMENT_LABELS, error=exc.message, code=exc.code
+                request,
+                "eligibility.html",
+                422,
+                document_types=cases.DOCUMENT_LABELS,
+                error=exc.message,
+                code=exc.code,
+                email=email,
             )
         raise
     return RedirectResponse(_where(case), status_code=303)
