@@ -68,10 +68,49 @@
     return new Promise((ok) => canvas.toBlob(ok, "image/jpeg", quality));
   }
 
+  // Live framing hints for document steps: light, glare and focus measured on a small copy of
+  // the video a few times a second. Advice only; the server decides on the photo itself.
+  const probe = document.createElement("canvas");
+  probe.width = 160; probe.height = 120;
+  let hintTimer = null;
+  function framingHint() {
+    if (!video.videoWidth) return "";
+    const ctx = probe.getContext("2d", { willReadFrequently: true });
+    ctx.drawImage(video, 0, 0, probe.width, probe.height);
+    const px = ctx.getImageData(0, 0, probe.width, probe.height).data;
+    let sum = 0, clipped = 0, grad = 0;
+    const luma = new Float32Array(probe.width * probe.height);
+    for (let i = 0, j = 0; i < px.length; i += 4, j++) {
+      const y = 0.299 * px[i] + 0.587 * px[i + 1] + 0.114 * px[i + 2];
+      luma[j] = y; sum += y;
+      if (px[i] >= 250 && px[i + 1] >= 250 && px[i + 2] >= 250) clipped++;
+    }
+    for (let r = 0; r < probe.height; r++) {
+      for (let c = 1; c < probe.width; c++) grad += Math.abs(luma[r * probe.width + c] - luma[r * probe.width + c - 1]);
+    }
+    const n = luma.length, mean = sum / n;
+    if (mean < 45) return "It is too dark: find more light.";
+    if (mean > 225) return "The picture is washed out: move away from direct light.";
+    if (clipped / n > 0.04) return "Glare on the document: tilt it slightly.";
+    if (grad / n < 2.0) return "Hold still and let the camera focus.";
+    return "";
+  }
+  function startHints() {
+    stopHints();
+    hintTimer = setInterval(() => {
+      if (!current || current === "liveness") return;
+      const hint = framingHint();
+      instruction.textContent = hint || HINTS[current];
+      instruction.dataset.hint = hint ? "warning" : "";
+    }, 400);
+  }
+  function stopHints() { if (hintTimer) clearInterval(hintTimer); hintTimer = null; }
+
   async function nextStep() {
     current = steps.find((s) => !done.has(s)) || null;
     markSteps();
     shoot.hidden = faceStart.hidden = submitBtn.hidden = true;
+    stopHints();
     if (!current) {
       $("step-title").textContent = "All done";
       instruction.textContent = "Everything is captured.";
@@ -91,6 +130,7 @@
         await openCamera("environment", 1920, 1080);
         shoot.hidden = false;
         shoot.disabled = false;
+        startHints();
       }
     } catch (e) {
       say("We cannot use your camera (" + e.name + "). Allow camera access for this site and reload, or ask for a video call.", "bad");
