@@ -95,7 +95,13 @@ class Applicant:
         assert c.post("/start", follow_redirects=False).status_code == 303
         r = c.post(
             "/eligibility",
-            data={"us_resident": "yes", "adult": "yes", "document_type": document_type, "method": "online"},
+            data={
+                "us_resident": "yes",
+                "adult": "yes",
+                "document_type": document_type,
+                "method": "online",
+                "email": "seller@example.com",
+            },
             follow_redirects=False,
         )
         assert r.headers["location"] == "/consent", r.text

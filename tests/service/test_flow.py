@@ -177,3 +177,39 @@ def test_integrator_api_with_keys_and_openapi(sqlite_client: TestClient) -> None
         "/api/v1/cases/{case_id}/submit",
     ):
         assert path in spec["paths"], path
+
+
+def test_auto_mode_decides_clear_cases_at_once_and_notifies(
+    tmp_path: Path, astronaut: np.ndarray, astronaut_portrait: np.ndarray
+) -> None:
+    """Auto mode: a clear genuine case is approved on submit, shown at once, and the email is queued."""
+    from datetime import date
+
+    from openidv.document.forgery import generate
+    from openidv.service.app import create_app
+    from openidv.service.orm import OutboxMessage
+    from tests.service.conftest import make_settings
+
+    licence = generate("genuine", np.random.default_rng(24), [astronaut_portrait], date.today(), kind="us_dl")
+    assert licence.back is not None
+    app = create_app(make_settings(tmp_path, decision_mode="auto"))
+    with TestClient(app) as client:
+        a = Applicant(client)
+        a.start("drivers_license")
+        assert a.capture("document_front", licence.front).json()["accepted"]
+        assert a.capture("document_back", licence.back).json()["accepted"]
+        assert a.liveness(astronaut)["accepted"]
+        body = client.post(f"{a.api}/submit").json()
+        services = app.state.services
+        with services.sessions() as db:
+            case = db.get(Case, a.case_id)
+            assert case is not None
+            outcome = case.recommendation["outcome"]
+            assert outcome == "approve", case.recommendation["reasons"]
+            assert body["state"] == "approved" and body["status"] == "approved"
+            assert [e.to_state for e in case.events if e.event == "transition"][-1] == "approved"
+            assert case.events[-1].actor == "system"
+            mails = db.query(OutboxMessage).filter_by(case_id=case.id, channel="email").all()
+            assert len(mails) == 1 and mails[0].recipient == "seller@example.com"
+        token = client.cookies.get("openidv_case")
+        assert 'data-status="approved"' in client.get(f"/status/{token}").text
