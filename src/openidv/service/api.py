@@ -12,13 +12,23 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from openidv.service import cases
-from openidv.service.deps import CallerDep, DbDep, SvcDep, case_for, read_body
+from openidv.service.cases import Services
+from openidv.service.deps import Caller, CallerDep, DbDep, SvcDep, case_for, read_body
 from openidv.service.errors import UnauthorizedError
+from openidv.service.orm import Case
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
+#: OpenAPI description of the raw image bodies (JPEG or PNG bytes, not multipart)
+_IMAGE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "content": {m: {"schema": {"type": "string", "format": "binary"}} for m in ("image/jpeg", "image/png")},
+        "required": True,
+    }
+}
 
 
 class CreateCase(BaseModel):
@@ -47,6 +57,12 @@ class Consent(BaseModel):
 
 class VideoCall(BaseModel):
     email: str | None = Field(None, max_length=320)
+
+
+async def _upload(request: Request, caller: Caller, svc: Services, db: Session, case_id: str) -> tuple[bytes, Case]:
+    """The size-limited raw body, and the case it is for (database work off the event loop)."""
+    data = await read_body(request, svc.settings.max_upload_bytes)
+    return data, await run_in_threadpool(case_for, db, caller, case_id)
 
 
 @router.post("/cases", response_model=CaseCreated, status_code=201)
@@ -85,9 +101,7 @@ def consent(case_id: str, body: Consent, caller: CallerDep, svc: SvcDep, db: DbD
 
 @router.post(
     "/cases/{case_id}/captures/{step}",
-    openapi_extra={
-        "requestBody": {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}, "required": True}
-    },
+    openapi_extra=_IMAGE_BODY,
 )
 async def capture(
     case_id: str,
@@ -99,8 +113,7 @@ async def capture(
     content_type: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """Upload one document photo (raw JPEG/PNG body). Returns accepted, or a retake with reasons."""
-    data = await read_body(request, svc.settings.max_upload_bytes)
-    case = await run_in_threadpool(case_for, db, caller, case_id)
+    data, case = await _upload(request, caller, svc, db, case_id)
     return await run_in_threadpool(cases.add_capture, svc, db, case, step, data, content_type, actor=caller.actor)
 
 
@@ -113,9 +126,7 @@ def liveness_start(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep) -> d
 
 @router.post(
     "/cases/{case_id}/liveness/frames",
-    openapi_extra={
-        "requestBody": {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}, "required": True}
-    },
+    openapi_extra=_IMAGE_BODY,
 )
 async def liveness_frame(
     case_id: str,
@@ -127,8 +138,7 @@ async def liveness_frame(
     content_type: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """One camera frame (raw JPEG body); returns the challenge to show now and guidance."""
-    data = await read_body(request, svc.settings.max_upload_bytes)
-    case = await run_in_threadpool(case_for, db, caller, case_id)
+    data, case = await _upload(request, caller, svc, db, case_id)
     return await run_in_threadpool(cases.liveness_frame, svc, db, case, data, content_type, ts)
 
 
