@@ -32,8 +32,8 @@ from openidv.document import geometry
 from openidv.document.aamva import AamvaError, AamvaRecord, parse_aamva, validate_aamva
 from openidv.document.barcode import BarcodeReadout, decode_pdf417
 from openidv.document.crosscheck import cross_check
-from openidv.document.mrz_ocr import MrzReadout, read_mrz
-from openidv.document.ocr import OcrLine, read_text
+from openidv.document.mrz_ocr import MrzReadout, mrz_band_present, read_mrz
+from openidv.document.ocr import OcrLine, detect_lines, read_text
 from openidv.document.types import DocumentReport, DocumentType, FieldSource, FieldValue, check
 from openidv.document.validation import validate_fields
 from openidv.document.vizone import extract_printed_fields
@@ -47,6 +47,8 @@ _ALPHA2 = {"USA": "US", "CAN": "CA", "MEX": "MX"}
 _PORTRAIT_DETECTOR = DetectorConfig(score_threshold=0.6, max_side=1024, retry_max_side=1024, hog_fallback=False)
 #: Measured long/short ratio from which an outline is taken as ID-1 rather than a passport page.
 ID1_MIN_ASPECT = 1.48
+#: Smallest measured long/short ratio at which a portrait side without an MRZ band is re-read as ID-1.
+ID1_FALLBACK_MIN_ASPECT = 1.30
 #: A face at least this share of the largest face's width is a second portrait (not a ghost image).
 SECOND_FACE_RATIO = 0.6
 
@@ -83,7 +85,9 @@ class SideAnalysis:
     mrz: MrzReadout | None = None
     ocr_lines: list[OcrLine] = field(default_factory=list)
     printed: list[FieldValue] = field(default_factory=list)
-    timings_ms: dict[str, float] = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)  #: wall-clock milliseconds per step
+    #: CPU milliseconds per step, of the calling thread (ONNX models with more than one thread are undercounted)
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def working(self) -> np.ndarray | None:
@@ -109,7 +113,7 @@ def analyse_document(
 
 def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_DOCUMENT) -> SideAnalysis:
     side = SideAnalysis(role)
-    t = time.perf_counter()
+    clock = _Clock(side)
     if isinstance(image, (bytes, bytearray, memoryview)):
         side.data = bytes(image)
     try:
@@ -117,48 +121,125 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
     except ImageError as exc:
         side.error = exc
         return side
-    side.timings_ms["decode"] = _ms(t)
+    clock.lap("decode")
 
-    t = time.perf_counter()
     _locate_and_rectify(side)
-    side.timings_ms["locate"] = _ms(t)
+    clock.lap("locate")
     work = side.working
     assert work is not None
 
-    t = time.perf_counter()
+    # A back photo is first tried as a licence back (barcode), anything else first as a portrait side;
+    # the other test runs only when the first one finds nothing (swapped sides are still recognised).
+    if role == "back":
+        _read_barcode(side, work, config)
+        clock.lap("barcode")
+    if side.kind is DocumentType.UNKNOWN:
+        work = _find_portrait(side, work)
+        clock.lap("faces")
+        if side.faces:
+            side.kind = DocumentType.PASSPORT_TD3 if side.format == "td3" else DocumentType.US_DL_FRONT
+        elif role != "back":
+            _read_barcode(side, work, config)
+            clock.lap("barcode")
+    quads: list[np.ndarray] | None = None
+    if side.faces and side.format != "id1":
+        # A passport page, or a card whose outline was measured short or not found: one text
+        # detection serves the MRZ and the printed zone. TD3 pages always carry an MRZ band.
+        quads = detect_lines(work)
+        clock.lap("text_detect")
+        # without an outline the photo is used as is: the document spans only part of its width
+        band = mrz_band_present(quads, work.shape[1], min_fraction=0.6 if side.format == "td3" else 0.4)
+        if side.format == "td3" or band:
+            side.mrz = read_mrz(work, quads=quads)
+            clock.lap("mrz")
+        if side.mrz is not None and side.mrz.found and side.mrz.result is not None:
+            side.kind = _kind_from_mrz(side.mrz, DocumentType.PASSPORT_TD3)
+        elif band:
+            side.kind = DocumentType.PASSPORT_TD3  # an MRZ band that cannot be read: mrz_read fails
+        elif side.format == "td3" and _as_id1(side):
+            side.kind = DocumentType.US_DL_FRONT
+            work = side.working
+            assert work is not None
+            quads = None
+            clock.lap("locate_id1")
+        else:
+            # no outline and no MRZ: a card front; a page measured short even for a tilted ID-1
+            # card stays a passport page whose MRZ is missing (mrz_read fails)
+            side.kind = DocumentType.PASSPORT_TD3 if side.format == "td3" else DocumentType.US_DL_FRONT
+    elif side.kind is DocumentType.UNKNOWN:
+        side.mrz = read_mrz(work)
+        clock.lap("mrz")
+        if side.mrz.found and side.mrz.result is not None:
+            side.kind = _kind_from_mrz(side.mrz, side.kind)
+    if config.read_printed and side.kind in (DocumentType.US_DL_FRONT, DocumentType.PASSPORT_TD3):
+        if quads is None:
+            quads = detect_lines(work)
+            clock.lap("text_detect")
+        skip = [side.mrz.box] if side.mrz is not None and side.mrz.box is not None else []
+        side.ocr_lines = read_text(work, quads=quads, skip=skip)
+        order = "mdy" if side.kind is DocumentType.US_DL_FRONT else "dmy"
+        side.printed = extract_printed_fields(side.ocr_lines, date_order=order)
+        clock.lap("printed_text")
+    return side
+
+
+def _as_id1(side: SideAnalysis) -> bool:
+    """Re-rectify a portrait side measured as a passport page (no MRZ band on it) as an ID-1 card.
+
+    Perspective and a hand-held tilt skew the measured aspect ratio by up to ~12%, so an
+    ID-1 card (1.586) can measure like a TD3 page (1.420); a TD3 page without an MRZ band
+    does not exist, while an ID-1 front needs none. Returns whether the side changed.
+    """
+    quad = side.locate.quad if side.locate is not None else None
+    if quad is None or side.rgb is None or quad.aspect_ratio < ID1_FALLBACK_MIN_ASPECT:
+        return False
+    rectified = geometry.rectify(side.rgb, quad, "id1")
+    turned = geometry.rotate(rectified, side.rotation)
+    faces = _faces(turned)
+    if not faces:
+        return False
+    side.format, side.rectified, side.faces = "id1", turned, faces
+    side.homography = _homography(quad, "id1")
+    return True
+
+
+def _read_barcode(side: SideAnalysis, work: np.ndarray, config: DocumentConfig) -> None:
+    side.barcode = decode_pdf417(work, budget_ms=config.barcode_budget_ms, expect_aamva=True)
+    if side.barcode.text:
+        side.kind = DocumentType.US_DL_BACK
+        try:
+            side.aamva = parse_aamva(side.barcode.text)
+        except AamvaError as exc:
+            side.aamva_error = exc.message
+
+
+def _find_portrait(side: SideAnalysis, work: np.ndarray) -> np.ndarray:
+    """Detect the portrait; the working image, turned when the portrait was found upside down."""
     side.faces = _faces(work)
     if not side.faces and side.rectified is not None:
         # the text cues may have left a portrait upside down: a face found at 180 degrees settles it
         turned = geometry.rotate(side.rectified, 180)
         if faces := _faces(turned):
             side.rectified, side.rotation, side.faces = turned, (side.rotation + 180) % 360, faces
-            work = turned
-    side.timings_ms["faces"] = _ms(t)
-    if side.faces:
-        side.kind = DocumentType.PASSPORT_TD3 if side.format == "td3" else DocumentType.US_DL_FRONT
-    else:
-        t = time.perf_counter()
-        side.barcode = decode_pdf417(work, budget_ms=config.barcode_budget_ms, expect_aamva=True)
-        side.timings_ms["barcode"] = _ms(t)
-        if side.barcode.text:
-            side.kind = DocumentType.US_DL_BACK
-            try:
-                side.aamva = parse_aamva(side.barcode.text)
-            except AamvaError as exc:
-                side.aamva_error = exc.message
-    if side.kind in (DocumentType.PASSPORT_TD3, DocumentType.UNKNOWN):
-        t = time.perf_counter()
-        side.mrz = read_mrz(work)
-        side.timings_ms["mrz"] = _ms(t)
-        if side.mrz.found and side.mrz.result is not None:
-            side.kind = _kind_from_mrz(side.mrz, side.kind)
-    if config.read_printed and side.kind in (DocumentType.US_DL_FRONT, DocumentType.PASSPORT_TD3):
-        t = time.perf_counter()
-        side.ocr_lines = read_text(work)
-        order = "mdy" if side.kind is DocumentType.US_DL_FRONT else "dmy"
-        side.printed = extract_printed_fields(side.ocr_lines, date_order=order)
-        side.timings_ms["printed_text"] = _ms(t)
-    return side
+            return turned
+    return work
+
+
+class _Clock:
+    """Wall-clock and thread CPU milliseconds per step, written into a side's ``timings_ms`` / ``cpu_ms``."""
+
+    def __init__(self, side: SideAnalysis) -> None:
+        self.side = side
+        self.reset()
+
+    def reset(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.thread_time()
+
+    def lap(self, step: str) -> None:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        self.side.timings_ms[step] = (wall - self.wall) * 1000.0
+        self.side.cpu_ms[step] = (cpu - self.cpu) * 1000.0
+        self.wall, self.cpu = wall, cpu
 
 
 def _locate_and_rectify(side: SideAnalysis) -> None:
@@ -258,7 +339,9 @@ def build_report(
 
     from openidv.document.integrity_pipeline import integrity_checks
 
+    t = time.perf_counter()
     checks += integrity_checks(sides, fields)
+    report.timings_ms["integrity"] = _ms(t)
     return report
 
 

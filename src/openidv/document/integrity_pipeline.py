@@ -45,7 +45,18 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
             stored = (
                 side.rgb if orientation == 1 else None
             )  # without EXIF rotation the decoded pixels are the stored ones
-            results = integrity.integrity_checks(side.data, stored, regions=regions, document=side.rectified)
+            outline = None
+            if side.locate is not None and side.locate.quad is not None:
+                outline = np.array(
+                    [
+                        integrity.upright_box_to_stored((x, y, 0, 0), orientation, sw, sh)[:2]
+                        for x, y in side.locate.quad.corners
+                    ],
+                    dtype=np.float64,
+                )
+            results = integrity.integrity_checks(
+                side.data, stored, regions=regions, document=side.rectified, outline=outline
+            )
             if side.format != "id1":
                 results = [_advisory(r) if r.name in _ID1_ONLY else r for r in results]
         else:

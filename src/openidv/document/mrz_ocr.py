@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -403,6 +404,18 @@ def _read_band(engine: Any, rgb: np.ndarray, group: list[TextLine]) -> _Attempt 
     return best
 
 
+def mrz_band_present(quads: Sequence[np.ndarray], width: float, *, min_fraction: float = 0.6) -> bool:
+    """Whether detected text lines ((4, 2) quads, image pixels) include an MRZ-like band.
+
+    Two or more parallel lines of similar length and height, one line pitch apart
+    (:func:`_groups`), each at least 8 times as long as high and at least ``min_fraction``
+    of ``width`` (pixels) long: MRZ lines run across the whole document.
+    """
+    lines = [_line_from_quad(np.asarray(q, dtype=np.float32).reshape(4, 2)) for q in quads]
+    long_lines = [t for t in lines if t.length >= _MIN_ASPECT * t.height and t.length >= min_fraction * width]
+    return any(len(g) >= 2 for g in _groups(long_lines))
+
+
 def warm_up(engine: Any | None = None) -> None:
     """Load the detector, classifier and recogniser (first calls build the ONNX sessions)."""
     engine = engine if engine is not None else get_model("rapidocr")
@@ -421,10 +434,19 @@ def _validate(rgb: np.ndarray) -> None:
         raise UnsupportedImageError(f"image {rgb.shape[1]}x{rgb.shape[0]} is too small to hold an MRZ")
 
 
-def read_mrz(rgb: np.ndarray, *, det_side: int = DET_SIDE, engine: Any | None = None) -> MrzReadout:
+def read_mrz(
+    rgb: np.ndarray,
+    *,
+    det_side: int = DET_SIDE,
+    engine: Any | None = None,
+    quads: Sequence[np.ndarray] | None = None,
+) -> MrzReadout:
     """Locate, read, correct and parse the MRZ of an RGB ``uint8`` (H, W, 3) image.
 
-    ``engine`` is a RapidOCR instance (default: the registry's ``rapidocr``).
+    ``engine`` is a RapidOCR instance (default: the registry's ``rapidocr``). ``quads``:
+    text-line quadrilaterals ((4, 2), input pixels) the caller's own PP-OCR detection
+    found on the same image (e.g. :func:`openidv.document.ocr.detect_lines`); step 1 is
+    then skipped.
     Raises :class:`openidv.errors.UnsupportedImageError` for arrays that are not RGB
     images and :class:`openidv.errors.ModelUnavailableError` when rapidocr is missing.
     """
@@ -434,13 +456,19 @@ def read_mrz(rgb: np.ndarray, *, det_side: int = DET_SIDE, engine: Any | None = 
     engine = engine if engine is not None else get_model("rapidocr")
     rgb = np.ascontiguousarray(rgb)
     h, w = rgb.shape[:2]
-    scale = min(1.0, det_side / max(h, w))
-    small = rgb if scale >= 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-    quads = _detect(engine, small)
+    steps: dict[str, Any] = {}
+    if quads is None:
+        scale = min(1.0, det_side / max(h, w))
+        small = (
+            rgb if scale >= 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        )
+        steps["det_input"] = small
+        lines = [_line_from_quad(q / scale) for q in _detect(engine, small)]
+    else:
+        lines = [_line_from_quad(np.asarray(q, dtype=np.float32).reshape(4, 2)) for q in quads]
     timings["detect"] = (time.perf_counter() - t0) * 1000
-    lines = [_line_from_quad(q / scale) for q in quads]
     long_lines = [t for t in lines if t.length >= _MIN_ASPECT * t.height and t.length >= 40]
-    steps: dict[str, Any] = {"det_input": small, "det_quads": [t.quad for t in lines]}
+    steps["det_quads"] = [t.quad for t in lines]
     readout = MrzReadout(False, "no_text_lines" if not lines else "no_mrz_lines", steps=steps)
     if not long_lines:
         readout.timings_ms = timings | {"total": (time.perf_counter() - t0) * 1000}

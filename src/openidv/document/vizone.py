@@ -42,6 +42,15 @@ _NAME_LABELS = {
 }
 _NOT_NAMES = frozenset({"USA", "P", "PP", "M", "F", "X", "UNITED STATES OF AMERICA", "PASSPORT"})
 _SEX_LABELS = (r"\bSEX\b",)
+#: Words of printed field labels (English/French, as on ICAO data pages and AAMVA cards): never part of a name.
+_LABEL_WORDS = frozenset(
+    {
+        "NOM", "NOMS", "PRENOM", "PRENOMS", "NAME", "NAMES", "SURNAME", "GIVEN", "NATIONALITY", "NATIONALITE",
+        "DATE", "BIRTH", "NAISSANCE", "PLACE", "LIEU", "SEX", "SEXE", "AUTHORITY", "AUTORITE", "ISSUE",
+        "DELIVRANCE", "EXPIRATION", "EXPIRY", "TYPE", "CODE", "PASSPORT", "PASSEPORT", "NO", "DLN", "DOB",
+        "EXP", "ISS", "CLASS", "RESTRICTIONS", "ENDORSEMENTS", "SIGNATURE",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -176,7 +185,7 @@ def _name_value(text: str) -> str | None:
     cleaned = normalize_name(re.sub(r"^[\s:/]+", "", text))
     if not cleaned or len(cleaned) < 2 or re.search(r"\d", text):
         return None
-    if re.search(r"\b(NOM|PRENOMS|NAMES?|SURNAME)\b", cleaned):
+    if _LABEL_WORDS.intersection(cleaned.split()):  # a field label (often bilingual), not a value
         return None
     if cleaned in _NOT_NAMES:  # a neighbouring field's value (document type, country code, sex)
         return None

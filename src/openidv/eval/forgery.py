@@ -161,6 +161,9 @@ def _run_job(job: _Job) -> dict[str, Any]:
         "kind": doc.kind,
         "seed": job.seed,
         "failed_checks": failed,
+        "failures": [
+            {"name": c.name, "reason": c.reason, "detail": c.detail} for c in report.checks if c.status is Status.FAIL
+        ],
         "status": report.status.value,
         "ms": ms,
     }
