@@ -74,3 +74,26 @@ def test_summary_intervals_and_check_stats() -> None:
     text = ev.format_report(res)
     assert "95% Wilson" in text and "nose_residual_iod" in text
     assert res.to_dict()["intervals_95"]["live"][0] == 0.0
+
+
+def test_screen_strata_counted_and_reported() -> None:
+    rows = [_outcome("screen_replay", Decision.LIVE), _outcome("screen_replay", Decision.NOT_LIVE)]
+    rows += [_outcome("screen_replay", Decision.NOT_LIVE) for _ in range(3)]
+    for o, stratum in zip(rows, ["no_visible_cue", "no_visible_cue", "lattice", "lattice+pwm", "bezel"], strict=True):
+        o.stratum = stratum
+    res = ev._summarise([_outcome("live", Decision.LIVE), *rows], 5, {})
+    assert res.screen_strata == {"bezel": (0, 1), "lattice": (0, 1), "lattice+pwm": (0, 1), "no_visible_cue": (1, 2)}
+    assert res.to_dict()["screen_strata"]["no_visible_cue"] == {"accepted": 1, "n": 2}
+    assert "no_visible_cue" in ev.format_report(res)
+
+
+def test_screen_setup_names_its_visible_cues() -> None:
+    import dataclasses
+
+    base = attacks.screen_setup(np.random.default_rng(0))
+    fine = dataclasses.replace(base, density=3.4, sensor_scale=1.0, coverage=1.2, pwm_depth=0.0)
+    assert fine.lattice_amplitude < 1e-3 and fine.visible_cues == ()
+    coarse = dataclasses.replace(fine, density=1.2, sensor_scale=2.25)  # 0.53 cycles per sensor pixel
+    assert coarse.lattice_amplitude > 0.1 and coarse.visible_cues == ("lattice",)
+    framed = dataclasses.replace(fine, coverage=0.7, pwm_depth=0.1)
+    assert framed.visible_cues == ("pwm", "bezel")

@@ -177,6 +177,24 @@ def test_blink_smile_and_closer_move_their_measures(rendered: dict[str, np.ndarr
     assert closer.face_width_frac > 1.3 * neutral.face_width_frac
 
 
+def test_closed_eye_is_covered_by_lid_skin() -> None:
+    """A rendered blink covers the eye opening with eyelid skin (not stretched lashes), and the
+    mesh then reads a closed eye: EAR at most a fifth of the open one (real closed eyes read
+    ~0.05-0.1 against ~0.3 open; the warp alone left ~0.25 of the open EAR on this face)."""
+    rng = np.random.default_rng(7)
+    subject = synth.prepare_subject(data.astronaut(), rng, face_frac=(0.34, 0.34))
+    open_, closed = (synth.render(subject, synth.Pose(blink=b)) for b in (0.0, 1.0))
+    # inside the open eye's upper half (iris, sclera, lashes) the closed frame shows smooth lid skin
+    mesh = subject.mesh
+    for up, low in ((159, 145), (386, 374)):
+        x, y0, y1 = int(mesh[up, 0]), int(mesh[up, 1]), int((mesh[up, 1] + mesh[low, 1]) / 2)
+        patch_open = open_[y0:y1, x - 6 : x + 7].astype(np.float32)
+        patch_closed = closed[y0:y1, x - 6 : x + 7].astype(np.float32)
+        assert patch_closed.std() < 0.6 * patch_open.std()  # the warp alone: 0.7-0.8
+    neutral, blink = analyse_all([open_, open_, closed, closed])[1::2]
+    assert blink.ear < 0.2 * neutral.ear
+
+
 # --------------------------------------------------------------------------- guidance
 
 

@@ -15,6 +15,17 @@ talking, no challenges) is a passive smoke input for the checks that do not depe
 challenges, and the three Silent-Face stills a smoke input for the per-image cues.
 This module reads files (the shared photos and clip) and is not part of the engine.
 
+Screen replays are also counted per stratum of their simulated setup
+(:attr:`openidv.liveness.attacks.ScreenSetup.visible_cues`: a sub-pixel lattice that reaches
+the sensor, PWM flicker bands, the bezel in frame, or none of these). A screen with none of
+them (fine pitch, DC backlight, filling the view) differs from a live capture only by its
+tone curve, glare and a second pass through a camera, which the photos' own variety of
+tone and sharpness covers: passive image cues cannot separate that stratum here, and its
+APCER is reported apart so that it is not hidden in the total.
+
+Photos in which the frame analyser finds a second face are not used as live subjects (a
+session with two people is refused by ``single_face`` by design, not a false reject).
+
 The screen-cue and planarity thresholds of :mod:`openidv.liveness.pad` were set on sequences
 generated from the seed streams ``[s, 99]``, s = 1000-1029; report figures with ``--seed``
 values whose streams ``[seed, kind, i]`` do not overlap them (any small seed).
@@ -54,6 +65,7 @@ class SessionOutcome:
     analyse_ms: float  #: median per-frame analysis time of the session
     pad_ms_per_frame: float  #: presentation-attack checks' time / frames
     stats: dict[str, float] = field(default_factory=dict)  #: "check.statistic" -> value (see STAT_KEYS)
+    stratum: str = ""  #: screen replay: "+"-joined visible cues of its setup, or "no_visible_cue"
 
 
 #: The numeric check measurements gathered per session to show each cue's distribution per kind.
@@ -93,6 +105,9 @@ class LivenessEvalResult:
     seed: int = 0
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  #: "live" / attack -> 95 % Wilson
     check_stats: dict[str, dict[str, list[float]]] = field(default_factory=dict)  #: kind -> stat -> [min, median, max]
+    #: screen replay by the physical cues its setup shows: stratum -> (accepted as live, sessions)
+    screen_strata: dict[str, tuple[int, int]] = field(default_factory=dict)
+    n_photos_skipped: int = 0  #: photos not used as subjects (no face, or more than one face)
     note: str = SYNTHETIC_NOTE
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,6 +125,8 @@ class LivenessEvalResult:
             "decisions": self.decisions,
             "intervals_95": {k: [round(a, 4), round(b, 4)] for k, (a, b) in self.intervals.items()},
             "check_stats": self.check_stats,
+            "screen_strata": {k: {"accepted": a, "n": n} for k, (a, n) in self.screen_strata.items()},
+            "n_photos_skipped": self.n_photos_skipped,
             "smoke": self.smoke,
             "seed": self.seed,
             "synthetic": True,
@@ -172,16 +189,36 @@ def _outcome(kind: str, report: LivenessReport) -> SessionOutcome:
     )
 
 
-def _subjects(rng: np.random.Generator, n: int) -> list[synth.Subject]:
+def _subjects(rng: np.random.Generator, n: int) -> tuple[list[synth.Subject], int]:
+    """Up to ``n`` subjects and the number of photos skipped.
+
+    A photo is skipped when the mesh finds no face, or when the frame analyser finds a
+    second face in the placed frame (a group photo or a bystander): a live session with two
+    people is rightly refused (``single_face``), so it is not a bona fide presentation of one
+    subject and would only measure the photo collection.
+    """
+    from openidv.liveness.frame import FrameAnalyzer
+
     subjects: list[synth.Subject] = []
-    for photo in face_photos():
-        if len(subjects) >= n:
-            break
-        try:
-            subjects.append(synth.prepare_subject(photo, rng))
-        except synth.NoFaceInPhotoError:
-            continue
-    return subjects
+    skipped = 0
+    analyzer = FrameAnalyzer()
+    try:
+        for photo in face_photos():
+            if len(subjects) >= n:
+                break
+            try:
+                subject = synth.prepare_subject(photo, rng)
+            except synth.NoFaceInPhotoError:
+                skipped += 1
+                continue
+            analyzer.close()  # a fresh tracker per photo: no state carried over
+            if analyzer.analyse(subject.base, 0.0).n_faces > 1:
+                skipped += 1
+                continue
+            subjects.append(subject)
+    finally:
+        analyzer.close()
+    return subjects, skipped
 
 
 def evaluate_liveness(
@@ -196,7 +233,7 @@ def evaluate_liveness(
     from openidv.liveness.session import start_session
 
     rng = np.random.default_rng(seed)
-    subjects = _subjects(rng, max(n_live, n_per_attack, 1))
+    subjects, skipped = _subjects(rng, max(n_live, n_per_attack, 1))
     if not subjects:
         raise RuntimeError("no usable face photo to generate sequences from")
     outcomes: list[SessionOutcome] = []
@@ -206,13 +243,23 @@ def evaluate_liveness(
         subject = subjects[i % len(subjects)]
         session = start_session(now=1_000.0, rng=sub_rng)
         challenges = [s.challenge for s in session.steps]
+        stratum = ""
         if kind == "live":
             seq = synth.live_sequence(subject, challenges, sub_rng, fps)
+        elif kind == "screen_replay":
+            # the same draws as attacks.screen_replay(..., setup=None), kept to name the stratum
+            setup = attacks.screen_setup(sub_rng)
+            seq = attacks.screen_replay(subject, challenges, sub_rng, fps, setup=setup)
+            stratum = "+".join(setup.visible_cues) or "no_visible_cue"
         else:
             seq = attacks.ATTACKS[kind](subject, challenges, sub_rng, fps)
         report, _ = run_session(seq, session)
-        outcomes.append(_outcome(kind, report))
-    return _summarise(outcomes, seed, _smoke_tests() if smoke else {})
+        outcome = _outcome(kind, report)
+        outcome.stratum = stratum
+        outcomes.append(outcome)
+    result = _summarise(outcomes, seed, _smoke_tests() if smoke else {})
+    result.n_photos_skipped = skipped
+    return result
 
 
 def _summarise(outcomes: list[SessionOutcome], seed: int, smoke: dict[str, Any]) -> LivenessEvalResult:
@@ -252,6 +299,11 @@ def _summarise(outcomes: list[SessionOutcome], seed: int, smoke: dict[str, Any])
         for key in keys:
             vals = np.array([o.stats[key] for o in rows if key in o.stats])
             check_stats[k][key] = [round(float(v), 4) for v in (vals.min(), np.median(vals), vals.max())]
+    strata: dict[str, tuple[int, int]] = {}
+    for o in by_kind.get("screen_replay", []):
+        if o.stratum:
+            acc, cnt = strata.get(o.stratum, (0, 0))
+            strata[o.stratum] = (acc + int(o.decision is Decision.LIVE), cnt + 1)
     ms = [o.analyse_ms for o in outcomes if np.isfinite(o.analyse_ms)]
     pad = [o.pad_ms_per_frame for o in outcomes if np.isfinite(o.pad_ms_per_frame)]
     return LivenessEvalResult(
@@ -270,6 +322,7 @@ def _summarise(outcomes: list[SessionOutcome], seed: int, smoke: dict[str, Any])
         seed=seed,
         intervals=intervals,
         check_stats=check_stats,
+        screen_strata=dict(sorted(strata.items())),
     )
 
 
@@ -366,6 +419,11 @@ def format_report(result: LivenessEvalResult) -> str:
     ]
     for k, rate in result.apcer.items():
         lines.append(f"{k:<20}{result.n_attack[k]:>5}{result.attack_accepted[k]:>8}{rate:>9.1%}{_ci(result, k):>18}")
+    if result.screen_strata:
+        lines += ["", "screen replay by the physical cues its simulated setup shows (accepted as live / sessions):"]
+        for stratum, (acc, cnt) in result.screen_strata.items():
+            lo, hi = wilson(acc, cnt)
+            lines.append(f"  {stratum:<28}{acc:>3} / {cnt:<3} [{lo:.1%}, {hi:.1%}]")
     lines += [
         "",
         f"median frame analysis: {result.ms_per_frame:.1f} ms/frame; "

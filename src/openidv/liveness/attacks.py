@@ -201,6 +201,26 @@ class ScreenSetup:
     def bezel_in_frame(self) -> bool:
         return self.coverage * (1.0 + 2.0 * self.bezel_frac) < 0.98
 
+    @property
+    def lattice_amplitude(self) -> float:
+        """Relative modulation of the sub-pixel stripes that reaches the sensor (0: none)."""
+        return 1.65 * _lattice_mtf(self.density / self.sensor_scale, self.optics_sigma)
+
+    @property
+    def visible_cues(self) -> tuple[str, ...]:
+        """The physical screen cues this setup puts in the image: ``lattice`` (stripes modulated
+        by at least 1 % at the sensor), ``pwm`` (flicker bands), ``bezel`` (device edge in
+        frame). Empty for a fine-pitch, DC-dimmed screen that fills the view: only its tone
+        curve, glare and the second pass through a camera then differ from a live capture."""
+        cues = []
+        if self.lattice_amplitude >= 0.01:
+            cues.append("lattice")
+        if self.pwm_depth > 0:
+            cues.append("pwm")
+        if self.bezel_in_frame:
+            cues.append("bezel")
+        return tuple(cues)
+
 
 def screen_setup(rng: np.random.Generator) -> ScreenSetup:
     """A random but physically plausible phone / tablet / monitor replay setup."""
