@@ -160,6 +160,9 @@ def test_resubmission_and_escalation(app_svc: tuple[TestClient, Services]) -> No
     assert r.status_code == 403
     admin = _new(c)
     ta = login(admin, "ada")
+    r = admin.post(f"/review/cases/{escalate_id}/assign", data={"csrf_token": ta, "reviewer": "remy"})
+    assert r.status_code == 409  # an escalated case goes to admins only
+    assert c.post(f"/review/cases/{escalate_id}/assign", data={"csrf_token": t, "reviewer": "rita"}).status_code == 403
     assert admin.post(f"/review/cases/{escalate_id}/claim", data={"csrf_token": ta}).status_code == 200
     admin.post(f"/review/cases/{escalate_id}/decide", data={"csrf_token": ta, "action": "approve"})
     with svc.sessions() as db:
@@ -274,3 +277,25 @@ def test_users_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: 
     out = capsys.readouterr().out
     assert '"role": "admin"' in out and "exists already" in out and "at least 12" in out
     assert csrf  # the helper module is shared with the browser test
+
+
+def test_admin_assigns_a_case_to_a_reviewer(app_svc: tuple[TestClient, Services]) -> None:
+    c, svc = app_svc
+    case_id, _ = seed_case(svc)
+    admin = _new(c)
+    ta = login(admin, "ada")
+    r = admin.post(
+        f"/review/cases/{case_id}/assign", data={"csrf_token": ta, "reviewer": "remy"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    tr = login(c, "rita")
+    assert c.post(f"/review/cases/{case_id}/claim", data={"csrf_token": tr}).status_code == 409
+    remy = _new(c)
+    tm = login(remy, "remy")
+    r = remy.post(
+        f"/review/cases/{case_id}/decide", data={"csrf_token": tm, "action": "approve"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    with svc.sessions() as db:
+        entries = [(a.actor, a.action) for a in db.scalars(select(AuditEntry).where(AuditEntry.case_id == case_id))]
+        assert ("ada", "assign") in entries and ("remy", "approve") in entries

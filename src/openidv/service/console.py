@@ -155,6 +155,9 @@ def case_page(case_id: str, request: Request, session: SessionDep, svc: SvcDep, 
         step_labels=cases.STEP_LABELS,
         seller=cases.seller_status(case),
         booking=review.booking_of(db, case),
+        reviewers=[u.name for u in db.scalars(select(User).where(User.disabled.is_(False)).order_by(User.name))]
+        if session.user.role == "admin"
+        else [],
     )
 
 
@@ -169,6 +172,20 @@ def case_image(case_id: str, blob_id: str, session: SessionDep, svc: SvcDep, db:
 def claim(case_id: str, session: SessionDep, svc: SvcDep, db: DbDep, csrf_token: Annotated[str, Form()]) -> Response:
     auth.check_csrf(session, csrf_token)
     review.claim(svc, db, review.get_case(db, case_id), session.user)
+    return _back(f"/review/cases/{case_id}")
+
+
+@router.post("/cases/{case_id}/assign")
+def assign(
+    case_id: str,
+    session: SessionDep,
+    svc: SvcDep,
+    db: DbDep,
+    csrf_token: Annotated[str, Form()],
+    reviewer: Annotated[str, Form()],
+) -> Response:
+    auth.check_csrf(session, csrf_token)
+    review.assign(svc, db, review.get_case(db, case_id), session.user, reviewer)
     return _back(f"/review/cases/{case_id}")
 
 

@@ -102,6 +102,21 @@ def claim(svc: Services, db: Session, case: Case, user: User) -> None:
     audit(db, user.name, "claim", case.id)
 
 
+def assign(svc: Services, db: Session, case: Case, admin: User, reviewer_name: str) -> None:
+    """An admin hands a case to a named reviewer (or admin), replacing any claim."""
+    require_admin(admin)
+    if case.state != CaseState.IN_REVIEW.value:
+        raise ConflictError(f"the case is {case.state.replace('_', ' ')}, not awaiting review", code="not_in_review")
+    target = db.scalar(select(User).where(User.name == reviewer_name, User.disabled.is_(False)))
+    if target is None:
+        raise UnprocessableError(f"no active user named {reviewer_name!r}", code="unknown_user")
+    if case.escalated and target.role != "admin":
+        raise ConflictError("an escalated case can only go to an admin", code="escalated")
+    audit(db, admin.name, "assign", case.id, to=target.name, was=case.assigned_to)
+    case.assigned_to = target.name
+    case.claimed_at = svc.clock()
+
+
 def release(svc: Services, db: Session, case: Case, user: User) -> None:
     if case.assigned_to != user.name and user.role != "admin":
         raise ConflictError("only the reviewer holding the case (or an admin) can release it", code="not_yours")
