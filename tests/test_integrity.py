@@ -168,6 +168,67 @@ def test_compression_inconclusive_inputs(varied: list[tamper.GenuineSample]) -> 
     assert r.status is Status.INCONCLUSIVE and r.reason == "no_compression_trace"
 
 
+def _prior_steps_by_scan(k2: np.ndarray, final: np.ndarray) -> np.ndarray:
+    """Reference for ``integrity._estimate_prior_steps``: the candidate steps tried one by one."""
+    steps = np.zeros(k2.shape[1])
+    for j in range(k2.shape[1]):
+        q2 = float(final[j])
+        hist = np.bincount(np.abs(k2[:, j]).astype(np.int64), minlength=2)[1:].astype(np.float64)
+        total = hist.sum()
+        if total < 100:
+            continue
+        n = np.arange(1, hist.size + 1, dtype=np.float64)
+        mean = float((hist * n).sum() / total)
+        r = max(0.0, 1.0 - 1.0 / mean)
+        model = total * (1.0 - r) * r ** (n - 1.0)
+        for step in range(int(np.ceil(1.5 * q2)), 121):
+            reach = np.zeros(hist.size, bool)
+            idx = np.round(np.arange(1, int(hist.size * q2 / step) + 2) * step / q2).astype(np.int64) - 1
+            reach[idx[(idx >= 0) & (idx < hist.size)]] = True
+            if float(model[~reach].sum()) < 30:
+                break
+            if float(hist[~reach].sum()) < 0.3 * float(model[~reach].sum()):
+                steps[j] = step
+    return steps
+
+
+def test_prior_quantisation_steps_are_recovered(astronaut_portrait: np.ndarray) -> None:
+    rng = np.random.default_rng(3)
+    photo = synth.photograph(synth.render_id_front(astronaut_portrait, rng), rng, jpeg_quality=100)
+    once = tamper.encode_jpeg(photo, 60)
+    twice = tamper.encode_jpeg(tamper.decode(once), 90)
+    table = integrity.parse_container(twice).luma_table
+    assert table is not None
+    maps = integrity._block_maps(integrity._luma(tamper.decode(twice)), table)
+    q1 = integrity.ijg_table(60)[integrity._GHOST_COEFS]
+    # The low frequencies betray the camera's quality-60 table exactly (measured: 8 of the first 9 found, all exact).
+    found = maps.prior_steps[:9] > 0
+    assert found.sum() >= 6
+    assert np.array_equal(maps.prior_steps[:9][found], q1[:9][found])
+    # The vectorised estimate is the one-step-at-a-time scan.
+    y = integrity._luma(tamper.decode(twice))
+    h8, w8 = y.shape[0] // 8 * 8, y.shape[1] // 8 * 8
+    blocks = (y[:h8, :w8] - 128.0).reshape(h8 // 8, 8, w8 // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 64)
+    final = np.maximum(table[integrity._GHOST_COEFS], 1.0)
+    k2 = np.round((blocks @ integrity._GHOST_BASIS) / final.astype(np.float32))
+    assert np.array_equal(integrity._estimate_prior_steps(k2, final), _prior_steps_by_scan(k2, final))
+    # A single compression leaves no earlier lattice.
+    single = integrity.parse_container(once).luma_table
+    assert single is not None
+    assert not integrity._block_maps(integrity._luma(tamper.decode(once)), single).prior_steps.any()
+
+
+def test_compression_check_reuses_given_pixels(double_compressed: list[tamper.GenuineSample]) -> None:
+    g = double_compressed[0]
+    regions = {"portrait": g.regions["portrait"]}
+    decoded_here = integrity.error_level_consistency(g.data, regions)
+    given = integrity.error_level_consistency(g.data, regions, rgb=g.rgb)
+    assert given.to_dict() == decoded_here.to_dict()
+    # pixels of another size are not the file's: it is decoded instead
+    wrong = integrity.error_level_consistency(g.data, regions, rgb=g.rgb[:-8])
+    assert wrong.to_dict() == decoded_here.to_dict()
+
+
 # --------------------------------------------------------------------------- copy-move
 
 

@@ -47,6 +47,8 @@ _ALPHA2 = {"USA": "US", "CAN": "CA", "MEX": "MX"}
 _PORTRAIT_DETECTOR = DetectorConfig(score_threshold=0.6, max_side=1024, retry_max_side=1024, hog_fallback=False)
 #: Measured long/short ratio from which an outline is taken as ID-1 rather than a passport page.
 ID1_MIN_ASPECT = 1.48
+#: Below this measured ratio an "ID-1" portrait side is checked for an MRZ band (a stretched TD3 page).
+ID1_CLEAR_MIN_ASPECT = 1.60
 #: Smallest measured long/short ratio at which a portrait side without an MRZ band is re-read as ID-1.
 ID1_FALLBACK_MIN_ASPECT = 1.30
 #: A face at least this share of the largest face's width is a second portrait (not a ghost image).
@@ -142,6 +144,15 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
             _read_barcode(side, work, config)
             clock.lap("barcode")
     quads: list[np.ndarray] | None = None
+    if side.faces and side.format == "id1" and _ambiguous_id1(side):
+        # Perspective can stretch a passport page (1.42) past the ID-1 cut: a face and an MRZ band
+        # on the same side make it a passport page (card fronts carry no MRZ).
+        quads = detect_lines(work)
+        clock.lap("text_detect")
+        if mrz_band_present(quads, work.shape[1], min_fraction=0.6) and _as_td3(side):
+            work, quads = side.working, None
+            assert work is not None
+            clock.lap("locate_td3")
     if side.faces and side.format != "id1":
         # A passport page, or a card whose outline was measured short or not found: one text
         # detection serves the MRZ and the printed zone. TD3 pages always carry an MRZ band.
@@ -181,6 +192,25 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
         side.printed = extract_printed_fields(side.ocr_lines, date_order=order)
         clock.lap("printed_text")
     return side
+
+
+def _ambiguous_id1(side: SideAnalysis) -> bool:
+    quad = side.locate.quad if side.locate is not None else None
+    return quad is not None and quad.aspect_ratio < ID1_CLEAR_MIN_ASPECT
+
+
+def _as_td3(side: SideAnalysis) -> bool:
+    """Re-rectify a portrait side measured as an ID-1 card (but carrying an MRZ band) as a TD3 page."""
+    quad = side.locate.quad if side.locate is not None else None
+    if quad is None or side.rgb is None:
+        return False
+    turned = geometry.rotate(geometry.rectify(side.rgb, quad, "td3"), side.rotation)
+    faces = _faces(turned)
+    if not faces:
+        return False
+    side.format, side.rectified, side.faces = "td3", turned, faces
+    side.homography = _homography(quad, "td3")
+    return True
 
 
 def _as_id1(side: SideAnalysis) -> bool:

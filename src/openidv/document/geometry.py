@@ -210,13 +210,19 @@ def locate_document(
     edges, edges_all, polygons = _edge_candidates(lab, config)
     polygons += _region_candidates(lab, config)
     wh, ww = work.shape[:2]
-    scored: list[Candidate] = []
+    # The same quad often comes from several thresholds: score it once (the first source names it).
+    unique: dict[bytes, tuple[str, np.ndarray]] = {}
     for source, polygon in polygons:
-        touches = _touches_border(polygon, ww, wh, config.border_margin)
-        parts = _score_parts(polygon, grad, lab, ww, wh, skip_border=touches)
-        if parts is None:
-            continue
-        scored.append(Candidate(polygon / scale, source, _combine(parts), parts, touches))
+        unique.setdefault(np.ascontiguousarray(polygon, np.float64).tobytes(), (source, polygon))
+    sources = [source for source, _ in unique.values()]
+    quads = [polygon for _, polygon in unique.values()]
+    touching = [_touches_border(polygon, ww, wh, config.border_margin) for polygon in quads]
+    scored: list[Candidate] = []
+    for source, polygon, touches, parts in zip(
+        sources, quads, touching, _score_many(quads, touching, grad, lab, ww, wh), strict=True
+    ):
+        if parts is not None:
+            scored.append(Candidate(polygon / scale, source, _combine(parts), parts, touches))
     scored.sort(key=lambda c: c.score, reverse=True)
     scored = _dedupe(scored, scale)
 
@@ -310,6 +316,9 @@ def _cropped_regions(edges: list[np.ndarray], lab: np.ndarray, grad: _Gradient) 
         cv2.rectangle(closed, (0, 0), (ww - 1, wh - 1), 255, 1)
         contours, _ = cv2.findContours(closed, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
         for contour in contours:
+            _, _, bw, bh = cv2.boundingRect(contour)
+            if bw * bh < 0.1 * ww * wh:  # the hull lies inside the bounding box: too small
+                continue
             hull = cv2.convexHull(contour)
             area = cv2.contourArea(hull)
             if not 0.1 * ww * wh <= area <= 0.9 * ww * wh:
@@ -344,8 +353,10 @@ def _is_cropped_card(poly: np.ndarray, grad: _Gradient, lab: np.ndarray, ww: int
         cos = abs(float(np.dot(d1, d2))) / max(float(np.linalg.norm(d1) * np.linalg.norm(d2)), 1e-9)
         if cos > math.cos(math.radians(50)):
             return False
-    supports = [_side_support(p, q, poly.mean(axis=0), grad, lab, ww, wh)[0] for p, q, _ in inner]
-    return float(np.average(supports, weights=lengths)) >= 0.85 and min(supports) >= 0.7
+    ends = np.array([(p, q) for p, q, _ in inner], dtype=np.float64)
+    centres = np.repeat(poly.mean(axis=0)[None, :], len(inner), axis=0)
+    supports, _ = _side_supports(ends[:, 0], ends[:, 1], centres, grad, lab, ww, wh)
+    return float(np.average(supports, weights=lengths)) >= 0.85 and float(supports.min()) >= 0.7
 
 
 @dataclass(frozen=True)
@@ -358,13 +369,20 @@ class _Gradient:
 
     @staticmethod
     def of(lab: np.ndarray) -> _Gradient:
-        gx = cv2.Scharr(lab, cv2.CV_32F, 1, 0) / 16.0
-        gy = cv2.Scharr(lab, cv2.CV_32F, 0, 1) / 16.0
-        mags = gx * gx + gy * gy
-        pick = np.argmax(mags, axis=2)[..., None]
-        gx1 = np.take_along_axis(gx, pick, axis=2)[..., 0]
-        gy1 = np.take_along_axis(gy, pick, axis=2)[..., 0]
-        return _Gradient(gx1, gy1, np.sqrt(gx1 * gx1 + gy1 * gy1))
+        gx = np.asarray(cv2.Scharr(lab, cv2.CV_32F, 1, 0) / 16.0, np.float32)
+        gy = np.asarray(cv2.Scharr(lab, cv2.CV_32F, 0, 1) / 16.0, np.float32)
+        # Per pixel the channel with the largest squared magnitude, the first one on ties; planes are
+        # contiguous copies (cv2.split), much faster to combine than strided channel views.
+        gxs, gys = cv2.split(gx), cv2.split(gy)
+        best = gxs[0] * gxs[0] + gys[0] * gys[0]
+        gx1, gy1 = gxs[0], gys[0]
+        for cx, cy in zip(gxs[1:], gys[1:], strict=True):
+            mag = cx * cx + cy * cy
+            better = mag > best
+            best = np.where(better, mag, best)
+            gx1 = np.where(better, cx, gx1)
+            gy1 = np.where(better, cy, gy1)
+        return _Gradient(gx1, gy1, np.sqrt(best))
 
 
 def _edge_candidates(
@@ -401,7 +419,7 @@ def _region_candidates(lab: np.ndarray, config: LocatorConfig) -> list[tuple[str
         lab, (max(1, round(ww * small_scale)), max(1, round(wh * small_scale))), interpolation=cv2.INTER_AREA
     )
     samples = small.reshape(-1, 3).astype(np.float32)
-    smooth = cv2.GaussianBlur(lab, (0, 0), 2.0).reshape(-1, 3)
+    planes = [plane.reshape(-1) for plane in cv2.split(cv2.GaussianBlur(lab, (0, 0), 2.0))]
     out: list[tuple[str, np.ndarray]] = []
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 15, 0.5)
     cv2.setRNGSeed(7)
@@ -410,8 +428,16 @@ def _region_candidates(lab: np.ndarray, config: LocatorConfig) -> list[tuple[str
             continue
         best_labels = np.zeros((len(samples), 1), np.int32)
         _, _, centres = cv2.kmeans(samples, k, best_labels, criteria, 2, cv2.KMEANS_PP_CENTERS)
-        dist = ((smooth[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-        labels = np.argmin(dist, axis=1).reshape(wh, ww)
+        # Nearest centre per pixel (the first one on ties), one cluster at a time: no (pixels, k, 3) temporary.
+        nearest = np.zeros(wh * ww, np.int32)
+        best = np.full(wh * ww, np.inf, np.float32)
+        for c in range(k):
+            d0, d1, d2 = (plane - centres[c, i] for i, plane in enumerate(planes))
+            dist = d0 * d0 + d1 * d1 + d2 * d2
+            closer = dist < best
+            nearest[closer] = c
+            best = np.where(closer, dist, best)
+        labels = nearest.reshape(wh, ww)
         for cluster in range(k):
             mask = (labels == cluster).astype(np.uint8) * 255
             mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
@@ -429,6 +455,9 @@ def _hull_quads(contour: np.ndarray, min_area: float) -> list[np.ndarray]:
     longest straight runs intersected (this one restores corners that are rounded,
     cut by glare or hidden by a finger).
     """
+    _, _, bw, bh = cv2.boundingRect(contour)
+    if bw * bh < min_area:  # the hull lies inside the bounding box: too small
+        return []
     hull = cv2.convexHull(contour)
     area = cv2.contourArea(hull)
     if area < min_area:
@@ -479,6 +508,56 @@ def _score_parts(
     With ``skip_border``, sides lying on the frame (a cropped card) are left out of the
     edge terms; at least two sides must remain.
     """
+    return _score_many([quad], [skip_border], grad, lab, ww, wh)[0]
+
+
+def _score_many(
+    quads: list[np.ndarray], skip_border: list[bool], grad: _Gradient, lab: np.ndarray, ww: int, wh: int
+) -> list[dict[str, float] | None]:
+    """:func:`_score_parts` of many work-scale quads, their sides sampled in one batch."""
+    shapes: list[tuple[float, float, float, float] | None] = []
+    sides: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    owners: list[int] = []
+    for n, quad in enumerate(quads):
+        shape = _shape_terms(quad)
+        shapes.append(shape)
+        if shape is None:
+            continue
+        centre = quad.mean(axis=0)
+        for i in range(4):
+            p, q = quad[i], quad[(i + 1) % 4]
+            if skip_border[n] and _on_border(p, q, ww, wh, 2.0):
+                continue
+            sides.append((p, q, centre))
+            owners.append(n)
+    out: list[dict[str, float] | None] = [None] * len(quads)
+    if not sides:
+        return out
+    arr = np.array(sides, dtype=np.float64)  # (S, 3, 2): p, q, centre
+    supports, contrasts = _side_supports(arr[:, 0], arr[:, 1], arr[:, 2], grad, lab, ww, wh)
+    owner = np.array(owners)
+    for n, shape in enumerate(shapes):
+        if shape is None:
+            continue
+        mine = np.flatnonzero(owner == n)
+        if len(mine) < 2:
+            continue
+        support = supports[mine]
+        area, aspect, aspect_score, angle_score = shape
+        out[n] = {
+            "edge": float(np.mean(support)),
+            "edge_min": float(support.min()),
+            "aspect": aspect_score,
+            "aspect_ratio": aspect,
+            "angles": angle_score,
+            "area_fraction": area / (ww * wh),
+            "contrast": float(np.median(contrasts[mine])),
+        }
+    return out
+
+
+def _shape_terms(quad: np.ndarray) -> tuple[float, float, float, float] | None:
+    """(area, aspect ratio, aspect score, angle score) of a convex quad; ``None`` when it is not one."""
     if not np.all(np.isfinite(quad)) or not cv2.isContourConvex(quad.astype(np.float32).reshape(-1, 1, 2)):
         return None
     area = abs(_polygon_area(quad))
@@ -493,26 +572,7 @@ def _score_parts(
     aspect = max(long_pair, short_pair) / max(1e-6, min(long_pair, short_pair))
     aspect_score = max(math.exp(-(math.log(aspect / a) ** 2) / (2 * 0.12**2)) for a in FORMAT_ASPECTS.values())
     angle_score = math.exp(-((max(abs(a - 90.0) for a in angles) / 30.0) ** 2))
-    supports = []
-    contrasts = []
-    for i in range(4):
-        p, q = quad[i], quad[(i + 1) % 4]
-        if skip_border and _on_border(p, q, ww, wh, 2.0):
-            continue
-        support, contrast = _side_support(p, q, quad.mean(axis=0), grad, lab, ww, wh)
-        supports.append(support)
-        contrasts.append(contrast)
-    if len(supports) < 2:
-        return None
-    return {
-        "edge": float(np.mean(supports)),
-        "edge_min": float(min(supports)),
-        "aspect": aspect_score,
-        "aspect_ratio": aspect,
-        "angles": angle_score,
-        "area_fraction": area / (ww * wh),
-        "contrast": float(np.median(contrasts)),
-    }
+    return area, aspect, aspect_score, angle_score
 
 
 def _combine(parts: dict[str, float]) -> float:
@@ -531,38 +591,76 @@ def _side_support(
     strongest gradient 6-9 px outside the shape (``centre`` is inside it): an outline
     drawn through texture (noise, cloth, grass) does not stand out of it.
     """
-    length = float(np.hypot(*(q - p)))
-    n_samples = int(np.clip(length / 3.0, 12, 120))
-    t = np.linspace(0.06, 0.94, n_samples)
-    direction = (q - p) / max(length, 1e-6)
-    normal = np.array([-direction[1], direction[0]])
-    if float(np.dot(centre - p, normal)) < 0:
-        normal = -normal  # the normal points inside
-    base = p[None, :] + t[:, None] * (q - p)[None, :]
-    best = np.zeros(n_samples)
-    texture = np.zeros(n_samples)
-    for off in (-9.0, -6.0, -2.0, -1.0, 0.0, 1.0, 2.0):
-        pts = base + off * normal
-        xi = np.clip(np.round(pts[:, 0]).astype(int), 0, ww - 1)
-        yi = np.clip(np.round(pts[:, 1]).astype(int), 0, wh - 1)
-        if abs(off) > 3.0:
-            # Gradient away from the side: an edge must stand out of the texture around it.
-            texture = np.maximum(texture, grad.magnitude[yi, xi])
-            continue
-        across = np.abs(grad.gx[yi, xi] * normal[0] + grad.gy[yi, xi] * normal[1])
-        along = np.abs(grad.gx[yi, xi] * direction[0] + grad.gy[yi, xi] * direction[1])
+    support, contrast = _side_supports(p[None, :], q[None, :], centre[None, :], grad, lab, ww, wh)
+    return float(support[0]), float(contrast[0])
+
+
+#: Offsets (work pixels, along the inward normal) where a side's edge is looked for, and where the
+#: texture it must stand out of is measured (outside the shape).
+_EDGE_OFFSETS = (-2.0, -1.0, 0.0, 1.0, 2.0)
+_TEXTURE_OFFSETS = (-9.0, -6.0)
+_MAX_SIDE_SAMPLES = 120
+
+
+def _side_supports(
+    p: np.ndarray, q: np.ndarray, centre: np.ndarray, grad: _Gradient, lab: np.ndarray, ww: int, wh: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_side_support` of ``S`` sides at once: ``p``, ``q``, ``centre`` are (S, 2) work pixels.
+
+    Each side gets 12-120 samples (one per 3 px) spread over 6-94 % of its length; the
+    rows are padded to the longest and the padding is masked out of the statistics.
+    Returns (support, contrast), each (S,).
+    """
+    d = q - p
+    length = np.hypot(d[:, 0], d[:, 1])
+    n_samples = np.clip(length / 3.0, 12, _MAX_SIDE_SAMPLES).astype(int)
+    width = int(n_samples.max())
+    index = np.arange(width, dtype=np.float64)[None, :]
+    step = (0.94 - 0.06) / (n_samples - 1).astype(np.float64)
+    t = index * step[:, None] + 0.06  # np.linspace(0.06, 0.94, n) per row, padded
+    valid = index < n_samples[:, None]
+    t[np.arange(len(t)), n_samples - 1] = 0.94
+    t = np.where(valid, t, 0.94)
+    direction = d / np.maximum(length, 1e-6)[:, None]
+    normal = np.stack([-direction[:, 1], direction[:, 0]], axis=1)
+    flip = ((centre - p) * normal).sum(axis=1) < 0
+    normal[flip] = -normal[flip]  # the normal points inside
+    bx = p[:, 0:1] + t * d[:, 0:1]
+    by = p[:, 1:2] + t * d[:, 1:2]
+    nx, ny = normal[:, 0:1], normal[:, 1:2]
+    dx, dy = direction[:, 0:1], direction[:, 1:2]
+
+    def sample_at(off: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        px, py = bx + off * nx, by + off * ny
+        xi = np.clip(np.round(px).astype(int), 0, ww - 1)
+        yi = np.clip(np.round(py).astype(int), 0, wh - 1)
+        return px, py, xi, yi
+
+    texture = np.zeros(bx.shape)
+    for off in _TEXTURE_OFFSETS:
+        # Gradient away from the side: an edge must stand out of the texture around it.
+        _, _, xi, yi = sample_at(off)
+        texture = np.maximum(texture, grad.magnitude[yi, xi])
+    best = np.zeros(bx.shape)
+    for off in _EDGE_OFFSETS:
+        px, py, xi, yi = sample_at(off)
+        gx, gy = grad.gx[yi, xi], grad.gy[yi, xi]
+        across = np.abs(gx * nx + gy * ny)
+        along = np.abs(gx * dx + gy * dy)
         val = np.where(across > 1.5 * along, across, 0.0)
-        inside = (pts[:, 0] >= 0) & (pts[:, 0] <= ww - 1) & (pts[:, 1] >= 0) & (pts[:, 1] <= wh - 1)
+        inside = (px >= 0) & (px <= ww - 1) & (py >= 0) & (py <= wh - 1)
         best = np.maximum(best, np.where(inside, val, 0.0))
-    support = float(np.mean(best > np.maximum(3.0, 1.5 * np.minimum(texture, 1e6))))
-    contrast_vals = []
-    for sign in (1.0, -1.0):
-        pts = base + sign * 5.0 * normal
-        xi = np.clip(np.round(pts[:, 0]).astype(int), 0, ww - 1)
-        yi = np.clip(np.round(pts[:, 1]).astype(int), 0, wh - 1)
-        contrast_vals.append(lab[yi, xi])
-    contrast = float(np.median(np.linalg.norm(contrast_vals[0] - contrast_vals[1], axis=1)))
-    return support, contrast
+    on_edge = (best > np.maximum(3.0, 1.5 * np.minimum(texture, 1e6))) & valid
+    support = on_edge.sum(axis=1) / n_samples
+    _, _, xa, ya = sample_at(5.0)
+    _, _, xb, yb = sample_at(-5.0)
+    diff = np.linalg.norm(lab[ya, xa] - lab[yb, xb], axis=2)
+    diff = np.where(valid, diff, np.inf)
+    diff.sort(axis=1)
+    rows = np.arange(len(diff))
+    lo, hi = diff[rows, (n_samples - 1) // 2], diff[rows, n_samples // 2]
+    contrast = (lo + hi) / 2  # the median of each row's valid samples
+    return support.astype(np.float64), contrast.astype(np.float64)
 
 
 def _dedupe(cands: list[Candidate], scale: float) -> list[Candidate]:
@@ -689,12 +787,22 @@ def _robust_line(points: np.ndarray, strength: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _intersect(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> np.ndarray | None:
-    la = np.cross(np.append(a[0], 1.0), np.append(a[1], 1.0))
-    lb = np.cross(np.append(b[0], 1.0), np.append(b[1], 1.0))
-    x = np.cross(la, lb)
-    if abs(x[2]) < 1e-9:
+    """Intersection of the line through ``a``'s two points with the line through ``b``'s; ``None`` if parallel.
+
+    Homogeneous coordinates: each line is the cross product of its points (x, y, 1), the
+    intersection the cross product of the lines. Written out in scalars (the same
+    arithmetic as ``np.cross``, a fraction of its cost: this runs thousands of times per photo).
+    """
+    ax0, ay0 = float(a[0][0]), float(a[0][1])
+    ax1, ay1 = float(a[1][0]), float(a[1][1])
+    bx0, by0 = float(b[0][0]), float(b[0][1])
+    bx1, by1 = float(b[1][0]), float(b[1][1])
+    la0, la1, la2 = ay0 - ay1, ax1 - ax0, ax0 * ay1 - ay0 * ax1
+    lb0, lb1, lb2 = by0 - by1, bx1 - bx0, bx0 * by1 - by0 * bx1
+    x0, x1, x2 = la1 * lb2 - la2 * lb1, la2 * lb0 - la0 * lb2, la0 * lb1 - la1 * lb0
+    if abs(x2) < 1e-9:
         return None
-    return np.asarray(x[:2] / x[2], dtype=np.float64)
+    return np.array([x0 / x2, x1 / x2], dtype=np.float64)
 
 
 # --------------------------------------------------------------------------- geometry helpers

@@ -463,6 +463,9 @@ _DCT = np.array(
     dtype=np.float32,
 )
 _GHOST_COEFS = _ZIGZAG[1:28]  #: low/mid AC coefficients (natural-order indices) used for the lattice test
+#: (64, 27): a flattened 8x8 block times this gives its 2-D DCT coefficients ``_GHOST_COEFS``
+#: (row u * 8 + v of ``kron(DCT, DCT)`` is the basis image of coefficient (u, v)).
+_GHOST_BASIS = np.ascontiguousarray(np.kron(_DCT, _DCT)[_GHOST_COEFS].T, dtype=np.float32)
 _NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
@@ -497,25 +500,36 @@ def _estimate_prior_steps(k2: np.ndarray, final: np.ndarray) -> np.ndarray:
     expected, is taken.
     """
     steps = np.zeros(k2.shape[1])
+    mags = np.abs(np.asarray(k2, np.float64).T).astype(np.int64)  # (coefficients, blocks), contiguous rows
     for j in range(k2.shape[1]):
         q2 = float(final[j])
-        hist = np.bincount(np.abs(k2[:, j]).astype(np.int64), minlength=2)[1:].astype(np.float64)  # n >= 1
+        hist = np.bincount(mags[j], minlength=2)[1:].astype(np.float64)  # n >= 1
         total = hist.sum()
         if total < 100:
             continue
-        n = np.arange(1, hist.size + 1, dtype=np.float64)
+        size = hist.size
+        n = np.arange(1, size + 1, dtype=np.float64)
         mean = float((hist * n).sum() / total)
         r = max(0.0, 1.0 - 1.0 / mean)
         model = total * (1.0 - r) * r ** (n - 1.0)
-        for step in range(int(np.ceil(1.5 * q2)), 121):
-            reach = np.zeros(hist.size, bool)
-            idx = np.round(np.arange(1, int(hist.size * q2 / step) + 2) * step / q2).astype(np.int64) - 1
-            reach[idx[(idx >= 0) & (idx < hist.size)]] = True
-            expected = float(model[~reach].sum())
-            if expected < 30:
-                break
-            if float(hist[~reach].sum()) < 0.3 * expected:
-                steps[j] = step
+        first = int(np.ceil(1.5 * q2))
+        if first > 120:
+            continue
+        # Every candidate step at once: row i marks the bins reachable from step first + i.
+        cand = np.arange(first, 121, dtype=np.float64)
+        m = np.arange(1, int(size * q2 / first) + 2, dtype=np.float64)
+        idx = np.round(m[None, :] * cand[:, None] / q2).astype(np.int64) - 1
+        rows = np.broadcast_to(np.arange(cand.size)[:, None], idx.shape)
+        ok = (idx >= 0) & (idx < size)
+        reach = np.zeros((cand.size, size), bool)
+        reach[rows[ok], idx[ok]] = True
+        expected = np.where(reach, 0.0, model[None, :]).sum(axis=1)
+        observed = np.where(reach, 0.0, hist[None, :]).sum(axis=1)
+        low = np.flatnonzero(expected < 30)
+        stop = int(low[0]) if low.size else cand.size  # the scan ends at the first step expecting < 30 values
+        found = np.flatnonzero(observed[:stop] < 0.3 * expected[:stop])
+        if found.size:
+            steps[j] = cand[found[-1]]
     return steps
 
 
@@ -523,8 +537,8 @@ def _block_maps(y: np.ndarray, final_table: np.ndarray | None, exclude: list[Box
     h8, w8 = y.shape[0] // 8 * 8, y.shape[1] // 8 * 8
     y = np.ascontiguousarray(y[:h8, :w8])
     by, bx = h8 // 8, w8 // 8
-    blocks = (y - 128.0).reshape(by, 8, bx, 8).transpose(0, 2, 1, 3).reshape(-1, 8, 8)
-    coefs = (_DCT @ blocks @ _DCT.T).reshape(-1, 64)[:, _GHOST_COEFS]
+    blocks = (y - 128.0).reshape(by, 8, bx, 8).transpose(0, 2, 1, 3).reshape(-1, 64)
+    coefs = blocks @ _GHOST_BASIS  # the 2-D DCT's low/mid AC coefficients, one matrix product for all blocks
     n_coefs = len(_GHOST_COEFS)
     steps = np.zeros(n_coefs)
     sums = np.zeros(by * bx, np.float32)
@@ -657,7 +671,9 @@ def _evidence_applicable(ev: RegionEvidence) -> bool:
     return ev.ghost_inconsistency is not None or (ev.noise_ring is not None and ev.noise_ring >= NOISE_MIN_LEVEL)
 
 
-def error_level_consistency(data: bytes, regions: Mapping[str, Box] | None = None) -> CheckResult:
+def error_level_consistency(
+    data: bytes, regions: Mapping[str, Box] | None = None, *, rgb: np.ndarray | None = None
+) -> CheckResult:
     """Does every region share the compression history and noise of the rest of the photo?
 
     Physics. A browser-uploaded photo was JPEG-compressed by the camera (quality q1)
@@ -675,7 +691,9 @@ def error_level_consistency(data: bytes, regions: Mapping[str, Box] | None = Non
     ``g = (region - reference) / (1.05 - reference)``, :data:`NOISE_RATIO_THRESHOLD`.
 
     ``regions`` are boxes in *stored* JPEG pixels (see the module docstring); without
-    regions, 96-px tiles over the image are tested with a stricter threshold.
+    regions, 96-px tiles over the image are tested with a stricter threshold. ``rgb``:
+    ``data``'s pixels as stored (no EXIF rotation) when the caller decoded them already;
+    used only when its size matches the file's header, ``data`` is decoded otherwise.
 
     Limits (measured, see the report): the lattice cue needs an earlier compression
     coarser than the last one (q1 below ~80 with a 85-92 re-encode); the noise cue needs
@@ -690,7 +708,10 @@ def error_level_consistency(data: bytes, regions: Mapping[str, Box] | None = Non
     container = parse_container(bytes(data))
     if container.format != "jpeg":
         return _inconclusive(name, "not_jpeg", f"compression history needs a JPEG, got {container.format}")
-    rgb = _decode_stored(bytes(data))
+    given = _valid_rgb(rgb, min_side=1) if rgb is not None else None
+    if given is None or given.shape[:2] != (container.height, container.width):
+        given = _decode_stored(bytes(data))
+    rgb = given
     if rgb is None or min(rgb.shape[:2]) < 64:
         return _inconclusive(name, "unreadable_image", "the JPEG cannot be decoded or is smaller than 64 px")
     maps = _block_maps(_luma(rgb), container.luma_table, list(regions.values()) if regions else None)
@@ -786,10 +807,6 @@ COPY_MIN_AREA = 900
 _COPY_MIN_SHIFT = 24
 
 
-def _norm_offset(dx: float, dy: float) -> tuple[float, float]:
-    return (dx, dy) if (dx > 0 or (dx == 0 and dy > 0)) else (-dx, -dy)
-
-
 def copy_move(rgb: np.ndarray) -> CheckResult:
     """Find a region duplicated elsewhere in the same image (clone stamp, copied field).
 
@@ -830,17 +847,23 @@ def copy_move(rgb: np.ndarray) -> CheckResult:
     matches = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(desc, desc, k=4)
     pts = np.array([kp.pt for kp in keypoints], np.float32)
     bins: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}  # (dx, dy, source x, source y)
-    for group in matches:
-        for m in group[1:]:
-            if m.distance > 40 or m.queryIdx >= m.trainIdx:
-                continue
-            a, b = pts[m.queryIdx], pts[m.trainIdx]
-            dx, dy = (b - a).tolist()
-            if (dx, dy) != _norm_offset(dx, dy):
-                a, dx, dy = b, -dx, -dy
-            if dx * dx + dy * dy < _COPY_MIN_SHIFT**2:
-                continue
-            bins.setdefault((round(dx / 4), round(dy / 4)), []).append((dx, dy, float(a[0]), float(a[1])))
+    pairs_all = np.array(
+        [(m.queryIdx, m.trainIdx, m.distance) for group in matches for m in group[1:]], np.float64
+    ).reshape(-1, 3)
+    query, train = pairs_all[:, 0].astype(np.int64), pairs_all[:, 1].astype(np.int64)
+    keep = (pairs_all[:, 2] <= 40) & (query < train)
+    query, train = query[keep], train[keep]
+    first, second = pts[query], pts[train]
+    delta = (second - first).astype(np.float64)  # float32 differences, as the keypoints are stored
+    forward = (delta[:, 0] > 0) | ((delta[:, 0] == 0) & (delta[:, 1] > 0))  # offsets point right (or down)
+    origin = np.where(forward[:, None], first, second).astype(np.float64)
+    offset = np.where(forward[:, None], delta, -delta)
+    far = (offset * offset).sum(axis=1) >= _COPY_MIN_SHIFT**2
+    keys = np.round(offset / 4).astype(np.int64)
+    for i in np.flatnonzero(far).tolist():
+        bins.setdefault((int(keys[i, 0]), int(keys[i, 1])), []).append(
+            (float(offset[i, 0]), float(offset[i, 1]), float(origin[i, 0]), float(origin[i, 1]))
+        )
     candidates = [c for c in sorted(bins.values(), key=len, reverse=True)[:3] if len(c) >= 5]
     y = gray.astype(np.float32)
     mean = cv2.blur(y, (9, 9))
@@ -850,7 +873,7 @@ def copy_move(rgb: np.ndarray) -> CheckResult:
         pairs = np.array(offsets)
         median = np.median(pairs[:, :2], axis=0)
         shift = _refine_shift(y, pairs[:, 2:], (int(np.rint(median[0])), int(np.rint(median[1]))))
-        area, mask = _verify_shift(y, texture, *shift)
+        area, mask = _verify_shift(y, texture, *shift, at_least=0 if best is None else best[0])
         if best is None or area > best[0]:
             best = (area, shift, mask)
     if best is None or best[0] < COPY_MIN_AREA:
@@ -922,21 +945,26 @@ def _refine_shift(y: np.ndarray, pts: np.ndarray, guess: tuple[int, int]) -> tup
     chosen = pts[inside][:40].astype(int)
     if chosen.size == 0:
         return guess
+    # 15x15 patches around the points (n, 15, 15), and the same patches shifted, gathered at once.
+    grid = np.arange(-7, 8)
+    rows = chosen[:, 1][:, None, None] + grid[None, :, None]
+    cols = chosen[:, 0][:, None, None] + grid[None, None, :]
+    patches = y[rows, cols]
     best, best_cost = guess, np.inf
     for dx in range(gx - 2, gx + 3):
         for dy in range(gy - 2, gy + 3):
-            cost = 0.0
-            for px, py in chosen:
-                a = y[py - 7 : py + 8, px - 7 : px + 8]
-                b = y[py + dy - 7 : py + dy + 8, px + dx - 7 : px + dx + 8]
-                cost += float(np.abs(a - b).mean())
+            cost = float(np.abs(patches - y[rows + dy, cols + dx]).mean(axis=(1, 2)).astype(np.float64).sum())
             if cost < best_cost:
                 best, best_cost = (dx, dy), cost
     return best
 
 
-def _verify_shift(y: np.ndarray, texture: np.ndarray, dx: int, dy: int) -> tuple[int, np.ndarray]:
-    """Largest connected area where ``y`` and ``y`` shifted by (dx, dy) agree on textured pixels; its source mask."""
+def _verify_shift(y: np.ndarray, texture: np.ndarray, dx: int, dy: int, *, at_least: int = 0) -> tuple[int, np.ndarray]:
+    """Largest connected area where ``y`` and ``y`` shifted by (dx, dy) agree on textured pixels; its source mask.
+
+    When no more than ``at_least`` pixels agree in all, the largest area cannot exceed
+    ``at_least`` either: (0, empty mask) is returned without labelling the components.
+    """
     h, w = y.shape
     x0, x1 = max(0, -dx), min(w, w - dx)
     y0, y1 = max(0, -dy), min(h, h - dy)
@@ -945,15 +973,21 @@ def _verify_shift(y: np.ndarray, texture: np.ndarray, dx: int, dy: int) -> tuple
         return 0, mask
     a = y[y0:y1, x0:x1]
     b = y[y0 + dy : y1 + dy, x0 + dx : x1 + dx]
-    diff = cv2.blur(np.abs(a - b), (7, 7))
-    tex = np.minimum(texture[y0:y1, x0:x1], texture[y0 + dy : y1 + dy, x0 + dx : x1 + dx])
-    same = ((diff < COPY_DIFF_BASE + COPY_DIFF_RELATIVE * tex) & (tex >= COPY_MIN_TEXTURE)).astype(np.uint8)
-    same = cv2.morphologyEx(same, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(same, connectivity=8)
+    diff = cv2.blur(cv2.absdiff(a, b), (7, 7))
+    tex = cv2.min(texture[y0:y1, x0:x1], texture[y0 + dy : y1 + dy, x0 + dx : x1 + dx])
+    limit = tex * np.float32(COPY_DIFF_RELATIVE)
+    limit += np.float32(COPY_DIFF_BASE)
+    agree = ((diff < limit) & (tex >= COPY_MIN_TEXTURE)).view(np.uint8)
+    same = cv2.morphologyEx(agree, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    # Label only the bounding box of the agreeing pixels (the components are the same, found faster).
+    bx, by, bw, bh = cv2.boundingRect(same)
+    if bw == 0 or bh == 0 or int(cv2.countNonZero(same)) <= at_least:
+        return 0, mask  # nothing, or too little to beat ``at_least``
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(same[by : by + bh, bx : bx + bw], connectivity=8)
     if n <= 1:
         return 0, mask
     k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    mask[y0:y1, x0:x1] = labels == k
+    mask[y0 + by : y0 + by + bh, x0 + bx : x0 + bx + bw] = labels == k
     return int(stats[k, cv2.CC_STAT_AREA]), mask
 
 
@@ -1002,10 +1036,11 @@ def _tile_origins(shape: tuple[int, int], tile: int, outline: np.ndarray | None)
 
 def _median_along(values: np.ndarray, axis: int, size: int = 9) -> np.ndarray:
     """Running median of ``size`` samples along ``axis`` (edges replicated)."""
-    pad = size // 2
-    padded = np.pad(values, [(pad, pad) if a == axis else (0, 0) for a in range(values.ndim)], mode="edge")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, size, axis=axis)
-    return np.asarray(np.median(windows, axis=-1), dtype=values.dtype)
+    from scipy.ndimage import median_filter  # "nearest" replicates the edges
+
+    shape = [1] * values.ndim
+    shape[axis] = size
+    return np.asarray(median_filter(values, size=tuple(shape), mode="nearest"), dtype=values.dtype)
 
 
 def _spectral_peak(channel: np.ndarray, origins: list[tuple[int, int]], tile: int = 128) -> float:
@@ -1023,10 +1058,18 @@ def _spectral_peak(channel: np.ndarray, origins: list[tuple[int, int]], tile: in
         return 0.0
     hp = channel - cv2.GaussianBlur(channel, (0, 0), 3.0)
     window = np.outer(np.hanning(tile), np.hanning(tile)).astype(np.float32)
-    acc = np.zeros((tile, tile), np.float64)
+    half = tile // 2 + 1
+    acc_half = np.zeros((tile, half), np.float64)
     for start in range(0, len(origins), 16):  # batched FFTs, bounded memory
         batch = np.stack([hp[ty : ty + tile, tx : tx + tile] for ty, tx in origins[start : start + 16]]) * window
-        acc += (np.abs(np.fft.fft2(batch, axes=(1, 2))) ** 2).sum(axis=0)
+        spectrum = np.fft.rfft2(batch, axes=(1, 2))
+        acc_half += (spectrum.real**2 + spectrum.imag**2).sum(axis=0)
+    # A real signal's power spectrum is symmetric, P(-ky, -kx) = P(ky, kx): the real FFT computes the
+    # columns kx = 0 .. tile / 2, the others are their mirror images.
+    acc = np.empty((tile, tile), np.float64)
+    acc[:, :half] = acc_half
+    mirror_rows = (-np.arange(tile)) % tile
+    acc[:, half:] = acc_half[mirror_rows][:, tile - np.arange(half, tile)]
     logp = np.log(np.fft.fftshift(acc / len(origins)) + 1e-6).astype(np.float32)
     f = np.fft.fftshift(np.fft.fftfreq(tile))
     fy, fx = np.meshgrid(f, f, indexing="ij")
@@ -1269,7 +1312,7 @@ def integrity_checks(
     pixels (the screen check looks inside it).
     """
     pixels = rgb if rgb is not None else _decode_stored(bytes(data)) if data else None
-    results = [editing_software_metadata(data), error_level_consistency(data, regions)]
+    results = [editing_software_metadata(data), error_level_consistency(data, regions, rgb=pixels)]
     if pixels is None:
         for check_name in ("copy_move", "screen_recapture", "photocopy"):
             results.append(_inconclusive(check_name, "unusable_image", "the image cannot be decoded"))

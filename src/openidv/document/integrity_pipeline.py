@@ -62,10 +62,11 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
         else:
             # A side without a portrait (a licence back) is mostly grey and carries a periodic barcode:
             # the colour (photocopy), lattice (screen) and self-similarity (copy-move) cues do not apply.
+            stored = side.rgb if orientation == 1 else None  # decoded once, shared by both checks
             results = [
                 integrity.editing_software_metadata(side.data),
-                integrity.error_level_consistency(side.data, regions),
-                integrity.screenshot(side.data),
+                integrity.error_level_consistency(side.data, regions, rgb=stored),
+                integrity.screenshot(side.data, stored),
             ]
         out += [_renamed(f"{side.role}_", r) for r in results]
     out.append(integrity.specimen(fields))
