@@ -26,8 +26,9 @@ Protocol
                   image's right) in ``hold_frames`` (2) consecutive frames
   turn_right      yaw - baseline <= -15 degrees, 2 consecutive frames
   look_up         pitch - baseline >= +12 degrees (and |yaw - baseline| < 15), 2 frames
-  blink           eye aspect ratio below 0.6 x baseline (closed) in at least one frame,
-                  then back above 0.85 x baseline (open again), head near frontal;
+  blink           eye aspect ratio below 0.6 x the eyes just before (the median of the
+                  step's last 3 near-frontal open frames; the baseline until there are 2)
+                  in at least one frame, then back above 0.85 x it, head near frontal;
                   ``met_at`` is the time of the most closed frame
   smile           mouth width / inter-ocular distance >= 1.15 x baseline, or >= 1.08 x
                   baseline with the mouth corners lifted by >= 0.05 inter-ocular
@@ -184,6 +185,8 @@ class _StepState:
     hold: int = 0
     closed_ts: float | None = None  #: blink: client time of the most closed frame so far
     closed_ear: float = math.inf
+    #: blink: eye aspect ratios of the last near-frontal open-eye frames of this step (the local reference)
+    open_ears: deque[float] = field(default_factory=lambda: deque(maxlen=3))
 
 
 @dataclass(frozen=True, eq=False)
@@ -534,11 +537,18 @@ def _advance(
     met = False
     if current is Challenge.BLINK:
         if near_frontal:
-            if ear_ratio < cfg.blink_closed_ratio:
+            # Closed and open again are judged against the eyes just before the blink (median of the
+            # last 3 near-frontal open frames of this step), not the session baseline: after a head
+            # turn the mesh can read a narrow eye's open aperture ~0.75 of baseline for a while.
+            ref = float(np.median(st.open_ears)) if len(st.open_ears) >= 2 else b.ear
+            local = a.ear / ref if ref > 0 else 1.0
+            if local < cfg.blink_closed_ratio:
                 if a.ear < st.closed_ear:
                     st.closed_ear, st.closed_ts = a.ear, ts
-            elif st.closed_ts is not None and ear_ratio >= cfg.blink_open_ratio:
+            elif st.closed_ts is not None and local >= cfg.blink_open_ratio:
                 met = True
+            elif st.closed_ts is None:
+                st.open_ears.append(a.ear)
     else:
         if current is Challenge.MOVE_CLOSER:
             on = near_frontal and a.face_width_frac >= cfg.closer_ratio * st.ref_width
