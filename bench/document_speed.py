@@ -33,16 +33,10 @@ Usage: python bench/document_speed.py [--n 12] [--seed 5] [--json] [--no-pin]
 from __future__ import annotations
 
 import os
-import shutil
-import sys
 
-if "--no-pin" not in sys.argv and os.environ.get("_OPENIDV_PINNED") != "1" and shutil.which("taskset"):
-    os.environ["_OPENIDV_PINNED"] = "1"
-    os.environ.setdefault("OPENIDV_ONNX_THREADS", "1")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.execvp("taskset", ["taskset", "-c", "0", sys.executable, *sys.argv])
-os.environ.setdefault("OPENIDV_ONNX_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+import _pin  # noqa: F401  (first: re-executes under taskset with one ONNX / OpenMP thread)
+
+# isort: split
 
 import argparse
 import json

@@ -149,7 +149,7 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
         # on the same side make it a passport page (card fronts carry no MRZ).
         quads = detect_lines(work)
         clock.lap("text_detect")
-        if mrz_band_present(quads, work.shape[1], min_fraction=0.6) and _as_td3(side):
+        if mrz_band_present(quads, work.shape[1], min_fraction=0.6) and _rerectify(side, "td3"):
             work, quads = side.working, None
             assert work is not None
             clock.lap("locate_td3")
@@ -167,7 +167,7 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
             side.kind = _kind_from_mrz(side.mrz, DocumentType.PASSPORT_TD3)
         elif band:
             side.kind = DocumentType.PASSPORT_TD3  # an MRZ band that cannot be read: mrz_read fails
-        elif side.format == "td3" and _as_id1(side):
+        elif side.format == "td3" and _rerectify(side, "id1", ID1_FALLBACK_MIN_ASPECT):
             side.kind = DocumentType.US_DL_FRONT
             work = side.working
             assert work is not None
@@ -199,37 +199,23 @@ def _ambiguous_id1(side: SideAnalysis) -> bool:
     return quad is not None and quad.aspect_ratio < ID1_CLEAR_MIN_ASPECT
 
 
-def _as_td3(side: SideAnalysis) -> bool:
-    """Re-rectify a portrait side measured as an ID-1 card (but carrying an MRZ band) as a TD3 page."""
-    quad = side.locate.quad if side.locate is not None else None
-    if quad is None or side.rgb is None:
-        return False
-    turned = geometry.rotate(geometry.rectify(side.rgb, quad, "td3"), side.rotation)
-    faces = _faces(turned)
-    if not faces:
-        return False
-    side.format, side.rectified, side.faces = "td3", turned, faces
-    side.homography = _homography(quad, "td3")
-    return True
+def _rerectify(side: SideAnalysis, fmt: str, min_aspect: float = 0.0) -> bool:
+    """Rectify a portrait side again as ``fmt`` ("id1" or "td3"); keep it when the portrait is found there.
 
-
-def _as_id1(side: SideAnalysis) -> bool:
-    """Re-rectify a portrait side measured as a passport page (no MRZ band on it) as an ID-1 card.
-
-    Perspective and a hand-held tilt skew the measured aspect ratio by up to ~12%, so an
-    ID-1 card (1.586) can measure like a TD3 page (1.420); a TD3 page without an MRZ band
-    does not exist, while an ID-1 front needs none. Returns whether the side changed.
+    Perspective and a hand-held tilt skew the measured aspect ratio by up to ~12 %, so an
+    ID-1 card (1.586) can measure like a TD3 page (1.420) and the other way round; the MRZ
+    band settles it (a TD3 page always has one, a card front never). Returns whether the
+    side changed.
     """
     quad = side.locate.quad if side.locate is not None else None
-    if quad is None or side.rgb is None or quad.aspect_ratio < ID1_FALLBACK_MIN_ASPECT:
+    if quad is None or side.rgb is None or quad.aspect_ratio < min_aspect:
         return False
-    rectified = geometry.rectify(side.rgb, quad, "id1")
-    turned = geometry.rotate(rectified, side.rotation)
+    turned = geometry.rotate(geometry.rectify(side.rgb, quad, fmt), side.rotation)
     faces = _faces(turned)
     if not faces:
         return False
-    side.format, side.rectified, side.faces = "id1", turned, faces
-    side.homography = _homography(quad, "id1")
+    side.format, side.rectified, side.faces = fmt, turned, faces
+    side.homography = _homography(quad, fmt)
     return True
 
 
