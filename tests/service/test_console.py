@@ -299,3 +299,18 @@ def test_admin_assigns_a_case_to_a_reviewer(app_svc: tuple[TestClient, Services]
     with svc.sessions() as db:
         entries = [(a.actor, a.action) for a in db.scalars(select(AuditEntry).where(AuditEntry.case_id == case_id))]
         assert ("ada", "assign") in entries and ("remy", "approve") in entries
+
+
+def test_blind_review_hides_the_recommendation_until_decided(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path, blind_review=True))
+    with TestClient(app) as c:
+        svc: Services = app.state.services
+        add_users(svc)
+        case_id, _ = seed_case(svc, outcome="reject")
+        t = login(c, "rita")
+        assert "rec-reject" not in c.get("/review").text and "hidden" in c.get("/review").text
+        page = c.get(f"/review/cases/{case_id}").text
+        assert "hidden until you decide" in page and "System recommendation: reject" not in page
+        c.post(f"/review/cases/{case_id}/claim", data={"csrf_token": t})
+        c.post(f"/review/cases/{case_id}/decide", data={"csrf_token": t, "action": "approve"})
+        assert "System recommendation: reject" in c.get(f"/review/cases/{case_id}").text

@@ -103,6 +103,8 @@ def queue_page(
     failed_check: str | None = None,
 ) -> HTMLResponse:
     filters = review.QueueFilters(document_type or None, recommendation or None, failed_check or None)
+    if svc.settings.blind_review:
+        filters = review.QueueFilters(filters.document_type, None, filters.failed_check)
     rows = review.queue(db, session.user, filters, svc.clock())
     return _page(
         request,
@@ -113,6 +115,7 @@ def queue_page(
         document_types=cases.DOCUMENT_LABELS,
         deadline_h=svc.settings.review_deadline_h,
         mode=svc.settings.decision_mode.value,
+        blind=svc.settings.blind_review,
     )
 
 
@@ -155,6 +158,7 @@ def case_page(case_id: str, request: Request, session: SessionDep, svc: SvcDep, 
         step_labels=cases.STEP_LABELS,
         seller=cases.seller_status(case),
         booking=review.booking_of(db, case),
+        blind=svc.settings.blind_review and case.state == "in_review",
         reviewers=[u.name for u in db.scalars(select(User).where(User.disabled.is_(False)).order_by(User.name))]
         if session.user.role == "admin"
         else [],

@@ -64,6 +64,9 @@ class ServiceSettings(BaseSettings):
     # --- review console
     #: a submitted case should be decided within this many hours
     review_deadline_h: float = Field(72.0, gt=0)
+    #: hide the system's recommendation from reviewers until they have decided (blind review: the
+    #: agreement report then measures two independent judgements, not a reviewer anchored on the system)
+    blind_review: bool = False
     #: reviewer login sessions last this long, seconds
     login_ttl_s: int = Field(8 * 3600, gt=0)
     #: failed logins in a row that lock an account, and for how long (seconds)
