@@ -314,3 +314,33 @@ def test_blind_review_hides_the_recommendation_until_decided(tmp_path: Path) -> 
         c.post(f"/review/cases/{case_id}/claim", data={"csrf_token": t})
         c.post(f"/review/cases/{case_id}/decide", data={"csrf_token": t, "action": "approve"})
         assert "System recommendation: reject" in c.get(f"/review/cases/{case_id}").text
+
+
+def test_admin_sees_the_outbox_and_retries_a_dead_message(app_svc: tuple[TestClient, Services]) -> None:
+    from openidv.service.notify import deliver_due
+    from openidv.service.orm import Delivery, OutboxMessage
+
+    c, svc = app_svc  # no SMTP host configured: every email attempt fails
+    case_id, _ = seed_case(svc)
+    t = login(c, "rita")
+    c.post(f"/review/cases/{case_id}/claim", data={"csrf_token": t})
+    c.post(f"/review/cases/{case_id}/decide", data={"csrf_token": t, "action": "approve"})
+    now = svc.clock()
+    for i in range(svc.settings.outbox_max_attempts):
+        deliver_due(svc, now=now + timedelta(hours=2 * (i + 1)))
+    with svc.sessions() as db:
+        message = db.scalar(select(OutboxMessage).where(OutboxMessage.case_id == case_id))
+        assert message is not None and message.status == "dead"
+        message_id = message.id
+    assert c.get("/review/notifications").status_code == 403  # admins only
+    admin = _new(c)
+    ta = login(admin, "ada")
+    page = admin.get("/review/notifications").text
+    assert f'data-message="{message_id}"' in page and "SMTP not configured" in page
+    r = admin.post(f"/review/notifications/{message_id}/requeue", data={"csrf_token": ta}, follow_redirects=False)
+    assert r.status_code == 303
+    assert admin.post(f"/review/notifications/{message_id}/requeue", data={"csrf_token": ta}).status_code == 409
+    with svc.sessions() as db:
+        message = db.get(OutboxMessage, message_id)
+        assert message is not None and message.status == "pending" and message.attempts == 0
+        assert len(db.scalars(select(Delivery).where(Delivery.message_id == message_id)).all()) >= 1  # log kept

@@ -303,6 +303,51 @@ def audit_page(request: Request, session: SessionDep, db: DbDep, case_id: str | 
     return _page(request, "review/audit.html", session, entries=db.scalars(q).all(), case_id=case_id)
 
 
+@router.get("/notifications", response_class=HTMLResponse)
+def notifications_page(request: Request, session: SessionDep, db: DbDep, status: str | None = None) -> HTMLResponse:
+    from openidv.service.notify import outbox_counts
+    from openidv.service.orm import Delivery, OutboxMessage
+
+    review.require_admin(session.user)
+    q = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)
+    if status:
+        q = q.where(OutboxMessage.status == status)
+    messages = db.scalars(q).all()
+    attempts = {
+        m.id: db.scalars(select(Delivery).where(Delivery.message_id == m.id).order_by(Delivery.id)).all()
+        for m in messages
+    }
+    return _page(
+        request,
+        "review/notifications.html",
+        session,
+        messages=messages,
+        attempts=attempts,
+        counts=outbox_counts(db),
+        status=status,
+    )
+
+
+@router.post("/notifications/{message_id}/requeue")
+def requeue_notification(
+    message_id: int, session: SessionDep, svc: SvcDep, db: DbDep, csrf_token: Annotated[str, Form()]
+) -> Response:
+    from openidv.service.notify import NotifyError, requeue
+    from openidv.service.orm import OutboxMessage
+
+    auth.check_csrf(session, csrf_token)
+    review.require_admin(session.user)
+    message = db.get(OutboxMessage, message_id)
+    if message is None:
+        raise NotFoundError("no such message")
+    try:
+        requeue(svc, db, message)
+    except NotifyError as exc:
+        raise ServiceError(str(exc), code="not_dead", status=409) from exc
+    auth.audit(db, session.user.name, "requeue_notification", message.case_id, message=message.id)
+    return _back("/review/notifications")
+
+
 @router.get("/users", response_class=HTMLResponse)
 def users_page(request: Request, session: SessionDep, db: DbDep) -> HTMLResponse:
     review.require_admin(session.user)

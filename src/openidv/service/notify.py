@@ -469,6 +469,14 @@ def outbox_counts(db: Session) -> dict[str, int]:
     return {str(status): int(n) for status, n in rows}
 
 
+def requeue(svc: Services, db: Session, message: OutboxMessage) -> None:
+    """Give a dead message a fresh set of attempts, due now (after the cause was fixed)."""
+    if message.status != "dead":
+        raise NotifyError(f"only dead messages are requeued (this one is {message.status})")
+    message.status, message.attempts, message.locked_until = "pending", 0, None
+    message.next_attempt_at = svc.clock()
+
+
 # --------------------------------------------------------------------------- worker
 
 
