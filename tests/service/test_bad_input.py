@@ -162,3 +162,11 @@ def test_eligibility_refusals_are_readable(sqlite_client: TestClient) -> None:
     )
     assert r.status_code == 303 and r.headers["location"] == "/video-call"
     assert "Verify in a video call" in c.get("/video-call").text
+
+
+def test_security_headers(sqlite_client: TestClient) -> None:
+    r = sqlite_client.get("/")
+    assert r.headers["x-frame-options"] == "DENY" and r.headers["referrer-policy"] == "no-referrer"
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert r.headers["cache-control"] == "no-store" and r.headers["x-content-type-options"] == "nosniff"
+    assert "content-security-policy" not in sqlite_client.get("/static/app.css").headers

@@ -7,6 +7,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,6 +27,13 @@ from openidv.service.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
+#: scripts only from this origin (the capture page's JSON island is data, not script); camera frames
+#: are drawn from a MediaStream into a canvas and sent with fetch
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "media-src 'self' blob: mediastream:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
 
 
 def build_services(settings: ServiceSettings) -> Services:
@@ -101,6 +109,23 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
     )
     app.state.services = svc
     app.state.settings = settings
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        """Pages and API answers are not framed, sniffed, cached or leaked through the Referer."""
+        response: Response = await call_next(request)
+        h = response.headers
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Referrer-Policy", "no-referrer")  # status links carry the case token
+        h.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+        if not request.url.path.startswith(("/static", "/docs", "/redoc", "/openapi.json")):
+            h.setdefault("Cache-Control", "no-store")
+            h.setdefault("Content-Security-Policy", CSP)
+        if request.url.scheme == "https":
+            h.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
     app.include_router(api.router)
     app.include_router(web.router)
     app.include_router(console.router)
