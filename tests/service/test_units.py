@@ -209,3 +209,11 @@ def test_migrations_build_the_models_schema(tmp_path: Path, database: str) -> No
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_policy_sends_printed_text_mismatches_to_review_not_reject() -> None:
+    doc, live, face = _reports()
+    doc["checks"].append(_c("consistency_barcode_printed", "fail", "fields_mismatch", 0.0))
+    rec = recommend(doc, live, face)
+    assert rec.outcome is Outcome.REVIEW
+    assert "document.consistency_barcode_printed.fields_mismatch" in [r.code for r in rec.reasons]
