@@ -170,3 +170,15 @@ def test_security_headers(sqlite_client: TestClient) -> None:
     assert "script-src 'self'" in r.headers["content-security-policy"]
     assert r.headers["cache-control"] == "no-store" and r.headers["x-content-type-options"] == "nosniff"
     assert "content-security-policy" not in sqlite_client.get("/static/app.css").headers
+
+
+def test_refused_eligibility_keeps_the_answers(sqlite_client: TestClient) -> None:
+    c = sqlite_client
+    c.post("/start")
+    r = c.post(
+        "/eligibility",
+        data={"us_resident": "no", "adult": "yes", "document_type": "passport", "method": "online", "email": "a@b.co"},
+    )
+    assert r.status_code == 422
+    assert 'value="no" checked' in r.text and 'value="passport" required checked' in r.text
+    assert 'value="a@b.co"' in r.text

@@ -93,7 +93,7 @@ def eligibility_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
     cases.ensure_not_expired(svc, db, case)
     if case.state != CaseState.STARTED.value or case.document_type:
         return RedirectResponse(_where(case), status_code=303)
-    return render(request, "eligibility.html", document_types=cases.DOCUMENT_LABELS)
+    return render(request, "eligibility.html", document_types=cases.DOCUMENT_LABELS, answers={})
 
 
 @router.post("/eligibility")
@@ -130,6 +130,7 @@ def eligibility_submit(
                 error=exc.message,
                 code=exc.code,
                 email=email,
+                answers={"us_resident": us_resident, "adult": adult, "document_type": document_type, "method": method},
             )
         raise
     return RedirectResponse(_where(case), status_code=303)

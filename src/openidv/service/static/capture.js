@@ -111,6 +111,7 @@
     markSteps();
     shoot.hidden = faceStart.hidden = submitBtn.hidden = true;
     stopHints();
+    setTimeout(() => { if (feedback.classList.contains("good")) say(""); }, 1500);  // "Got it." fades
     if (!current) {
       $("step-title").textContent = "All done";
       instruction.textContent = "Everything is captured.";
