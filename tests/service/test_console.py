@@ -16,7 +16,7 @@ from openidv.service.app import create_app
 from openidv.service.cases import Services
 from openidv.service.orm import AuditEntry, Case, Review, User, VideoSlot
 from tests.service.conftest import make_settings
-from tests.service.console_helpers import PASSWORD, add_users, csrf, login, seed_case
+from tests.service.console_helpers import PASSWORD, add_users, login, seed_case
 
 
 @pytest.fixture
@@ -276,7 +276,6 @@ def test_users_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: 
     assert main(["users", "add", "yan", "--role", "reviewer", "--password", "short", "--json"]) == 2
     out = capsys.readouterr().out
     assert '"role": "admin"' in out and "exists already" in out and "at least 12" in out
-    assert csrf  # the helper module is shared with the browser test
 
 
 def test_admin_assigns_a_case_to_a_reviewer(app_svc: tuple[TestClient, Services]) -> None:

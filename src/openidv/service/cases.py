@@ -32,13 +32,12 @@ from openidv.service.errors import (
     ConflictError,
     GoneError,
     NotFoundError,
-    ServiceError,
     UnprocessableError,
     UnsupportedMediaError,
 )
 from openidv.service.lifecycle import FINAL, OPEN_FOR_CAPTURE, PENDING, CaseState, check_transition
 from openidv.service.orm import Blob, Capture, Case, CaseEvent, VideoCallRequest, new_id, utcnow
-from openidv.service.runtime import Runtime
+from openidv.service.runtime import LiveEntry, Runtime
 from openidv.service.settings import DecisionMode, ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -163,8 +162,7 @@ def ensure_not_expired(svc: Services, db: Session, case: Case) -> None:
     """Expire a case left unsubmitted past its deadline (recorded), then refuse with 410."""
     if case.state == CaseState.EXPIRED.value:
         raise GoneError("this verification has expired; please start a new one")
-    open_states = {CaseState.STARTED.value, *(s.value for s in OPEN_FOR_CAPTURE)}
-    if case.state in open_states and svc.clock() >= as_utc(case.expires_at):
+    if (case.state == CaseState.STARTED or case.state in OPEN_FOR_CAPTURE) and svc.clock() >= as_utc(case.expires_at):
         transition(svc, db, case, CaseState.EXPIRED, "system", reason="not submitted in time")
         db.commit()  # the expiry stands even though this request fails
         svc.runtime.end_liveness(case.id)
@@ -275,10 +273,15 @@ def progress(case: Case, max_attempts: int) -> list[dict[str, Any]]:
     ]
 
 
-def _require_step(svc: Services, db: Session, case: Case, step: str) -> None:
+def _require_open(svc: Services, db: Session, case: Case, detail: str = "") -> None:
+    """Refuse (409) a case that no longer takes captures; a case past its deadline expires first (410)."""
     ensure_not_expired(svc, db, case)
-    if case.state not in {s.value for s in OPEN_FOR_CAPTURE}:
-        raise ConflictError(f"this case is {case.state.replace('_', ' ')}; no more captures", code="not_capturing")
+    if case.state not in OPEN_FOR_CAPTURE:
+        raise ConflictError(f"this case is {case.state.replace('_', ' ')}{detail}", code="not_capturing")
+
+
+def _require_step(svc: Services, db: Session, case: Case, step: str) -> None:
+    _require_open(svc, db, case, "; no more captures")
     if case.state == CaseState.RESUBMISSION_REQUESTED.value:
         transition(svc, db, case, CaseState.CAPTURING, "applicant", step=case.resubmit_step)
     steps = steps_for(case)
@@ -439,7 +442,7 @@ def liveness_start(svc: Services, db: Session, case: Case, *, actor: str) -> dic
     }
 
 
-def _live_entry(svc: Services, case: Case) -> Any:
+def _live_entry(svc: Services, case: Case) -> LiveEntry:
     entry = svc.runtime.liveness(case.id)
     if entry is None:
         raise ConflictError("no liveness session is running; start one first", code="no_liveness_session")
@@ -451,9 +454,7 @@ def liveness_frame(
 ) -> dict[str, Any]:
     from openidv.liveness.session import INSTRUCTIONS, add_frame
 
-    ensure_not_expired(svc, db, case)
-    if case.state not in {s.value for s in OPEN_FOR_CAPTURE}:
-        raise ConflictError(f"this case is {case.state.replace('_', ' ')}", code="not_capturing")
+    _require_open(svc, db, case)
     sniff_media_type(data, declared)
     entry = _live_entry(svc, case)
     with entry.lock:
@@ -478,9 +479,7 @@ def liveness_finish(svc: Services, db: Session, case: Case, *, actor: str) -> di
     """
     from openidv.liveness.session import evidence_frames, finish
 
-    ensure_not_expired(svc, db, case)
-    if case.state not in {s.value for s in OPEN_FOR_CAPTURE}:
-        raise ConflictError(f"this case is {case.state.replace('_', ' ')}", code="not_capturing")
+    _require_open(svc, db, case)
     entry = _live_entry(svc, case)
     with entry.lock:
         frames = evidence_frames(entry.session, svc.settings.keep_liveness_frames)
@@ -522,11 +521,7 @@ def submit(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, A
     """Face match (selfie vs document portrait) and the policy's recommendation, then pending."""
     from openidv.face.matching import MatchConfig, match
 
-    ensure_not_expired(svc, db, case)
-    if case.state not in {s.value for s in OPEN_FOR_CAPTURE}:
-        raise ConflictError(
-            f"this case is {case.state.replace('_', ' ')}; it cannot be submitted", code="not_capturing"
-        )
+    _require_open(svc, db, case, "; it cannot be submitted")
     missing = [s for s in steps_for(case) if accepted_capture(case, s) is None]
     if missing:
         raise ConflictError(
@@ -598,6 +593,3 @@ def seller_status(case: Case) -> dict[str, Any]:
         "submitted_at": case.submitted_at.isoformat() if case.submitted_at else None,
         "decided_at": case.decided_at.isoformat() if case.decided_at else None,
     }
-
-
-__all__ = ["ServiceError", "Services"]

@@ -18,7 +18,7 @@ from openidv.service import cases
 from openidv.service.auth import ForbiddenError, audit
 from openidv.service.cases import Services, transition
 from openidv.service.db import as_utc
-from openidv.service.errors import ConflictError, NotFoundError, ServiceError, UnprocessableError
+from openidv.service.errors import ConflictError, NotFoundError, UnprocessableError
 from openidv.service.lifecycle import CaseState
 from openidv.service.orm import Case, Review, User, VideoSlot
 
@@ -41,7 +41,6 @@ class QueueFilters:
     document_type: str | None = None
     recommendation: str | None = None  #: approve / reject / review
     failed_check: str | None = None  #: a check name that failed or was inconclusive
-    include_escalated: bool = True
 
 
 def failed_checks(case: Case) -> list[str]:
@@ -60,8 +59,6 @@ def queue(db: Session, user: User, filters: QueueFilters, now: datetime) -> list
     ).all()
     out = []
     for case in rows:
-        if case.escalated and user.role != "admin" and not filters.include_escalated:
-            continue
         rec = (case.recommendation or {}).get("outcome")
         fails = failed_checks(case)
         if filters.document_type and case.document_type != filters.document_type:
@@ -291,6 +288,3 @@ def record_call_outcome(svc: Services, db: Session, slot: VideoSlot, user: User,
 def require_admin(user: User) -> None:
     if user.role != "admin":
         raise ForbiddenError("admins only")
-
-
-__all__ = ["REJECT_REASONS", "ServiceError"]

@@ -181,7 +181,7 @@ def consent_submit(
 def capture_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
     case, _ = _case(request, db)
     cases.ensure_not_expired(svc, db, case)
-    if case.state not in {s.value for s in OPEN_FOR_CAPTURE}:
+    if case.state not in OPEN_FOR_CAPTURE:
         return RedirectResponse(_where(case), status_code=303)
     return render(
         request,
@@ -193,24 +193,27 @@ def capture_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
     )
 
 
+def _status(request: Request, case: Case, token: str) -> HTMLResponse:
+    return render(request, "status.html", status=cases.seller_status(case), token=token)
+
+
 @router.get("/pending", response_class=HTMLResponse)
 def pending_page(request: Request, db: DbDep) -> Response:
     case, token = _case(request, db)
-    if case.state in {s.value for s in OPEN_FOR_CAPTURE} or case.state == CaseState.STARTED.value:
+    if case.state in OPEN_FOR_CAPTURE or case.state == CaseState.STARTED:
         return RedirectResponse(_where(case), status_code=303)
-    return render(request, "status.html", status=cases.seller_status(case), token=token, pending_page=True)
+    return _status(request, case, token)
 
 
 @router.get("/done", response_class=HTMLResponse)
 def done_page(request: Request, db: DbDep) -> Response:
     case, token = _case(request, db)
-    return render(request, "status.html", status=cases.seller_status(case), token=token, pending_page=False)
+    return _status(request, case, token)
 
 
 @router.get("/status/{token}", response_class=HTMLResponse)
 def status_page(token: str, request: Request, db: DbDep) -> HTMLResponse:
-    case = cases.case_by_token(db, token)
-    return render(request, "status.html", status=cases.seller_status(case), token=token, pending_page=False)
+    return _status(request, cases.case_by_token(db, token), token)
 
 
 @router.get("/video-call", response_class=HTMLResponse)
