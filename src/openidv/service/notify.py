@@ -256,17 +256,18 @@ class Attempt:
     permanent: bool = False
 
 
-def claim(svc: Services, *, now: datetime | None = None) -> Claim | None:
+def claim(svc: Services, *, now: datetime | None = None, due_by: datetime | None = None) -> Claim | None:
     """Lock the oldest due message for :data:`LOCK_S` seconds and commit; None when nothing is due.
 
-    The lock is a conditional UPDATE (``pending``, due, unlocked or lock expired), so two
-    workers never hold the same message; a worker that dies leaves a lock that expires.
+    Due means ``next_attempt_at <= due_by`` (default ``now``). The lock is a conditional UPDATE
+    (``pending``, due, unlocked or lock expired), so two workers never hold the same message;
+    a worker that dies leaves a lock that expires.
     """
     now = now or svc.clock()
     lock = now + timedelta(seconds=LOCK_S)
     due = (
         OutboxMessage.status == "pending",
-        OutboxMessage.next_attempt_at <= now,
+        OutboxMessage.next_attempt_at <= (due_by or now),
         or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until <= now),
     )
     with svc.sessions() as db:
@@ -322,7 +323,7 @@ def _send_email(svc: Services, msg: EmailMessage, sender: str, rcpt: str) -> Att
         with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=SMTP_TIMEOUT_S) as smtp:
             smtp.ehlo_or_helo_if_needed()
             if s.smtp_starttls:
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=ssl.create_default_context(cafile=s.smtp_ca_file or None))
                 smtp.ehlo()
             if s.smtp_user:
                 smtp.login(s.smtp_user, s.smtp_password)
@@ -445,12 +446,15 @@ def _deliver(svc: Services, held: Claim, now: datetime) -> bool:
 def deliver_due(svc: Services, *, now: datetime | None = None, limit: int = 20) -> int:
     """Claim and send up to ``limit`` due messages, one at a time; returns how many were sent.
 
-    ``now`` (UTC) fixes the clock for the whole round (tests); default ``svc.clock()``.
+    ``now`` (UTC) fixes the clock for the whole round (tests); default ``svc.clock()``. Only
+    messages due when the round starts are taken, so a message that fails is tried once per
+    round even when its retry delay is shorter than the round.
     """
     sent = 0
+    round_start = now or svc.clock()
     for _ in range(limit):
         at = now or svc.clock()
-        held = claim(svc, now=at)
+        held = claim(svc, now=at, due_by=round_start)
         if held is None:
             break
         if _deliver(svc, held, at):

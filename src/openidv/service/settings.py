@@ -78,6 +78,8 @@ class ServiceSettings(BaseSettings):
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_starttls: bool = False
+    #: PEM file of the certificate authorities trusted for the SMTP server (a private CA); empty: the system's
+    smtp_ca_file: str = ""
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_from: str = "verification@openidv.invalid"
