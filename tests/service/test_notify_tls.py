@@ -157,3 +157,9 @@ def test_refused_tls_or_login_keeps_the_message_for_a_retry(
         assert expected in attempt.detail, attempt.detail
     finally:
         svc.engine.dispose()
+
+
+def test_a_login_without_starttls_to_another_machine_is_a_configuration_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="STARTTLS"):
+        make_settings(tmp_path, smtp_host="mail.example.org", smtp_user=USER, smtp_password=PASSWORD)
+    make_settings(tmp_path, smtp_host="mail.example.org", smtp_user=USER, smtp_password=PASSWORD, smtp_starttls=True)

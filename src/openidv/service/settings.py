@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from openidv.imaging import DEFAULT_MAX_PIXELS
@@ -93,6 +93,13 @@ class ServiceSettings(BaseSettings):
     outbox_poll_s: float = Field(2.0, gt=0)
     #: run the outbox worker inside the service process
     outbox_worker: bool = True
+
+    @model_validator(mode="after")
+    def _no_password_in_clear(self) -> ServiceSettings:
+        """An SMTP login needs STARTTLS, except to a server on this machine."""
+        if self.smtp_user and not self.smtp_starttls and self.smtp_host not in ("localhost", "127.0.0.1", "::1"):
+            raise ValueError("OPENIDV_SMTP_USER needs OPENIDV_SMTP_STARTTLS=true: the password would cross the network")
+        return self
 
     def resolved_database_url(self) -> str:
         if self.database_url:
