@@ -176,3 +176,41 @@ def test_name_compared_on_the_parts_both_sides_read() -> None:
     assert cross_check(fields, FieldSource.MRZ, FieldSource.PRINTED).status is Status.PASS
     wrong = [*fields[:2], _f("family_name", "JACKSON", FieldSource.PRINTED)]
     assert cross_check(wrong, FieldSource.MRZ, FieldSource.PRINTED).status is Status.FAIL
+
+
+def test_licence_family_name_by_position_when_its_label_is_missed() -> None:
+    lines = [
+        _line("4dDLNJ37372178", 360, 150, 300),  # value glued to its label
+        _line("KOWALSKI", 470, 196, 200, 40),  # the small "1" label was not detected
+        _line("2", 360, 260, 20),
+        _line("JAMAL MARCUS", 470, 256),
+        _line("3D0B", 360, 315, 90),  # O read as zero
+        _line("09/30/1957", 470, 311),
+    ]
+    got = {f.name: f.value for f in extract_printed_fields(lines)}
+    assert got == {
+        "document_number": "J37372178",
+        "family_name": "KOWALSKI",
+        "given_names": "JAMAL MARCUS",
+        "birth_date": "1957-09-30",
+    }
+
+
+def test_misread_label_is_not_a_name() -> None:
+    lines = [_line("Surname/Nom", 400, 100), _line("PREHOMS", 400, 140)]
+    assert "family_name" not in {f.name for f in extract_printed_fields(lines, date_order="dmy")}
+
+
+def test_cross_check_low_confidence_printed_value_is_inconclusive() -> None:
+    fields = [
+        _f("birth_date", "1985-01-15", FieldSource.BARCODE),
+        _f("family_name", "SAMPLE", FieldSource.BARCODE),
+        FieldValue("birth_date", "1995-01-15", FieldSource.PRINTED, raw="01/15/1995", confidence=0.6),
+        FieldValue("family_name", "SAMPLE", FieldSource.PRINTED, confidence=0.99),
+    ]
+    r = cross_check(fields, FieldSource.BARCODE, FieldSource.PRINTED)
+    assert r.status is Status.INCONCLUSIVE and r.reason == "low_ocr_confidence"
+    assert list(r.data["uncertain"]) == ["birth_date"] and not r.data["mismatches"]
+    # read confidently, the same disagreement fails
+    fields[2] = FieldValue("birth_date", "1995-01-15", FieldSource.PRINTED, confidence=0.95)
+    assert cross_check(fields, FieldSource.BARCODE, FieldSource.PRINTED).status is Status.FAIL

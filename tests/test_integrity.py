@@ -322,3 +322,45 @@ def test_upright_box_mapping() -> None:
     assert integrity.upright_box_to_stored((0, 0, 10, 20), 1, 100, 50) == (0, 0, 10, 20)
     assert integrity.upright_box_to_stored((0, 0, 10, 20), 3, 100, 50) == (90, 30, 10, 20)
     assert integrity.upright_box_to_stored((0, 0, 10, 20), 6, 100, 50) == (0, 40, 20, 10)
+
+
+# --------------------------------------------------------------------------- shifted JPEG grid
+
+
+@pytest.fixture(scope="module")
+def single_compressed(astronaut_portrait: np.ndarray) -> list[tamper.GenuineSample]:
+    """Genuine photos whose camera JPEG (88-95) is uploaded as is: no earlier compression to compare against."""
+    rng = np.random.default_rng(303)
+    return [
+        tamper.genuine_sample(
+            astronaut_portrait, rng, GOOD_FIELDS, camera_quality=(88, 95), browser_reencode_probability=0.0
+        )
+        for _ in range(3)
+    ]
+
+
+def test_shifted_grid_quiet_on_genuine_portraits(
+    single_compressed: list[tamper.GenuineSample], double_compressed: list[tamper.GenuineSample]
+) -> None:
+    for g in single_compressed + double_compressed:
+        grid = integrity.shifted_grid_lattice(integrity._luma(g.rgb), g.regions["portrait"])
+        assert grid is not None and not grid.suspicious, grid
+        assert grid.aligned_z > integrity.SHIFTED_GRID_THRESHOLD  # the file's own grid is there, and found
+
+
+def test_shifted_grid_finds_pasted_jpeg_portrait(
+    single_compressed: list[tamper.GenuineSample], other_portrait: np.ndarray
+) -> None:
+    rng = np.random.default_rng(11)
+    for g in single_compressed:
+        box = g.regions["portrait"]
+        data = tamper.paste_patch(g.photo, box, other_portrait, rng, 65, quality=90, mask=g.masks["portrait"])
+        grid = integrity.shifted_grid_lattice(integrity._luma(tamper.decode(data)), box)
+        assert grid is not None and grid.suspicious and grid.offset != (0, 0), grid
+        r = integrity.error_level_consistency(data, {"portrait": box})
+        assert r.status is Status.FAIL and r.data["suspicious"] == ["portrait"], r.to_dict()
+        assert r.data["regions"][0]["shifted_grid"]["offset"] == list(grid.offset)
+
+
+def test_shifted_grid_small_region_not_tested(single_compressed: list[tamper.GenuineSample]) -> None:
+    assert integrity.shifted_grid_lattice(integrity._luma(single_compressed[0].rgb), (10, 10, 40, 200)) is None

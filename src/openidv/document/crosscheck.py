@@ -24,10 +24,22 @@ _NAME_PARTS = ("family_name", "given_names", "middle_names")
 _OCR_FOLD = str.maketrans({"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "S": "5", "B": "8", "Z": "2"})
 
 
+#: Printed-text values read with a recogniser confidence below this do not fail a comparison:
+#: a disagreement with them is reported as uncertain (``low_ocr_confidence``), not as a mismatch.
+PRINTED_MIN_CONFIDENCE = 0.8
+
+
 def cross_check(fields: list[FieldValue], a: FieldSource, b: FieldSource) -> CheckResult:
-    """Compare every field both sources have; name the fields that disagree."""
+    """Compare every field both sources have; name the fields that disagree.
+
+    ``fail`` / ``fields_mismatch`` when a field disagrees; ``inconclusive`` /
+    ``low_ocr_confidence`` when the only disagreements involve printed text read with a
+    confidence below :data:`PRINTED_MIN_CONFIDENCE`; ``inconclusive`` /
+    ``nothing_to_compare``; otherwise ``pass`` / ``fields_agree``.
+    """
     name = f"consistency_{a.value}_{b.value}"
     va, vb = _by_name(fields, a), _by_name(fields, b)
+    low = _low_confidence(fields, (a, b))
     compared: list[str] = []
     mismatches: dict[str, list[str]] = {}
     for field in _SCALAR_FIELDS:
@@ -55,9 +67,23 @@ def cross_check(fields: list[FieldValue], a: FieldSource, b: FieldSource) -> Che
             None,
             f"no field was read from both the {a.value} and the {b.value}",
         )
-    agree = len(compared) - len(mismatches)
+    uncertain = {
+        f: v for f, v in mismatches.items() if f in low or (f == "name" and low & {"family_name", "given_names"})
+    }
+    mismatches = {f: v for f, v in mismatches.items() if f not in uncertain}
+    agree = len(compared) - len(mismatches) - len(uncertain)
     score = agree / len(compared)
-    data = {"compared": compared, "mismatches": mismatches}
+    data = {"compared": compared, "mismatches": mismatches, "uncertain": uncertain}
+    if uncertain and not mismatches:
+        detail = "; ".join(f"{f}: {x!r} vs {y!r}" for f, (x, y) in uncertain.items())
+        return CheckResult(
+            name,
+            Status.INCONCLUSIVE,
+            "low_ocr_confidence",
+            score,
+            f"{a.value} and {b.value} differ only where the printed text was read with low confidence: {detail}",
+            data,
+        )
     if mismatches:
         detail = "; ".join(f"{f}: {x!r} vs {y!r}" for f, (x, y) in mismatches.items())
         return CheckResult(
@@ -119,6 +145,17 @@ def edit_distance(a: str, b: str) -> int:
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
         previous = current
     return previous[-1]
+
+
+def _low_confidence(fields: list[FieldValue], sources: tuple[FieldSource, FieldSource]) -> set[str]:
+    """Names of the printed fields (when printed text is one of ``sources``) read with low OCR confidence."""
+    if FieldSource.PRINTED not in sources:
+        return set()
+    return {
+        f.name
+        for f in fields
+        if f.source is FieldSource.PRINTED and f.confidence is not None and f.confidence < PRINTED_MIN_CONFIDENCE
+    }
 
 
 def _by_name(fields: list[FieldValue], source: FieldSource) -> dict[str, str]:

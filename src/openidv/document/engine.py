@@ -232,13 +232,21 @@ def _read_barcode(side: SideAnalysis, work: np.ndarray, config: DocumentConfig) 
 def _find_portrait(side: SideAnalysis, work: np.ndarray) -> np.ndarray:
     """Detect the portrait; the working image, turned when the portrait was found upside down."""
     side.faces = _faces(work)
-    if not side.faces and side.rectified is not None:
-        # the text cues may have left a portrait upside down: a face found at 180 degrees settles it
+    if side.rectified is not None and (not side.faces or _upside_down(side.faces[0])):
+        # the text cues may have left a portrait upside down (the detector finds some inverted faces,
+        # with the mouth above the eyes): an upright face found at 180 degrees settles it
         turned = geometry.rotate(side.rectified, 180)
-        if faces := _faces(turned):
+        faces = _faces(turned)
+        if faces and not _upside_down(faces[0]):
             side.rectified, side.rotation, side.faces = turned, (side.rotation + 180) % 360, faces
             return turned
     return work
+
+
+def _upside_down(face: DetectedFace) -> bool:
+    """The face's mouth corners lie above its eyes (image y grows downwards)."""
+    marks = np.asarray(face.landmarks, dtype=np.float64)
+    return bool(marks[3:5, 1].mean() < marks[0:2, 1].mean())
 
 
 class _Clock:

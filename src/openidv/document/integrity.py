@@ -43,7 +43,7 @@ import struct
 import warnings
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -586,6 +586,87 @@ NOISE_RATIO_THRESHOLD = 0.55
 NOISE_MIN_LEVEL = 0.25
 
 
+#: Shifted-grid JPEG lattice (see :func:`shifted_grid_lattice`): z above this at a grid offset that
+#: is not a multiple of 4 px on both axes is a patch compressed elsewhere. Genuine regions: max 6.6
+#: (60 portraits, 309 printed values); swapped portraits at patch quality <= 80: 10-43.
+SHIFTED_GRID_THRESHOLD = 12.0
+#: At the half-block offsets (4, 0), (0, 4), (4, 4) the image's own grid echoes (genuine: up to 9.7,
+#: at most 0.23 of the aligned grid's z): there the lattice must exceed this *and* half the aligned z.
+SHIFTED_GRID_HALF_THRESHOLD = 16.0
+#: Regions smaller than this (px, both sides) are not tested for a shifted grid (too few blocks).
+SHIFTED_GRID_MIN_SIDE = 64
+_SHIFT_COEFS = _ZIGZAG[:10]  #: DC and the 9 lowest AC coefficients (natural order)
+_SHIFT_BASIS = np.ascontiguousarray(np.kron(_DCT, _DCT)[_SHIFT_COEFS].T, dtype=np.float32)
+_SHIFT_QUALITIES = np.arange(40, 96, 2)
+_SHIFT_TABLES = np.stack([ijg_table(int(q))[_SHIFT_COEFS] for q in _SHIFT_QUALITIES]).astype(np.float32)
+_HALF_OFFSETS = frozenset({(4, 0), (0, 4), (4, 4)})
+
+
+@dataclass(frozen=True)
+class ShiftedGrid:
+    """Strongest JPEG quantisation lattice found on an 8x8 grid other than the image's own."""
+
+    offset: tuple[int, int]  #: (x, y) phase of that grid in image pixels, 0-7 each
+    z: float  #: lattice strength: sum of cos(2 pi c / step) over non-zero coefficients / sqrt(count)
+    quality: int  #: IJG quality whose table fits best
+    aligned_z: float  #: the same statistic on the image's own grid (phase (0, 0))
+    suspicious: bool
+
+
+def shifted_grid_lattice(luma: np.ndarray, box: Box) -> ShiftedGrid | None:
+    """Look inside ``box`` for a JPEG lattice on an 8x8 grid shifted from the image's own.
+
+    Physics: a photo or text patch cut from another JPEG carries that file's quantisation
+    on *its* block grid. Pasted at a random position, that grid is offset from the
+    uploaded file's grid (63 of 64 offsets). On a grid, DCT coefficients of a once
+    compressed image sit on multiples of the quantisation step q, so
+    ``cos(2 pi c / q)`` averages near 1; on any other grid and in camera content it
+    averages near 0. The final JPEG (on the image's grid) blurs the old lattice by its
+    own rounding noise, so only coarse earlier steps survive (patch quality <= ~84).
+
+    Method: for each of the 64 grid phases, the DC and 9 lowest AC coefficients of the
+    region's blocks that are not flat (pixel std >= 1 grey level); for each IJG quality
+    40-94 (step 2), ``z = sum cos(2 pi c / q) / sqrt(n)`` over coefficients with
+    ``|c| >= q / 2``; the strongest z per phase. ``luma`` is the stored image's luma
+    (grey levels, float), ``box`` (x, y, w, h) in its pixels. ``None`` when the region is
+    smaller than :data:`SHIFTED_GRID_MIN_SIDE`.
+    """
+    x, y, w, h = box
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(luma.shape[1], x + w), min(luma.shape[0], y + h)
+    if x1 - x0 < SHIFTED_GRID_MIN_SIDE or y1 - y0 < SHIFTED_GRID_MIN_SIDE:
+        return None
+    region = np.asarray(luma[y0:y1, x0:x1], np.float32) - np.float32(128.0)
+    best: dict[tuple[int, int], tuple[float, int]] = {}
+    for oy in range(8):
+        for ox in range(8):
+            sub = region[(oy - y0) % 8 :, (ox - x0) % 8 :]
+            h8, w8 = sub.shape[0] // 8 * 8, sub.shape[1] // 8 * 8
+            blocks = sub[:h8, :w8].reshape(h8 // 8, 8, w8 // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 64)
+            blocks = blocks[blocks.std(axis=1) >= 1.0]
+            if blocks.shape[0] < 16:
+                best[(ox, oy)] = (0.0, 0)
+                continue
+            ratio = (blocks @ _SHIFT_BASIS)[None, :, :] / _SHIFT_TABLES[:, None, :]  # (qualities, blocks, coefs)
+            informative = np.abs(ratio) >= 0.5
+            count = informative.sum(axis=(1, 2))
+            total = np.where(informative, np.cos(np.float32(2 * np.pi) * ratio), 0.0).sum(axis=(1, 2))
+            z = np.where(count >= 50, total / np.sqrt(np.maximum(count, 1)), 0.0)
+            k = int(np.argmax(z))
+            best[(ox, oy)] = (float(z[k]), int(_SHIFT_QUALITIES[k]))
+    aligned = best[(0, 0)][0]
+
+    def excess(offset: tuple[int, int]) -> float:
+        z = best[offset][0]
+        if offset in _HALF_OFFSETS:
+            return min(z / SHIFTED_GRID_HALF_THRESHOLD, z / max(0.5 * aligned, 1e-6))
+        return z / SHIFTED_GRID_THRESHOLD
+
+    offset = max((o for o in best if o != (0, 0)), key=excess)
+    strength, q = best[offset]
+    return ShiftedGrid(offset, strength, q, aligned, excess(offset) > 1.0)
+
+
 @dataclass(frozen=True)
 class RegionEvidence:
     """What the compression-consistency check found in one region."""
@@ -600,6 +681,7 @@ class RegionEvidence:
     noise_ring: float | None  #: same in the band around the region
     suspicious: bool
     why: str
+    shifted_grid: ShiftedGrid | None = None  #: a JPEG lattice on another grid (portrait regions only)
 
     def to_dict(self) -> dict[str, object]:
         def r(v: float | None) -> float | None:
@@ -616,6 +698,14 @@ class RegionEvidence:
             "noise_ring": r(self.noise_ring),
             "suspicious": self.suspicious,
             "why": self.why,
+            "shifted_grid": None
+            if self.shifted_grid is None
+            else {
+                "offset": list(self.shifted_grid.offset),
+                "z": round(self.shifted_grid.z, 2),
+                "quality": self.shifted_grid.quality,
+                "aligned_z": round(self.shifted_grid.aligned_z, 2),
+            },
         }
 
 
@@ -671,6 +761,22 @@ def _evidence_applicable(ev: RegionEvidence) -> bool:
     return ev.ghost_inconsistency is not None or (ev.noise_ring is not None and ev.noise_ring >= NOISE_MIN_LEVEL)
 
 
+#: Regions tested for a shifted JPEG grid: large enough for the statistic (printed values are
+#: 30-60 px high, too few blocks; pasted text is caught by the cross-checks and the other cues).
+SHIFTED_GRID_REGIONS = frozenset({"portrait"})
+
+
+def _with_shifted_grid(ev: RegionEvidence, luma: np.ndarray) -> RegionEvidence:
+    grid = shifted_grid_lattice(luma, ev.box)
+    if grid is None:
+        return ev
+    why = ev.why
+    if grid.suspicious:
+        note = f"carries its own JPEG grid at offset {grid.offset} (lattice z {grid.z:.1f}, quality ~{grid.quality})"
+        why = f"{why}; {note}" if why else note
+    return replace(ev, suspicious=ev.suspicious or grid.suspicious, why=why, shifted_grid=grid)
+
+
 def error_level_consistency(
     data: bytes, regions: Mapping[str, Box] | None = None, *, rgb: np.ndarray | None = None
 ) -> CheckResult:
@@ -714,7 +820,8 @@ def error_level_consistency(
     rgb = given
     if rgb is None or min(rgb.shape[:2]) < 64:
         return _inconclusive(name, "unreadable_image", "the JPEG cannot be decoded or is smaller than 64 px")
-    maps = _block_maps(_luma(rgb), container.luma_table, list(regions.values()) if regions else None)
+    luma = _luma(rgb)
+    maps = _block_maps(luma, container.luma_table, list(regions.values()) if regions else None)
     total_s = maps.ghost_sum.sum()
     total_n = maps.ghost_count.sum()
     h, w = rgb.shape[:2]
@@ -736,6 +843,8 @@ def error_level_consistency(
     evidence = [_region_evidence(maps, key, box, total_s, total_n) for key, box in boxes.items()]
     if tiled:
         evidence = [_tile_rule(ev) for ev in evidence]
+    else:
+        evidence = [_with_shifted_grid(ev, luma) if ev.name in SHIFTED_GRID_REGIONS else ev for ev in evidence]
     applicable = [ev for ev in evidence if _evidence_applicable(ev)]
     suspicious = [ev for ev in evidence if ev.suspicious]
     worst = max((ev.ghost_inconsistency for ev in evidence if ev.ghost_inconsistency is not None), default=None)

@@ -23,12 +23,14 @@ from openidv.document.ocr import OcrLine, group_rows
 from openidv.document.types import FieldSource, FieldValue
 
 _DATE_FIELDS = {
-    "birth_date": (r"3\s*DOB", r"(?<![A-Z])DOB(?![A-Z])", r"DATE OF BIRTH", r"BIRTH ?DATE"),
+    # OCR reads the O of DOB as a zero now and then ("3D0B")
+    "birth_date": (r"3\s*D[O0]B", r"(?<![A-Z])D[O0]B(?![A-Z])", r"DATE OF BIRTH", r"BIRTH ?DATE"),
     "expiry_date": (r"4b\s*EXP", r"(?<![A-Z])EXP(IRES|IRATION)?(?![A-Z])", r"DATE OF EXPIR", r"\bEXPIRY\b"),
     "issue_date": (r"4a\s*ISS", r"(?<![A-Z])ISS(UED)?(?![A-Z])", r"DATE OF ISSUE"),
 }
 _NUMBER_LABELS = (
     r"\b4d\s*(DLN|DL|LIC|NO)(?![A-Z])",
+    r"\b4d\s*DLN",  # the value read glued to the label ("4dDLNJ3737...")
     r"(?<![A-Z])DLN(?![A-Z])",
     r"\bDL\s*NO\b",
     r"\bLIC(ENSE)?\s*(NO|#)",
@@ -82,14 +84,21 @@ def extract_printed_fields(
         out.append(
             FieldValue("document_number", number.value, FieldSource.PRINTED, raw=number.raw, confidence=number.score)
         )
-    found_names = False
+    found: dict[str, str] = {}
     for name, labels in _NAME_LABELS.items():
         hit = _find(lines, rows, labels, _name_value, below_ok)
         if hit:
-            found_names = True
+            found[name] = hit.raw
             out.append(FieldValue(name, hit.value, FieldSource.PRINTED, raw=hit.raw, confidence=hit.score))
-    if not found_names:
-        out += _names_by_position(lines, rows)
+    if not found or (date_order == "mdy" and len(found) < len(_NAME_LABELS)):
+        # No name label read, or (licence layout) one missed, often the lone small "1" of the family
+        # name: the names by position, except a line a label already claimed.
+        claimed = {normalize_name(raw) for raw in found.values()}
+        out += [
+            f
+            for f in _names_by_position(lines, rows)
+            if f.name not in found and normalize_name(f.raw or "") not in claimed
+        ]
     sex = _find(lines, rows, _SEX_LABELS, _sex_value, below_ok)
     if sex:
         out.append(FieldValue("sex", sex.value, FieldSource.PRINTED, raw=sex.raw, confidence=sex.score))
@@ -187,6 +196,8 @@ def _name_value(text: str) -> str | None:
         return None
     if _LABEL_WORDS.intersection(cleaned.split()):  # a field label (often bilingual), not a value
         return None
+    if any(_near_label_word(token) for token in cleaned.split()):  # a label misread ("PREHOMS")
+        return None
     if cleaned in _NOT_NAMES:  # a neighbouring field's value (document type, country code, sex)
         return None
     return cleaned
@@ -195,3 +206,16 @@ def _name_value(text: str) -> str | None:
 def _sex_value(text: str) -> str | None:
     m = re.search(r"(?<![A-Z])([MFX])(?![A-Z])", text.upper())
     return m.group(1) if m else None
+
+
+_LONG_LABEL_WORDS = tuple(w for w in _LABEL_WORDS if len(w) >= 6)
+
+
+def _near_label_word(token: str) -> bool:
+    """A token of 6+ letters one substitution away from a label word of the same length (OCR misread)."""
+    if len(token) < 6:
+        return False
+    return any(
+        len(word) == len(token) and sum(a != b for a, b in zip(word, token, strict=True)) == 1
+        for word in _LONG_LABEL_WORDS
+    )
