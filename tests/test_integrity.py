@@ -364,3 +364,26 @@ def test_shifted_grid_finds_pasted_jpeg_portrait(
 
 def test_shifted_grid_small_region_not_tested(single_compressed: list[tamper.GenuineSample]) -> None:
     assert integrity.shifted_grid_lattice(integrity._luma(single_compressed[0].rgb), (10, 10, 40, 200)) is None
+
+
+def test_screen_shown_card_without_outline_is_judged_as_a_card_unless_an_mrz_was_read() -> None:
+    """A licence shown on a screen whose edges the frame cuts (a generated case, seed fixed): the
+    locator refuses the outline (format "unknown") and the screen check reads the photo's centre. Its
+    failure stands for a document read through a barcode (an ID-1 card); with an MRZ (maybe a passport
+    page's periodic print) it is a review signal."""
+    from datetime import date
+
+    from openidv.document import forgery
+    from openidv.document.engine import analyse_side
+    from openidv.document.integrity_pipeline import integrity_checks
+    from openidv.eval.forgery import default_portraits
+
+    doc = forgery.generate("screen_recapture", np.random.default_rng(1180041), default_portraits(), date(2026, 6, 1))
+    side = analyse_side(doc.front, "front")
+    assert side.format == "unknown" and side.faces, (side.format, len(side.faces))
+    barcode = [FieldValue("birth_date", "1990-01-02", FieldSource.BARCODE)]
+    mrz = [FieldValue("birth_date", "1990-01-02", FieldSource.MRZ)]
+    as_card = {c.name: c for c in integrity_checks([side], barcode)}["front_screen_recapture"]
+    as_maybe_passport = {c.name: c for c in integrity_checks([side], mrz)}["front_screen_recapture"]
+    assert as_card.status is Status.FAIL and as_card.reason == "screen_pattern", as_card
+    assert as_maybe_passport.status is Status.INCONCLUSIVE and as_maybe_passport.data.get("advisory"), as_maybe_passport

@@ -31,6 +31,9 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
     check runs once over all fields.
     """
     out: list[CheckResult] = []
+    # A document read through an MRZ may be a passport page, whose periodic security print the screen
+    # and photocopy cues were not calibrated on; one read through a PDF417 barcode is an ID-1 card.
+    may_be_passport = any(f.source is FieldSource.MRZ for f in fields)
     for side in sides:
         if side.rgb is None or side.data is None:
             continue
@@ -57,7 +60,10 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
             results = integrity.integrity_checks(
                 side.data, stored, regions=regions, document=side.rectified, outline=outline
             )
-            if side.format != "id1":
+            # A side whose outline was not found (format "unknown"; e.g. the card shown on a screen whose
+            # edges the frame cuts) is judged on the photo's centre: still an ID-1 card unless an MRZ says
+            # it may be a passport page.
+            if side.format == "td3" or (side.format != "id1" and may_be_passport):
                 results = [_advisory(r) if r.name in _ID1_ONLY else r for r in results]
         else:
             # A side without a portrait (a licence back) is mostly grey and carries a periodic barcode:
