@@ -5,7 +5,9 @@ mouth, quality, guidance; decode not included) on 640 x 480 frames of generated 
 sequences (real photos re-posed, :mod:`openidv.liveness.synth`) and of the real Hamilton
 clip (../shared/data/video, resized to 640 x 480) when present, and the sequence checks
 (:func:`openidv.liveness.pad.sequence_checks`) per session. Prints median and p90 and the
-ratio to the 30 ms target.
+ratio to the 30 ms target. The screen-light step adds the face / surround colour means
+(:func:`openidv.liveness.frame.light_regions`) to each of its frames: timed separately and
+as "analyse + light" (the per-frame cost during that step).
 
 One core: the script re-executes itself under ``taskset -c 0`` when available (unless
 ``--no-pin``) and sets ``OPENIDV_ONNX_THREADS=1``, ``OMP_NUM_THREADS=1`` before importing
@@ -35,8 +37,12 @@ import numpy as np
 TARGET_MS = 30.0
 
 
+LIGHT_MS: list[float] = []  #: light_regions per frame with a face, ms
+WITH_LIGHT_MS: list[float] = []  #: analyse + light_regions, ms
+
+
 def _time_analyse(frames: list[tuple[np.ndarray, float]]) -> tuple[list[float], list[Any]]:
-    from openidv.liveness.frame import FrameAnalyzer
+    from openidv.liveness.frame import FrameAnalyzer, light_regions
 
     times: list[float] = []
     analyses: list[Any] = []
@@ -44,8 +50,15 @@ def _time_analyse(frames: list[tuple[np.ndarray, float]]) -> tuple[list[float], 
         analyzer.analyse(frames[0][0], frames[0][1] - 1.0)  # build the graph outside the timing
         for rgb, ts in frames:
             t0 = time.perf_counter()
-            analyses.append(analyzer.analyse(rgb, ts))
-            times.append((time.perf_counter() - t0) * 1000.0)
+            a = analyzer.analyse(rgb, ts)
+            t1 = time.perf_counter()
+            analyses.append(a)
+            times.append((t1 - t0) * 1000.0)
+            if a.landmarks is not None:
+                light_regions(rgb, a.landmarks)
+                t2 = time.perf_counter()
+                LIGHT_MS.append((t2 - t1) * 1000.0)
+                WITH_LIGHT_MS.append((t2 - t0) * 1000.0)
     return times, analyses
 
 
@@ -100,6 +113,11 @@ def main() -> int:
     if gen_ms:
         rows["generated live 640x480"] = {"frames": len(gen_ms), "median_ms": float(np.median(gen_ms)),
                                           "p90_ms": float(np.percentile(gen_ms, 90))}  # fmt: skip
+    if WITH_LIGHT_MS:
+        rows["generated, analyse + light"] = {"frames": len(WITH_LIGHT_MS), "median_ms": float(np.median(WITH_LIGHT_MS)),
+                                              "p90_ms": float(np.percentile(WITH_LIGHT_MS, 90))}  # fmt: skip
+        rows["light_regions alone"] = {"frames": len(LIGHT_MS), "median_ms": float(np.median(LIGHT_MS)),
+                                       "p90_ms": float(np.percentile(LIGHT_MS, 90))}  # fmt: skip
     ham = _hamilton(args.hamilton_frames)
     if ham:
         times, _ = _time_analyse(ham)

@@ -97,3 +97,20 @@ def test_screen_setup_names_its_visible_cues() -> None:
     assert coarse.lattice_amplitude > 0.1 and coarse.visible_cues == ("lattice",)
     framed = dataclasses.replace(fine, coverage=0.7, pwm_depth=0.1)
     assert framed.visible_cues == ("pwm", "bezel")
+
+
+def test_room_bands_and_light_setup_physics() -> None:
+    assert ev.room_band(80.0) == "room_80-200lux" and ev.room_band(199.9) == "room_80-200lux"
+    assert ev.room_band(200.0) == "room_200-500lux" and ev.room_band(999.0) == "room_500-1000lux"
+    assert ev.room_band(1400.0) == "room_1000-1500lux" and ev.room_band(float("nan")) == "room_unknown"
+    # E = L x A x fill / d^2: a 600-nit phone at 0.3 m lights the face with ~33 lux
+    assert synth.screen_illuminance(600.0, 0.007, 0.3) == pytest.approx(600 * 0.007 * synth.SCREEN_FILL / 0.09)
+    rng = np.random.default_rng(0)
+    setups = [synth.light_setup(rng) for _ in range(2000)]
+    for s in setups:
+        assert s.strength == pytest.approx(s.e_screen_lux / s.e_room_lux)
+        assert 80.0 <= s.e_room_lux <= 1500.0 and 16.0 <= s.e_screen_lux <= 88.0
+        assert s.d_background >= s.d_face + 0.4 - 1e-9
+    bright = np.mean([s.e_room_lux >= 500.0 for s in setups])
+    assert abs(bright - synth.BRIGHT_ROOM_SHARE) < 0.04
+    assert abs(np.mean([s.device == "phone" for s in setups]) - synth.PHONE_SHARE) < 0.04

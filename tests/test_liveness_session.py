@@ -30,7 +30,7 @@ from openidv.liveness.session import (
     finish,
     start_session,
 )
-from openidv.liveness.types import Challenge, Decision, Progress
+from openidv.liveness.types import DRAWABLE_CHALLENGES, Challenge, Decision, Progress
 from tests.test_liveness_frame import noisy, rendered  # noqa: F401  (the fixture is shared)
 
 FPS = 15.0
@@ -105,13 +105,13 @@ def test_draw_challenges_always_has_a_turn_and_an_expression() -> None:
         out = draw_challenges([float(v) for v in rng.random(64)], 3)
         assert HEAD_TURNS & set(out) and EXPRESSIONS & set(out) and len(set(out)) == 3
         seen.update(out)
-    assert seen == set(Challenge)
+    assert seen == set(DRAWABLE_CHALLENGES)
 
 
 # --------------------------------------------------------------------------- challenges
 
 
-@pytest.mark.parametrize("challenge", list(Challenge))
+@pytest.mark.parametrize("challenge", list(DRAWABLE_CHALLENGES))
 def test_each_challenge_is_detected(challenge: Challenge, rendered: dict[str, np.ndarray]) -> None:  # noqa: F811
     session = new_session([challenge])
     f = Feeder(session, rendered)

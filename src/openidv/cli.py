@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fps", type=float, default=10.0, help="frame rate of the generated sequences")
     p.add_argument("--plot", type=Path, default=None, help="write a bar chart of APCER and BPCER (PNG)")
+    p.add_argument(
+        "--no-screen-light", action="store_true", help="sessions without the screen-light step (for comparison)"
+    )
     p.set_defaults(handler=_cmd_eval_liveness)
 
     p = evsub.add_parser("pdf417", parents=[common], help="PDF417 decoding: a labelled manifest and/or generated backs")
@@ -287,7 +290,13 @@ def _cmd_eval_liveness(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
     if args.n_live < 1 or args.n_per_attack < 1:
         raise _UsageError("--n-live and --n-per-attack must be at least 1")
-    result = evaluate_liveness(n_live=args.n_live, n_per_attack=args.n_per_attack, seed=args.seed, fps=args.fps)
+    result = evaluate_liveness(
+        n_live=args.n_live,
+        n_per_attack=args.n_per_attack,
+        seed=args.seed,
+        fps=args.fps,
+        screen_light=not args.no_screen_light,
+    )
     payload, text = result.to_dict(), format_report(result)
     if args.plot:
         plot(result, args.plot)

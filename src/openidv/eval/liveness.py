@@ -26,6 +26,16 @@ APCER is reported apart so that it is not hidden in the total.
 Photos in which the frame analyser finds a second face are not used as live subjects (a
 session with two people is refused by ``single_face`` by design, not a false reject).
 
+Screen light (on by default, ``screen_light=False`` / ``--no-screen-light`` to compare):
+sessions start with the active-illumination step and the frames are made when fed
+(closed loop, :class:`openidv.liveness.synth.LitSequence`): each frame is lit by the colour
+the previous :class:`~openidv.liveness.types.Progress` asked for. Live sessions and screen
+replays are also counted per light stratum (``light_strata``): live by the room light on
+the face (:data:`ROOM_BANDS`: 80-200, 200-500, 500-1000, 1000-1500 lux; the screen's share of
+the light falls as the room brightens, so the cost in bright rooms stays visible), screen
+replays by the reflection on their glass (specular patch or matte veil), static photos by
+variant (injected / photo on a stand).
+
 The screen-cue and planarity thresholds of :mod:`openidv.liveness.pad` were set on sequences
 generated from the seed streams ``[s, 99]``, s = 1000-1029; report figures with ``--seed``
 values whose streams ``[seed, kind, i]`` do not overlap them (any small seed).
@@ -66,6 +76,7 @@ class SessionOutcome:
     pad_ms_per_frame: float  #: presentation-attack checks' time / frames
     stats: dict[str, float] = field(default_factory=dict)  #: "check.statistic" -> value (see STAT_KEYS)
     stratum: str = ""  #: screen replay: "+"-joined visible cues of its setup, or "no_visible_cue"
+    light_stratum: str = ""  #: live: a ROOM_BANDS name; screen replay: "specular" / "matte"; static photo: variant
 
 
 #: The numeric check measurements gathered per session to show each cue's distribution per kind.
@@ -74,6 +85,7 @@ STAT_KEYS: dict[str, tuple[str, ...]] = {
     "screen_replay": ("lattice_peak_median", "banding_median", "border_fraction", "frame_black_median"),
     "print_attack": ("sheet_fraction", "flat_tone_fraction", "halftone_fraction"),
     "rppg": ("snr_db",),
+    "screen_light_response": ("face_local_response", "correlation", "face_wide_fraction", "surround_raw_response"),
 }
 
 
@@ -108,6 +120,9 @@ class LivenessEvalResult:
     #: screen replay by the physical cues its setup shows: stratum -> (accepted as live, sessions)
     screen_strata: dict[str, tuple[int, int]] = field(default_factory=dict)
     n_photos_skipped: int = 0  #: photos not used as subjects (no face, or more than one face)
+    screen_light: bool = False  #: sessions had the screen-light step
+    #: "kind:light stratum" -> (decided live, sessions)
+    light_strata: dict[str, tuple[int, int]] = field(default_factory=dict)
     note: str = SYNTHETIC_NOTE
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,6 +142,8 @@ class LivenessEvalResult:
             "check_stats": self.check_stats,
             "screen_strata": {k: {"accepted": a, "n": n} for k, (a, n) in self.screen_strata.items()},
             "n_photos_skipped": self.n_photos_skipped,
+            "screen_light": self.screen_light,
+            "light_strata": {k: {"live": a, "n": n} for k, (a, n) in self.light_strata.items()},
             "smoke": self.smoke,
             "seed": self.seed,
             "synthetic": True,
@@ -165,6 +182,26 @@ def run_session(
     for rgb, ts in frames:
         now = start + (ts - ts0) + 0.03
         add_frame(session, rgb, ts, now=now)
+    report = finish(session, now=now + 0.1)
+    return report, time.perf_counter() - t0
+
+
+def run_lit_session(seq: synth.LitSequence, session: Any, *, start: float = 1_000.0) -> tuple[LivenessReport, float]:
+    """Closed loop: make each frame of ``seq`` under the screen colour the session asked for with
+    the previous frame's :class:`~openidv.liveness.types.Progress`, feed it, then finish.
+    Server time follows the client clock plus 30 ms. Returns the report and the wall time (s)."""
+    from openidv.liveness.session import add_frame, finish
+
+    t0 = time.perf_counter()
+    ts_all = seq.timestamps
+    if not ts_all:
+        return finish(session, now=start), 0.0
+    now = start
+    colour: str | None = None
+    for i, ts in enumerate(ts_all):
+        rgb = seq.shoot(i, colour)
+        now = start + (ts - ts_all[0]) + 0.03
+        colour = add_frame(session, rgb, ts, now=now).screen_colour
     report = finish(session, now=now + 0.1)
     return report, time.perf_counter() - t0
 
@@ -221,14 +258,39 @@ def _subjects(rng: np.random.Generator, n: int) -> tuple[list[synth.Subject], in
     return subjects, skipped
 
 
+#: Room-light bands (lux at the face) for live sessions: the screen light's share falls as the room brightens.
+ROOM_BANDS: tuple[tuple[float, str], ...] = (
+    (200.0, "room_80-200lux"),
+    (500.0, "room_200-500lux"),
+    (1000.0, "room_500-1000lux"),
+    (float("inf"), "room_1000-1500lux"),
+)
+
+
+def room_band(e_room_lux: float) -> str:
+    """The :data:`ROOM_BANDS` name of a room light level (lux); "room_unknown" when it is not a number."""
+    if not np.isfinite(e_room_lux):
+        return "room_unknown"
+    return next(name for top, name in ROOM_BANDS if e_room_lux < top)
+
+
 def evaluate_liveness(
-    *, n_live: int, n_per_attack: int, seed: int, fps: float = 10.0, smoke: bool = True
+    *,
+    n_live: int,
+    n_per_attack: int,
+    seed: int,
+    fps: float = 10.0,
+    smoke: bool = True,
+    screen_light: bool = True,
+    kinds: tuple[str, ...] | None = None,
 ) -> LivenessEvalResult:
     """Run ``n_live`` live sessions and ``n_per_attack`` sessions of each attack type.
 
     Sequences are generated at ``fps`` frames per second (10 keeps the run short; the
     checks accept 5-60). Subjects cycle over the real photos available (astronaut, plus
-    the shared deepface photos when present).
+    the shared deepface photos when present). ``screen_light`` starts every session with
+    the active-illumination step and feeds the frames in closed loop; ``kinds`` limits
+    the attack types (all by default).
     """
     from openidv.liveness.session import start_session
 
@@ -237,28 +299,34 @@ def evaluate_liveness(
     if not subjects:
         raise RuntimeError("no usable face photo to generate sequences from")
     outcomes: list[SessionOutcome] = []
-    plan = [("live", i) for i in range(n_live)] + [(k, i) for k in attacks.ATTACKS for i in range(n_per_attack)]
+    attack_kinds = [k for k in attacks.ATTACKS if kinds is None or k in kinds]
+    plan = [("live", i) for i in range(n_live)] + [(k, i) for k in attack_kinds for i in range(n_per_attack)]
     for kind, i in plan:
         sub_rng = np.random.default_rng([seed, list(attacks.ATTACKS).index(kind) + 1 if kind != "live" else 0, i])
         subject = subjects[i % len(subjects)]
-        session = start_session(now=1_000.0, rng=sub_rng)
+        session = start_session(now=1_000.0, rng=sub_rng, screen_light=screen_light)
         challenges = [s.challenge for s in session.steps]
         stratum = ""
         if kind == "live":
-            seq = synth.live_sequence(subject, challenges, sub_rng, fps)
+            seq = synth.live_scene(subject, challenges, sub_rng, fps)
         elif kind == "screen_replay":
-            # the same draws as attacks.screen_replay(..., setup=None), kept to name the stratum
+            # the same draws as attacks.screen_replay_scene(..., setup=None), kept to name the stratum
             setup = attacks.screen_setup(sub_rng)
-            seq = attacks.screen_replay(subject, challenges, sub_rng, fps, setup=setup)
+            seq = attacks.screen_replay_scene(subject, challenges, sub_rng, fps, setup=setup)
             stratum = "+".join(setup.visible_cues) or "no_visible_cue"
         else:
-            seq = attacks.ATTACKS[kind](subject, challenges, sub_rng, fps)
-        report, _ = run_session(seq, session)
+            seq = attacks.SCENES[kind](subject, challenges, sub_rng, fps)
+        report, _ = run_lit_session(seq, session)
         outcome = _outcome(kind, report)
         outcome.stratum = stratum
+        if kind == "live":
+            outcome.light_stratum = room_band(float(seq.info.get("e_room_lux", float("nan"))))
+        elif kind in ("screen_replay", "static_photo"):
+            outcome.light_stratum = str(seq.info.get("reflection", seq.info.get("variant", "")))
         outcomes.append(outcome)
     result = _summarise(outcomes, seed, _smoke_tests() if smoke else {})
     result.n_photos_skipped = skipped
+    result.screen_light = screen_light
     return result
 
 
@@ -304,6 +372,12 @@ def _summarise(outcomes: list[SessionOutcome], seed: int, smoke: dict[str, Any])
         if o.stratum:
             acc, cnt = strata.get(o.stratum, (0, 0))
             strata[o.stratum] = (acc + int(o.decision is Decision.LIVE), cnt + 1)
+    light_strata: dict[str, tuple[int, int]] = {}
+    for o in outcomes:
+        if o.light_stratum:
+            key = f"{o.kind}:{o.light_stratum}"
+            acc, cnt = light_strata.get(key, (0, 0))
+            light_strata[key] = (acc + int(o.decision is Decision.LIVE), cnt + 1)
     ms = [o.analyse_ms for o in outcomes if np.isfinite(o.analyse_ms)]
     pad = [o.pad_ms_per_frame for o in outcomes if np.isfinite(o.pad_ms_per_frame)]
     return LivenessEvalResult(
@@ -323,6 +397,7 @@ def _summarise(outcomes: list[SessionOutcome], seed: int, smoke: dict[str, Any])
         intervals=intervals,
         check_stats=check_stats,
         screen_strata=dict(sorted(strata.items())),
+        light_strata=dict(sorted(light_strata.items())),
     )
 
 
@@ -424,8 +499,14 @@ def format_report(result: LivenessEvalResult) -> str:
         for stratum, (acc, cnt) in result.screen_strata.items():
             lo, hi = wilson(acc, cnt)
             lines.append(f"  {stratum:<28}{acc:>3} / {cnt:<3} [{lo:.1%}, {hi:.1%}]")
+    if result.light_strata:
+        lines += ["", "by light stratum (decided live / sessions):"]
+        for stratum, (acc, cnt) in result.light_strata.items():
+            lo, hi = wilson(acc, cnt)
+            lines.append(f"  {stratum:<28}{acc:>3} / {cnt:<3} [{lo:.1%}, {hi:.1%}]")
     lines += [
         "",
+        f"screen light: {'on' if result.screen_light else 'off'}",
         f"median frame analysis: {result.ms_per_frame:.1f} ms/frame; "
         f"sequence checks: {result.pad_ms_per_frame:.1f} ms/frame",
         "",

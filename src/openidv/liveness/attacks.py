@@ -19,6 +19,29 @@ client timestamp s) pairs like :func:`~openidv.liveness.synth.live_sequence`.
   (another order), injected into this session.
 * ``duplicated_frames``: a live sequence for the right challenges whose frames are
   repeated (doubled to fake a frame rate) or frozen (a stretch of one frame).
+
+Screen light (closed loop, see :mod:`openidv.liveness.synth`): each attack also exists as a
+:class:`~openidv.liveness.synth.LitSequence` (:data:`SCENES`) whose frames are made when fed,
+under the colour the capture page shows then; the functions in :data:`ATTACKS` are the
+same sequences with the screen showing nothing special. How each answers the light:
+
+* ``static_photo``: half are one image injected through a virtual camera (no response at
+  all); half a photo on a stand filling the view (paper at the face's distance: the whole
+  frame responds alike, ``s`` as for a face);
+* ``printed_photo``: the sheet reflects diffusely like skin (``s`` x cos of its tilt,
+  uniform over the sheet: face, printed surroundings and margin alike); the room behind
+  gets ``s (d_sheet / d_bg)^2``;
+* ``screen_replay``: the recording does not respond. The replay screen's glass reflects the
+  flashing display: with probability 0.7 a specular patch (Gaussian, sigma 5-30 % of the
+  frame width, at a random place, peak reflectance 0.5-4 % of the display's white), else
+  a matte screen's uniform veil (0.05-0.3 %), over the screen area only: shown face and
+  shown surroundings alike; the room around the screen gets the inverse-square share;
+* ``replayed_session`` / ``duplicated_frames``: recordings injected instead of the camera:
+  they were filmed in an earlier session, under that session's colours (a random
+  schedule of the same palette), and do not respond to this one's.
+
+Their other properties are unchanged; the random draws for the light come after the
+existing ones of each generator.
 """
 
 from __future__ import annotations
@@ -30,7 +53,7 @@ import cv2
 import numpy as np
 
 from openidv.liveness import synth
-from openidv.liveness.types import Challenge
+from openidv.liveness.types import DRAWABLE_CHALLENGES, Challenge
 
 Sequence_ = list[tuple[np.ndarray, float]]
 AttackFn = Callable[[synth.Subject, Sequence[Challenge], np.random.Generator, float], Sequence_]
@@ -38,15 +61,45 @@ AttackFn = Callable[[synth.Subject, Sequence[Challenge], np.random.Generator, fl
 _FOCAL = 560.0  #: camera focal length, px (about 60 degrees across 640 px)
 
 
+SceneFn = Callable[[synth.Subject, Sequence[Challenge], np.random.Generator, float], synth.LitSequence]
+
+#: The palette the capture page draws from (as in openidv.liveness.session.LIGHT_PALETTE).
+_PALETTE = ("#ff0000", "#00ff00", "#0000ff", "#ffff00", "#ff00ff", "#00ffff")
+
+
+def _other_colours(rng: np.random.Generator, n: int = 6) -> list[str]:
+    out: list[str] = []
+    for _ in range(n):
+        choices = [c for c in _PALETTE if not out or c != out[-1]]
+        out.append(choices[int(rng.integers(len(choices)))])
+    return out
+
+
+def static_photo_scene(
+    subject: synth.Subject, challenges: Sequence[Challenge], rng: np.random.Generator, fps: float = 15.0
+) -> synth.LitSequence:
+    """A still face: the same neutral frame each time, with fresh sensor noise and JPEG.
+
+    Screen light: injected image (no response) or a photo on a stand filling the view (all of it responds)."""
+    extra = synth.LIGHT_HOLD_FRAMES if Challenge.SCREEN_LIGHT in challenges else 0
+    n = max(30, round(fps * (1.0 + 1.6 * len(challenges)))) + extra
+    ts = synth.timestamps(n, rng, fps)
+    sigma = rng.uniform(1.5, 3.5)
+    quality = int(rng.integers(75, 93))
+    light = synth.light_setup(rng)
+    injected = bool(rng.random() < 0.5)
+    fh, fw = subject.base.shape[:2]
+    resp = None if injected else np.full((fh, fw), light.strength, np.float32)
+    frames = [synth.SceneFrame(subject.base, float(t), response=resp) for t in ts]
+    info: dict[str, float | str] = {"variant": "injected" if injected else "photo_on_stand"}
+    return synth.LitSequence(frames, rng, noise_sigma=sigma, jpeg_quality=quality, light=light, info=info)
+
+
 def static_photo(
     subject: synth.Subject, challenges: Sequence[Challenge], rng: np.random.Generator, fps: float = 15.0
 ) -> Sequence_:
     """A still face: the same neutral frame each time, with fresh sensor noise and JPEG."""
-    n = max(30, round(fps * (1.0 + 1.6 * len(challenges))))
-    ts = synth.timestamps(n, rng, fps)
-    sigma = rng.uniform(1.5, 3.5)
-    quality = int(rng.integers(75, 93))
-    return [(synth.camera(subject.base, rng, noise_sigma=sigma, jpeg_quality=quality), float(t)) for t in ts]
+    return static_photo_scene(subject, challenges, rng, fps).unlit()
 
 
 def _plane_homography(
@@ -137,6 +190,13 @@ def printed_photo(
     subject: synth.Subject, challenges: Sequence[Challenge], rng: np.random.Generator, fps: float = 15.0
 ) -> Sequence_:
     """A printed photo held by hand in front of the camera and moved for the challenges."""
+    return printed_photo_scene(subject, challenges, rng, fps).unlit()
+
+
+def printed_photo_scene(
+    subject: synth.Subject, challenges: Sequence[Challenge], rng: np.random.Generator, fps: float = 15.0
+) -> synth.LitSequence:
+    """:func:`printed_photo` in closed loop: the sheet reflects the screen's light like skin."""
     sheet = print_image(subject, rng)
     sh, sw = sheet.shape[:2]
     fw, fh = synth.FRAME_SIZE
@@ -146,7 +206,8 @@ def printed_photo(
     ts = synth.timestamps(len(motion), rng, fps)
     sigma, quality = rng.uniform(1.5, 3.5), int(rng.integers(75, 93))
     blur = rng.uniform(0.4, 0.9)
-    out = []
+    light = synth.light_setup(rng)
+    out: list[synth.SceneFrame] = []
     mask_src = np.full((sh, sw), 255, np.uint8)
     for m, t in zip(motion, ts, strict=True):
         h = _plane_homography(
@@ -162,8 +223,11 @@ def printed_photo(
         mask = cv2.warpPerspective(mask_src, h, (fw, fh))
         frame = np.where(mask[..., None] > 127, warped, background)
         frame = cv2.GaussianBlur(frame, (0, 0), blur)
-        out.append((synth.camera(frame, rng, noise_sigma=sigma, jpeg_quality=quality), float(t)))
-    return out
+        tilt = float(np.cos(np.deg2rad(m["yaw"])) * np.cos(np.deg2rad(m["pitch"])))
+        on_sheet = mask.astype(np.float32) / 255.0
+        resp = light.strength * tilt * on_sheet + light.background_strength * (1.0 - on_sheet)
+        out.append(synth.SceneFrame(frame, float(t), response=resp.astype(np.float32)))
+    return synth.LitSequence(out, rng, noise_sigma=sigma, jpeg_quality=quality, light=light)
 
 
 def _lattice_mtf(freq: float, optics_sigma: float) -> float:
@@ -250,6 +314,18 @@ def screen_replay(
     *,
     setup: ScreenSetup | None = None,
 ) -> Sequence_:
+    """:func:`screen_replay_scene` with the capture screen showing nothing special."""
+    return screen_replay_scene(subject, challenges, rng, fps, setup=setup).unlit()
+
+
+def screen_replay_scene(
+    subject: synth.Subject,
+    challenges: Sequence[Challenge],
+    rng: np.random.Generator,
+    fps: float = 15.0,
+    *,
+    setup: ScreenSetup | None = None,
+) -> synth.LitSequence:
     """A live recording of the right challenges replayed on a phone, tablet or monitor held
     in front of the camera.
 
@@ -264,6 +340,10 @@ def screen_replay(
     for fine-pitch screens. A fixed reflection (glare) blob, rolling-shutter bands of a
     PWM-dimmed backlight (for some screens), the bezel (when in frame) and the room
     around it complete the frame, which then gets the camera's noise and JPEG.
+
+    Screen light: the shown recording does not respond; the glass reflects the capture
+    display's colour (specular patch or matte veil, see the module docstring) over the
+    screen area, the shown face and its shown surroundings alike.
     """
     s = setup if setup is not None else screen_setup(rng)
     recording = synth.live_sequence(subject, challenges, rng, fps)
@@ -297,7 +377,17 @@ def screen_replay(
             ((cx_.astype(np.float32) + 0.5) * inv_scale - 0.5, (cy_.astype(np.float32) + 0.5) * inv_scale - 0.5)
         )
     pwm_phase = rng.uniform(0, 1)
-    out = []
+    light = synth.light_setup(rng)
+    if rng.random() < 0.7:  # specular: the capture display mirrored in the glass
+        centre = rng.uniform(0.15, 0.85, size=2) * [fw, fh]
+        spread = rng.uniform(0.05, 0.30) * fw
+        refl = rng.uniform(0.005, 0.04) * np.exp(-((xx - centre[0]) ** 2 + (yy - centre[1]) ** 2) / (2 * spread**2))
+        variant = "specular"
+    else:  # matte anti-glare screen: a weak uniform veil
+        refl = np.full((fh, fw), rng.uniform(0.0005, 0.003), np.float32)
+        variant = "matte"
+    refl = refl.astype(np.float32)
+    out: list[synth.SceneFrame] = []
     for k, (frame, t) in enumerate(recording):
         shown = frame
         if s.density < 1.0:  # display pixels bigger than the camera's: the shown image is blocky
@@ -343,29 +433,59 @@ def screen_replay(
             screen = screen * cv2.GaussianBlur(bands, (1, 0), sigmaX=0, sigmaY=2.0)[..., None]
         img = np.where(mask[..., None], screen, background)
         img = np.clip(img, 0, 255).astype(np.uint8)
-        out.append((synth.camera(img, rng, noise_sigma=sigma, jpeg_quality=quality), float(t)))
-    return out
+        on_screen = mask.astype(np.float32)
+        out.append(
+            synth.SceneFrame(
+                img,
+                float(t),
+                response=(light.background_strength * (1.0 - on_screen)).astype(np.float32),
+                reflection=refl * on_screen,
+            )
+        )
+    info: dict[str, float | str] = {"reflection": variant}
+    return synth.LitSequence(out, rng, noise_sigma=sigma, jpeg_quality=quality, light=light, info=info)
 
 
 def other_order(challenges: Sequence[Challenge], rng: np.random.Generator) -> list[Challenge]:
     """A challenge list different from ``challenges``: another order of the same, or other challenges."""
+    if Challenge.SCREEN_LIGHT in challenges:  # every session starts with the light step
+        rest = [c for c in challenges if c is not Challenge.SCREEN_LIGHT]
+        return [Challenge.SCREEN_LIGHT, *other_order(rest, rng)] if rest else list(challenges)
     items = list(challenges)
     for _ in range(20):
         if len(set(items)) > 1:
             cand = [items[i] for i in rng.permutation(len(items))]
         else:
-            pool = [c for c in Challenge if c not in items]
+            pool = [c for c in DRAWABLE_CHALLENGES if c not in items]
             cand = [pool[int(rng.integers(len(pool)))], *items[1:]]
         if cand != items:
             return cand
-    return list(reversed(items)) if len(items) > 1 else [c for c in Challenge if c not in items][:1]
+    return list(reversed(items)) if len(items) > 1 else [c for c in DRAWABLE_CHALLENGES if c not in items][:1]
+
+
+def _recorded(
+    subject: synth.Subject, challenges: Sequence[Challenge], rng: np.random.Generator, fps: float
+) -> list[synth.SceneFrame]:
+    """A live capture filmed earlier (under an earlier session's colours when it had the light step)."""
+    scene = synth.live_scene(subject, challenges, rng, fps)
+    if Challenge.SCREEN_LIGHT not in challenges:
+        return synth.shot_under(scene, [], 0)
+    return synth.shot_under(scene, _other_colours(rng), int(rng.integers(4, 10)))
+
+
+def replayed_session_scene(
+    subject: synth.Subject, challenges: Sequence[Challenge], rng: np.random.Generator, fps: float = 15.0
+) -> synth.LitSequence:
+    """A live sequence recorded for another session (other challenge order, other colours), injected here."""
+    frames = _recorded(subject, other_order(challenges, rng), rng, fps)
+    return synth.LitSequence(frames, rng, noise_sigma=0.0, jpeg_quality=90)
 
 
 def replayed_session(
     subject: synth.Subject, challenges: Sequence[Challenge], rng: np.random.Generator, fps: float = 15.0
 ) -> Sequence_:
     """A live sequence recorded for another session (other challenge order), replayed here."""
-    return synth.live_sequence(subject, other_order(challenges, rng), rng, fps)
+    return replayed_session_scene(subject, challenges, rng, fps).unlit()
 
 
 def duplicated_frames(
@@ -373,8 +493,14 @@ def duplicated_frames(
 ) -> Sequence_:
     """A live sequence for the right challenges with frames repeated: every frame twice (at
     twice the frame rate) or a frozen stretch of 0.6-1.2 s, with fresh plausible timestamps."""
-    live = synth.live_sequence(subject, challenges, rng, fps)
-    frames = [f for f, _ in live]
+    return duplicated_frames_scene(subject, challenges, rng, fps).unlit()
+
+
+def duplicated_frames_scene(
+    subject: synth.Subject, challenges: Sequence[Challenge], rng: np.random.Generator, fps: float = 15.0
+) -> synth.LitSequence:
+    """:func:`duplicated_frames` as an injected recording (filmed under an earlier session's colours)."""
+    frames = [f.image for f in _recorded(subject, challenges, rng, fps)]
     if rng.random() < 0.5:
         frames = [f for f in frames for _ in range(2)]
         rate = 2 * fps
@@ -384,7 +510,8 @@ def duplicated_frames(
         frames = frames[:at] + [frames[at]] * hold + frames[at + 1 :]
         rate = fps
     ts = synth.timestamps(len(frames), rng, rate)
-    return [(f, float(t)) for f, t in zip(frames, ts, strict=True)]
+    scene = [synth.SceneFrame(f, float(t), final=True) for f, t in zip(frames, ts, strict=True)]
+    return synth.LitSequence(scene, rng, noise_sigma=0.0, jpeg_quality=90)
 
 
 #: attack type -> generator
@@ -394,4 +521,13 @@ ATTACKS: dict[str, AttackFn] = {
     "screen_replay": screen_replay,
     "replayed_session": replayed_session,
     "duplicated_frames": duplicated_frames,
+}
+
+#: attack type -> closed-loop generator (frames made when fed, under the screen's colour)
+SCENES: dict[str, SceneFn] = {
+    "static_photo": static_photo_scene,
+    "printed_photo": printed_photo_scene,
+    "screen_replay": screen_replay_scene,
+    "replayed_session": replayed_session_scene,
+    "duplicated_frames": duplicated_frames_scene,
 }

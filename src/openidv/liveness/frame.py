@@ -385,3 +385,64 @@ def frame_guidance(a: FrameAnalysis, config: FrameConfig = DEFAULT_FRAME_CONFIG)
 
 def _with_guidance(a: FrameAnalysis, config: FrameConfig) -> FrameAnalysis:
     return replace(a, guidance=frame_guidance(a, config))
+
+
+# --------------------------------------------------------------------------- screen-light measurements
+
+#: Mesh landmarks whose bounding boxes are the face regions measured for the screen-light check:
+#: forehead, image-left cheek, image-right cheek, nose, chin (skin that faces the screen).
+LIGHT_FACE_REGIONS: tuple[tuple[int, ...], ...] = (
+    (10, 109, 67, 103, 338, 297, 332, 151, 108, 69, 337, 299),
+    (50, 101, 36, 205, 187, 123, 117, 118),
+    (280, 330, 266, 425, 411, 352, 346, 347),
+    (1, 4, 5, 195, 197, 98, 327, 45, 275),
+    (152, 148, 176, 377, 400, 199, 175, 171, 396),
+)
+#: Surround boxes relative to the face box (x, y, w, h): (x0, x1, y0, y1) in face-box units from its
+#: top-left corner. Beside the face at eye level (image left, image right) and above the head.
+LIGHT_SURROUND_BOXES: tuple[tuple[float, float, float, float], ...] = (
+    (-0.55, -0.15, 0.15, 0.55),
+    (1.15, 1.55, 0.15, 0.55),
+    (0.2, 0.8, -0.55, -0.2),
+)
+#: A region needs at least this many sampled pixels to be measured.
+LIGHT_MIN_PIXELS = 12
+
+
+def _box_mean(rgb: np.ndarray, x0: float, y0: float, x1: float, y1: float, step: int) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    ix0, iy0 = max(0, round(x0)), max(0, round(y0))
+    ix1, iy1 = min(w, round(x1)), min(h, round(y1))
+    if ix1 <= ix0 or iy1 <= iy0:
+        return np.full(3, np.nan)
+    # a box more than half outside the frame is not the region it stands for
+    if (ix1 - ix0) * (iy1 - iy0) < 0.5 * max(x1 - x0, 1.0) * max(y1 - y0, 1.0):
+        return np.full(3, np.nan)
+    patch = rgb[iy0:iy1:step, ix0:ix1:step]
+    if patch.shape[0] * patch.shape[1] < LIGHT_MIN_PIXELS:
+        return np.full(3, np.nan)
+    return np.asarray(patch.reshape(-1, 3).mean(axis=0), dtype=np.float64)
+
+
+def light_regions(rgb: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean RGB (0-255, as encoded) of the face regions (5, 3) and surround boxes (3, 3) of one frame.
+
+    ``landmarks`` are the frame's (478, 3) mesh points in its pixels (origin top-left). Face
+    regions are the bounding boxes of :data:`LIGHT_FACE_REGIONS`' points shrunk by 15 % on
+    each side (to stay on skin); surround boxes are :data:`LIGHT_SURROUND_BOXES` around the
+    mesh's box. Pixels are subsampled so that a face about 40 px wide is read (about 1 ms
+    at 640 x 480). Rows are NaN where a box is mostly outside the frame.
+    """
+    lm = np.asarray(landmarks, dtype=np.float64)
+    x, y, bw, bh = face_box(lm)
+    step = max(1, int(bw // 40))
+    face = np.full((len(LIGHT_FACE_REGIONS), 3), np.nan)
+    for k, ids in enumerate(LIGHT_FACE_REGIONS):
+        pts = lm[list(ids), :2]
+        (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+        mx, my = 0.15 * (x1 - x0), 0.15 * (y1 - y0)
+        face[k] = _box_mean(rgb, x0 + mx, y0 + my, x1 - mx, y1 - my, max(1, step // 2))
+    surround = np.full((len(LIGHT_SURROUND_BOXES), 3), np.nan)
+    for k, (fx0, fx1, fy0, fy1) in enumerate(LIGHT_SURROUND_BOXES):
+        surround[k] = _box_mean(rgb, x + fx0 * bw, y + fy0 * bh, x + fx1 * bw, y + fy1 * bh, step)
+    return face, surround

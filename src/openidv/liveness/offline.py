@@ -17,7 +17,7 @@ import numpy as np
 from openidv.errors import DataFormatError, ImageError
 from openidv.imaging import decode_image
 from openidv.liveness.session import DEFAULT_SESSION_CONFIG, SessionConfig, add_frame, finish, start_session
-from openidv.liveness.types import Challenge, LivenessReport
+from openidv.liveness.types import DRAWABLE_CHALLENGES, Challenge, LivenessReport
 
 #: Frame rate assumed for a folder of images when none is given.
 DEFAULT_FOLDER_FPS = 15.0
@@ -31,7 +31,7 @@ CHALLENGE_ALIASES: dict[str, Challenge] = {
     "blink": Challenge.BLINK,
     "smile": Challenge.SMILE,
     "closer": Challenge.MOVE_CLOSER,
-    **{c.value: c for c in Challenge},
+    **{c.value: c for c in DRAWABLE_CHALLENGES},  # a recorded video cannot answer the screen light
 }
 
 

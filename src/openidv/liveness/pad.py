@@ -18,12 +18,13 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from openidv.checks import CheckResult, Status
-from openidv.liveness.types import Challenge, ChallengeStep, FrameAnalysis
+from openidv.liveness.types import Challenge, ChallengeStep, FrameAnalysis, LightRecord
 
 #: Checks whose result is reported but must never decide the session alone.
 ADVISORY_CHECKS = frozenset({"rppg"})
@@ -675,6 +676,8 @@ def _met_frame_shows(a: FrameAnalysis, challenge: Challenge, base: dict[str, flo
         return a.face_width_frac >= 1.08 * base["width"]
     if challenge is Challenge.BLINK:
         return a.ear <= 0.85 * base["ear"]
+    if challenge is Challenge.SCREEN_LIGHT:
+        return True  # holding still: nothing to re-check in the pose (the light check judges the step)
     return a.smile >= 1.03 * base["smile"]
 
 
@@ -776,6 +779,278 @@ def injection_replay(
     return _result(name, Status.PASS, "consistent", 1.0, "timing, frames and challenge order consistent", **data)
 
 
+# ----------------------------------------------------------------------------- screen light
+
+#: Amplitude floor of a pass: face-local response (relative radiance change per unit of a display
+#: primary, linear light, face over surround). Physical reason: a flat screen's matte veil (0.05-0.3 %
+#: of the capture display's white, added in linear light) raises a dark shown face (linear level
+#: ~0.1) by up to ~3 % but its brighter shown surroundings less, leaving up to ~1 % "face-local"
+#: that the shared-surround test cannot see when the surround is 3-4 x brighter; a live face lit by
+#: a phone at arm's length (16-63 lux) in a room up to ~1500 lux answers with >= ~0.6 %. Above the
+#: floor a pass needs significance, not amplitude: :data:`LIGHT_MIN_T`.
+LIGHT_PASS = 0.01
+#: Below this the response is absent (a face in any room lit by a screen at arm's length answers more).
+LIGHT_NONE = 0.004
+#: Significance of the response: slope / standard error (nuisance: per-channel level and slow drift).
+LIGHT_MIN_T = 5.0
+#: Pooled correlation between the face-local log response and the issued colours needed to pass.
+LIGHT_MIN_CORR = 0.5
+#: A face region "responds" when its own face-local response is at least this fraction of the face's.
+LIGHT_REGION_FRACTION = 0.35
+#: Fraction of the face regions that must respond (the light reaches the whole face, not a glare patch).
+LIGHT_FACE_WIDE = 0.6
+#: The surround's raw (gain-affected) response above this fraction of the face's raw response is shared.
+LIGHT_SHARED_RATIO = 0.5
+#: Samples needed at the chosen lag, and the fraction of issued colours they must cover.
+LIGHT_MIN_SAMPLES = 8
+LIGHT_MIN_COVER = 0.6
+#: Floor of a channel's residual standard deviation (log units) when weighting channels (JPEG and
+#: sensor noise on a box mean of a few hundred pixels stay above ~0.2 %).
+LIGHT_NOISE_FLOOR = 0.002
+
+
+def _hex_rgb(colour: str) -> np.ndarray:
+    c = colour.lstrip("#")
+    return np.array([int(c[i : i + 2], 16) / 255.0 for i in (0, 2, 4)], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class _Fit:
+    slope: float  #: pooled response per unit primary (log units)
+    corr: float  #: weighted correlation of the de-trended response and the issued colours
+    se: float  #: standard error of ``slope``
+    channel_slopes: tuple[float, float, float]
+    channel_se: tuple[float, float, float]
+
+    @property
+    def t(self) -> float:
+        return self.slope / self.se if self.se > 0 and np.isfinite(self.se) else 0.0
+
+
+def _pooled_fit(y: np.ndarray, lights: np.ndarray, times: np.ndarray | None = None) -> _Fit:
+    """Response of ``y`` (n, 3) to ``lights`` (n, 3): one slope shared by the three channels.
+
+    Nuisance per channel: a level and, with ``times`` (n,), a linear and quadratic drift
+    (the head settling, the camera's exposure creeping): both are removed from ``y`` and
+    ``lights`` first (Frisch-Waugh). The channels are pooled with inverse-variance weights
+    from each channel's own fit (a channel that is nearly black in the surround is noisy
+    in logs and must not swamp the others), floored at :data:`LIGHT_NOISE_FLOOR`.
+    """
+    n = y.shape[0]
+    cols = [np.ones(n)]
+    if times is not None and n >= 8:
+        tt = (times - times.mean()) / max(float(np.ptp(times)), 1e-6)
+        cols += [tt, tt * tt - float(np.mean(tt * tt))]
+    z = np.stack(cols, axis=1)
+    proj = z @ np.linalg.pinv(z)
+    yr = y - proj @ y
+    lr = lights - proj @ lights
+    dof_c = max(1, n - z.shape[1] - 1)
+    slopes, ses, weights = [], [], []
+    for c in range(3):
+        sxx = float(lr[:, c] @ lr[:, c])
+        b = float(lr[:, c] @ yr[:, c]) / sxx if sxx > 1e-9 else 0.0
+        var = float(((yr[:, c] - b * lr[:, c]) ** 2).sum()) / dof_c
+        var = max(var, LIGHT_NOISE_FLOOR**2)
+        slopes.append(b)
+        ses.append(float(np.sqrt(var / sxx)) if sxx > 1e-9 else float("inf"))
+        weights.append(1.0 / var)
+    w = np.asarray(weights)
+    sxx = float((w * (lr * lr).sum(axis=0)).sum())
+    syy = float((w * (yr * yr).sum(axis=0)).sum())
+    sxy = float((w * (lr * yr).sum(axis=0)).sum())
+    if sxx <= 1e-9:
+        return _Fit(0.0, 0.0, float("inf"), (0.0, 0.0, 0.0), (float("inf"),) * 3)
+    beta = sxy / sxx
+    corr = sxy / np.sqrt(sxx * syy) if syy > 1e-18 else 0.0
+    res = float((w * ((yr - beta * lr) ** 2).sum(axis=0)).sum())
+    dof = max(1, y.size - 3 * z.shape[1] - 1)
+    se = float(np.sqrt(res / dof / sxx))
+    return _Fit(beta, float(corr), se, (slopes[0], slopes[1], slopes[2]), (ses[0], ses[1], ses[2]))
+
+
+def _linear_log(v: np.ndarray) -> np.ndarray:
+    """log of linear light from gamma-encoded 0-255 means (display gamma 2.2; a floor keeps black finite)."""
+    return np.asarray(2.2 * np.log(np.maximum(v, 2.0) / 255.0), dtype=np.float64)
+
+
+def screen_light_response(light: LightRecord) -> CheckResult:
+    """Does the face reflect the colours the capture page flashed, and only the face?
+
+    Physics. The user's display lights the face with E = L x A x fill / d^2: a phone
+    (400-800 nits, 0.007 m^2, 70 % of it coloured, 25-35 cm) gives ~16-63 lux, a laptop
+    (250-400 nits, 0.05 m^2, 40-60 cm) ~24-88 lux, i.e. ~10-100 % of the face's radiance
+    in a room of 80-500 lux, and only ~1-9 % above 1000 lux (a window in daylight), in the
+    displayed colour (:mod:`openidv.liveness.synth` states the distributions simulated).
+    The face-local response measured is ~0.5-0.6 x that ratio (the boxes sit where the
+    face turns partly away from the screen; the camera's gains take a little back).
+    Skin is close to Lambertian,
+    so the relative change of each colour channel, (E_screen,c / E_room,c) x cos(angle to
+    the screen), does not depend on the skin's colour: we measure relative changes (logs of
+    linear light). The background, 1-3 m away, gets (d_face / d_bg)^2 of it (inverse
+    square): almost nothing. A screen replay shows a face recorded earlier whose light
+    does not follow the colours; only the replay screen's glass reflects a little of the
+    flashing display (a specular patch of 0.5-4 % where the mirror geometry puts it, or a
+    weak uniform veil from a matte screen), and it falls on the shown face and the shown
+    surroundings alike because they lie on one plane. A recording injected instead of the
+    camera does not respond at all; a recording of another session responds to that
+    session's colours, which do not correlate with these.
+
+    Camera gains (auto white balance, auto exposure) multiply the whole frame per channel:
+    in logs they add the same term to face and surround, so the face-local response is the
+    slope of log(face) - log(surround) against the issued colour (each channel on or off),
+    pooled over channels, per channel intercepts. ``colour`` of a sample is the colour the
+    client was asked to show before that frame; a slow camera shows it one frame late, so
+    lag 0 and lag 1 are both fitted and the one with the more significant response (of the
+    face-local or of the face as seen, gains included) is kept.
+
+    Evidence, not amplitude. The response is fitted per channel after removing each
+    channel's level and slow drift (linear + quadratic in time: the head settling, exposure
+    creeping), the channels pooled with inverse-variance weights (:func:`_pooled_fit`); its
+    significance is ``t = slope / standard error``. A live face in an ordinary room answers
+    with t ~ 10-60; in a bright room the response shrinks towards the noise and only
+    significance can tell it from nothing.
+
+    Decision (measurements in ``data``):
+
+    * ``light_response_ok`` (pass): face-local response >= :data:`LIGHT_PASS` (the
+      physical floor, see there), t >= :data:`LIGHT_MIN_T`, correlation >=
+      :data:`LIGHT_MIN_CORR`, the channels agree (none responds significantly negatively,
+      at least two of the measurable ones positively), at least :data:`LIGHT_FACE_WIDE` of
+      the face regions respond, and the surround's raw response is below
+      :data:`LIGHT_SHARED_RATIO` of the face's;
+    * ``light_response_not_face_local`` (fail): a significant response that tracks the
+      colours but is confined to a patch of the face (glare) or shared by the surround
+      (reflection on a flat screen, a photo with its background);
+    * ``no_light_response`` (fail): face-local response below :data:`LIGHT_NONE`, or no
+      evidence of any response (t < 2): nothing reflects this session's colours;
+    * ``weak_light_response`` (inconclusive, never pass): some response, but too weak or too
+      noisy to be sure (below the floor, t below :data:`LIGHT_MIN_T`, correlation below
+      :data:`LIGHT_MIN_CORR`, or channels that disagree). Almost always a bright room (above
+      ~1000 lux a phone's light adds ~1-5 %) or a moving face: the detail tells the user to
+      move away from bright light or a window, face the screen, hold still and retry
+      (``data["advice"] = "move_away_from_bright_light"``);
+    * ``inconsistent_light_response`` (inconclusive): a significant response whose channels
+      disagree (one darkens under its own light): not light on skin, but no proof of an attack;
+    * ``too_few_light_frames`` / ``light_step_missing`` (inconclusive): not enough frames
+      under the colours, or the step was never completed.
+
+    Lag consistency is not required: with 3 frames per colour the lag-0 and lag-1 schedules
+    share 2/3 of their frames, so the wrong lag also correlates and cannot confirm the right one.
+
+    A printed photo is paper: it reflects the screen's light diffusely like skin, so its
+    face responds; where the print's own surroundings (margin, printed background) are
+    measured as the surround the response is shared and it fails, otherwise it passes this
+    check, and the print checks (sheet edges, halftone, blink/smile, planarity) stop it.
+    """
+    name = "screen_light_response"
+    n_col = len(light.colours)
+    data: dict[str, object] = {"n_colours": n_col, "n_samples": len(light.samples), "step_met": light.step_met}
+    if not light.samples or n_col < 2:
+        detail = "the screen-light step produced no measurable frame"
+        return _result(name, Status.INCONCLUSIVE, "light_step_missing", None, detail, **data)
+    by_index = {smp.index: smp.colour for smp in light.samples}
+    palette = [_hex_rgb(c) for c in light.colours]
+    best: dict[str, object] | None = None
+    best_key = -np.inf
+    for lag in (0, 1):
+        rows = []
+        for smp in light.samples:
+            eff = smp.colour if lag == 0 else by_index.get(smp.index - 1, -1)
+            if 0 <= eff < n_col:
+                rows.append((smp, eff))
+        if len(rows) < LIGHT_MIN_SAMPLES or len({e for _, e in rows}) < LIGHT_MIN_COVER * n_col:
+            continue
+        face = np.stack([r[0].face for r in rows])  # (n, 5, 3)
+        sur = np.stack([r[0].surround for r in rows])  # (n, k, 3)
+        face_ok = ~np.isnan(face).any(axis=(0, 2))
+        sur_ok = ~np.isnan(sur).any(axis=(0, 2))
+        if face_ok.sum() < 3 or not sur_ok.any():
+            continue
+        lights = np.stack([palette[e] for _, e in rows])
+        times = np.array([r[0].timestamp for r in rows], dtype=np.float64)
+        lf = _linear_log(face[:, face_ok])  # (n, r, 3)
+        ls = _linear_log(sur[:, sur_ok])
+        face_log = np.log(np.exp(lf).mean(axis=1))
+        sur_log = np.log(np.exp(ls).mean(axis=1))
+        fit = _pooled_fit(face_log - sur_log, lights, times)
+        beta = fit.slope
+        regions = [_pooled_fit(lf[:, k] - sur_log, lights, times).slope for k in range(lf.shape[1])]
+        raw_fit = _pooled_fit(face_log, lights, times)
+        face_raw = raw_fit.slope
+        sur_fit = _pooled_fit(sur_log, lights, times)
+        measurable = [k for k in range(3) if np.isfinite(fit.channel_se[k])]
+        positive = sum(1 for k in measurable if fit.channel_slopes[k] > 0)
+        negative = sum(1 for k in measurable if fit.channel_slopes[k] < -2.0 * fit.channel_se[k])
+        cand: dict[str, object] = {
+            "lag": lag,
+            "face_local_response": beta,
+            "correlation": fit.corr,
+            "response_se": fit.se,
+            "response_t": fit.t,
+            "channel_responses": [round(float(v), 4) for v in fit.channel_slopes],
+            "channels_agree": negative == 0 and positive >= min(2, len(measurable)) and len(measurable) >= 2,
+            "face_raw_response": face_raw,
+            "surround_raw_response": sur_fit.slope,
+            "surround_correlation": sur_fit.corr,
+            "surround_t": sur_fit.t,
+            "region_responses": [round(float(r), 4) for r in regions],
+            "face_wide_fraction": float(np.mean([r >= LIGHT_REGION_FRACTION * beta for r in regions]))
+            if beta > 0
+            else 0.0,
+            "n_used": len(rows),
+            "colours_covered": len({e for _, e in rows}),
+        }
+        # the camera's lag shows in whatever responds: the face as the camera sees it (gains included)
+        key = max(fit.t, raw_fit.t)
+        if best is None or key > best_key:
+            best, best_key = cand, key
+    if best is None:
+        detail = "too few frames with the face and its surroundings under the issued colours"
+        reason = "too_few_light_frames" if light.step_met else "light_step_missing"
+        return _result(name, Status.INCONCLUSIVE, reason, None, detail, **data)
+    data.update(best)
+    beta = float(best["face_local_response"])  # type: ignore[arg-type]
+    corr = float(best["correlation"])  # type: ignore[arg-type]
+    t = float(best["response_t"])  # type: ignore[arg-type]
+    wide = float(best["face_wide_fraction"])  # type: ignore[arg-type]
+    face_raw = float(best["face_raw_response"])  # type: ignore[arg-type]
+    sur_raw = float(best["surround_raw_response"])  # type: ignore[arg-type]
+    sur_corr = float(best["surround_correlation"])  # type: ignore[arg-type]
+    sur_t = float(best["surround_t"])  # type: ignore[arg-type]
+    agree = bool(best["channels_agree"])
+    shared = face_raw > LIGHT_NONE and sur_raw >= LIGHT_SHARED_RATIO * face_raw
+    score = (
+        _sigmoid((t - LIGHT_MIN_T) / 1.5)
+        * _sigmoid((beta - LIGHT_PASS) / (0.25 * LIGHT_PASS))
+        * float(np.clip(corr / LIGHT_MIN_CORR, 0, 1))
+    )
+    significant = t >= LIGHT_MIN_T and corr >= LIGHT_MIN_CORR and agree
+    if significant and beta >= LIGHT_PASS:
+        if wide >= LIGHT_FACE_WIDE and not shared:
+            detail = f"the face reflects the issued colours ({100 * beta:.1f} %, t = {t:.0f}), its surroundings do not"
+            return _result(name, Status.PASS, "light_response_ok", max(score, 0.5), detail, **data)
+        why = "shared by the surroundings" if shared else f"confined to {wide:.0%} of the face"
+        detail = f"a response to the colours ({100 * beta:.1f} %) {why}: a reflection on a flat surface"
+        return _result(name, Status.FAIL, "light_response_not_face_local", min(score, 0.2), detail, **data)
+    if shared and sur_raw >= LIGHT_PASS and sur_corr >= LIGHT_MIN_CORR and sur_t >= LIGHT_MIN_T:
+        detail = "the face and its surroundings respond alike: a reflection on a flat surface"
+        return _result(name, Status.FAIL, "light_response_not_face_local", min(score, 0.2), detail, **data)
+    if t >= LIGHT_MIN_T and corr >= LIGHT_MIN_CORR and beta >= LIGHT_PASS and not agree:
+        detail = "the colour channels answer the screen inconsistently (one against its own light): hold still, retry"
+        return _result(name, Status.INCONCLUSIVE, "inconsistent_light_response", min(score, 0.3), detail, **data)
+    if beta >= LIGHT_NONE and t >= 2.0 and corr > 0:
+        data["advice"] = "move_away_from_bright_light"
+        detail = (
+            f"the screen's light on the face is too weak to judge ({100 * beta:.1f} %, t = {t:.1f}): "
+            "the room is probably too bright; move away from bright light or a window, face the screen, "
+            "hold still and try again"
+        )
+        return _result(name, Status.INCONCLUSIVE, "weak_light_response", min(score, 0.49), detail, **data)
+    detail = f"the face does not reflect the issued colours (response {100 * beta:.1f} %, t = {t:.1f})"
+    return _result(name, Status.FAIL, "no_light_response", min(score, 0.2), detail, **data)
+
+
 # ----------------------------------------------------------------------------- all checks
 
 _CheckFn = Callable[[], CheckResult]
@@ -788,6 +1063,7 @@ def sequence_checks(
     *,
     nonce: str,
     timeline: list[FrameAnalysis] | None = None,
+    light: LightRecord | None = None,
 ) -> list[CheckResult]:
     """Run every presentation-attack and injection check over one session.
 
@@ -797,7 +1073,9 @@ def sequence_checks(
     the pixels of only some frames, is the analysis of *every* frame received, in order:
     the timing, duplicate, challenge and blink/smile checks then use it (a thinned
     sequence would hide duplicated frames and short blinks). A check that raises on
-    malformed input becomes ``inconclusive`` with reason ``check_error``.
+    malformed input becomes ``inconclusive`` with reason ``check_error``. ``light``, for a
+    session started with the screen-light step, adds :func:`screen_light_response`
+    (mandatory); without it that check is absent.
     """
     full = list(timeline) if timeline is not None and len(timeline) >= len(analyses) else list(analyses)
     pixels_for_all = len(full) == len(frames)
@@ -821,6 +1099,9 @@ def sequence_checks(
             ),
         ),
     ]
+    if light is not None:
+        record = light
+        checks.append(("screen_light_response", lambda: screen_light_response(record)))
     out = []
     for name, fn in checks:
         try:

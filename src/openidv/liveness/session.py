@@ -37,6 +37,18 @@ Protocol
                   2 frames
   ==============  =====================================================================
 
+* **Screen light** (``start_session(screen_light=True)``; the service's default, not the
+  offline runs'): the first step after the baseline, ``screen_light``, not drawn at random.
+  While it is current every :class:`Progress` carries ``screen_colour``, the colour
+  ("#rrggbb") the client must fill its screen with before capturing its *next* frame; a
+  frame counts for the colour sent before it, and the step is met once each of the
+  ``light_colours`` (6) colours has had ``light_frames_per_colour`` (3) frames with one
+  usable face (the step's window applies as for other challenges). For each of its frames
+  and the frame after it (a camera one frame late) the session keeps the mean colours of
+  five face regions and three boxes around the face (:func:`~openidv.liveness.frame.light_regions`,
+  ~1 ms); :func:`openidv.liveness.pad.screen_light_response` judges them at ``finish``
+  (the physics is in its docstring). Without the step that check is absent.
+
   Before every challenge after the first the head must come back to frontal
   (|yaw - baseline| and |pitch - baseline| <= 10 degrees), so "turn left" then
   "turn right" is a left turn, a return, then a right turn. Issued sequences hold 3-4
@@ -100,9 +112,20 @@ from openidv.liveness.frame import (
     FrameAnalyzer,
     FrameConfig,
     decode_frame,
+    light_regions,
     mouth_corner_lift,
 )
-from openidv.liveness.types import Challenge, ChallengeStep, Decision, FrameAnalysis, LivenessReport, Progress
+from openidv.liveness.types import (
+    DRAWABLE_CHALLENGES,
+    Challenge,
+    ChallengeStep,
+    Decision,
+    FrameAnalysis,
+    LightRecord,
+    LightSample,
+    LivenessReport,
+    Progress,
+)
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +141,13 @@ INSTRUCTIONS: dict[Challenge, str] = {
     Challenge.BLINK: "blink",
     Challenge.SMILE: "smile",
     Challenge.MOVE_CLOSER: "bring your face closer to the camera",
+    Challenge.SCREEN_LIGHT: "hold still while the screen changes colour",
 }
+
+#: Saturated colours the screen-light step draws from ("#rrggbb"): each drives one or two of the
+#: display's primaries fully and the others not at all, so every colour channel is switched on
+#: and off across a sequence and the face's response can be regressed per channel.
+LIGHT_PALETTE: tuple[str, ...] = ("#ff0000", "#00ff00", "#0000ff", "#ffff00", "#ff00ff", "#00ffff")
 INSTRUCTION_FRONTAL = "look straight at the camera"
 INSTRUCTION_DONE = "all done"
 
@@ -157,6 +186,8 @@ class SessionConfig:
     max_frames: int = 600  #: frames accepted per session (40 s at 15 fps); later ones are refused
     max_frame_side: int = 1280  #: larger frames are downscaled before anything else
     operating_point: str = "1e-3"  #: face-match operating point of the ``same_person`` check
+    light_colours: int = 6  #: colours shown in the screen-light step (drawn from LIGHT_PALETTE)
+    light_frames_per_colour: int = 3  #: frames with a usable face captured under each colour
     frame: FrameConfig = DEFAULT_FRAME_CONFIG
 
 
@@ -223,6 +254,13 @@ class LivenessSession:
     _first_frontal: _Pinned | None = field(default=None, repr=False)
     _last_frontal: _Pinned | None = field(default=None, repr=False)
     _selfie: _Pinned | None = field(default=None, repr=False)
+    screen_light: bool = False  #: the session has the screen-light step (its colours in ``light_colours``)
+    light_colours: list[str] = field(default_factory=list)  #: "#rrggbb" in the issued order
+    light_samples: list[LightSample] = field(default_factory=list, repr=False)
+    _light_pos: int = 0  #: index of the colour being captured now
+    _light_count: int = 0  #: usable frames captured under it so far
+    _light_told: int = -1  #: colour index sent with the last Progress (-1: none)
+    _light_after: bool = False  #: measure the next frame too (a camera one frame late still shows the last colour)
 
     @property
     def current(self) -> Challenge | None:
@@ -238,6 +276,25 @@ class LivenessSession:
     @property
     def n_stored(self) -> int:
         return len(self._stored)
+
+    @property
+    def light_active(self) -> bool:
+        """The screen-light step is under way (the baseline is done and it is the current step)."""
+        return self.baseline is not None and self.current is Challenge.SCREEN_LIGHT
+
+    @property
+    def screen_colour(self) -> str | None:
+        """The colour the client must show before its next frame (None outside the screen-light step)."""
+        if self.light_active and self._light_pos < len(self.light_colours):
+            return self.light_colours[self._light_pos]
+        return None
+
+    def light_record(self) -> LightRecord | None:
+        """The screen-light step's colours and measurements; None when the session has no such step."""
+        if not self.screen_light:
+            return None
+        met = any(s.challenge is Challenge.SCREEN_LIGHT and s.met_at is not None for s in self.steps)
+        return LightRecord(tuple(self.light_colours), tuple(self.light_samples), met)
 
     def close(self) -> None:
         """Release the face tracker (``finish`` does this)."""
@@ -268,7 +325,7 @@ def draw_challenges(uniform: list[float], n: int) -> list[Challenge]:
     ``uniform`` supplies the randomness (numbers in [0, 1)); rejection sampling over random
     permutations, so every acceptable sequence is equally likely.
     """
-    pool = list(Challenge)
+    pool = list(DRAWABLE_CHALLENGES)
     it = iter(uniform)
     while True:
         order = pool.copy()
@@ -284,6 +341,29 @@ def draw_challenges(uniform: list[float], n: int) -> list[Challenge]:
             return chosen
 
 
+def draw_colours(uniform: list[float], n: int, palette: Sequence[str] = LIGHT_PALETTE) -> list[str]:
+    """``n`` colours from ``palette``, uniformly at random, consecutive ones different.
+
+    ``uniform`` supplies the randomness (at least ``n`` numbers in [0, 1)).
+    """
+    if len(palette) < 2 or n < 1 or len(uniform) < n:
+        raise ValueError("need a palette of 2 or more colours and n >= 1 random numbers")
+    out: list[str] = []
+    for u in uniform[:n]:
+        choices = [c for c in palette if not out or c != out[-1]]
+        out.append(choices[min(len(choices) - 1, int(u * len(choices)))])
+    return out
+
+
+def _light_uniforms(rng: np.random.Generator | random.Random | None, n: int) -> list[float]:
+    if rng is None:
+        sysrand = secrets.SystemRandom()
+        return [sysrand.random() for _ in range(n)]
+    if isinstance(rng, np.random.Generator):
+        return [float(v) for v in rng.random(n)]
+    return [rng.random() for _ in range(n)]
+
+
 def start_session(
     *,
     now: float,
@@ -293,6 +373,7 @@ def start_session(
     challenges: list[Challenge] | None = None,
     config: SessionConfig = DEFAULT_SESSION_CONFIG,
     analyzer: FrameAnalyzer | None = None,
+    screen_light: bool = False,
 ) -> LivenessSession:
     """A new session: unguessable id and nonce, 3-4 random challenges, expiry ``now + ttl_s``.
 
@@ -300,12 +381,21 @@ def start_session(
     ``numpy.random.Generator`` only in tests. ``challenges`` fixes the sequence (offline
     runs over pre-recorded video); otherwise ``n_challenges`` (3-4, random when None)
     are drawn. ``analyzer`` is made on the first frame when not given.
+
+    ``screen_light`` adds the active-illumination step (:data:`Challenge.SCREEN_LIGHT`)
+    right after the baseline, before the other challenges: ``config.light_colours``
+    colours drawn from :data:`LIGHT_PALETTE` (after the challenges, from the same random
+    source; consecutive colours differ), each held for ``config.light_frames_per_colour``
+    frames with a usable face. The client shows :attr:`Progress.screen_colour` before
+    capturing its next frame. Off by default: a recorded video cannot show colours.
     """
     tok_id, tok_nonce, uniform = _random_source(rng)
     if challenges is not None:
         chosen = [Challenge(c) for c in challenges]
         if not chosen or len(set(chosen)) != len(chosen):
             raise ValueError("challenges must be a non-empty list of distinct challenges")
+        if Challenge.SCREEN_LIGHT in chosen:
+            raise ValueError("screen_light is not a drawable challenge: pass screen_light=True")
     else:
         n = n_challenges
         if n is None:
@@ -313,11 +403,19 @@ def start_session(
                 int(uniform.pop() * (config.max_challenges - config.min_challenges + 1)),
                 config.max_challenges - config.min_challenges,
             )
-        if not 2 <= n <= len(Challenge):
-            raise ValueError(f"n_challenges must be between 2 and {len(Challenge)}, got {n}")
+        if not 2 <= n <= len(DRAWABLE_CHALLENGES):
+            raise ValueError(f"n_challenges must be between 2 and {len(DRAWABLE_CHALLENGES)}, got {n}")
         chosen = draw_challenges(uniform, n)
+    colours: list[str] = []
+    if screen_light:
+        if config.light_colours < 2 or config.light_frames_per_colour < 1:
+            raise ValueError("the screen-light step needs at least 2 colours and 1 frame per colour")
+        colours = draw_colours(_light_uniforms(rng, config.light_colours), config.light_colours)
+        chosen = [Challenge.SCREEN_LIGHT, *chosen]
     steps = [ChallengeStep(c, config.window_s) for c in chosen]
     return LivenessSession(
+        screen_light=screen_light,
+        light_colours=colours,
         session_id=_b64(tok_id),
         nonce=_b64(tok_nonce),
         created_at=float(now),
@@ -370,6 +468,8 @@ def _progress(
         session.rejected[failed_reason] = session.rejected.get(failed_reason, 0) + 1
         if detail:
             log.debug("frame refused (%s): %s", failed_reason, detail)
+    colour = session.screen_colour
+    session._light_told = session._light_pos if colour is not None else -1
     return Progress(
         session_id=session.session_id,
         current=session.current,
@@ -379,6 +479,7 @@ def _progress(
         guidance=guidance,
         expired=expired,
         failed_reason=failed_reason,
+        screen_colour=colour,
     )
 
 
@@ -452,6 +553,12 @@ def _add_frame(
     if ts <= session._last_ts:
         return _progress(session, guidance="please try again", failed_reason="timestamp_not_increasing")
     session._last_ts = ts
+
+    measure = session.light_active or session._light_after
+    if session.screen_light and measure and analysis.landmarks is not None and analysis.face_found:
+        face, surround = light_regions(rgb, analysis.landmarks)
+        session.light_samples.append(LightSample(index, ts, session._light_told, face, surround))
+    session._light_after = False
 
     met, instruction = _advance(session, analysis, rgb, index, now, ts)
     return _progress(session, met=met, guidance=_merge_guidance(session, analysis.guidance, instruction))
@@ -528,6 +635,18 @@ def _advance(
     st = session._step
     if current is None or st is None:
         return False, INSTRUCTION_DONE if session.step_index >= len(session.steps) else INSTRUCTION_FRONTAL
+    if current is Challenge.SCREEN_LIGHT:
+        # a frame counts for the colour that was requested before it (sent with the last Progress)
+        if session._light_told == session._light_pos:
+            session._light_count += 1
+            if session._light_count >= cfg.light_frames_per_colour:
+                session._light_pos += 1
+                session._light_count = 0
+        if session._light_pos < len(session.light_colours):
+            return False, INSTRUCTIONS[current]
+        session._light_after = True
+        st.need_frontal = False
+        return _step_met(session, st, current, now, ts)
     if st.need_frontal:
         if not frontal:
             return False, INSTRUCTION_FRONTAL
@@ -558,7 +677,10 @@ def _advance(
         met = st.hold >= cfg.hold_frames
     if not met:
         return False, INSTRUCTIONS[current]
+    return _step_met(session, st, current, now, ts)
 
+
+def _step_met(session: LivenessSession, st: _StepState, current: Challenge, now: float, ts: float) -> tuple[bool, str]:
     i = session.step_index
     # a blink is confirmed when the eyes reopen, but it happened at the most closed frame
     met_at = st.closed_ts if current is Challenge.BLINK and st.closed_ts is not None else ts
@@ -858,7 +980,11 @@ def _pad_checks(session: LivenessSession) -> list[CheckResult]:
         # the checks index and slice ``frames`` like a list; FrameSequence decodes lazily
         results = list(
             sequence_checks(
-                cast(list[np.ndarray], frames), list(session.analyses), list(session.steps), nonce=session.nonce
+                cast(list[np.ndarray], frames),
+                list(session.analyses),
+                list(session.steps),
+                nonce=session.nonce,
+                light=session.light_record(),
             )
         )
     except Exception as exc:  # a failing check module must not take the report down

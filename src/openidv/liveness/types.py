@@ -24,6 +24,13 @@ class Challenge(StrEnum):
     BLINK = "blink"
     SMILE = "smile"
     MOVE_CLOSER = "move_closer"
+    #: hold still while the capture page fills the screen with a sequence of colours (active
+    #: illumination); never drawn at random: when enabled it is the first step after the baseline
+    SCREEN_LIGHT = "screen_light"
+
+
+#: The challenges drawn at random for a session (all but the screen-light step), in a fixed order.
+DRAWABLE_CHALLENGES: tuple[Challenge, ...] = tuple(c for c in Challenge if c is not Challenge.SCREEN_LIGHT)
 
 
 class Decision(StrEnum):
@@ -74,6 +81,36 @@ class Progress:
     guidance: str
     expired: bool = False
     failed_reason: str = ""
+    #: "#rrggbb": the colour the client must fill its screen with before capturing its NEXT frame,
+    #: while the screen-light step is current; None otherwise (the page shows its normal content)
+    screen_colour: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class LightSample:
+    """Colour measurements of one frame during the screen-light step (and the frame after it).
+
+    Means are of the decoded RGB frame (gamma-encoded 0-255, not linearised) over boxes
+    defined by the face mesh: ``face`` rows are forehead, image-left cheek, image-right
+    cheek, nose, chin; ``surround`` rows are boxes beside (image left, image right) and
+    above the face, outside the face box. A row is NaN where its box is not (enough)
+    inside the frame.
+    """
+
+    index: int  #: frame index in the session
+    timestamp: float  #: client time, s
+    colour: int  #: index into the session's colours of the colour requested before this frame; -1: none
+    face: np.ndarray = field(repr=False)  #: (5, 3) float64 mean R, G, B
+    surround: np.ndarray = field(repr=False)  #: (3, 3) float64 mean R, G, B
+
+
+@dataclass(frozen=True, eq=False)
+class LightRecord:
+    """What the screen-light check needs: the issued colours and the per-frame samples."""
+
+    colours: tuple[str, ...]  #: "#rrggbb", in the issued order
+    samples: tuple[LightSample, ...]
+    step_met: bool  #: every colour had its frames with a usable face
 
 
 @dataclass(eq=False)
