@@ -23,7 +23,8 @@ BASE_ARGS = (
 #: Records every getUserMedia call in ``window.__cameraCalls`` (and when the last stream arrived,
 #: ``window.__cameraAt``, ms on the page clock), when the liveness challenges appeared
 #: (``window.__challengesAt``) and every text the page shows in ``#instruction`` in
-#: ``window.__instructions`` (in order, repeats collapsed).
+#: ``window.__instructions`` (in order, repeats collapsed), and the colours the screen-light overlay
+#: was painted with in ``window.__screenColours`` (computed "rgb(r, g, b)", repeats collapsed).
 RECORDER = """
 (() => {
   window.__cameraCalls = 0;
@@ -51,6 +52,15 @@ RECORDER = """
     };
     note();
     new MutationObserver(note).observe(el, { childList: true, characterData: true, subtree: true });
+    const light = document.getElementById("screen-light");
+    if (!light) return;
+    window.__screenColours = [];
+    new MutationObserver(() => {
+      if (light.hidden) return;
+      const painted = getComputedStyle(light).backgroundColor;
+      const seen = window.__screenColours;
+      if (seen[seen.length - 1] !== painted) seen.push(painted);
+    }).observe(light, { attributes: true, attributeFilter: ["style", "hidden", "data-colour"] });
   });
 })();
 """

@@ -32,6 +32,7 @@ from openidv.liveness import synth as live
 from openidv.liveness.types import Challenge
 
 FACE_FPS = 15  #: frame rate of the face footage (the page samples about 10 frames/s)
+LIGHT_HOLD_S = 7.0  #: still footage for the screen-light step (6 colours x 3 frames at 3-5 frames/s, and slack)
 DOCUMENT_FPS = 5  #: a document held still: a few identical frames, looped
 
 
@@ -133,4 +134,8 @@ def face_footage(
             out += clip([])
         return out
 
-    return neutral(lead_s) + clip(challenges) + neutral(tail_s)
+    # the screen-light step: the person holds still while the page shows its colours (one frame per
+    # server round trip plus the display's settling time, ~0.25-0.4 s each in a browser)
+    hold = neutral(LIGHT_HOLD_S) if Challenge.SCREEN_LIGHT in challenges else []
+    actions = [c for c in challenges if c is not Challenge.SCREEN_LIGHT]
+    return neutral(lead_s) + hold + clip(actions) + neutral(tail_s)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -45,3 +49,17 @@ class LiveServer:
         self._server.should_exit = True
         self._thread.join(timeout=30)
         self._sock.close()
+
+
+@contextmanager
+def serve_service(data_dir: Path, **settings: Any) -> Iterator[LiveServer]:
+    """The whole service as a seller meets it (models warmed, SQLite and blobs in ``data_dir``,
+    a development key), with ``settings`` overriding :class:`ServiceSettings` fields."""
+    from openidv.service.app import create_app
+    from openidv.service.settings import ServiceSettings
+
+    config = ServiceSettings(
+        **{"data_dir": data_dir, "database_url": "", "key_file": None, "warm_models": True, **settings}
+    )
+    with LiveServer(create_app(config)) as server:
+        yield server

@@ -2,8 +2,10 @@
 
 The service runs in-process (uvicorn in a thread, SQLite in a temporary folder) with
 every check on: document analysis, liveness and face matching run as for a real seller.
-The only test-specific setting is ``challenge_seed``, which fixes the order of the
-liveness challenges so that the camera footage can be made beforehand.
+The test-specific settings: ``challenge_seed`` fixes the order of the liveness challenges
+so that the camera footage can be made beforehand, and the screen-light step is off: a
+camera file cannot reflect the page's colours (it is the video injection that step stops;
+``test_screen_light`` shows that).
 
 Chromium plays one Y4M file in a loop as its camera, so each camera step gets its own
 browser launch with its own file (front of the licence, back, face), the case cookie
@@ -29,13 +31,12 @@ from sqlalchemy import select
 from openidv.liveness.session import INSTRUCTIONS, start_session
 from openidv.liveness.types import Challenge
 from openidv.service import cases
-from openidv.service.app import create_app
 from openidv.service.deps import CASE_COOKIE
 from openidv.service.orm import Capture, Case, VideoCallRequest
-from openidv.service.settings import DecisionMode, ServiceSettings
+from openidv.service.settings import DecisionMode
 from tests.e2e import camera
 from tests.e2e.browser import CHROMIUM, RECORDER, launch
-from tests.e2e.server import LiveServer
+from tests.e2e.server import LiveServer, serve_service
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, StorageState, ViewportSize
@@ -61,16 +62,13 @@ VIEWPORT: ViewportSize = {"width": 900, "height": 1100}
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    settings = ServiceSettings(
-        data_dir=tmp_path_factory.mktemp("service-data"),
-        database_url="",
-        key_file=None,
-        warm_models=True,
+    with serve_service(
+        tmp_path_factory.mktemp("service-data"),
         challenge_seed=CHALLENGE_SEED,
         decision_mode=DecisionMode.MANUAL,
         allow_file_upload=False,
-    )
-    with LiveServer(create_app(settings)) as server:
+        liveness_screen_light=False,
+    ) as server:
         yield server
 
 

@@ -116,24 +116,33 @@ class Applicant:
     def capture(self, step: str, data: bytes, content_type: str = "image/jpeg") -> Any:
         return self.client.post(f"{self.api}/captures/{step}", content=data, headers={"Content-Type": content_type})
 
-    def liveness(self, photo: np.ndarray, seed: int = 2) -> dict[str, Any]:
+    def liveness(
+        self, photo: np.ndarray, seed: int = 2, *, lit: bool = True, screen_adds: float = 0.08
+    ) -> dict[str, Any]:
+        """A live person doing the issued challenges, closed loop: each frame is made under the screen
+        colour the previous answer asked for (an ordinary room: the screen adds 8 % to the face's light).
+        ``lit=False``: the same footage ignoring the colours, as a recorded or injected video would;
+        ``screen_adds``: the screen's light on the face over the room's (0.01: a room in daylight)."""
         from openidv.imaging import encode_jpeg
         from openidv.liveness import synth
         from openidv.liveness.types import Challenge
 
         start = self.client.post(f"{self.api}/liveness/start")
         assert start.status_code == 200, start.text
-        frames = synth.live_sequence(
-            photo, [Challenge(c) for c in start.json()["challenges"]], np.random.default_rng(seed)
+        room = synth.LightSetup(strength=screen_adds, d_face=0.3, d_background=1.5, lag=0, awb_tau_s=0.8)
+        scene = synth.live_scene(
+            photo, [Challenge(c) for c in start.json()["challenges"]], np.random.default_rng(seed), light=room
         )
-        for rgb, ts in frames:
+        colour: str | None = None
+        for i, ts in enumerate(scene.timestamps):
             r = self.client.post(
                 f"{self.api}/liveness/frames",
                 params={"ts": ts},
-                content=encode_jpeg(rgb, 85),
+                content=encode_jpeg(scene.shoot(i, colour if lit else None), 85),
                 headers={"Content-Type": "image/jpeg"},
             )
             assert r.status_code == 200, r.text
+            colour = r.json()["screen_colour"]
             if r.json()["done"]:
                 break
         finish = self.client.post(f"{self.api}/liveness/finish")

@@ -77,6 +77,9 @@ def test_full_flow_reaches_pending_and_stores_no_biometric_template_or_plaintext
         assert case is not None
         assert set(case.reports) == {"document", "liveness", "face_match"}
         assert case.reports["face_match"]["same_person"] is True
+        assert case.reports["liveness"]["decision"] == "live", case.reports["liveness"]["checks"]
+        light = next(c for c in case.reports["liveness"]["checks"] if c["name"] == "screen_light_response")
+        assert light["status"] == "pass", light  # the page's colours were answered by the face
         assert case.reports["document"]["type"] == "us_dl_id"
         assert case.recommendation["outcome"] in {"approve", "review", "reject"}
         assert case.recommendation["mode"] == "manual"
@@ -213,3 +216,52 @@ def test_auto_mode_decides_clear_cases_at_once_and_notifies(
             assert len(mails) == 1 and mails[0].recipient == "seller@example.com"
         token = client.cookies.get("openidv_case")
         assert 'data-status="approved"' in client.get(f"/status/{token}").text
+
+
+def test_footage_that_ignores_the_screen_colours_is_not_live(
+    client: TestClient, licence: SyntheticDocument, astronaut: np.ndarray
+) -> None:
+    """The same person and challenges, but the frames do not answer the screen light (a video played
+    into the API or a virtual camera): the challenges are met, the screen-light check fails, and the
+    recommendation is not an approval."""
+    a = Applicant(client)
+    a.start("drivers_license")
+    assert licence.back is not None
+    assert a.capture("document_front", licence.front).json()["accepted"]
+    assert a.capture("document_back", licence.back).json()["accepted"]
+    finish = a.liveness(astronaut, lit=False)
+    assert finish["accepted"], finish  # usable: every challenge was met; the decision waits for review
+    assert client.post(f"{a.api}/submit").status_code == 200
+    services = client.app.state.services  # type: ignore[attr-defined]
+    with services.sessions() as db:
+        case = db.get(Case, a.case_id)
+        assert case is not None
+        live = case.reports["liveness"]
+        light = next(c for c in live["checks"] if c["name"] == "screen_light_response")
+        assert light["status"] == "fail" and light["reason"] == "no_light_response", light
+        assert live["decision"] == "not_live"
+        assert case.recommendation["outcome"] != "approve", case.recommendation
+        assert any(r["code"].startswith("liveness.") for r in case.recommendation["reasons"]), case.recommendation
+
+
+def test_a_room_too_bright_for_the_screen_light_asks_for_a_retry(
+    client: TestClient, licence: SyntheticDocument, astronaut: np.ndarray
+) -> None:
+    """In daylight the screen adds ~1 % to the face's light: too faint to judge. The applicant is asked
+    to move away from bright light and try again (not rejected); in an ordinary room the retry passes."""
+    a = Applicant(client)
+    a.start("drivers_license")
+    assert licence.back is not None
+    assert a.capture("document_front", licence.front).json()["accepted"]
+    assert a.capture("document_back", licence.back).json()["accepted"]
+    bright = a.liveness(astronaut, screen_adds=0.015)
+    assert not bright["accepted"] and bright["retry"], bright
+    assert "too bright" in bright["message"], bright["message"]
+    services = client.app.state.services  # type: ignore[attr-defined]
+    with services.sessions() as db:
+        case = db.get(Case, a.case_id)
+        assert case is not None
+        first = next(c for c in case.captures if c.step == "liveness")
+        assert not first.accepted and "weak_light_response" in first.reasons, first.reasons
+    again = a.liveness(astronaut, seed=3)
+    assert again["accepted"], again

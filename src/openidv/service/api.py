@@ -137,7 +137,11 @@ async def liveness_frame(
     ts: Annotated[float, Query(description="client capture time, seconds")],
     content_type: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
-    """One camera frame (raw JPEG body); returns the challenge to show now and guidance."""
+    """One camera frame (raw JPEG body); returns the challenge to show now and guidance.
+
+    While ``current`` is ``screen_light`` the answer carries ``screen_colour`` ("#rrggbb"): fill the
+    screen with it, wait for the display to show it (a repaint and ~120 ms), then capture the next frame.
+    """
     data, case = await _upload(request, caller, svc, db, case_id)
     return await run_in_threadpool(cases.liveness_frame, svc, db, case, data, content_type, ts)
 

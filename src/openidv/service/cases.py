@@ -61,6 +61,8 @@ STEP_LABELS = {
     "liveness": "Your face",
 }
 LIVENESS = "liveness"
+#: the screen-light check's advice when the face answered the colours too faintly to judge (a bright room)
+BRIGHT_LIGHT_ADVICE = "move_away_from_bright_light"
 _MEDIA = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 
 
@@ -420,7 +422,9 @@ def liveness_start(svc: Services, db: Session, case: Case, *, actor: str) -> dic
     rng = None
     if svc.settings.challenge_seed is not None:
         rng = np.random.default_rng([svc.settings.challenge_seed, len(_attempts(case, LIVENESS))])
-    session = start_session(now=time.time(), rng=rng, ttl_s=svc.settings.liveness_ttl_s)
+    session = start_session(
+        now=time.time(), rng=rng, ttl_s=svc.settings.liveness_ttl_s, screen_light=svc.settings.liveness_screen_light
+    )
     svc.runtime.start_liveness(case.id, session)
     attempt = len(_attempts(case, LIVENESS)) + 1
     capture = Capture(
@@ -468,6 +472,7 @@ def liveness_frame(
         "guidance": p.guidance,
         "expired": p.expired,
         "failed_reason": p.failed_reason,
+        "screen_colour": p.screen_colour,
         "done": p.current is None and not p.expired and len(p.completed) == len(entry.session.steps),
     }
 
@@ -489,6 +494,12 @@ def liveness_finish(svc: Services, db: Session, case: Case, *, actor: str) -> di
     usable = report.selfie is not None and any(
         c.name == "challenges_completed" and c.status.value == "pass" for c in report.checks
     )
+    # the face answered the screen's colours too faintly to tell: a bright room (daylight, a window
+    # behind the screen) drowns the screen's light; the applicant can fix that, so ask them to
+    too_bright = any(c.data.get("advice") == BRIGHT_LIGHT_ADVICE for c in report.checks)
+    attempts_left = svc.settings.max_attempts - len(_attempts(case, LIVENESS))
+    if usable and too_bright and attempts_left > 0:
+        usable = False
     capture.accepted = usable
     capture.reasons = [] if usable else [c.reason for c in report.checks if c.status.value != "pass"][:5]
     capture.result = {"n_frames": report.n_frames, "timings_ms": report.to_dict()["timings_ms"]}
@@ -501,15 +512,23 @@ def liveness_finish(svc: Services, db: Session, case: Case, *, actor: str) -> di
             store_blob(svc, db, case, "liveness_frame", "image/jpeg", raw)
         case.reports = {**case.reports, "liveness": report.to_dict()}
     record_event(db, case, actor, "liveness_finished", accepted=usable, decision=report.decision.value)
-    attempts_left = svc.settings.max_attempts - len(_attempts(case, LIVENESS))
+    if usable:
+        message = ""
+    elif too_bright:
+        message = (
+            "The light around you is too bright for the face check. Move away from windows and bright lamps "
+            "(or turn your back to them), keep your face close to the screen, and try again."
+        )
+    else:
+        message = (
+            "We could not complete the face check. Please try again in good light, "
+            "with your whole face in view, and follow each instruction when it appears."
+        )
     return {
         "accepted": usable,
         "retry": not usable and attempts_left > 0,
         "attempts_left": attempts_left,
-        "message": ""
-        if usable
-        else "We could not complete the face check. Please try again in good light, "
-        "with your whole face in view, and follow each instruction when it appears.",
+        "message": message,
         "next_step": next_step(case),
     }
 

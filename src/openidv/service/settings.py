@@ -43,6 +43,9 @@ class ServiceSettings(BaseSettings):
     case_ttl_s: int = Field(2 * 3600, gt=0)
     #: liveness session lifetime, seconds
     liveness_ttl_s: float = Field(120.0, gt=0)
+    #: the liveness step starts by filling the screen with random colours that a live face reflects and a
+    #: replayed or injected video does not (active illumination); off only where no screen lights the face
+    liveness_screen_light: bool = True
     #: seed fixing the challenge order (tests only; liveness still runs in full). None: OS randomness
     challenge_seed: int | None = None
     #: images and liveness frames are deleted this many days after the case's final decision

@@ -180,9 +180,16 @@
       const p = r.body;
       if (p.done || p.expired) finished = true;
       else instruction.textContent = p.instruction ? capitalise(p.instruction) + (p.guidance && p.guidance !== p.instruction ? " · " + p.guidance : "") : (p.guidance || "Look straight at the camera");
+      if (!finished && p.screen_colour) {
+        // the next frame must be taken under this colour: paint it, let the camera see it, then grab
+        await showLight(p.screen_colour);
+        continue;
+      }
+      hideLight();
       const wait = 90 - (performance.now() - t0);
       if (wait > 0) await new Promise((ok) => setTimeout(ok, wait));
     }
+    hideLight();
     instruction.textContent = "Checking…";
     const end = await call("/liveness/finish", { method: "POST" });
     if (end.ok && end.body.accepted) {
@@ -194,6 +201,20 @@
     if (end.ok && end.body.retry) { faceStart.disabled = false; faceStart.hidden = false; faceStart.textContent = "Try the face check again"; }
     else offerVideoCall();
   }
+  // The screen-light step: the server names a colour for the next frame; the face, close to the
+  // screen, reflects it, a replayed video cannot. Two animation frames let the colour reach the
+  // display, LIGHT_SETTLE_MS more let the camera expose a frame under it.
+  const light = $("screen-light");
+  const LIGHT_SETTLE_MS = 120;
+  const nextPaint = () => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)));
+  async function showLight(colour) {
+    light.style.background = colour;
+    light.dataset.colour = colour;
+    light.hidden = false;
+    await nextPaint();
+    await new Promise((ok) => setTimeout(ok, LIGHT_SETTLE_MS));
+  }
+  function hideLight() { light.hidden = true; delete light.dataset.colour; }
   function capitalise(s) { return s.charAt(0).toUpperCase() + s.slice(1); }
   faceStart.addEventListener("click", runLiveness);
 
