@@ -101,15 +101,18 @@ def run_case(base: str, doc_photo: np.ndarray, selfie_photo: np.ndarray, seed: i
             if not r.json().get("accepted"):
                 return timings | {"outcome": f"{step} refused: {r.json().get('reasons')}"}
         start = c.post(f"{api}/liveness/start").json()
-        frames = live_synth.live_sequence(selfie_photo, [Challenge(x) for x in start["challenges"]], rng)
+        # closed loop: each frame is made under the screen colour the previous answer asked for
+        scene = live_synth.live_scene(selfie_photo, [Challenge(x) for x in start["challenges"]], rng)
+        colour: str | None = None
         t = time.perf_counter()
-        for rgb, ts in frames:
+        for i, ts in enumerate(scene.timestamps):
             r = c.post(
                 f"{api}/liveness/frames",
                 params={"ts": ts},
-                content=encode_jpeg(rgb, 85),
+                content=encode_jpeg(scene.shoot(i, colour), 85),
                 headers={"Content-Type": "image/jpeg"},
             )
+            colour = r.json().get("screen_colour")
             if r.json().get("done"):
                 break
         timings["liveness_frames"] = (time.perf_counter() - t) * 1000
