@@ -32,7 +32,7 @@ from openidv.liveness import synth as live
 from openidv.liveness.types import Challenge
 
 FACE_FPS = 15  #: frame rate of the face footage (the page samples about 10 frames/s)
-LIGHT_HOLD_S = 7.0  #: still footage for the screen-light step (6 colours x 3 frames at 3-5 frames/s, and slack)
+LIGHT_HOLD_S = 5.0  #: still footage for the screen-light step (6 colours x 3 frames at 3-6 frames/s)
 DOCUMENT_FPS = 5  #: a document held still: a few identical frames, looped
 
 
@@ -134,8 +134,13 @@ def face_footage(
             out += clip([])
         return out
 
-    # the screen-light step: the person holds still while the page shows its colours (one frame per
-    # server round trip plus the display's settling time, ~0.25-0.4 s each in a browser)
-    hold = neutral(LIGHT_HOLD_S) if Challenge.SCREEN_LIGHT in challenges else []
+    # The screen-light step: the person holds still while the page shows its colours (one frame
+    # per server round trip plus the display's settling time, ~0.25-0.4 s each in a browser). Its
+    # length follows how fast the page and the server exchange frames, which footage cannot: after
+    # it the person does the challenges twice, so that a first performance that comes while the
+    # step is still running is followed by one that counts.
+    light = Challenge.SCREEN_LIGHT in challenges
     actions = [c for c in challenges if c is not Challenge.SCREEN_LIGHT]
-    return neutral(lead_s) + hold + clip(actions) + neutral(tail_s)
+    if not light:
+        return neutral(lead_s) + clip(actions) + neutral(tail_s)
+    return neutral(lead_s) + neutral(LIGHT_HOLD_S) + clip(actions) + clip(actions) + neutral(tail_s)
