@@ -131,3 +131,21 @@ def test_detect_models_and_demo_commands(pair_dir: Path, tmp_path: Path, capsys:
     assert demo["selfie_vs_card"]["same_person"] is True
     assert demo["selfie_vs_card_without_portrait"]["same_person"] is None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["card_photo.jpg", "card_without_portrait.jpg", "selfie.jpg"]
+
+
+def test_eval_forgery_subset_makes_the_full_runs_documents(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--types`` keeps each type's document seeds (a subset re-runs exactly those documents), ``--details``
+    lists every document; an unknown type is a usage error."""
+    from openidv.document.forgery import FORGERY_TYPES
+
+    base = ["eval", "forgery", "--n", "1", "--seed", "3", "--no-progress", "--json", "--details"]
+    assert main([*base, "--types", "expired"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    docs = {d["label"]: d for d in out["documents"]}
+    assert set(docs) == {"genuine", "expired"}
+    # the seed formula of the full run: type index in FORGERY_TYPES, not in the subset
+    assert docs["expired"]["seed"] == 3 * 100_003 + (FORGERY_TYPES.index("expired") + 1) * 10_000
+    assert any(f["name"] == "document_not_expired" for f in docs["expired"]["failures"]), docs["expired"]
+    assert out["by_type"] == {"expired": {"detected": 1, "n": 1}}
+    assert main([*base, "--types", "expired,forged_by_magic"]) == 2
+    assert "forged_by_magic" in capsys.readouterr().out

@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--today", type=_iso_date, default=date(2026, 6, 1), help="reference date of the checks")
     p.add_argument("--faces", type=Path, default=None, help="folder of real face photos to print as portraits")
     p.add_argument("--workers", type=int, default=1, help="processes to run in parallel")
+    p.add_argument("--types", default=None, help="comma-separated forgery types (the same documents as in a full run)")
+    p.add_argument("--details", action="store_true", help="JSON: every document with its seed and failed checks")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=_cmd_eval_forgery)
 
@@ -247,16 +249,21 @@ def _cmd_eval_forgery(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
     if args.n < 1 or (args.n_forged is not None and args.n_forged < 1):
         raise _UsageError("--n and --n-forged must be at least 1")
-    result = evaluate_forgery(
-        args.n,
-        n_per_type=args.n_forged,
-        seed=args.seed,
-        today=args.today,
-        faces_dir=args.faces,
-        workers=max(1, args.workers),
-        progress=None if args.no_progress else _progress("documents"),
-    )
-    return result.to_dict(), format_report(result)
+    types = [t.strip() for t in args.types.split(",") if t.strip()] if args.types else None
+    try:
+        result = evaluate_forgery(
+            args.n,
+            n_per_type=args.n_forged,
+            seed=args.seed,
+            today=args.today,
+            faces_dir=args.faces,
+            types=types,
+            workers=max(1, args.workers),
+            progress=None if args.no_progress else _progress("documents"),
+        )
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from exc
+    return result.to_dict(details=args.details), format_report(result)
 
 
 def _cmd_liveness(args: argparse.Namespace) -> tuple[dict[str, Any], str]:

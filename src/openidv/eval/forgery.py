@@ -42,9 +42,10 @@ class ForgeryEvalResult:
     today: date
     details: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, details: bool = False) -> dict[str, Any]:
+        """The summary; with ``details`` also every document (label, kind, seed, failed checks)."""
         lo, hi = wilson_interval(self.false_alarms, self.genuine_n)
-        return {
+        out: dict[str, Any] = {
             "genuine_n": self.genuine_n,
             "false_alarms": self.false_alarms,
             "false_alarm_rate": round(self.false_alarms / self.genuine_n, 4) if self.genuine_n else None,
@@ -57,6 +58,11 @@ class ForgeryEvalResult:
             "today": self.today.isoformat(),
             "data": "synthetic documents with real portrait photos, camera-simulated",
         }
+        if details:
+            out["documents"] = [
+                {k: d[k] for k in ("label", "kind", "seed", "status", "failures", "ms")} for d in self.details
+            ]
+        return out
 
 
 def default_portraits(faces_dir: Path | None = None, limit: int = 12) -> list[np.ndarray]:
@@ -91,13 +97,22 @@ def evaluate_forgery(
     workers: int = 1,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
 ) -> ForgeryEvalResult:
-    """Generate ``n`` genuine documents (70% licences, 30% passports) and ``n_per_type`` of each forgery."""
+    """Generate ``n`` genuine documents (70% licences, 30% passports) and ``n_per_type`` of each forgery.
+
+    Each document's seed depends on ``seed``, its type's place in
+    :data:`~openidv.document.forgery.FORGERY_TYPES` and its index, so a run over a subset of
+    ``types`` makes exactly the documents the full run makes for those types.
+    """
     from openidv.document.forgery import FORGERY_TYPES
 
     chosen = list(types) if types is not None else list(FORGERY_TYPES)
+    unknown = sorted(set(chosen) - set(FORGERY_TYPES))
+    if unknown:
+        raise ValueError(f"unknown forgery types {unknown}; known: {', '.join(FORGERY_TYPES)}")
     per_type = n if n_per_type is None else n_per_type
     jobs = [_Job("genuine", "passport" if i % 10 >= 7 else "us_dl", seed * 100_003 + i) for i in range(n)]
-    for t_index, label in enumerate(chosen):
+    for label in chosen:
+        t_index = FORGERY_TYPES.index(label)
         jobs += [_Job(label, None, seed * 100_003 + (t_index + 1) * 10_000 + i) for i in range(per_type)]
     context = (today, faces_dir)
     t0 = time.perf_counter()
