@@ -102,9 +102,10 @@ def queue_page(
     recommendation: str | None = None,
     failed_check: str | None = None,
 ) -> HTMLResponse:
-    filters = review.QueueFilters(document_type or None, recommendation or None, failed_check or None)
-    if svc.settings.blind_review:
-        filters = review.QueueFilters(filters.document_type, None, filters.failed_check)
+    blind = svc.settings.blind_review  # no filtering by what the reviewer must not see
+    filters = review.QueueFilters(
+        document_type or None, None if blind else recommendation or None, failed_check or None
+    )
     rows = review.queue(db, session.user, filters, svc.clock())
     return _page(
         request,
@@ -115,7 +116,7 @@ def queue_page(
         document_types=cases.DOCUMENT_LABELS,
         deadline_h=svc.settings.review_deadline_h,
         mode=svc.settings.decision_mode.value,
-        blind=svc.settings.blind_review,
+        blind=blind,
     )
 
 
@@ -313,10 +314,9 @@ def notifications_page(request: Request, session: SessionDep, db: DbDep, status:
     if status:
         q = q.where(OutboxMessage.status == status)
     messages = db.scalars(q).all()
-    attempts = {
-        m.id: db.scalars(select(Delivery).where(Delivery.message_id == m.id).order_by(Delivery.id)).all()
-        for m in messages
-    }
+    attempts: dict[int, list[Delivery]] = {m.id: [] for m in messages}
+    for d in db.scalars(select(Delivery).where(Delivery.message_id.in_(attempts)).order_by(Delivery.id)):
+        attempts[d.message_id].append(d)  # one query for the page, oldest first per message
     return _page(
         request,
         "review/notifications.html",
