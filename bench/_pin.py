@@ -13,13 +13,11 @@ import sys
 
 
 def pin_one_core() -> None:
+    os.environ.setdefault("OPENIDV_ONNX_THREADS", "1")  # inherited by the re-executed process
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     if "--no-pin" not in sys.argv and os.environ.get("_OPENIDV_PINNED") != "1" and shutil.which("taskset"):
         os.environ["_OPENIDV_PINNED"] = "1"
-        os.environ.setdefault("OPENIDV_ONNX_THREADS", "1")
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
         os.execvp("taskset", ["taskset", "-c", "0", sys.executable, *sys.argv])
-    os.environ.setdefault("OPENIDV_ONNX_THREADS", "1")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 pin_one_core()

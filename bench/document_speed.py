@@ -50,15 +50,9 @@ import numpy as np
 TARGET_MS = 1000.0
 TODAY = date(2026, 6, 1)
 STAGES = ("decode", "locate", "face", "barcode", "text_detect", "mrz", "printed_ocr", "integrity", "total")
-_STEP_TO_STAGE = {
-    "decode": "decode",
-    "locate": "locate",
-    "faces": "face",
-    "barcode": "barcode",
-    "text_detect": "text_detect",
-    "mrz": "mrz",
-    "printed_text": "printed_ocr",
-}
+#: engine steps whose stage has another name (the rest are named as their stage); re-rectifying a side
+#: as a passport page or as a card counts as locating it
+_STEP_TO_STAGE = {"faces": "face", "printed_text": "printed_ocr", "locate_td3": "locate", "locate_id1": "locate"}
 FIELDS = ("family_name", "given_names", "birth_date", "expiry_date", "issue_date", "document_number", "sex")
 
 

@@ -218,15 +218,22 @@ def test_prior_quantisation_steps_are_recovered(astronaut_portrait: np.ndarray) 
     assert not integrity._block_maps(integrity._luma(tamper.decode(once)), single).prior_steps.any()
 
 
-def test_compression_check_reuses_given_pixels(double_compressed: list[tamper.GenuineSample]) -> None:
+def test_compression_check_reuses_given_pixels(
+    double_compressed: list[tamper.GenuineSample], monkeypatch: pytest.MonkeyPatch
+) -> None:
     g = double_compressed[0]
     regions = {"portrait": g.regions["portrait"]}
     decoded_here = integrity.error_level_consistency(g.data, regions)
+    decodes: list[int] = []
+    decode = integrity._decode_stored
+    monkeypatch.setattr(integrity, "_decode_stored", lambda data: decodes.append(1) or decode(data))
     given = integrity.error_level_consistency(g.data, regions, rgb=g.rgb)
     assert given.to_dict() == decoded_here.to_dict()
+    assert decodes == []  # the given pixels were used, the file was not decoded again
     # pixels of another size are not the file's: it is decoded instead
     wrong = integrity.error_level_consistency(g.data, regions, rgb=g.rgb[:-8])
     assert wrong.to_dict() == decoded_here.to_dict()
+    assert decodes == [1]
 
 
 # --------------------------------------------------------------------------- copy-move

@@ -254,9 +254,6 @@ class _Clock:
 
     def __init__(self, side: SideAnalysis) -> None:
         self.side = side
-        self.reset()
-
-    def reset(self) -> None:
         self.wall, self.cpu = time.perf_counter(), time.thread_time()
 
     def lap(self, step: str) -> None:

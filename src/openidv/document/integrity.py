@@ -814,7 +814,7 @@ def error_level_consistency(
     container = parse_container(bytes(data))
     if container.format != "jpeg":
         return _inconclusive(name, "not_jpeg", f"compression history needs a JPEG, got {container.format}")
-    given = _valid_rgb(rgb, min_side=1) if rgb is not None else None
+    given = _valid_rgb(rgb, min_side=1)
     if given is None or given.shape[:2] != (container.height, container.width):
         given = _decode_stored(bytes(data))
     rgb = given
@@ -1237,7 +1237,7 @@ def screen_recapture(
         x0, y0 = (int(v) for v in np.clip(np.floor(corners.min(axis=0)), 0, [w, h]))
         x1, y1 = (int(v) for v in np.clip(np.ceil(corners.max(axis=0)) + 1, 0, [w, h]))
         area = arr[y0:y1, x0:x1].astype(np.float32)
-        origins = _tile_origins(area.shape[:2], tile, corners - [x0, y0]) if min(area.shape[:2]) >= tile else []
+        origins = _tile_origins(area.shape[:2], tile, corners - [x0, y0])  # none when the area is under a tile
         where = "document outline in the photo"
     else:
         area = _document_area(arr, document).astype(np.float32)

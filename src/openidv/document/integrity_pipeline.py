@@ -44,10 +44,8 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
         regions = {
             name: integrity.upright_box_to_stored(box, orientation, sw, sh) for name, box in side_regions(side).items()
         }
+        stored = side.rgb if orientation == 1 else None  # without EXIF rotation: the stored pixels, decoded once
         if side.faces:
-            stored = (
-                side.rgb if orientation == 1 else None
-            )  # without EXIF rotation the decoded pixels are the stored ones
             outline = None
             if side.locate is not None and side.locate.quad is not None:
                 outline = np.array(
@@ -68,7 +66,6 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
         else:
             # A side without a portrait (a licence back) is mostly grey and carries a periodic barcode:
             # the colour (photocopy), lattice (screen) and self-similarity (copy-move) cues do not apply.
-            stored = side.rgb if orientation == 1 else None  # decoded once, shared by both checks
             results = [
                 integrity.editing_software_metadata(side.data),
                 integrity.error_level_consistency(side.data, regions, rgb=stored),

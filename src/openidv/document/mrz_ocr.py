@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 from openidv.document.mrz import CHARSET, MrzError, MrzResult, read_mrz_text
+from openidv.document.ocr import recogniser
 from openidv.errors import UnsupportedImageError
 from openidv.models import get_model
 
@@ -245,15 +246,13 @@ def _recognise(engine: Any, strips: list[np.ndarray]) -> tuple[list[str], list[f
     if not strips:
         return [], [], []
     imgs = [_bgr(s) for s in strips]
-    loader = getattr(engine, "_load_rec_model", None)  # rapidocr 3.10: the lazily built TextRecognizer
-    rec = loader() if callable(loader) else None
-    session = getattr(rec, "session", None)
-    charset = getattr(getattr(rec, "postprocess_op", None), "character", None)
-    shape = getattr(rec, "rec_image_shape", None)
-    if rec is None or session is None or charset is None or shape is None:
+    found = recogniser(engine)
+    shape = getattr(found[0], "rec_image_shape", None) if found else None
+    if found is None or shape is None:
         res = engine.recognize_txt(imgs)
         txts = [str(t) for t in (res.txts or [])]
         return txts, [float(x) for x in (res.scores or [])], [[] for _ in txts]
+    rec, session, charset = found
     ratio = max(shape[2] / shape[1], max(im.shape[1] / im.shape[0] for im in imgs))
     batch = np.stack([rec.resize_norm_img(im, ratio) for im in imgs]).astype(np.float32)
     preds = np.asarray(session(batch))

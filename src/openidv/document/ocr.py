@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -115,19 +116,30 @@ def detect_lines(rgb: np.ndarray, *, max_side: int = DET_SIDE) -> list[np.ndarra
     return [np.asarray(b, dtype=np.float32).reshape(4, 2) / scale for b in boxes]
 
 
+def recogniser(engine: Any) -> tuple[Any, Any, Sequence[str]] | None:
+    """RapidOCR's text recogniser, its ONNX session and its character set (rapidocr 3.10, built
+    lazily on first use); None with another rapidocr version, whose own batching is used then."""
+    loader = getattr(engine, "_load_rec_model", None)
+    rec = loader() if callable(loader) else None
+    session = getattr(rec, "session", None)
+    charset = getattr(getattr(rec, "postprocess_op", None), "character", None)
+    if rec is None or session is None or charset is None:
+        return None
+    return rec, session, charset
+
+
 def recognise_lines(rgb: np.ndarray, quads: Sequence[np.ndarray]) -> list[tuple[str, float]]:
     """(text, mean character confidence in [0, 1]) of each text-line quadrilateral of ``rgb``, in order."""
     if not quads:
         return []
     strips = [line_strip(rgb, q) for q in quads]
     engine = get_model("rapidocr")
-    loader = getattr(engine, "_load_rec_model", None)  # rapidocr 3.10: the lazily built TextRecognizer
-    rec = loader() if callable(loader) else None
-    session = getattr(rec, "session", None)
-    charset = getattr(getattr(rec, "postprocess_op", None), "character", None)
-    if rec is None or session is None or charset is None:  # another rapidocr version: its own batching
+    found = recogniser(engine)
+    if found is None:
         out = engine.recognize_txt([np.ascontiguousarray(s[:, :, ::-1]) for s in strips])
-        return [(str(t), float(sc)) for t, sc in zip(out.txts or [], out.scores or [], strict=False)]
+        read = [(str(t), float(sc)) for t, sc in zip(out.txts or [], out.scores or [], strict=False)]
+        return (read + [("", 0.0)] * len(strips))[: len(strips)]  # one answer per line, always
+    rec, session, charset = found
     results: list[tuple[str, float]] = [("", 0.0)] * len(strips)
     order = sorted(range(len(strips)), key=lambda i: strips[i].shape[1])
     start = 0

@@ -42,7 +42,7 @@ _NAME_LABELS = {
     "family_name": (r"^\s*1\s+(?=[A-Z])", r"^\s*1\s*$", r"\bSURNAME\b", r"\bLAST NAME\b", r"\bLN\b"),
     "given_names": (r"^\s*2\s+(?=[A-Z])", r"^\s*2\s*$", r"\bGIVEN NAMES?\b", r"\bFIRST NAME\b", r"\bFN\b"),
 }
-_NOT_NAMES = frozenset({"USA", "P", "PP", "M", "F", "X", "UNITED STATES OF AMERICA", "PASSPORT"})
+_NOT_NAMES = frozenset({"USA", "P", "PP", "M", "F", "X", "UNITED STATES OF AMERICA"})
 _SEX_LABELS = (r"\bSEX\b",)
 #: Words of printed field labels (English/French, as on ICAO data pages and AAMVA cards): never part of a name.
 _LABEL_WORDS = frozenset(

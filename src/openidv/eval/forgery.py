@@ -170,15 +170,13 @@ def _run_job(job: _Job) -> dict[str, Any]:
     t = time.perf_counter()
     report = analyse_document(doc.front, doc.back, today=_STATE["today"])
     ms = (time.perf_counter() - t) * 1000.0
-    failed = [c.name for c in report.checks if c.status is Status.FAIL]
+    failed = [c for c in report.checks if c.status is Status.FAIL]
     return {
         "label": job.label,
         "kind": doc.kind,
         "seed": job.seed,
-        "failed_checks": failed,
-        "failures": [
-            {"name": c.name, "reason": c.reason, "detail": c.detail} for c in report.checks if c.status is Status.FAIL
-        ],
+        "failed_checks": [c.name for c in failed],
+        "failures": [{"name": c.name, "reason": c.reason, "detail": c.detail} for c in failed],
         "status": report.status.value,
         "ms": ms,
     }
