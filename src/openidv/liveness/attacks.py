@@ -40,8 +40,9 @@ same sequences with the screen showing nothing special. How each answers the lig
   they were filmed in an earlier session, under that session's colours (a random
   schedule of the same palette), and do not respond to this one's.
 
-Their other properties are unchanged; the random draws for the light come after the
-existing ones of each generator.
+Their other properties are unchanged. The light setup is drawn from each generator's
+random stream too, so a seed makes other sequences than before the screen light existed
+(the calibration seeds quoted in :mod:`openidv.liveness.pad` refer to the earlier ones).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ import cv2
 import numpy as np
 
 from openidv.liveness import synth
+from openidv.liveness.session import LIGHT_PALETTE
 from openidv.liveness.types import DRAWABLE_CHALLENGES, Challenge
 
 Sequence_ = list[tuple[np.ndarray, float]]
@@ -63,14 +65,11 @@ _FOCAL = 560.0  #: camera focal length, px (about 60 degrees across 640 px)
 
 SceneFn = Callable[[synth.Subject, Sequence[Challenge], np.random.Generator, float], synth.LitSequence]
 
-#: The palette the capture page draws from (as in openidv.liveness.session.LIGHT_PALETTE).
-_PALETTE = ("#ff0000", "#00ff00", "#0000ff", "#ffff00", "#ff00ff", "#00ffff")
-
 
 def _other_colours(rng: np.random.Generator, n: int = 6) -> list[str]:
     out: list[str] = []
     for _ in range(n):
-        choices = [c for c in _PALETTE if not out or c != out[-1]]
+        choices = [c for c in LIGHT_PALETTE if not out or c != out[-1]]
         out.append(choices[int(rng.integers(len(choices)))])
     return out
 
@@ -442,7 +441,8 @@ def screen_replay_scene(
                 reflection=refl * on_screen,
             )
         )
-    info: dict[str, float | str] = {"reflection": variant}
+    # what the screen puts into the camera image (the eval's strata)
+    info: dict[str, float | str] = {"reflection": variant, "cues": "+".join(s.visible_cues) or "no_visible_cue"}
     return synth.LitSequence(out, rng, noise_sigma=sigma, jpeg_quality=quality, light=light, info=info)
 
 

@@ -809,7 +809,8 @@ LIGHT_MIN_COVER = 0.6
 LIGHT_NOISE_FLOOR = 0.002
 
 
-def _hex_rgb(colour: str) -> np.ndarray:
+def hex_rgb(colour: str) -> np.ndarray:
+    """ "#rrggbb" -> RGB drive in [0, 1] (float64, (3,))."""
     c = colour.lstrip("#")
     return np.array([int(c[i : i + 2], 16) / 255.0 for i in (0, 2, 4)], dtype=np.float64)
 
@@ -950,7 +951,7 @@ def screen_light_response(light: LightRecord) -> CheckResult:
         detail = "the screen-light step produced no measurable frame"
         return _result(name, Status.INCONCLUSIVE, "light_step_missing", None, detail, **data)
     by_index = {smp.index: smp.colour for smp in light.samples}
-    palette = [_hex_rgb(c) for c in light.colours]
+    palette = [hex_rgb(c) for c in light.colours]
     best: dict[str, object] | None = None
     best_key = -np.inf
     for lag in (0, 1):
@@ -989,7 +990,7 @@ def screen_light_response(light: LightRecord) -> CheckResult:
             "response_se": fit.se,
             "response_t": fit.t,
             "channel_responses": [round(float(v), 4) for v in fit.channel_slopes],
-            "channels_agree": negative == 0 and positive >= min(2, len(measurable)) and len(measurable) >= 2,
+            "channels_agree": len(measurable) >= 2 and negative == 0 and positive >= 2,
             "face_raw_response": face_raw,
             "surround_raw_response": sur_fit.slope,
             "surround_correlation": sur_fit.corr,

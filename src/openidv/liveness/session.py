@@ -254,7 +254,6 @@ class LivenessSession:
     _first_frontal: _Pinned | None = field(default=None, repr=False)
     _last_frontal: _Pinned | None = field(default=None, repr=False)
     _selfie: _Pinned | None = field(default=None, repr=False)
-    screen_light: bool = False  #: the session has the screen-light step (its colours in ``light_colours``)
     light_colours: list[str] = field(default_factory=list)  #: "#rrggbb" in the issued order
     light_samples: list[LightSample] = field(default_factory=list, repr=False)
     _light_pos: int = 0  #: index of the colour being captured now
@@ -276,6 +275,11 @@ class LivenessSession:
     @property
     def n_stored(self) -> int:
         return len(self._stored)
+
+    @property
+    def screen_light(self) -> bool:
+        """The session has the screen-light step (it was issued colours)."""
+        return bool(self.light_colours)
 
     @property
     def light_active(self) -> bool:
@@ -308,11 +312,22 @@ class LivenessSession:
 def _random_source(rng: np.random.Generator | random.Random | None) -> tuple[bytes, bytes, list[float]]:
     """Two 16-byte tokens and 64 uniform numbers from ``rng`` (the OS's CSPRNG when None)."""
     if rng is None:
+        tokens = secrets.token_bytes(16), secrets.token_bytes(16)
+    elif isinstance(rng, np.random.Generator):
+        tokens = rng.bytes(16), rng.bytes(16)
+    else:
+        tokens = rng.randbytes(16), rng.randbytes(16)
+    return tokens[0], tokens[1], _uniforms(rng, 64)
+
+
+def _uniforms(rng: np.random.Generator | random.Random | None, n: int) -> list[float]:
+    """``n`` uniform numbers in [0, 1) from ``rng`` (the OS's CSPRNG when None)."""
+    if rng is None:
         sysrand = secrets.SystemRandom()
-        return secrets.token_bytes(16), secrets.token_bytes(16), [sysrand.random() for _ in range(64)]
+        return [sysrand.random() for _ in range(n)]
     if isinstance(rng, np.random.Generator):
-        return rng.bytes(16), rng.bytes(16), [float(v) for v in rng.random(64)]
-    return rng.randbytes(16), rng.randbytes(16), [rng.random() for _ in range(64)]
+        return [float(v) for v in rng.random(n)]
+    return [rng.random() for _ in range(n)]
 
 
 def _b64(raw: bytes) -> str:
@@ -353,15 +368,6 @@ def draw_colours(uniform: list[float], n: int, palette: Sequence[str] = LIGHT_PA
         choices = [c for c in palette if not out or c != out[-1]]
         out.append(choices[min(len(choices) - 1, int(u * len(choices)))])
     return out
-
-
-def _light_uniforms(rng: np.random.Generator | random.Random | None, n: int) -> list[float]:
-    if rng is None:
-        sysrand = secrets.SystemRandom()
-        return [sysrand.random() for _ in range(n)]
-    if isinstance(rng, np.random.Generator):
-        return [float(v) for v in rng.random(n)]
-    return [rng.random() for _ in range(n)]
 
 
 def start_session(
@@ -410,11 +416,10 @@ def start_session(
     if screen_light:
         if config.light_colours < 2 or config.light_frames_per_colour < 1:
             raise ValueError("the screen-light step needs at least 2 colours and 1 frame per colour")
-        colours = draw_colours(_light_uniforms(rng, config.light_colours), config.light_colours)
+        colours = draw_colours(_uniforms(rng, config.light_colours), config.light_colours)
         chosen = [Challenge.SCREEN_LIGHT, *chosen]
     steps = [ChallengeStep(c, config.window_s) for c in chosen]
     return LivenessSession(
-        screen_light=screen_light,
         light_colours=colours,
         session_id=_b64(tok_id),
         nonce=_b64(tok_nonce),
@@ -555,7 +560,7 @@ def _add_frame(
     session._last_ts = ts
 
     measure = session.light_active or session._light_after
-    if session.screen_light and measure and analysis.landmarks is not None and analysis.face_found:
+    if measure and analysis.landmarks is not None and analysis.face_found:
         face, surround = light_regions(rgb, analysis.landmarks)
         session.light_samples.append(LightSample(index, ts, session._light_told, face, surround))
     session._light_after = False
@@ -645,7 +650,6 @@ def _advance(
         if session._light_pos < len(session.light_colours):
             return False, INSTRUCTIONS[current]
         session._light_after = True
-        st.need_frontal = False
         return _step_met(session, st, current, now, ts)
     if st.need_frontal:
         if not frontal:

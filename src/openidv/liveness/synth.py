@@ -70,6 +70,7 @@ from scipy.spatial import Delaunay
 
 from openidv.errors import OpenIDVError
 from openidv.imaging import as_rgb
+from openidv.liveness.pad import hex_rgb
 from openidv.liveness.types import Challenge
 
 #: Frames the person holds still for the screen-light step in a script: 6 colours x 3 frames,
@@ -495,10 +496,7 @@ def live_sequence(
 
 def hex_colour(colour: str | None) -> np.ndarray:
     """ "#rrggbb" -> RGB drive in [0, 1] (float64, (3,)); None -> zeros (no extra light)."""
-    if not colour:
-        return np.zeros(3)
-    c = colour.lstrip("#")
-    return np.array([int(c[i : i + 2], 16) / 255.0 for i in (0, 2, 4)], dtype=np.float64)
+    return hex_rgb(colour) if colour else np.zeros(3)
 
 
 #: Share of the screen the capture page fills with the colour (the camera preview stays visible).
