@@ -254,12 +254,19 @@ def render(subject: Subject, pose: Pose) -> np.ndarray:
     if pose.blink > 0:
         scene = _paint_eyelids(scene, subject, moved, float(np.clip(pose.blink, 0, 1)))
     h, w = scene.shape[:2]
+    if pose.zoom == 1.0 and pose.roll == 0.0 and pose.shift == (0.0, 0.0):
+        return scene
+    return cv2.warpAffine(
+        scene, _camera_matrix(subject, pose), (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101
+    )
+
+
+def _camera_matrix(subject: Subject, pose: Pose) -> np.ndarray:
+    """The (2, 3) affine camera move of ``pose``: roll and zoom about the face's centre, then the shift (px)."""
     centre = subject.mesh[list(FACE_OVAL), :2].mean(axis=0)
     cam = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), pose.roll, pose.zoom)
     cam[:, 2] += np.asarray(pose.shift, dtype=np.float64)
-    if pose.zoom == 1.0 and pose.roll == 0.0 and pose.shift == (0.0, 0.0):
-        return scene
-    return cv2.warpAffine(scene, cam, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+    return cam
 
 
 #: (outer corner, inner corner) of each eye, image-left eye first, in the order of EYELID_PAIRS.
@@ -688,9 +695,7 @@ def face_light_map(points: np.ndarray, size: tuple[int, int], strength: float, b
 def posed_points(subject: Subject, pose: Pose) -> np.ndarray:
     """Landmarks (478, 3) of ``subject`` in ``pose`` after the camera transform of :func:`render` (px)."""
     pts = pose_points(subject, pose)
-    centre = subject.mesh[list(FACE_OVAL), :2].mean(axis=0)
-    cam = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), pose.roll, pose.zoom)
-    cam[:, 2] += np.asarray(pose.shift, dtype=np.float64)
+    cam = _camera_matrix(subject, pose)
     out = pts.copy()
     out[:, :2] = pts[:, :2] @ cam[:, :2].T + cam[:, 2]
     return out
