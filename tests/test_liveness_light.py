@@ -35,6 +35,8 @@ def _record(
     sur_base: np.ndarray | None = None,
     drift: float = 0.0,
     channel_gain: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    shake: float = 0.0,
+    face_base: np.ndarray | None = None,
 ) -> LightRecord:
     """Region means (gamma-encoded) of a face (5 regions) and surround (3 boxes) under a colour schedule.
 
@@ -45,11 +47,13 @@ def _record(
     actually answers (another session's colours), default the issued one. ``noise``: grey levels
     of noise on each region mean; ``sur_base``: the surround's linear levels (3, 3); ``drift``: the
     face's relative level change per frame (the head settling); ``channel_gain`` multiplies the
-    response per colour channel.
+    response per colour channel; ``shake``: standard deviation of the face's relative level change
+    per frame, the same in every channel (the head moving under the room's light); ``face_base``:
+    the face regions' linear levels (5, 3).
     """
     issued = colours or draw_colours([float(v) for v in rng.random(n_colours)], n_colours)
     answered = shown or issued
-    face_base = rng.uniform(0.15, 0.45, size=(5, 3))
+    face_base = rng.uniform(0.15, 0.45, size=(5, 3)) if face_base is None else face_base
     sur_base = rng.uniform(0.05, 0.6, size=(3, 3)) if sur_base is None else sur_base
     resp = np.broadcast_to(np.asarray(face_resp, dtype=np.float64), (5,))[:, None] * np.asarray(channel_gain)
     samples = []
@@ -59,7 +63,8 @@ def _record(
         eff_idx = told[index - lag] if index - lag >= 0 else -1
         drive = synth.hex_colour(answered[eff_idx]) if eff_idx >= 0 else np.zeros(3)
         gain = gain * np.exp(rng.normal(0, 0.01, 3))
-        face = gain * (face_base * (1 + drift * index) * (1 + resp * drive) + additive * drive)
+        moved = (1 + drift * index) * (np.exp(rng.normal(0, shake)) if shake else 1.0)
+        face = gain * (face_base * moved * (1 + resp * drive) + additive * drive)
         sur = gain * (sur_base * (1 + sur_resp * drive) + additive * drive)
         enc = [255 * np.clip(x, 0, 1) ** (1 / 2.2) + rng.normal(0, noise, x.shape) for x in (face, sur)]
         if index >= 3:
@@ -78,6 +83,27 @@ def test_live_response_passes_and_reports_its_measurements() -> None:
 def test_one_frame_camera_lag_is_tolerated() -> None:
     res = screen_light_response(_record(np.random.default_rng(1), face_resp=0.06, lag=1))
     assert res.status is Status.PASS and res.data["lag"] == 1
+
+
+def test_a_moving_head_does_not_hide_a_small_response() -> None:
+    # the head's movements change the face's level by 3 % a frame in every channel alike; the
+    # screen adds 2 % in its own colour: the per-frame common term takes the movement out
+    for seed in range(5):
+        res = screen_light_response(_record(np.random.default_rng(200 + seed), face_resp=0.02, shake=0.03))
+        assert res.status is Status.PASS, res.data
+        assert res.data["response_t"] > 8 and 0.012 < res.data["face_local_response"] < 0.03, res.data
+
+
+def test_clipped_and_black_channels_are_left_out() -> None:
+    rng = np.random.default_rng(210)
+    face = rng.uniform(0.15, 0.45, size=(5, 3))
+    face[2, 0] = 0.97  # a red cheek at the top of the range: it clips when the screen adds red
+    res = screen_light_response(_record(rng, face_resp=0.06, face_base=face))
+    assert res.status is Status.PASS and res.data["channels_measured"] == "GB", res.data
+    surround = rng.uniform(0.2, 0.6, size=(3, 3))
+    surround[:, 2] = 1e-5  # a background without blue: its mean is a few grey levels of noise
+    res = screen_light_response(_record(rng, face_resp=0.06, sur_base=surround))
+    assert res.status is Status.PASS and res.data["channels_measured"] == "RG", res.data
 
 
 def test_no_response_fails() -> None:

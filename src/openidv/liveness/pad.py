@@ -807,6 +807,11 @@ LIGHT_MIN_COVER = 0.6
 #: Floor of a channel's residual standard deviation (log units) when weighting channels (JPEG and
 #: sensor noise on a box mean of a few hundred pixels stay above ~0.2 %).
 LIGHT_NOISE_FLOOR = 0.002
+#: A colour channel is measured only between these encoded levels (0-255): above, a face region
+#: clips when the screen adds light (a bright red cheek); below, the surround's mean is a few
+#: grey levels whose logarithm is mostly quantisation noise (a saturated blue background).
+LIGHT_CLIP_LEVEL = 245.0
+LIGHT_DARK_LEVEL = 8.0
 
 
 def hex_rgb(colour: str) -> np.ndarray:
@@ -828,14 +833,50 @@ class _Fit:
         return self.slope / self.se if self.se > 0 and np.isfinite(self.se) else 0.0
 
 
-def _pooled_fit(y: np.ndarray, lights: np.ndarray, times: np.ndarray | None = None) -> _Fit:
+def _weighted_residualiser(nuisance: np.ndarray, sw: np.ndarray) -> tuple[Callable[[np.ndarray], np.ndarray], int]:
+    """(v -> the part of ``sw * v`` orthogonal to the columns of ``sw * nuisance``, their rank).
+
+    Weighted least squares by Frisch-Waugh-Lovell: ``sw`` (m,) are the square roots of the
+    row weights, ``nuisance`` (m, p) may be rank-deficient, ``v`` is (m,) or (m, q).
+    """
+    u, s, _ = np.linalg.svd(nuisance * sw[:, None], full_matrices=False)
+    basis = u[:, s > 1e-10 * (s.max() if s.size else 1.0)]
+
+    def resid(v: np.ndarray) -> np.ndarray:
+        wv = v * (sw[:, None] if v.ndim == 2 else sw)
+        return np.asarray(wv - basis @ (basis.T @ wv), dtype=np.float64)
+
+    return resid, int(basis.shape[1])
+
+
+def _pooled_fit(
+    y: np.ndarray, lights: np.ndarray, times: np.ndarray | None = None, channels: np.ndarray | None = None
+) -> _Fit:
+    """:func:`_fit_once` with and without the per-frame common term; the more precise fit
+    (smaller standard error: chosen on precision, not on the slope, so that a
+    non-response does not gain significance by the choice)."""
+    with_frames = _fit_once(y, lights, times, channels, frame_terms=True)
+    without = _fit_once(y, lights, times, channels, frame_terms=False)
+    return with_frames if with_frames.se <= without.se else without
+
+
+def _fit_once(
+    y: np.ndarray, lights: np.ndarray, times: np.ndarray | None, channels: np.ndarray | None, *, frame_terms: bool
+) -> _Fit:
     """Response of ``y`` (n, 3) to ``lights`` (n, 3): one slope shared by the three channels.
 
-    Nuisance per channel: a level and, with ``times`` (n,), a linear and quadratic drift
-    (the head settling, the camera's exposure creeping): both are removed from ``y`` and
-    ``lights`` first (Frisch-Waugh). The channels are pooled with inverse-variance weights
-    from each channel's own fit (a channel that is nearly black in the surround is noisy
-    in logs and must not swamp the others), floored at :data:`LIGHT_NOISE_FLOOR`.
+    Model (logs, frame n, channel c): ``y[n, c] = a_c + d_c(t_n) + m_n + slope * lights[n, c] + e``.
+    Nuisance: per channel a level ``a_c`` and, with ``times`` (n,), a linear and quadratic
+    drift ``d_c`` (the head settling, the camera's exposure creeping); per frame a term
+    ``m_n`` common to the three channels. The head's small movements change the shading
+    and what the boxes cover, which moves all channels alike (achromatic), while the
+    saturated colours move them differently, so ``m_n`` takes most of a moving head's
+    noise out of the fit at the cost of one of three observations per frame (t x 2-5 on
+    generated sessions). The channels are weighted by the inverse of their residual
+    variance (a channel that is nearly black in the surround is noisy in logs and must
+    not swamp the others), floored at :data:`LIGHT_NOISE_FLOOR`, re-estimated three times.
+    ``channels`` (3,) bool keeps only the measurable channels (default all); a channel left
+    out gets an infinite standard error. With one channel left there is no frame term.
     """
     n = y.shape[0]
     cols = [np.ones(n)]
@@ -843,31 +884,57 @@ def _pooled_fit(y: np.ndarray, lights: np.ndarray, times: np.ndarray | None = No
         tt = (times - times.mean()) / max(float(np.ptp(times)), 1e-6)
         cols += [tt, tt * tt - float(np.mean(tt * tt))]
     z = np.stack(cols, axis=1)
-    proj = z @ np.linalg.pinv(z)
-    yr = y - proj @ y
-    lr = lights - proj @ lights
-    dof_c = max(1, n - z.shape[1] - 1)
-    slopes, ses, weights = [], [], []
-    for c in range(3):
-        sxx = float(lr[:, c] @ lr[:, c])
-        b = float(lr[:, c] @ yr[:, c]) / sxx if sxx > 1e-9 else 0.0
-        var = float(((yr[:, c] - b * lr[:, c]) ** 2).sum()) / dof_c
-        var = max(var, LIGHT_NOISE_FLOOR**2)
-        slopes.append(b)
-        ses.append(float(np.sqrt(var / sxx)) if sxx > 1e-9 else float("inf"))
-        weights.append(1.0 / var)
-    w = np.asarray(weights)
-    sxx = float((w * (lr * lr).sum(axis=0)).sum())
-    syy = float((w * (yr * yr).sum(axis=0)).sum())
-    sxy = float((w * (lr * yr).sum(axis=0)).sum())
-    if sxx <= 1e-9:
+    k = z.shape[1]
+    keep = np.ones(3, dtype=bool) if channels is None else np.asarray(channels, dtype=bool)
+    if not keep.any():
         return _Fit(0.0, 0.0, float("inf"), (0.0, 0.0, 0.0), (float("inf"),) * 3)
-    beta = sxy / sxx
-    corr = sxy / np.sqrt(sxx * syy) if syy > 1e-18 else 0.0
-    res = float((w * ((yr - beta * lr) ** 2).sum(axis=0)).sum())
-    dof = max(1, y.size - 3 * z.shape[1] - 1)
-    se = float(np.sqrt(res / dof / sxx))
-    return _Fit(beta, float(corr), se, (slopes[0], slopes[1], slopes[2]), (ses[0], ses[1], ses[2]))
+    n_frame = n if frame_terms and keep.sum() >= 2 else 0  # one channel alone: the frame term takes it all
+    nuisance = np.zeros((3 * n, 3 * k + n_frame))
+    per_channel = np.zeros((3 * n, 3))
+    for c in range(3):
+        rows = slice(c * n, (c + 1) * n)
+        nuisance[rows, c * k : (c + 1) * k] = z
+        if n_frame:
+            nuisance[rows, 3 * k :] = np.eye(n)
+        per_channel[rows, c] = lights[:, c]
+    yv = np.nan_to_num(y.T.ravel().astype(np.float64))
+    lv = lights.T.ravel().astype(np.float64)
+    m = int(keep.sum()) * n  # rows that count
+    var = np.ones(3)
+    for _ in range(3):
+        sw = np.repeat(np.where(keep, 1.0 / np.sqrt(var), 0.0), n)
+        resid, rank = _weighted_residualiser(nuisance, sw)
+        yr, lr = resid(yv), resid(lv)
+        sxx = float(lr @ lr)
+        if sxx <= 1e-9:
+            return _Fit(0.0, 0.0, float("inf"), (0.0, 0.0, 0.0), (float("inf"),) * 3)
+        beta = float(lr @ yr) / sxx
+        dof = max(1, m - rank - 1)
+        res = np.divide(yr - beta * lr, sw, out=np.zeros_like(yr), where=sw > 0)  # back to log units
+        per_row = dof / max(1, int(keep.sum()))
+        var = np.maximum((res.reshape(3, n) ** 2).sum(axis=1) / per_row, LIGHT_NOISE_FLOOR**2)
+    syy = float(yr @ yr)
+    corr = float(lr @ yr) / np.sqrt(sxx * syy) if syy > 1e-18 else 0.0
+    se = float(np.sqrt(float(((yr - beta * lr) ** 2).sum()) / dof / sxx))
+    pc = resid(per_channel)
+    gram = pc.T @ pc
+    measurable = np.diag(gram) > 1e-6 * max(float(np.trace(gram)), 1e-12)
+    slopes, ses = np.zeros(3), np.full(3, np.inf)
+    if measurable.any():
+        g = gram[np.ix_(measurable, measurable)]
+        inv = np.linalg.pinv(g)
+        coef = inv @ (pc[:, measurable].T @ yr)
+        res_c = yr - pc[:, measurable] @ coef
+        s2 = float(res_c @ res_c) / max(1, m - rank - int(measurable.sum()))
+        slopes[measurable] = coef
+        ses[measurable] = np.sqrt(np.maximum(np.diag(inv) * s2, 0.0))
+    return _Fit(
+        beta,
+        float(corr),
+        se,
+        (float(slopes[0]), float(slopes[1]), float(slopes[2])),
+        (float(ses[0]), float(ses[1]), float(ses[2])),
+    )
 
 
 def _linear_log(v: np.ndarray) -> np.ndarray:
@@ -905,12 +972,16 @@ def screen_light_response(light: LightRecord) -> CheckResult:
     lag 0 and lag 1 are both fitted and the one with the more significant response (of the
     face-local or of the face as seen, gains included) is kept.
 
-    Evidence, not amplitude. The response is fitted per channel after removing each
-    channel's level and slow drift (linear + quadratic in time: the head settling, exposure
-    creeping), the channels pooled with inverse-variance weights (:func:`_pooled_fit`); its
-    significance is ``t = slope / standard error``. A live face in an ordinary room answers
-    with t ~ 10-60; in a bright room the response shrinks towards the noise and only
-    significance can tell it from nothing.
+    Evidence, not amplitude. The response is fitted after removing each channel's level and
+    slow drift (linear + quadratic in time: the head settling, exposure creeping) and each
+    frame's term common to the three channels (the head's small movements brighten or darken
+    all channels alike; the saturated colours do not), the channels pooled with
+    inverse-variance weights (:func:`_pooled_fit`); its significance is
+    ``t = slope / standard error``. A channel is measured only where it neither clips on the
+    face nor sinks into black in the surround (:data:`LIGHT_CLIP_LEVEL`,
+    :data:`LIGHT_DARK_LEVEL`). A live face in an ordinary room answers with t ~ 15-300; in a
+    bright room the response shrinks towards the noise and only significance can tell it
+    from nothing.
 
     Decision (measurements in ``data``):
 
@@ -924,7 +995,8 @@ def screen_light_response(light: LightRecord) -> CheckResult:
       colours but is confined to a patch of the face (glare) or shared by the surround
       (reflection on a flat screen, a photo with its background);
     * ``no_light_response`` (fail): face-local response below :data:`LIGHT_NONE`, or no
-      evidence of any response (t < 2): nothing reflects this session's colours;
+      evidence of any response (t < 2): nothing reflects this session's colours (a face that
+      answers another session's colours leaves large residuals, so a noisy fit is no excuse);
     * ``weak_light_response`` (inconclusive, never pass): some response, but too weak or too
       noisy to be sure (below the floor, t below :data:`LIGHT_MIN_T`, correlation below
       :data:`LIGHT_MIN_CORR`, or channels that disagree). Almost always a bright room (above
@@ -974,12 +1046,16 @@ def screen_light_response(light: LightRecord) -> CheckResult:
         ls = _linear_log(sur[:, sur_ok])
         face_log = np.log(np.exp(lf).mean(axis=1))
         sur_log = np.log(np.exp(ls).mean(axis=1))
-        fit = _pooled_fit(face_log - sur_log, lights, times)
+        sur_mean = np.mean(sur[:, sur_ok], axis=1)  # (n, 3) encoded levels, box means averaged
+        channels = (np.max(face[:, face_ok], axis=(0, 1)) <= LIGHT_CLIP_LEVEL) & (
+            np.min(sur_mean, axis=0) >= LIGHT_DARK_LEVEL
+        )
+        fit = _pooled_fit(face_log - sur_log, lights, times, channels)
         beta = fit.slope
-        regions = [_pooled_fit(lf[:, k] - sur_log, lights, times).slope for k in range(lf.shape[1])]
-        raw_fit = _pooled_fit(face_log, lights, times)
+        regions = [_pooled_fit(lf[:, k] - sur_log, lights, times, channels).slope for k in range(lf.shape[1])]
+        raw_fit = _pooled_fit(face_log, lights, times, channels)
         face_raw = raw_fit.slope
-        sur_fit = _pooled_fit(sur_log, lights, times)
+        sur_fit = _pooled_fit(sur_log, lights, times, channels)
         measurable = [k for k in range(3) if np.isfinite(fit.channel_se[k])]
         positive = sum(1 for k in measurable if fit.channel_slopes[k] > 0)
         negative = sum(1 for k in measurable if fit.channel_slopes[k] < -2.0 * fit.channel_se[k])
@@ -1000,6 +1076,7 @@ def screen_light_response(light: LightRecord) -> CheckResult:
             if beta > 0
             else 0.0,
             "n_used": len(rows),
+            "channels_measured": "".join(c for c, ok in zip("RGB", channels, strict=True) if ok),
             "colours_covered": len({e for _, e in rows}),
         }
         # the camera's lag shows in whatever responds: the face as the camera sees it (gains included)
