@@ -274,6 +274,36 @@ def test_screen_recapture(varied: list[tamper.GenuineSample]) -> None:
     assert sum(r.status is Status.FAIL for r in shots) >= 3, [r.data for r in shots]
 
 
+def _with_colour_pattern(
+    rgb: np.ndarray, amplitude: float, phases_deg: tuple[float, float, float], gains: tuple[float, float, float]
+) -> np.ndarray:
+    """``rgb`` plus a low-frequency stripe pattern (10/128, 3/128 cycle/px) in each channel with its
+    own gain and phase, uploaded as JPEG at quality 90 and decoded."""
+    h, w = rgb.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    theta = 2 * np.pi * (10 / 128 * xx + 3 / 128 * yy)
+    out = rgb.astype(np.float32)
+    for c in range(3):
+        out[..., c] += amplitude * gains[c] * np.cos(theta + np.deg2rad(phases_deg[c]))
+    return tamper.decode(tamper.encode_jpeg(np.clip(np.round(out), 0, 255).astype(np.uint8), 90))
+
+
+def test_weak_colour_moire_from_screen_subpixels_fails_but_ink_of_the_same_strength_passes(
+    varied: list[tamper.GenuineSample],
+) -> None:
+    card = varied[0].rgb
+    # R, G, B side by side a third of a pixel apart: the moire's colours are 120 degrees out of phase;
+    # too weak for the lattice peak threshold, caught by its phase
+    screen = integrity.screen_recapture(_with_colour_pattern(card, 0.9, (0, 120, 240), (1, 1, 1)))
+    assert max(screen.data["peaks"].values()) <= integrity.SCREEN_PEAK_THRESHOLD, screen.data
+    assert screen.status is Status.FAIL and "sub-pixels" in screen.detail, screen.data
+    assert screen.data["subpixel_moire"] > integrity.SCREEN_SUBPIXEL_THRESHOLD
+    # a reddish ink darkening the channels together, with stronger chroma peaks: in phase, passes
+    ink = integrity.screen_recapture(_with_colour_pattern(card, 4.0, (0, 0, 0), (1.0, 0.6, 0.2)))
+    assert max(ink.data["peaks"].values()) > 1.5 and ink.data["subpixel_moire"] == 0.0, ink.data
+    assert ink.status is Status.PASS, ink.data
+
+
 def test_screenshot(varied: list[tamper.GenuineSample]) -> None:
     g = varied[0]
     png = tamper.screenshot(g.card)

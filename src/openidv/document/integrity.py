@@ -1152,34 +1152,39 @@ def _median_along(values: np.ndarray, axis: int, size: int = 9) -> np.ndarray:
     return np.asarray(median_filter(values, size=tuple(shape), mode="nearest"), dtype=values.dtype)
 
 
-def _spectral_peak(channel: np.ndarray, origins: list[tuple[int, int]], tile: int = 128) -> float:
-    """Largest periodic peak (log power over local median) in the Welch spectrum of a high-passed channel.
+def _tile_spectra(channel: np.ndarray, origins: list[tuple[int, int]], tile: int = 128) -> np.ndarray:
+    """Real 2-D FFTs (n_tiles, tile, tile // 2 + 1), complex64, of the Hann-windowed
+    ``tile``-px tiles at ``origins`` of the high-passed ``channel`` (channel minus its
+    Gaussian blur, sigma 3 px)."""
+    hp = channel - cv2.GaussianBlur(channel, (0, 0), 3.0)
+    window = np.outer(np.hanning(tile), np.hanning(tile)).astype(np.float32)
+    out = np.empty((len(origins), tile, tile // 2 + 1), np.complex64)
+    for start in range(0, len(origins), 16):  # batched FFTs, bounded memory
+        batch = np.stack([hp[ty : ty + tile, tx : tx + tile] for ty, tx in origins[start : start + 16]]) * window
+        out[start : start + len(batch)] = np.fft.rfft2(batch, axes=(1, 2))
+    return out
 
-    The spectrum is the mean power of Hann-windowed ``tile``-px tiles at ``origins``
-    (pixels of ``channel``). A peak's prominence is its log power over the median of
+
+def _prominence(spectra: np.ndarray) -> np.ndarray:
+    """Peak prominence (tile, tile) of the Welch spectrum of ``spectra`` (from :func:`_tile_spectra`).
+
+    Zero frequency at the centre (fftshift); -inf where excluded. The spectrum is the
+    mean power over the tiles. A peak's prominence is its log power over the median of
     its 5x5 neighbourhood; within +-2 bins of a multiple of 1/8 cycle/px on one axis
     (the JPEG block grid of the analysed image raises whole rows and columns of the
     spectrum) over the median of 9 bins along that row or column, so a lattice peak
     near the grid still counts. Excluded: frequencies below 6/128 cycles/px (document
     layout, guilloche) and the crossings of two grid lines.
     """
-    if not origins:
-        return 0.0
-    hp = channel - cv2.GaussianBlur(channel, (0, 0), 3.0)
-    window = np.outer(np.hanning(tile), np.hanning(tile)).astype(np.float32)
-    half = tile // 2 + 1
-    acc_half = np.zeros((tile, half), np.float64)
-    for start in range(0, len(origins), 16):  # batched FFTs, bounded memory
-        batch = np.stack([hp[ty : ty + tile, tx : tx + tile] for ty, tx in origins[start : start + 16]]) * window
-        spectrum = np.fft.rfft2(batch, axes=(1, 2))
-        acc_half += (spectrum.real**2 + spectrum.imag**2).sum(axis=0)
+    n, tile, half = spectra.shape
+    acc_half = (spectra.real.astype(np.float64) ** 2 + spectra.imag.astype(np.float64) ** 2).sum(axis=0)
     # A real signal's power spectrum is symmetric, P(-ky, -kx) = P(ky, kx): the real FFT computes the
     # columns kx = 0 .. tile / 2, the others are their mirror images.
     acc = np.empty((tile, tile), np.float64)
     acc[:, :half] = acc_half
     mirror_rows = (-np.arange(tile)) % tile
     acc[:, half:] = acc_half[mirror_rows][:, tile - np.arange(half, tile)]
-    logp = np.log(np.fft.fftshift(acc / len(origins)) + 1e-6).astype(np.float32)
+    logp = np.log(np.fft.fftshift(acc / max(n, 1)) + 1e-6).astype(np.float32)
     f = np.fft.fftshift(np.fft.fftfreq(tile))
     fy, fx = np.meshgrid(f, f, indexing="ij")
     near = [np.abs(axis * 8.0 - np.round(axis * 8.0)) * tile / 8.0 <= 2.0 for axis in (fx, fy)]
@@ -1191,7 +1196,65 @@ def _spectral_peak(channel: np.ndarray, origins: list[tuple[int, int]], tile: in
     prominence = np.where(near[0], along_columns, prominence)
     prominence = np.where(near[1], along_rows, prominence)
     keep = (np.hypot(fx, fy) >= 6.0 / tile) & ~(near[0] & near[1])
-    return float(prominence[keep].max()) if keep.any() else 0.0
+    return np.where(keep, prominence, -np.inf).astype(np.float32)
+
+
+def _peak(prominence: np.ndarray) -> float:
+    top = float(prominence.max()) if prominence.size else 0.0
+    return top if np.isfinite(top) else 0.0
+
+
+#: A chroma peak counts as sub-pixel moire when this share of its colour vector's energy is out of
+#: phase (0: R, G, B in phase or anti-phase, as ink and the photo's own detail; 0.067: two equal
+#: channels 30 degrees apart; 0.5: three equal channels 120 degrees apart; genuine card photos
+#: stayed below 0.02 at every chroma peak above the threshold below, N=186), when that vector holds
+#: this share of the peak's power ...
+SCREEN_SUBPIXEL_SHARE = 0.04
+SCREEN_SUBPIXEL_DOMINANCE = 0.6
+#: ... and its prominence exceeds this. Genuine generated card photos: no such peak above 0.61 (N=182);
+#: screen recaptures: 1.0-3.4 in 41 % of them (N=159).
+SCREEN_SUBPIXEL_THRESHOLD = 1.0
+
+
+def _subpixel_moire(luma: np.ndarray, red_green: np.ndarray, blue_green: np.ndarray, chroma: np.ndarray) -> float:
+    """Prominence of the strongest chroma peak whose R, G, B components are out of phase (0 if none).
+
+    Physics: a screen's R, G and B sub-pixels sit side by side, a third of a pixel apart,
+    so the moire they beat into carries the three colours shifted by about 120 degrees of
+    phase. Ink darkens the channels together (in phase, or in anti-phase for a complementary
+    tint) and the upload's chroma subsampling leaves fine print detail achromatic.
+    ``luma``, ``red_green``, ``blue_green``: :func:`_tile_spectra` of those channels;
+    ``chroma``: the larger of the two chroma prominence maps. R, G, B are recovered from
+    the three linear combinations (luma = 0.299 R + 0.587 G + 0.114 B). A pattern of two
+    interleaved inks is out of phase too, but it also darkens: its luminance keeps the
+    colour vector close to in phase, while a screen's balanced emitters leave it chromatic.
+    """
+    tile = chroma.shape[0]
+    half = tile // 2
+    # the map is symmetric: the half with kx >= 0 holds every peak once; its column ix is kx = ix - half
+    ys, xs = np.nonzero(chroma[:, half:] > SCREEN_SUBPIXEL_THRESHOLD)
+    if ys.size == 0:
+        return 0.0
+    ky, kx = (ys - half) % tile, xs
+    y, rg, bg = (s[:, ky, kx].astype(np.complex128) for s in (luma, red_green, blue_green))
+    g = y - 0.299 * rg - 0.114 * bg
+    rgb = np.stack([rg + g, g, bg + g], axis=-1)  # (tiles, candidates, 3)
+    # The colour vector at each peak: the dominant eigenvector of the 3x3 cross-spectral matrix
+    # summed over the tiles (a weak, noisy channel weighs little in it).
+    cross = np.einsum("tki,tkj->kij", rgb, rgb.conj())
+    eig, vectors = np.linalg.eigh(cross)
+    e = vectors[:, :, -1]  # (candidates, 3)
+    dominance = eig[:, -1] / np.maximum(eig.sum(axis=1), 1e-12)
+    # Out-of-phase share: the smaller eigenvalue of the real 2x2 Gram matrix of (Re e, Im e) over its
+    # trace, whatever the global phase: 0 when R, G, B are in phase or anti-phase, 0.5 for three
+    # equal channels 120 degrees apart.
+    re, im = e.real, e.imag
+    a, b, c = (re * re).sum(axis=1), (re * im).sum(axis=1), (im * im).sum(axis=1)
+    half_gap = np.sqrt(((a - c) / 2.0) ** 2 + b * b)
+    share = ((a + c) / 2.0 - half_gap) / np.maximum(a + c, 1e-12)
+    values = chroma[:, half:][ys, xs]
+    out_of_phase = values[(share >= SCREEN_SUBPIXEL_SHARE) & (dominance >= SCREEN_SUBPIXEL_DOMINANCE)]
+    return float(out_of_phase.max()) if out_of_phase.size else 0.0
 
 
 def screen_recapture(
@@ -1217,7 +1280,9 @@ def screen_recapture(
 
     Method: Welch spectrum (128 px Hann tiles, half overlap) of the high-passed
     luminance and of the R-G and B-G chroma; the largest peak prominence (log power over
-    a 5x5 median) above :data:`SCREEN_PEAK_THRESHOLD` fails.
+    a 5x5 median) above :data:`SCREEN_PEAK_THRESHOLD` fails, and so does a weaker chroma
+    peak above :data:`SCREEN_SUBPIXEL_THRESHOLD` whose R, G and B parts are out of phase
+    (:func:`_subpixel_moire`: sub-pixels, not ink).
     Limits: a screen far enough from the camera, or a photo downscaled so that the
     lattice falls below the camera's resolution, leaves only weak moire; colour/gamma
     cues of screens are not used (too variable between cameras).
@@ -1250,19 +1315,31 @@ def screen_recapture(
         where = "rectified document" if document is not None else "photo centre"
     if not origins:
         return _inconclusive(name, "too_small", "no 128 px tile fits inside the document")
-    luma = _luma(area)
-    peaks = {
-        "luma": _spectral_peak(luma, origins, tile),
-        "red_green": _spectral_peak(area[..., 0] - area[..., 1], origins, tile),
-        "blue_green": _spectral_peak(area[..., 2] - area[..., 1], origins, tile),
+    spectra = {
+        "luma": _tile_spectra(_luma(area), origins, tile),
+        "red_green": _tile_spectra(area[..., 0] - area[..., 1], origins, tile),
+        "blue_green": _tile_spectra(area[..., 2] - area[..., 1], origins, tile),
     }
+    maps = {k: _prominence(v) for k, v in spectra.items()}
+    peaks = {k: _peak(m) for k, m in maps.items()}
+    subpixel = _subpixel_moire(
+        spectra["luma"], spectra["red_green"], spectra["blue_green"], np.maximum(maps["red_green"], maps["blue_green"])
+    )
     worst = max(peaks, key=lambda k: peaks[k])
     value = peaks[worst]
-    rounded = {k: round(v, 2) for k, v in peaks.items()}
-    score = float(np.clip(1.0 - value / (2 * SCREEN_PEAK_THRESHOLD), 0.0, 1.0))
-    data = {"peaks": rounded, "tiles": len(origins), "area": where}
+    ratio = max(value / SCREEN_PEAK_THRESHOLD, subpixel / SCREEN_SUBPIXEL_THRESHOLD)
+    score = float(np.clip(1.0 - ratio / 2.0, 0.0, 1.0))
+    data = {
+        "peaks": {k: round(v, 2) for k, v in peaks.items()},
+        "subpixel_moire": round(subpixel, 2),
+        "tiles": len(origins),
+        "area": where,
+    }
     if value > SCREEN_PEAK_THRESHOLD:
         return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), f"periodic lattice peak in {worst}", **data)
+    if subpixel > SCREEN_SUBPIXEL_THRESHOLD:
+        detail = "colour moire whose red, green and blue parts are out of phase (screen sub-pixels)"
+        return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), detail, **data)
     return check(name, Status.PASS, "no_screen_pattern", max(score, 0.5), "no screen lattice or moire", **data)
 
 
