@@ -209,6 +209,20 @@ def test_two_faces_ask_for_one(rendered: dict[str, np.ndarray]) -> None:
     assert a.guidance == GUIDANCE_MANY_FACES
 
 
+def test_an_out_of_focus_face_in_the_background_is_not_a_second_face(rendered: dict[str, np.ndarray]) -> None:
+    face = rendered["neutral"][60:420, 140:500]
+    half = cv2.resize(face, (320, 320), interpolation=cv2.INTER_AREA)
+    scene = np.full((480, 640, 3), 128, np.uint8)
+    scene[80:400, :320] = half
+    scene[80:400, 320:] = cv2.GaussianBlur(half, (0, 0), 8.0)  # a bystander far out of focus
+    with FrameAnalyzer() as analyzer:
+        meshes = analyzer.tracker.process(scene).multi_face_landmarks or []
+        assert len(meshes) == 2  # the mesh does find it ...
+    a = analyse_all([scene])[0]
+    assert a.face_found and a.n_faces == 1  # ... but it is not presented to the camera
+    assert a.guidance != GUIDANCE_MANY_FACES
+
+
 def test_dark_frame_asks_for_light(rendered: dict[str, np.ndarray]) -> None:
     dark = (rendered["neutral"].astype(np.float32) * 0.12).astype(np.uint8)
     black = np.zeros((480, 640, 3), np.uint8)

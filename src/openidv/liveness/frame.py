@@ -77,6 +77,11 @@ class FrameConfig:
     min_face_frac: float = 0.18  #: face narrower than this fraction of the frame: "move closer"
     max_face_frac: float = 0.70  #: wider: "move back"
     second_face_frac: float = 0.35  #: another face at least this fraction of the main one's width counts
+    #: ... and only faces at least this sharp relative to the sharpest one count (Laplacian variance
+    #: ratio; the main face is the largest of them): an out-of-focus bystander far behind the user is
+    #: not a face presented to the camera (a blurred crowd measured 0.03 of the user's sharpness; a
+    #: photo held up beside the face is in focus)
+    second_face_sharpness: float = 0.2
     min_brightness: float = 40.0  #: face (or, without a face, frame) mean luma below: "too dark"
     max_brightness: float = 230.0  #: face mean luma above: "too bright"
     min_sharpness: float = 12.0  #: Laplacian variance at 112 px below: "hold still" (motion blur)
@@ -325,9 +330,13 @@ class FrameAnalyzer:
                 guidance=GUIDANCE_DARK if luma < cfg.min_brightness else GUIDANCE_NO_FACE,
             )
         boxes = [face_box(f) for f in faces]
-        main = int(np.argmax([b[2] for b in boxes]))
+        in_focus = list(range(len(boxes)))
+        if len(boxes) > 1:  # an out-of-focus face far behind the user is not presented to the camera
+            sharp = [_sharpness(_crop_gray(rgb, b)) for b in boxes]
+            in_focus = [k for k in in_focus if sharp[k] >= cfg.second_face_sharpness * max(sharp)]
+        main = max(in_focus, key=lambda k: boxes[k][2])
         landmarks, box = faces[main], boxes[main]
-        n_faces = sum(1 for b in boxes if b[2] >= cfg.second_face_frac * box[2])
+        n_faces = sum(1 for k in in_focus if boxes[k][2] >= cfg.second_face_frac * box[2])
         yaw, pitch, roll = head_pose(landmarks)
         gray = _crop_gray(rgb, box)
         brightness = float(gray.mean()) if gray.size else 0.0

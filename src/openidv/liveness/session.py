@@ -13,7 +13,8 @@ must not be driven from two threads at once.
 Protocol
 --------
 * **Baseline.** The first ``baseline_frames`` frames with one roughly frontal face
-  (|yaw|, |pitch| <= 20 degrees, eyes open) give the subject's neutral yaw, pitch, eye
+  (|yaw|, |pitch| <= 20 degrees, eyes open: EAR >= 0.10 and >= 0.8 x the median of the
+  last 15 frames, so narrow eyes qualify and a blink does not) give the subject's neutral yaw, pitch, eye
   aspect ratio, smile ratio, mouth-corner lift and face width (medians). Every challenge
   is measured against this baseline, so a camera that looks at the face from slightly
   off-axis, a small face, narrow eyes or a wide mouth do not matter.
@@ -167,7 +168,11 @@ class SessionConfig:
     max_challenges: int = 4
     baseline_frames: int = 3  #: frontal frames that make the neutral baseline
     baseline_max_deg: float = 20.0  #: |yaw| and |pitch| of a baseline frame (absolute)
-    min_open_ear: float = 0.15  #: eye aspect ratio of a baseline frame (eyes open)
+    min_open_ear: float = 0.10  #: eye aspect ratio of a baseline frame: at least this (eyes not shut) ...
+    #: ... and at least this fraction of the median of the last frames before the baseline (not
+    #: mid-blink). Relative, because narrow eyes read 0.12-0.18 open: an absolute 0.15 kept such users
+    #: waiting for a baseline while the simulated ones went on with their challenges
+    baseline_open_fraction: float = 0.8
     frontal_deg: float = 10.0  #: "back to frontal" before the next challenge, relative to the baseline
     expression_max_deg: float = 15.0  #: blink, smile and move closer count only this close to frontal
     yaw_deg: float = 15.0  #: head turn: yaw change from the baseline (estimate; ~20 degrees real)
@@ -248,6 +253,7 @@ class LivenessSession:
     report: LivenessReport | None = field(default=None, repr=False)
     _step: _StepState | None = field(default=None, repr=False)
     _baseline_frames: list[FrameAnalysis] = field(default_factory=list, repr=False)
+    _ears_before_baseline: deque[float] = field(default_factory=lambda: deque(maxlen=15), repr=False)
     _recent_widths: deque[float] = field(default_factory=lambda: deque(maxlen=5), repr=False)
     _stored: list[bytes | np.ndarray] = field(default_factory=list, repr=False)  #: parallel to ``analyses``
     _last_ts: float = -math.inf
@@ -594,7 +600,10 @@ def _advance(
     lift = mouth_corner_lift(a.landmarks)
     b = session.baseline
     if b is None:
-        if abs(a.yaw) <= cfg.baseline_max_deg and abs(a.pitch) <= cfg.baseline_max_deg and a.ear >= cfg.min_open_ear:
+        session._ears_before_baseline.append(a.ear)
+        typical = float(np.median(session._ears_before_baseline))
+        open_eyes = a.ear >= max(cfg.min_open_ear, cfg.baseline_open_fraction * typical)
+        if abs(a.yaw) <= cfg.baseline_max_deg and abs(a.pitch) <= cfg.baseline_max_deg and open_eyes:
             session._baseline_frames.append(a)
             session._recent_widths.append(a.face_width_frac)
             _pin_frontal(session, a, rgb, index)
