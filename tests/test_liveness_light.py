@@ -3,6 +3,8 @@ and closed-loop sessions (live face answers the colours, a screen replay does no
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -224,6 +226,18 @@ def test_colours_are_random_per_session_and_fixed_by_the_rng() -> None:
     assert INSTRUCTIONS[Challenge.SCREEN_LIGHT] == "hold still while the screen changes colour"
     with pytest.raises(ValueError):
         start_session(now=0.0, challenges=[Challenge.SCREEN_LIGHT, Challenge.BLINK])
+
+
+def test_every_channel_is_lit_and_dark_at_least_twice_in_a_schedule() -> None:
+    rng = np.random.default_rng(9)
+    schedules = {tuple(draw_colours([float(v) for v in rng.random(6)], 6)) for _ in range(3000)}
+    for colours in schedules:
+        lit = np.array([synth.hex_colour(c) > 0.5 for c in colours])  # (6, 3)
+        assert (lit.sum(axis=0) >= 2).all() and ((~lit).sum(axis=0) >= 2).all(), colours
+        assert all(x != y for x, y in itertools.pairwise(colours))
+    assert len(schedules) > 1500  # still thousands of schedules to guess from
+    # every palette colour is used in every position
+    assert all({s[k] for s in schedules} == set(LIGHT_PALETTE) for k in range(6))
 
 
 def test_progress_carries_the_colour_only_during_the_step(rendered: dict[str, np.ndarray]) -> None:  # noqa: F811

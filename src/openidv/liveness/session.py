@@ -362,17 +362,39 @@ def draw_challenges(uniform: list[float], n: int) -> list[Challenge]:
             return chosen
 
 
-def draw_colours(uniform: list[float], n: int, palette: Sequence[str] = LIGHT_PALETTE) -> list[str]:
-    """``n`` colours from ``palette``, uniformly at random, consecutive ones different.
+def _reachable(lit: list[bool], on: list[int], off: list[int], need: int, left: int) -> bool:
+    """After a colour lighting channels ``lit``, can ``left`` more colours still bring every channel
+    to ``need`` colours on and ``need`` off?"""
+    return all(max(0, need - on[c] - lit[c]) + max(0, need - off[c] - (not lit[c])) <= left for c in range(3))
 
-    ``uniform`` supplies the randomness (at least ``n`` numbers in [0, 1)).
+
+def draw_colours(
+    uniform: list[float], n: int, palette: Sequence[str] = LIGHT_PALETTE, *, min_each: int = 2
+) -> list[str]:
+    """``n`` colours from ``palette``, uniformly at random among the schedules in which
+    consecutive colours differ and, where ``n`` allows, each of R, G and B is on in at least
+    ``min_each`` colours and off in at least ``min_each`` (so every channel's response can be
+    measured: a schedule that never lights blue leaves one channel where clipping may take
+    another; drawn freely that happened in ~5 % of sessions).
+
+    ``uniform`` supplies the randomness (at least ``n`` numbers in [0, 1)); the draw is
+    sequential, each colour among those that keep the constraint reachable.
     """
     if len(palette) < 2 or n < 1 or len(uniform) < n:
         raise ValueError("need a palette of 2 or more colours and n >= 1 random numbers")
+    drive = {c: [int(c.lstrip("#")[i : i + 2], 16) >= 128 for i in (0, 2, 4)] for c in palette}
+    need = min_each if n >= 2 * min_each else 0
+    on, off = [0, 0, 0], [0, 0, 0]
     out: list[str] = []
-    for u in uniform[:n]:
+    for k, u in enumerate(uniform[:n]):
+        left = n - k - 1  # colours still to draw after this one
         choices = [c for c in palette if not out or c != out[-1]]
-        out.append(choices[min(len(choices) - 1, int(u * len(choices)))])
+        choices = [c for c in choices if _reachable(drive[c], on, off, need, left)] or choices
+        pick = choices[min(len(choices) - 1, int(u * len(choices)))]
+        for ch in range(3):
+            on[ch] += drive[pick][ch]
+            off[ch] += not drive[pick][ch]
+        out.append(pick)
     return out
 
 
