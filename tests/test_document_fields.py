@@ -201,6 +201,14 @@ def test_misread_label_is_not_a_name() -> None:
     assert "family_name" not in {f.name for f in extract_printed_fields(lines, date_order="dmy")}
 
 
+def test_bilingual_label_read_without_its_slash_is_not_a_name() -> None:
+    # "Type/Type" read as one word and merged with the value below it
+    lines = [_line("Surname/Nom", 400, 100), _line("TYPETYPE JOHNSON", 400, 140)]
+    assert "family_name" not in {f.name for f in extract_printed_fields(lines, date_order="dmy")}
+    lines = [_line("Surname/Nom", 400, 100), _line("JOHNSON", 400, 140)]
+    assert {f.name: f.value for f in extract_printed_fields(lines, date_order="dmy")}["family_name"] == "JOHNSON"
+
+
 def test_cross_check_low_confidence_printed_value_is_inconclusive() -> None:
     fields = [
         _f("birth_date", "1985-01-15", FieldSource.BARCODE),

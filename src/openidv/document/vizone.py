@@ -196,6 +196,8 @@ def _name_value(text: str) -> str | None:
         return None
     if _LABEL_WORDS.intersection(cleaned.split()):  # a field label (often bilingual), not a value
         return None
+    if any(_glued_labels(token) for token in cleaned.split()):  # "Type/Type" read as "TYPETYPE"
+        return None
     if any(_near_label_word(token) for token in cleaned.split()):  # a label misread ("PREHOMS")
         return None
     if cleaned in _NOT_NAMES:  # a neighbouring field's value (document type, country code, sex)
@@ -209,6 +211,18 @@ def _sex_value(text: str) -> str | None:
 
 
 _LONG_LABEL_WORDS = tuple(w for w in _LABEL_WORDS if len(w) >= 6)
+
+
+def _glued_labels(token: str) -> bool:
+    """A token made entirely of two or more label words run together (a bilingual label read
+    without its slash: "TYPETYPE", "SURNAMENOM")."""
+    covered = [True] + [False] * len(token)  # covered[i]: token[:i] is a run of label words
+    for i in range(len(token)):
+        if covered[i]:
+            for word in _LABEL_WORDS:
+                if token.startswith(word, i):
+                    covered[i + len(word)] = True
+    return covered[-1] and token not in _LABEL_WORDS
 
 
 def _near_label_word(token: str) -> bool:
