@@ -209,6 +209,27 @@ def test_bilingual_label_read_without_its_slash_is_not_a_name() -> None:
     assert {f.name: f.value for f in extract_printed_fields(lines, date_order="dmy")}["family_name"] == "JOHNSON"
 
 
+def test_misread_bilingual_labels_are_not_names() -> None:
+    for label in ("PENOMS", "PRENOTNS", "SURNAMEANOM"):  # Prenoms, Prenoms, Surname/Nom as OCR read them
+        lines = [_line("Surname/Nom", 400, 100), _line(label, 400, 140)]
+        assert "family_name" not in {f.name for f in extract_printed_fields(lines, date_order="dmy")}, label
+    for name in ("GIVENS", "BIRCH", "GLASS"):  # real names close to short label words are kept
+        lines = [_line("Surname/Nom", 400, 100), _line(name, 400, 140)]
+        assert {f.name: f.value for f in extract_printed_fields(lines, date_order="dmy")}["family_name"] == name
+
+
+def test_name_read_into_the_wrong_part_is_inconclusive_but_a_new_name_fails() -> None:
+    mrz = [_f("family_name", "KIMURA", FieldSource.MRZ), _f("given_names", "JAMAL HANNAH", FieldSource.MRZ)]
+    # the family name's line was not read: the given names were taken for the family name
+    confused = cross_check([*mrz, _f("family_name", "JAMAL HANNAH", FieldSource.PRINTED)], FieldSource.MRZ,
+                           FieldSource.PRINTED)  # fmt: skip
+    assert confused.status is Status.INCONCLUSIVE and confused.reason == "name_parts_confused", confused
+    # a printed name with words of its own is an alteration
+    altered = cross_check([*mrz, _f("family_name", "JOHNSON", FieldSource.PRINTED)], FieldSource.MRZ,
+                          FieldSource.PRINTED)  # fmt: skip
+    assert altered.status is Status.FAIL and altered.reason == "fields_mismatch"
+
+
 def test_cross_check_low_confidence_printed_value_is_inconclusive() -> None:
     fields = [
         _f("birth_date", "1985-01-15", FieldSource.BARCODE),

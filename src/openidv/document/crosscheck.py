@@ -35,10 +35,14 @@ def cross_check(fields: list[FieldValue], a: FieldSource, b: FieldSource) -> Che
     ``fail`` / ``fields_mismatch`` when a field disagrees; ``inconclusive`` /
     ``low_ocr_confidence`` when the only disagreements involve printed text read with a
     confidence below :data:`PRINTED_MIN_CONFIDENCE`; ``inconclusive`` /
+    ``name_parts_confused`` when the only disagreement is a printed name whose every word
+    belongs to the other source's name, read into another part (its given names taken for
+    the family name: an altered name brings words of its own); ``inconclusive`` /
     ``nothing_to_compare``; otherwise ``pass`` / ``fields_agree``.
     """
     name = f"consistency_{a.value}_{b.value}"
     va, vb = _by_name(fields, a), _by_name(fields, b)
+    whole_a, whole_b = set(_full_name(va)), set(_full_name(vb))  # before the parts are matched up
     low = _low_confidence(fields, (a, b))
     compared: list[str] = []
     mismatches: dict[str, list[str]] = {}
@@ -70,12 +74,25 @@ def cross_check(fields: list[FieldValue], a: FieldSource, b: FieldSource) -> Che
     uncertain = {
         f: v for f, v in mismatches.items() if f in low or (f == "name" and low & {"family_name", "given_names"})
     }
+    # a name read into the wrong part (the given names taken for the family name when the family
+    # name's line was not read): every token is the other source's own, only placed elsewhere
+    confused = (
+        "name" in mismatches
+        and "name" not in uncertain
+        and FieldSource.PRINTED in (a, b)
+        and (set(name_a) <= whole_b or set(name_b) <= whole_a)
+    )
+    if confused:
+        uncertain["name"] = mismatches["name"]
     mismatches = {f: v for f, v in mismatches.items() if f not in uncertain}
     agree = len(compared) - len(mismatches) - len(uncertain)
     score = agree / len(compared)
     data = {"compared": compared, "mismatches": mismatches, "uncertain": uncertain}
     if uncertain and not mismatches:
         detail = "; ".join(f"{f}: {x!r} vs {y!r}" for f, (x, y) in uncertain.items())
+        if confused and len(uncertain) == 1:
+            why = "the printed name's words are the other source's, read into another part of the name"
+            return CheckResult(name, Status.INCONCLUSIVE, "name_parts_confused", score, f"{why}: {detail}", data)
         return CheckResult(
             name,
             Status.INCONCLUSIVE,

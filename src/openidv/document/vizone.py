@@ -226,10 +226,28 @@ def _glued_labels(token: str) -> bool:
 
 
 def _near_label_word(token: str) -> bool:
-    """A token of 6+ letters one substitution away from a label word of the same length (OCR misread)."""
-    if len(token) < 6:
+    """A label word misread by OCR: a token within one edit (insertion, deletion or substitution)
+    of a 6-letter label word or two edits of a longer one ("PENOMS", "PRENOTNS"), or one that
+    starts with such a word ("SURNAMEANOM": a bilingual label with its slash misread). Shorter
+    label words are too close to real names (BIRTH/BIRCH, CLASS/GLASS) to be matched loosely."""
+    if len(token) < 5:
         return False
-    return any(
-        len(word) == len(token) and sum(a != b for a, b in zip(word, token, strict=True)) == 1
-        for word in _LONG_LABEL_WORDS
-    )
+    for word in _LONG_LABEL_WORDS:
+        if len(token) > len(word) and token.startswith(word):
+            return True
+        allowed = 1 if len(word) <= 6 else 2
+        if abs(len(word) - len(token)) <= allowed and _edits(word, token, allowed) <= allowed:
+            return True
+    return False
+
+
+def _edits(a: str, b: str, cap: int) -> int:
+    """Levenshtein distance between ``a`` and ``b``, or ``cap + 1`` once it exceeds ``cap``."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+        if min(row) > cap:
+            return cap + 1
+    return row[-1]
