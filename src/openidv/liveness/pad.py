@@ -43,11 +43,11 @@ RIGHT_CHEEK = (280, 330, 266, 425, 411, 352, 346, 347)
 # ----------------------------------------------------------------------------- thresholds
 #: Head-turn range (degrees of yaw) needed before planarity can be judged.
 PLANARITY_MIN_YAW_RANGE = 15.0
-#: Nose residual after the best face-outline homography, / inter-ocular distance: below = flat.
-#: A plane moved by a homography leaves only landmark noise (0.005 with 0.4 px noise on a flat
-#: turn); live renders on calibration seeds 1000-1029 gave 0.066-1.2 (median 0.35), so 0.05
-#: keeps a margin on the live side, where a false fail costs a genuine user; flat attacks
-#: are also stopped by the blink/smile, print and challenge checks.
+#: Mesh fallback of :func:`planarity` (no pixels): nose residual after the best face-outline
+#: homography, / inter-ocular distance: below = flat. Landmarks that truly moved by a homography
+#: leave only their noise (0.005 with 0.4 px noise), live renders gave 0.04-1.2 (median 0.35);
+#: but the mesh's own landmarks on a flat photo turned +-55 degrees gave 0.07-0.28 (its face
+#: model adds a nose), which is why the tracked texture decides when the pixels are there.
 PLANARITY_THRESHOLD = 0.05
 #: Relative EAR dip for a blink (EAR < (1 - BLINK_DIP) x open EAR) and recovery level.
 BLINK_DIP = 0.35
