@@ -330,17 +330,15 @@ class FrameAnalyzer:
                 guidance=GUIDANCE_DARK if luma < cfg.min_brightness else GUIDANCE_NO_FACE,
             )
         boxes = [face_box(f) for f in faces]
-        in_focus = list(range(len(boxes)))
-        if len(boxes) > 1:  # an out-of-focus face far behind the user is not presented to the camera
-            sharp = [_sharpness(_crop_gray(rgb, b)) for b in boxes]
-            in_focus = [k for k in in_focus if sharp[k] >= cfg.second_face_sharpness * max(sharp)]
+        grays = [_crop_gray(rgb, b) for b in boxes]
+        sharp = [_sharpness(g) for g in grays]
+        # an out-of-focus face far behind the user is not presented to the camera
+        in_focus = [k for k in range(len(boxes)) if sharp[k] >= cfg.second_face_sharpness * max(sharp)]
         main = max(in_focus, key=lambda k: boxes[k][2])
-        landmarks, box = faces[main], boxes[main]
+        landmarks, box, gray, sharpness = faces[main], boxes[main], grays[main], sharp[main]
         n_faces = sum(1 for k in in_focus if boxes[k][2] >= cfg.second_face_frac * box[2])
         yaw, pitch, roll = head_pose(landmarks)
-        gray = _crop_gray(rgb, box)
         brightness = float(gray.mean()) if gray.size else 0.0
-        sharpness = _sharpness(gray)
         analysis = FrameAnalysis(
             timestamp=float(timestamp),
             width=width,

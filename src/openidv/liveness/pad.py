@@ -978,7 +978,8 @@ def _fit_once(
     noise out of the fit at the cost of one of three observations per frame (t x 2-5 on
     generated sessions). The channels are weighted by the inverse of their residual
     variance (a channel that is nearly black in the surround is noisy in logs and must
-    not swamp the others), floored at :data:`LIGHT_NOISE_FLOOR`, re-estimated three times.
+    not swamp the others), floored at :data:`LIGHT_NOISE_FLOOR`: equal weights first, then
+    weights from the previous fit's residuals, twice.
     ``channels`` (3,) bool keeps only the measurable channels (default all); a channel left
     out gets an infinite standard error. With one channel left there is no frame term.
     """

@@ -116,6 +116,7 @@ from openidv.liveness.frame import (
     light_regions,
     mouth_corner_lift,
 )
+from openidv.liveness.pad import hex_rgb
 from openidv.liveness.types import (
     DRAWABLE_CHALLENGES,
     Challenge,
@@ -382,7 +383,7 @@ def draw_colours(
     """
     if len(palette) < 2 or n < 1 or len(uniform) < n:
         raise ValueError("need a palette of 2 or more colours and n >= 1 random numbers")
-    drive = {c: [int(c.lstrip("#")[i : i + 2], 16) >= 128 for i in (0, 2, 4)] for c in palette}
+    drive = {c: [bool(v >= 0.5) for v in hex_rgb(c)] for c in palette}
     need = min_each if n >= 2 * min_each else 0
     on, off = [0, 0, 0], [0, 0, 0]
     out: list[str] = []
