@@ -243,3 +243,16 @@ def test_cross_check_low_confidence_printed_value_is_inconclusive() -> None:
     # read confidently, the same disagreement fails
     fields[2] = FieldValue("birth_date", "1995-01-15", FieldSource.PRINTED, confidence=0.95)
     assert cross_check(fields, FieldSource.BARCODE, FieldSource.PRINTED).status is Status.FAIL
+
+
+def test_passport_label_translation_is_not_a_value() -> None:
+    # the other-language half of a bilingual label, cut or misread, on the label's own line
+    lines = [_line("Surname / Nom", 400, 100), _line("NGUYEN", 400, 140), _line("Given Names/ Pre", 400, 200)]
+    got = {f.name: f.value for f in extract_printed_fields(lines, date_order="dmy")}
+    assert got == {"family_name": "NGUYEN"}
+    # the slash misread as a letter: the value under the label wins over the label line's rest
+    lines = [_line("Surname ANom", 400, 100), _line("KIMURA", 400, 140)]
+    assert {f.name: f.value for f in extract_printed_fields(lines, date_order="dmy")}["family_name"] == "KIMURA"
+    for name in ("DEL", "ANN"):  # short real names under the label are kept
+        lines = [_line("Surname / Nom", 400, 100), _line(name, 400, 140)]
+        assert {f.name: f.value for f in extract_printed_fields(lines, date_order="dmy")}["family_name"] == name

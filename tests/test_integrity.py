@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -225,8 +227,8 @@ def test_compression_check_reuses_given_pixels(
     regions = {"portrait": g.regions["portrait"]}
     decoded_here = integrity.error_level_consistency(g.data, regions)
     decodes: list[int] = []
-    decode = integrity._decode_stored
-    monkeypatch.setattr(integrity, "_decode_stored", lambda data: decodes.append(1) or decode(data))
+    decode = integrity.decode_stored
+    monkeypatch.setattr(integrity, "decode_stored", lambda data: decodes.append(1) or decode(data))
     given = integrity.error_level_consistency(g.data, regions, rgb=g.rgb)
     assert given.to_dict() == decoded_here.to_dict()
     assert decodes == []  # the given pixels were used, the file was not decoded again
@@ -424,3 +426,83 @@ def test_screen_shown_card_without_outline_is_judged_as_a_card_unless_an_mrz_was
     as_maybe_passport = {c.name: c for c in integrity_checks([side], mrz)}["front_screen_recapture"]
     assert as_card.status is Status.FAIL and as_card.reason == "screen_pattern", as_card
     assert as_maybe_passport.status is Status.INCONCLUSIVE and as_maybe_passport.data.get("advisory"), as_maybe_passport
+
+
+def _grating_photo(everywhere: bool, amplitude: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+    """A 640 px textured photo with a card-sized bright area and a faint periodic pattern (0.12, 0.03 cycle/px):
+    over the whole photo (as a screen's lattice) or only on the card (as print)."""
+    rng = np.random.default_rng(5)
+    yy, xx = np.mgrid[0:640, 0:640].astype(np.float32)
+    base = 90 + cv2.GaussianBlur(rng.normal(0, 20, (640, 640)).astype(np.float32), (0, 0), 6)
+    outline = np.array([[150, 170], [490, 170], [490, 470], [150, 470]], np.float64)
+    inside = np.zeros((640, 640), np.uint8)
+    cv2.fillPoly(inside, [outline.astype(np.int32).reshape(-1, 1, 2)], 1)
+    base = base + 80 * inside
+    grating = amplitude * np.cos(2 * np.pi * (0.12 * xx + 0.03 * yy))
+    base = base + (grating if everywhere else grating * inside)
+    base = base + rng.normal(0, 2.0, base.shape)
+    return np.clip(np.dstack([base] * 3), 0, 255).astype(np.uint8), outline
+
+
+def test_screen_pattern_crossing_the_document_edge_fails_print_does_not() -> None:
+    """A periodic pattern too faint for the lattice threshold fails when it also covers the
+    surroundings (it is in the imaging path), not when it is printed on the document only."""
+    screen, outline = _grating_photo(everywhere=True)
+    r = integrity.screen_recapture(screen, outline=outline)
+    assert r.data["peaks"]["luma"] < integrity.SCREEN_PEAK_THRESHOLD, r.to_dict()
+    assert r.status is Status.FAIL and r.data["shared_lattice"] > integrity.SCREEN_SHARED_THRESHOLD, r.to_dict()
+    printed, outline = _grating_photo(everywhere=False)
+    r = integrity.screen_recapture(printed, outline=outline)
+    assert r.status is Status.PASS and r.data["shared_lattice"] < 0.7, r.to_dict()
+    assert r.data["outside_tiles"] >= integrity.SCREEN_MIN_OUTSIDE_TILES
+
+
+def test_screen_shown_card_whose_face_and_text_the_moire_hides_still_gets_the_screen_check() -> None:
+    """Generated cases, seeds fixed: a licence shown on a screen whose moire hides the portrait and
+    the printed text (the front is not recognised), and one whose located outline is the screen's
+    rectangle (a passport page's shape) while the back's barcode says it is a card."""
+    from datetime import date
+
+    from openidv.document import forgery
+    from openidv.document.engine import analyse_document
+    from openidv.eval.forgery import default_portraits
+
+    portraits = default_portraits()
+    for seed in (5980194, 5980250):
+        doc = forgery.generate("screen_recapture", np.random.default_rng(seed), portraits, date(2026, 6, 1))
+        report = analyse_document(doc.front, doc.back, today=date(2026, 6, 1))
+        check = {c.name: c for c in report.checks}["front_screen_recapture"]
+        assert check.status is Status.FAIL and check.reason == "screen_pattern", (seed, check)
+
+
+def _block_maps_with_noise(noise: np.ndarray) -> integrity._BlockMaps:
+    """Block statistics with the given per-block noise (grey levels), uniform activity, no lattice."""
+    zeros = np.zeros(noise.shape, np.float32)
+    return integrity._BlockMaps(zeros, zeros, np.zeros(27), noise.astype(np.float32), zeros + 1.0)
+
+
+def test_printed_value_noise_is_compared_with_its_peers_not_only_the_band() -> None:
+    # four value rows (6 x 20 blocks) at 0.7 grey levels; the band between them reads 1.2 (glyph
+    # edges, print texture): a genuine row at 0.6 is not suspicious, a rendered one at 0.05 is
+    rows = {f"row{i}": (80, 80 + 80 * i, 160, 48) for i in range(4)}
+    for level, suspicious in ((0.6, False), (0.05, True)):
+        noise = np.full((60, 60), 1.2)
+        for i, (x, y, w, h) in enumerate(rows.values()):
+            noise[y // 8 : (y + h) // 8, x // 8 : (x + w) // 8] = level if i == 1 else 0.7
+        maps = _block_maps_with_noise(noise)
+        peers = integrity._peer_noise(maps, {"portrait": (320, 320, 96, 96), **rows})
+        assert "portrait" not in peers and peers["row1"] == pytest.approx(0.7)
+        ev = integrity._region_evidence(maps, "row1", rows["row1"], 0.0, 0.0, peers["row1"])
+        assert ev.noise_ring == pytest.approx(1.2) and ev.noise_reference == pytest.approx(0.7)
+        assert ev.suspicious is suspicious, ev.to_dict()
+        # the band alone would have called the genuine row suspicious (0.6 < 0.55 * 1.2)
+        assert integrity._region_evidence(maps, "row1", rows["row1"], 0.0, 0.0).suspicious
+
+
+def test_tile_lattice_needs_coefficients_in_most_blocks() -> None:
+    def tile(samples: int) -> integrity.RegionEvidence:
+        ev = integrity.RegionEvidence("tile_0_0", (0, 0, 96, 96), 20, 0.1, 0.7, 0.6, None, None, True, "lacks")
+        return integrity._tile_rule(replace(ev, ghost_samples=samples))
+
+    assert not tile(60).suspicious  # a flat background tile: a few +-1 rounding coefficients
+    assert tile(600).suspicious

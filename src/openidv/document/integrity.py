@@ -238,7 +238,7 @@ def upright_box_to_stored(box: Box, orientation: int, stored_width: int, stored_
     return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
 
 
-def _decode_stored(data: bytes) -> np.ndarray | None:
+def decode_stored(data: bytes) -> np.ndarray | None:
     """Pixels as stored (no EXIF rotation), RGB uint8; ``None`` when they cannot be decoded."""
     try:
         with warnings.catch_warnings():
@@ -578,9 +578,17 @@ def _block_maps(y: np.ndarray, final_table: np.ndarray | None, exclude: list[Box
 GHOST_THRESHOLD = 0.33
 #: Stricter bar for the tile scan used when no regions are given (many more tests per image).
 GHOST_TILE_THRESHOLD = 0.55
+#: A tile's lattice test needs this many informative coefficients per 8x8 block. In a flat tile
+#: (plain background) most blocks keep only their DC; the few +-1 coefficients left are rounding
+#: noise of the re-encode, unreachable from the earlier lattice by construction, so such a tile
+#: reads "never compressed". Genuine licence backs (1608 96-px tiles of 144 blocks): under 100
+#: coefficients g reaches 0.61, from 100 on at most 0.20.
+GHOST_TILE_MIN_DENSITY = 1.0
 #: The rest of the image must betray the earlier compression: unreachable fraction below this.
 GHOST_PRIOR_MAX = 0.2
 #: Region / surroundings noise ratio below this is suspicious (genuine: 1st percentile 0.83, N=207).
+#: The surroundings' level is the lower of the band around the region and, for a printed value,
+#: the other printed values' median (see :func:`_region_evidence`).
 NOISE_RATIO_THRESHOLD = 0.55
 #: Surroundings noise (grey levels, flattest quarter of blocks) needed for the noise comparison.
 NOISE_MIN_LEVEL = 0.25
@@ -682,6 +690,15 @@ class RegionEvidence:
     suspicious: bool
     why: str
     shifted_grid: ShiftedGrid | None = None  #: a JPEG lattice on another grid (portrait regions only)
+    noise_peers: float | None = None  #: median of the other printed values' ``noise_region`` (values only)
+    ghost_samples: int | None = None  #: informative (non-zero) coefficients behind ``ghost_region``
+
+    @property
+    def noise_reference(self) -> float | None:
+        """The noise the region is compared with: the lower of band and peers, grey levels."""
+        if self.noise_ring is None or self.noise_peers is None:
+            return self.noise_ring
+        return min(self.noise_ring, self.noise_peers)
 
     def to_dict(self) -> dict[str, object]:
         def r(v: float | None) -> float | None:
@@ -696,6 +713,8 @@ class RegionEvidence:
             "ghost_inconsistency": r(self.ghost_inconsistency),
             "noise_region": r(self.noise_region),
             "noise_ring": r(self.noise_ring),
+            "noise_peers": r(self.noise_peers),
+            "ghost_samples": self.ghost_samples,
             "suspicious": self.suspicious,
             "why": self.why,
             "shifted_grid": None
@@ -719,14 +738,31 @@ def _flat_noise(maps: _BlockMaps, mask: np.ndarray) -> float | None:
     return float(np.median(maps.noise[mask][idx]))
 
 
-def _region_evidence(maps: _BlockMaps, name: str, box: Box, total_s: float, total_n: float) -> RegionEvidence:
-    by, bx = maps.noise.shape
+def _block_span(shape: tuple[int, int], box: Box) -> tuple[int, int, int, int]:
+    """First and end block row and column (by0, by1, bx0, bx1) of the 8x8 blocks wholly inside ``box`` (px)."""
+    by, bx = shape
     x, y, w, h = box
-    bx0, by0 = max(0, (x + 7) // 8), max(0, (y + 7) // 8)
-    bx1, by1 = min(bx, (x + w) // 8), min(by, (y + h) // 8)
-    reg = np.zeros((by, bx), bool)
+    return max(0, (y + 7) // 8), min(by, (y + h) // 8), max(0, (x + 7) // 8), min(bx, (x + w) // 8)
+
+
+def _region_evidence(
+    maps: _BlockMaps, name: str, box: Box, total_s: float, total_n: float, noise_peers: float | None = None
+) -> RegionEvidence:
+    """Lattice and noise evidence for one region.
+
+    The noise cue compares the region's flat noise with the band around it and, given
+    ``noise_peers`` (the other printed values' median flat noise, grey levels), with the
+    lower of the two. The band around a printed value is a few block rows of other
+    lines, labels and guilloche, not the same mix of paper and glyph edges as the value
+    itself: its flattest quarter can read up to twice the value rows' level, or keep
+    some noise where a coarse final JPEG flattened the value rows. The other value rows
+    are like-for-like, and one pasted value barely moves their median.
+    """
+    by0, by1, bx0, bx1 = _block_span(maps.noise.shape, box)
+    reg = np.zeros(maps.noise.shape, bool)
     reg[by0:by1, bx0:bx1] = True
     ghost_q = ghost_ref = ghost_reg = ghost_g = None
+    ghost_n: int | None = None
     if reg.any() and int((maps.prior_steps > 0).sum()) >= 3:
         s_r = float(maps.ghost_sum[reg].sum())
         n_r = float(maps.ghost_count[reg].sum())
@@ -738,27 +774,58 @@ def _region_evidence(maps: _BlockMaps, name: str, box: Box, total_s: float, tota
                 ghost_ref = ref
                 ghost_reg = s_r / n_r
                 ghost_g = ghost_reg - ghost_ref
+                ghost_n = int(n_r)
     r = max(3, min(by1 - by0, bx1 - bx0) // 2)
     ring = np.zeros_like(reg)
     ring[max(0, by0 - r) : by1 + r, max(0, bx0 - r) : bx1 + r] = True
     ring &= ~reg
     n_reg = _flat_noise(maps, reg) if reg.any() else None
     n_ring = _flat_noise(maps, ring) if ring.any() else None
+    evidence = RegionEvidence(
+        name, box, ghost_q, ghost_ref, ghost_reg, ghost_g, n_reg, n_ring, False, "", None, noise_peers, ghost_n
+    )
+    n_ref = evidence.noise_reference
     whys: list[str] = []
     if ghost_g is not None and ghost_g > GHOST_THRESHOLD:
         whys.append("lacks the earlier JPEG compression that the rest of the image shows")
-    if (
-        n_reg is not None
-        and n_ring is not None
-        and n_ring >= NOISE_MIN_LEVEL
-        and n_reg < NOISE_RATIO_THRESHOLD * n_ring
-    ):
-        whys.append(f"noise {n_reg:.2f} vs {n_ring:.2f} around it")
-    return RegionEvidence(name, box, ghost_q, ghost_ref, ghost_reg, ghost_g, n_reg, n_ring, bool(whys), "; ".join(whys))
+    if n_reg is not None and n_ref is not None and n_ref >= NOISE_MIN_LEVEL and n_reg < NOISE_RATIO_THRESHOLD * n_ref:
+        whys.append(f"noise {n_reg:.2f} vs {n_ref:.2f} around it")
+    return replace(evidence, suspicious=bool(whys), why="; ".join(whys))
+
+
+#: Regions without like-for-like peers: their noise is compared with the band around them only.
+NOISE_UNPAIRED_REGIONS = frozenset({"portrait"})
+#: Other printed values needed for the peers' median (fewer: the band alone is the reference).
+NOISE_MIN_PEERS = 2
+
+
+def _peer_noise(maps: _BlockMaps, boxes: Mapping[str, Box]) -> dict[str, float]:
+    """Per printed value, the median flat noise (grey levels) of the other printed values.
+
+    Values with fewer than :data:`NOISE_MIN_PEERS` measurable peers, and the regions of
+    :data:`NOISE_UNPAIRED_REGIONS`, get none.
+    """
+    flat: dict[str, float] = {}
+    for key, box in boxes.items():
+        if key in NOISE_UNPAIRED_REGIONS:
+            continue
+        by0, by1, bx0, bx1 = _block_span(maps.noise.shape, box)
+        mask = np.zeros(maps.noise.shape, bool)
+        mask[by0:by1, bx0:bx1] = True
+        level = _flat_noise(maps, mask) if mask.any() else None
+        if level is not None:
+            flat[key] = level
+    out: dict[str, float] = {}
+    for key in flat:
+        others = [v for k, v in flat.items() if k != key]
+        if len(others) >= NOISE_MIN_PEERS:
+            out[key] = float(np.median(others))
+    return out
 
 
 def _evidence_applicable(ev: RegionEvidence) -> bool:
-    return ev.ghost_inconsistency is not None or (ev.noise_ring is not None and ev.noise_ring >= NOISE_MIN_LEVEL)
+    ref = ev.noise_reference
+    return ev.ghost_inconsistency is not None or (ref is not None and ref >= NOISE_MIN_LEVEL)
 
 
 #: Regions tested for a shifted JPEG grid: large enough for the statistic (printed values are
@@ -792,8 +859,9 @@ def error_level_consistency(
     reference curve and the earlier quality (its minimum); a pasted portrait or text
     patch, which was never compressed on this grid at q1, sits at ~1 where the rest is
     near 0 (the "JPEG ghost"). Independently, sensor noise in the flattest quarter of
-    the region's blocks is compared with the band around it: a digitally rendered text
-    patch has none. Thresholds: :data:`GHOST_THRESHOLD` on
+    the region's blocks is compared with the band around it (for a printed value, with
+    the lower of that band and the other printed values' median): a digitally rendered
+    text patch has none. Thresholds: :data:`GHOST_THRESHOLD` on
     ``g = (region - reference) / (1.05 - reference)``, :data:`NOISE_RATIO_THRESHOLD`.
 
     ``regions`` are boxes in *stored* JPEG pixels (see the module docstring); without
@@ -816,7 +884,7 @@ def error_level_consistency(
         return _inconclusive(name, "not_jpeg", f"compression history needs a JPEG, got {container.format}")
     given = _valid_rgb(rgb, min_side=1)
     if given is None or given.shape[:2] != (container.height, container.width):
-        given = _decode_stored(bytes(data))
+        given = decode_stored(bytes(data))
     rgb = given
     if rgb is None or min(rgb.shape[:2]) < 64:
         return _inconclusive(name, "unreadable_image", "the JPEG cannot be decoded or is smaller than 64 px")
@@ -840,7 +908,8 @@ def error_level_consistency(
         for ty in range(0, h - step + 1, step):
             for tx in range(0, w - step + 1, step):
                 boxes[f"tile_{ty // step}_{tx // step}"] = (tx, ty, step, step)
-    evidence = [_region_evidence(maps, key, box, total_s, total_n) for key, box in boxes.items()]
+    peers = {} if tiled else _peer_noise(maps, boxes)
+    evidence = [_region_evidence(maps, key, box, total_s, total_n, peers.get(key)) for key, box in boxes.items()]
     if tiled:
         evidence = [_tile_rule(ev) for ev in evidence]
     else:
@@ -878,21 +947,18 @@ def error_level_consistency(
 
 
 def _tile_rule(ev: RegionEvidence) -> RegionEvidence:
-    """Tiles: only a strong lattice inconsistency counts (many tiles, so a stricter bar); noise is ignored."""
-    strong = ev.ghost_inconsistency is not None and ev.ghost_inconsistency > GHOST_TILE_THRESHOLD
-    why = ev.why.split(";")[0] if strong else ""
-    return RegionEvidence(
-        ev.name,
-        ev.box,
-        ev.ghost_coefficients,
-        ev.ghost_reference,
-        ev.ghost_region,
-        ev.ghost_inconsistency,
-        None,
-        None,
-        strong,
-        why,
+    """Tiles: only a strong lattice inconsistency counts (many tiles, so a stricter bar); noise is ignored.
+
+    The lattice needs :data:`GHOST_TILE_MIN_DENSITY` informative coefficients per block of the tile.
+    """
+    _, _, w, h = ev.box
+    strong = (
+        ev.ghost_inconsistency is not None
+        and ev.ghost_inconsistency > GHOST_TILE_THRESHOLD
+        and (ev.ghost_samples or 0) >= GHOST_TILE_MIN_DENSITY * (w // 8) * (h // 8)
     )
+    why = ev.why.split(";")[0] if strong else ""
+    return replace(ev, noise_region=None, noise_ring=None, noise_peers=None, suspicious=strong, why=why)
 
 
 def _estimate_quality(table: np.ndarray | None) -> int | None:
@@ -1257,6 +1323,60 @@ def _subpixel_moire(luma: np.ndarray, red_green: np.ndarray, blue_green: np.ndar
     return float(out_of_phase.max()) if out_of_phase.size else 0.0
 
 
+#: A luminance peak present both on the document and around it (on the table, the screen's
+#: surroundings), with at least this prominence in each, fails: a pattern that crosses the
+#: document's edge is in the imaging path (a screen's lattice), not in the print. Genuine
+#: generated card photos: at most 0.69 (N=44); screen recaptures the lattice test missed: 0.8-2.1.
+SCREEN_SHARED_THRESHOLD = 1.0
+#: Bins (of 1/128 cycle/px) between the two peaks: a moire's beat frequency drifts across a
+#: screen seen at a slant (a 3 % change of pitch moves it by about 2 bins).
+SCREEN_SHARED_RADIUS = 4
+#: Tiles needed around the document for the comparison (at most SCREEN_MAX_TILES are used).
+SCREEN_MIN_OUTSIDE_TILES = 4
+
+
+def _outside_origins(shape: tuple[int, int], tile: int, outline: np.ndarray, margin: int = 12) -> list[tuple[int, int]]:
+    """Top-left corners of ``tile``-px tiles at half-tile steps wholly outside ``outline`` grown by ``margin`` px."""
+    h, w = shape
+    step = tile // 2
+    origins = [(ty, tx) for ty in range(0, h - tile + 1, step) for tx in range(0, w - tile + 1, step)]
+    if not origins:
+        return []
+    mask = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(mask, [np.round(outline).astype(np.int32).reshape(-1, 1, 2)], 1)
+    grown = cv2.dilate(mask, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8))
+    integral = cv2.integral(grown)
+    origins = [
+        (ty, tx)
+        for ty, tx in origins
+        if integral[ty + tile, tx + tile] - integral[ty, tx + tile] - integral[ty + tile, tx] + integral[ty, tx] == 0
+    ]
+    if len(origins) > SCREEN_MAX_TILES:
+        keep = np.linspace(0, len(origins) - 1, SCREEN_MAX_TILES).round().astype(int)
+        origins = [origins[i] for i in keep]
+    return origins
+
+
+def _shared_lattice(luma: np.ndarray, inside: np.ndarray, outline: np.ndarray, tile: int = 128) -> tuple[float, int]:
+    """The strongest luminance peak found both around the document and on it, and the tiles used around it.
+
+    ``luma``: the whole photo's luminance; ``inside``: the document's luma prominence map
+    (:func:`_prominence`); ``outline``: the document's corners in photo pixels. The value is
+    the smaller of the two prominences for the best pair of peaks within
+    :data:`SCREEN_SHARED_RADIUS` bins of each other (0 when too few tiles lie outside).
+    """
+    origins = _outside_origins(luma.shape[:2], tile, outline)
+    if len(origins) < SCREEN_MIN_OUTSIDE_TILES:
+        return 0.0, len(origins)
+    outside = _prominence(_tile_spectra(luma, origins, tile))
+    size = 2 * SCREEN_SHARED_RADIUS + 1
+    near_inside = cv2.dilate(
+        np.where(np.isfinite(inside), inside, -10.0).astype(np.float32), np.ones((size, size), np.uint8)
+    )
+    both = np.minimum(np.where(np.isfinite(outside), outside, -10.0), near_inside)
+    return max(0.0, float(both.max())), len(origins)
+
+
 def screen_recapture(
     rgb: np.ndarray, document: np.ndarray | None = None, *, outline: np.ndarray | None = None
 ) -> CheckResult:
@@ -1282,7 +1402,9 @@ def screen_recapture(
     luminance and of the R-G and B-G chroma; the largest peak prominence (log power over
     a 5x5 median) above :data:`SCREEN_PEAK_THRESHOLD` fails, and so does a weaker chroma
     peak above :data:`SCREEN_SUBPIXEL_THRESHOLD` whose R, G and B parts are out of phase
-    (:func:`_subpixel_moire`: sub-pixels, not ink).
+    (:func:`_subpixel_moire`: sub-pixels, not ink), and a weaker luminance peak above
+    :data:`SCREEN_SHARED_THRESHOLD` that the photo also shows around the document
+    (:func:`_shared_lattice`: a pattern crossing the document's edge is not printed on it).
     Limits: a screen far enough from the camera, or a photo downscaled so that the
     lattice falls below the camera's resolution, leaves only weak moire; colour/gamma
     cues of screens are not used (too variable between cameras).
@@ -1325,20 +1447,26 @@ def screen_recapture(
     subpixel = _subpixel_moire(
         spectra["luma"], spectra["red_green"], spectra["blue_green"], np.maximum(maps["red_green"], maps["blue_green"])
     )
+    shared, outside_tiles = (0.0, 0) if corners is None else _shared_lattice(_luma(arr), maps["luma"], corners, tile)
     worst = max(peaks, key=lambda k: peaks[k])
     value = peaks[worst]
-    ratio = max(value / SCREEN_PEAK_THRESHOLD, subpixel / SCREEN_SUBPIXEL_THRESHOLD)
+    ratio = max(value / SCREEN_PEAK_THRESHOLD, subpixel / SCREEN_SUBPIXEL_THRESHOLD, shared / SCREEN_SHARED_THRESHOLD)
     score = float(np.clip(1.0 - ratio / 2.0, 0.0, 1.0))
     data = {
         "peaks": {k: round(v, 2) for k, v in peaks.items()},
         "subpixel_moire": round(subpixel, 2),
+        "shared_lattice": round(shared, 2),
         "tiles": len(origins),
+        "outside_tiles": outside_tiles,
         "area": where,
     }
     if value > SCREEN_PEAK_THRESHOLD:
         return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), f"periodic lattice peak in {worst}", **data)
     if subpixel > SCREEN_SUBPIXEL_THRESHOLD:
         detail = "colour moire whose red, green and blue parts are out of phase (screen sub-pixels)"
+        return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), detail, **data)
+    if shared > SCREEN_SHARED_THRESHOLD:
+        detail = "the same periodic pattern on the document and around it (a screen's lattice, not print)"
         return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), detail, **data)
     return check(name, Status.PASS, "no_screen_pattern", max(score, 0.5), "no screen lattice or moire", **data)
 
@@ -1442,7 +1570,7 @@ def screenshot(data: bytes, rgb: np.ndarray | None = None) -> CheckResult:
     container = parse_container(bytes(data))
     if container.format == "unknown":
         return _inconclusive(name, "unsupported_format", "not a known image container")
-    arr = _valid_rgb(rgb) if rgb is not None else _decode_stored(bytes(data))
+    arr = _valid_rgb(rgb) if rgb is not None else decode_stored(bytes(data))
     if arr is None or min(arr.shape[:2]) < 64:
         return _inconclusive(name, "unusable_image", "the image cannot be decoded or is smaller than 64 px")
     h, w = arr.shape[:2]
@@ -1497,7 +1625,7 @@ def integrity_checks(
     skipped when ``None``); ``outline``: the document's corners (4, 2) in stored-image
     pixels (the screen check looks inside it).
     """
-    pixels = rgb if rgb is not None else _decode_stored(bytes(data)) if data else None
+    pixels = rgb if rgb is not None else decode_stored(bytes(data)) if data else None
     results = [editing_software_metadata(data), error_level_consistency(data, regions, rgb=pixels)]
     if pixels is None:
         for check_name in ("copy_move", "screen_recapture", "photocopy"):

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from openidv.checks import CheckResult, Status
-from openidv.document import integrity
+from openidv.document import integrity, portrait_border
 from openidv.document.normalize import normalize_document_number
 from openidv.document.types import FieldSource, FieldValue
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> list[CheckResult]:
-    """Metadata, compression-consistency, copy-move, recapture, photocopy, screenshot and specimen checks.
+    """Metadata, compression-consistency, copy-move, recapture, photocopy, screenshot, portrait-border, specimen checks.
 
     Sides without a portrait get the metadata, compression and screenshot checks only.
     Each side's checks are prefixed with its role (``front_``, ``back_``); the specimen
@@ -34,6 +34,9 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
     # A document read through an MRZ may be a passport page, whose periodic security print the screen
     # and photocopy cues were not calibrated on; one read through a PDF417 barcode is an ID-1 card.
     may_be_passport = any(f.source is FieldSource.MRZ for f in fields)
+    # A barcode read and no MRZ: an ID-1 card, even when a side's outline has a passport page's shape
+    # (the rectangle of a screen showing the card, found instead of the card's own edges).
+    card = not may_be_passport and any(f.source is FieldSource.BARCODE for f in fields)
     for side in sides:
         if side.rgb is None or side.data is None:
             continue
@@ -45,23 +48,24 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
             name: integrity.upright_box_to_stored(box, orientation, sw, sh) for name, box in side_regions(side).items()
         }
         stored = side.rgb if orientation == 1 else None  # without EXIF rotation: the stored pixels, decoded once
+        outline = None
+        if side.locate is not None and side.locate.quad is not None:
+            outline = np.array(
+                [
+                    integrity.upright_box_to_stored((x, y, 0, 0), orientation, sw, sh)[:2]
+                    for x, y in side.locate.quad.corners
+                ],
+                dtype=np.float64,
+            )
         if side.faces:
-            outline = None
-            if side.locate is not None and side.locate.quad is not None:
-                outline = np.array(
-                    [
-                        integrity.upright_box_to_stored((x, y, 0, 0), orientation, sw, sh)[:2]
-                        for x, y in side.locate.quad.corners
-                    ],
-                    dtype=np.float64,
-                )
             results = integrity.integrity_checks(
                 side.data, stored, regions=regions, document=side.rectified, outline=outline
             )
+            results.append(_portrait_border(side))
             # A side whose outline was not found (format "unknown"; e.g. the card shown on a screen whose
             # edges the frame cuts) is judged on the photo's centre: still an ID-1 card unless an MRZ says
             # it may be a passport page.
-            if side.format == "td3" or (side.format != "id1" and may_be_passport):
+            if not card and (side.format == "td3" or (side.format != "id1" and may_be_passport)):
                 results = [_advisory(r) if r.name in _ID1_ONLY else r for r in results]
         else:
             # A side without a portrait (a licence back) is mostly grey and carries a periodic barcode:
@@ -71,6 +75,14 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
                 integrity.error_level_consistency(side.data, regions, rgb=stored),
                 integrity.screenshot(side.data, stored),
             ]
+            # A front on which neither a portrait nor a barcode was found may be a card shown on a screen
+            # whose moire hides the face and the text: the screen cue still applies to it.
+            if side.role == "front" and (side.barcode is None or not side.barcode.symbol_seen):
+                pixels = stored if stored is not None else integrity.decode_stored(side.data)
+                if pixels is not None:
+                    screen = integrity.screen_recapture(pixels, side.rectified, outline=outline)
+                    passport = not card and (side.format == "td3" or (side.format != "id1" and may_be_passport))
+                    results.append(_advisory(screen) if passport else screen)
         out += [_renamed(f"{side.role}_", r) for r in results]
     out.append(integrity.specimen(fields))
     return out
@@ -78,7 +90,21 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
 
 #: Checks calibrated on ID-1 card photos only: on passport pages the security print is
 #: periodic and pale, so their failures there are review signals, not verdicts.
-_ID1_ONLY = frozenset({"screen_recapture", "photocopy"})
+_ID1_ONLY = frozenset({"screen_recapture", "photocopy", "portrait_border"})
+
+
+def _portrait_border(side: SideAnalysis) -> CheckResult:
+    """The portrait border's sharpness against the outline's, measured on the input image."""
+    if side.rgb is None or side.rectified is None or side.locate is None or side.locate.quad is None:
+        return CheckResult("portrait_border", Status.INCONCLUSIVE, "no_outline", None, "the document was not rectified")
+    b = side.faces[0].box
+    return portrait_border.portrait_border(
+        portrait_border.luma(side.rgb),
+        portrait_border.luma(side.rectified),
+        (b.x, b.y, b.width, b.height),
+        lambda pts: to_input_coords(side, pts),
+        np.asarray(side.locate.quad.corners, np.float64),
+    )
 
 
 def _advisory(result: CheckResult) -> CheckResult:

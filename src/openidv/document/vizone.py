@@ -70,7 +70,10 @@ def extract_printed_fields(
     ``values_below`` allows a value on the line under its label (passport pages); by
     default it follows the layout implied by ``date_order`` (``dmy``: passport).
     US licences print values beside their labels, so a missing value must not be
-    taken from the next field's line.
+    taken from the next field's line. In the values-below layout the line under the
+    label is tried first: the rest of the label's own line is its other-language half
+    ("Surname / Nom"), which OCR misreads or cuts ("/ Pre", "ANom"); text after a slash
+    there is never a value.
     """
     below_ok = (date_order == "dmy") if values_below is None else values_below
     rows = group_rows(lines)
@@ -119,15 +122,14 @@ def _find(
             if not m:
                 continue
             after = line.text[m.end() :]
-            value = parse(after)
-            if value:
+            below = _below(line, lines) if below_ok else None
+            if below is not None and (value := parse(below.text)):
+                return _Hit(value, below.score, below.text)
+            if not (below_ok and after.lstrip().startswith("/")) and (value := parse(after)):
                 return _Hit(value, line.score, after.strip())
             right = _right_of(line, rows)
             if right is not None and (value := parse(right.text)):
                 return _Hit(value, right.score, right.text)
-            below = _below(line, lines) if below_ok else None
-            if below is not None and (value := parse(below.text)):
-                return _Hit(value, below.score, below.text)
     return None
 
 
