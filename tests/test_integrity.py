@@ -464,7 +464,8 @@ def test_screen_shown_card_whose_face_and_text_the_moire_hides_still_gets_the_sc
     from datetime import date
 
     from openidv.document import forgery
-    from openidv.document.engine import analyse_document
+    from openidv.document.engine import analyse_document, analyse_side
+    from openidv.document.integrity_pipeline import integrity_checks
     from openidv.eval.forgery import default_portraits
 
     portraits = default_portraits()
@@ -473,6 +474,13 @@ def test_screen_shown_card_whose_face_and_text_the_moire_hides_still_gets_the_sc
         report = analyse_document(doc.front, doc.back, today=date(2026, 6, 1))
         check = {c.name: c for c in report.checks}["front_screen_recapture"]
         assert check.status is Status.FAIL and check.reason == "screen_pattern", (seed, check)
+    # Without the barcode's word that it is a card, the front without a portrait is only a review signal
+    # (the back of a real TD1 card, or an unrecognised page, carries periodic security print).
+    doc = forgery.generate("screen_recapture", np.random.default_rng(5980194), portraits, date(2026, 6, 1))
+    side = analyse_side(doc.front, "front")
+    assert not side.faces
+    alone = {c.name: c for c in integrity_checks([side], [])}["front_screen_recapture"]
+    assert alone.status is Status.INCONCLUSIVE and alone.data.get("advisory"), alone
 
 
 def _block_maps_with_noise(noise: np.ndarray) -> integrity._BlockMaps:

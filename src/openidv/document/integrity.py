@@ -1470,7 +1470,7 @@ def screen_recapture(
         return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), detail, **data)
     if shared > SCREEN_SHARED_THRESHOLD:
         detail = "the same periodic pattern on the document and around it (a screen's lattice, not print)"
-        return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), detail, **data)
+        return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), detail, **data, cue="shared_lattice")
     return check(name, Status.PASS, "no_screen_pattern", max(score, 0.5), "no screen lattice or moire", **data)
 
 

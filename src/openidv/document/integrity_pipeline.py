@@ -35,7 +35,9 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
     # and photocopy cues were not calibrated on; one read through a PDF417 barcode is an ID-1 card.
     may_be_passport = any(f.source is FieldSource.MRZ for f in fields)
     # A barcode read and no MRZ: an ID-1 card, even when a side's outline has a passport page's shape
-    # (the rectangle of a screen showing the card, found instead of the card's own edges).
+    # (the rectangle of a screen showing the card, found instead of the card's own edges). The screen
+    # check's shared-lattice cue trusts the outline to separate document from surroundings: a verdict
+    # on such cards only, a review signal elsewhere (a page whose outline was missed has print around).
     card = not may_be_passport and any(f.source is FieldSource.BARCODE for f in fields)
     for side in sides:
         if side.rgb is None or side.data is None:
@@ -67,6 +69,9 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
             # it may be a passport page.
             if not card and (side.format == "td3" or (side.format != "id1" and may_be_passport)):
                 results = [_advisory(r) if r.name in _ID1_ONLY else r for r in results]
+            elif not card:
+                why = "the document's outline is not confirmed by a barcode"
+                results = [_advisory(r, why) if r.data.get("cue") == "shared_lattice" else r for r in results]
         else:
             # A side without a portrait (a licence back) is mostly grey and carries a periodic barcode:
             # the colour (photocopy), lattice (screen) and self-similarity (copy-move) cues do not apply.
@@ -76,13 +81,14 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
                 integrity.screenshot(side.data, stored),
             ]
             # A front on which neither a portrait nor a barcode was found may be a card shown on a screen
-            # whose moire hides the face and the text: the screen cue still applies to it.
+            # whose moire hides the face and the text: the screen cue still applies to it, as a verdict
+            # when the back's barcode says the document is an ID-1 card, else as a review signal (the
+            # back of a real TD1 card, or a page not recognised, carries periodic security print).
             if side.role == "front" and (side.barcode is None or not side.barcode.symbol_seen):
                 pixels = stored if stored is not None else integrity.decode_stored(side.data)
                 if pixels is not None:
                     screen = integrity.screen_recapture(pixels, side.rectified, outline=outline)
-                    passport = not card and (side.format == "td3" or (side.format != "id1" and may_be_passport))
-                    results.append(_advisory(screen) if passport else screen)
+                    results.append(screen if card else _advisory(screen, "no portrait and no barcode read"))
         out += [_renamed(f"{side.role}_", r) for r in results]
     out.append(integrity.specimen(fields))
     return out
@@ -107,7 +113,7 @@ def _portrait_border(side: SideAnalysis) -> CheckResult:
     )
 
 
-def _advisory(result: CheckResult) -> CheckResult:
+def _advisory(result: CheckResult, why: str = "not calibrated for this format") -> CheckResult:
     if result.status is not Status.FAIL:
         return result
     return CheckResult(
@@ -115,7 +121,7 @@ def _advisory(result: CheckResult) -> CheckResult:
         Status.INCONCLUSIVE,
         result.reason,
         result.score,
-        f"review signal (not calibrated for this format): {result.detail}",
+        f"review signal ({why}): {result.detail}",
         {**result.data, "advisory": True},
     )
 
