@@ -23,7 +23,7 @@ Rules, in order:
 4. Otherwise **review**, with every reason that kept the case from approval.
 
 Advisory checks (``data.advisory`` true) are listed but never decide. Image-forensic
-checks that are calibrated on generated data only (screen recapture, photocopy) send a
+checks that are calibrated on generated data only (screen recapture, photocopy, portrait border) send a
 case to review, never reject it on their own.
 """
 
