@@ -144,7 +144,10 @@ def test_policy_advisory_uninformative_and_per_check_minimums() -> None:
     doc, live, face = _reports()
     live["checks"].append(_c("rppg", "fail", "weak_pulse", 0.1, advisory=True))
     doc["checks"].append(_c("front_editing_software", "inconclusive", "no_metadata", None))
+    doc["checks"].append(_c("front_portrait_border", "inconclusive", "no_portrait_border", None))
     assert recommend(doc, live, face).outcome is Outcome.APPROVE
+    too_sharp = _c("front_portrait_border", "fail", "portrait_border_too_sharp", 0.4)
+    assert recommend(*_reports(document__checks=[*doc["checks"], too_sharp])).outcome is Outcome.REVIEW
     doc["checks"].append(_c("barcode_formats", "inconclusive", "separators_stripped", None))
     assert recommend(doc, live, face).outcome is Outcome.REVIEW
     strict = PolicyConfig(min_check_scores={"portrait_present": 0.95})

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-POLICY_VERSION = "2026-11-30.1"
+POLICY_VERSION = "2026-11-30.2"
 
 
 class Outcome(StrEnum):
@@ -61,7 +61,9 @@ DECISIVE_DOCUMENT_CHECKS: frozenset[str] = frozenset(
 
 #: ``check.reason`` results that say nothing either way for live browser captures: the canvas
 #: JPEG a browser makes carries no EXIF/XMP, and it is compressed once, so there is no earlier
-#: compression to compare regions against. They do not send a case to review on their own.
+#: compression to compare regions against; a portrait without a straight, contrasted border (a
+#: vignetted one, or a small capture) gives the border-sharpness cue nothing to measure. They do
+#: not send a case to review on their own.
 UNINFORMATIVE: frozenset[str] = frozenset(
     {
         "front_editing_software.no_metadata",
@@ -70,6 +72,8 @@ UNINFORMATIVE: frozenset[str] = frozenset(
         "back_editing_software.no_camera_metadata",
         "front_compression_consistency.no_compression_trace",
         "back_compression_consistency.no_compression_trace",
+        "front_portrait_border.no_portrait_border",
+        "front_portrait_border.outline_unmeasurable",
     }
 )
 
