@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from math import erf, sqrt
 
 import cv2
 import numpy as np
@@ -48,8 +49,6 @@ def test_edge_width_grows_with_blur_as_a_gaussian_predicts(sigma: float) -> None
     image, p0, p1 = _slanted_step(11.0, sigma)
     measured = float(np.median(pb.edge_widths(image, p0, p1)))
     # steepest one-pixel rise of a Gaussian-blurred step: erf(0.5 / (sigma * sqrt 2)) of the contrast
-    from math import erf, sqrt
-
     expected = 1.0 / erf(0.5 / (sigma * sqrt(2.0)))
     assert measured == pytest.approx(expected, rel=0.15)
 

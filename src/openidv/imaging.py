@@ -124,6 +124,11 @@ def load_rgb(image: ImageInput, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.n
     return as_rgb(image, max_pixels=max_pixels)
 
 
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 luma of an RGB image, float32 ``(H, W)``, in the input's units (grey levels 0-255 for uint8)."""
+    return np.asarray(np.asarray(rgb, dtype=np.float32)[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32))
+
+
 def encode_jpeg(image: np.ndarray, quality: int = 90) -> bytes:
     """Encode an RGB ``uint8`` array as JPEG bytes (used by generators and tests)."""
     buf = io.BytesIO()

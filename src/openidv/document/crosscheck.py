@@ -16,7 +16,7 @@ Values are compared after normalisation, per field:
 from __future__ import annotations
 
 from openidv.checks import CheckResult, Status
-from openidv.document.normalize import name_tokens, normalize_document_number
+from openidv.document.normalize import edit_distance, name_tokens, normalize_document_number
 from openidv.document.types import FieldSource, FieldValue
 
 _SCALAR_FIELDS = ("birth_date", "expiry_date", "issue_date", "document_number", "sex")
@@ -149,19 +149,6 @@ def _same_when_joined(va: dict[str, str], vb: dict[str, str], *, fuzzy: bool = F
     if not fuzzy:
         return False
     return any(edit_distance(x, y) <= max(1, min(len(x), len(y)) // 8) for x in xs for y in ys)
-
-
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance (insertions, deletions, substitutions)."""
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
 
 
 def _low_confidence(fields: list[FieldValue], sources: tuple[FieldSource, FieldSource]) -> set[str]:

@@ -53,6 +53,7 @@ from openidv.checks import CheckResult, Status
 from openidv.document.types import FieldValue, check
 from openidv.errors import ImageError
 from openidv.imaging import as_rgb
+from openidv.imaging import luma as _luma
 
 Box = tuple[int, int, int, int]
 
@@ -261,10 +262,6 @@ def _valid_rgb(rgb: np.ndarray | None, min_side: int = 64) -> np.ndarray | None:
     except ImageError:
         return None
     return arr if min(arr.shape[:2]) >= min_side else None
-
-
-def _luma(rgb: np.ndarray) -> np.ndarray:
-    return np.asarray(rgb, dtype=np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def _inconclusive(name: str, reason: str, detail: str, **data: object) -> CheckResult:
@@ -745,6 +742,14 @@ def _block_span(shape: tuple[int, int], box: Box) -> tuple[int, int, int, int]:
     return max(0, (y + 7) // 8), min(by, (y + h) // 8), max(0, (x + 7) // 8), min(bx, (x + w) // 8)
 
 
+def _block_mask(shape: tuple[int, int], box: Box) -> np.ndarray:
+    """Bool map (block rows, block columns) of the 8x8 blocks wholly inside ``box`` (px)."""
+    by0, by1, bx0, bx1 = _block_span(shape, box)
+    mask = np.zeros(shape, bool)
+    mask[by0:by1, bx0:bx1] = True
+    return mask
+
+
 def _region_evidence(
     maps: _BlockMaps, name: str, box: Box, total_s: float, total_n: float, noise_peers: float | None = None
 ) -> RegionEvidence:
@@ -759,8 +764,7 @@ def _region_evidence(
     are like-for-like, and one pasted value barely moves their median.
     """
     by0, by1, bx0, bx1 = _block_span(maps.noise.shape, box)
-    reg = np.zeros(maps.noise.shape, bool)
-    reg[by0:by1, bx0:bx1] = True
+    reg = _block_mask(maps.noise.shape, box)
     ghost_q = ghost_ref = ghost_reg = ghost_g = None
     ghost_n: int | None = None
     if reg.any() and int((maps.prior_steps > 0).sum()) >= 3:
@@ -809,9 +813,7 @@ def _peer_noise(maps: _BlockMaps, boxes: Mapping[str, Box]) -> dict[str, float]:
     for key, box in boxes.items():
         if key in NOISE_UNPAIRED_REGIONS:
             continue
-        by0, by1, bx0, bx1 = _block_span(maps.noise.shape, box)
-        mask = np.zeros(maps.noise.shape, bool)
-        mask[by0:by1, bx0:bx1] = True
+        mask = _block_mask(maps.noise.shape, box)
         level = _flat_noise(maps, mask) if mask.any() else None
         if level is not None:
             flat[key] = level
@@ -1187,24 +1189,35 @@ SCREEN_PEAK_THRESHOLD = 2.5
 
 #: Most tiles averaged per channel (evenly spread over the document when it holds more).
 SCREEN_MAX_TILES = 64
+#: Pixels between the document's outline and the tiles taken as its surroundings.
+SCREEN_OUTSIDE_MARGIN = 12
 
 
-def _tile_origins(shape: tuple[int, int], tile: int, outline: np.ndarray | None) -> list[tuple[int, int]]:
-    """Top-left corners of ``tile``-px tiles at half-tile steps, all inside ``outline`` (when given)."""
+def _tile_origins(
+    shape: tuple[int, int], tile: int, outline: np.ndarray | None, *, outside: bool = False
+) -> list[tuple[int, int]]:
+    """Top-left corners of ``tile``-px tiles at half-tile steps, at most :data:`SCREEN_MAX_TILES` (evenly spread).
+
+    With ``outline``: only tiles wholly inside it, 2 px clear of its edge; with ``outside``,
+    only tiles wholly outside it grown by :data:`SCREEN_OUTSIDE_MARGIN` px instead.
+    """
     h, w = shape
     step = tile // 2
     origins = [(ty, tx) for ty in range(0, h - tile + 1, step) for tx in range(0, w - tile + 1, step)]
     if outline is not None and origins:
-        mask = np.zeros((h, w), np.uint8)
-        cv2.fillPoly(mask, [np.round(outline).astype(np.int32).reshape(-1, 1, 2)], 1)
-        inner = cv2.erode(mask, np.ones((5, 5), np.uint8))  # stay clear of the document's edge
-        integral = cv2.integral(inner)
-        full = tile * tile
+        inside = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(inside, [np.round(outline).astype(np.int32).reshape(-1, 1, 2)], 1)
+        if outside:
+            size, wanted = 2 * SCREEN_OUTSIDE_MARGIN + 1, 0
+            mask = cv2.dilate(inside, np.ones((size, size), np.uint8))
+        else:  # stay clear of the document's edge
+            mask, wanted = cv2.erode(inside, np.ones((5, 5), np.uint8)), tile * tile
+        integral = cv2.integral(mask)
         origins = [
             (ty, tx)
             for ty, tx in origins
             if integral[ty + tile, tx + tile] - integral[ty, tx + tile] - integral[ty + tile, tx] + integral[ty, tx]
-            == full
+            == wanted
         ]
     if len(origins) > SCREEN_MAX_TILES:
         keep = np.linspace(0, len(origins) - 1, SCREEN_MAX_TILES).round().astype(int)
@@ -1338,28 +1351,6 @@ SCREEN_SHARED_RADIUS = 4
 SCREEN_MIN_OUTSIDE_TILES = 4
 
 
-def _outside_origins(shape: tuple[int, int], tile: int, outline: np.ndarray, margin: int = 12) -> list[tuple[int, int]]:
-    """Top-left corners of ``tile``-px tiles at half-tile steps wholly outside ``outline`` grown by ``margin`` px."""
-    h, w = shape
-    step = tile // 2
-    origins = [(ty, tx) for ty in range(0, h - tile + 1, step) for tx in range(0, w - tile + 1, step)]
-    if not origins:
-        return []
-    mask = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(mask, [np.round(outline).astype(np.int32).reshape(-1, 1, 2)], 1)
-    grown = cv2.dilate(mask, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8))
-    integral = cv2.integral(grown)
-    origins = [
-        (ty, tx)
-        for ty, tx in origins
-        if integral[ty + tile, tx + tile] - integral[ty, tx + tile] - integral[ty + tile, tx] + integral[ty, tx] == 0
-    ]
-    if len(origins) > SCREEN_MAX_TILES:
-        keep = np.linspace(0, len(origins) - 1, SCREEN_MAX_TILES).round().astype(int)
-        origins = [origins[i] for i in keep]
-    return origins
-
-
 def _shared_lattice(luma: np.ndarray, inside: np.ndarray, outline: np.ndarray, tile: int = 128) -> tuple[float, int]:
     """The strongest luminance peak found both around the document and on it, and the tiles used around it.
 
@@ -1368,7 +1359,7 @@ def _shared_lattice(luma: np.ndarray, inside: np.ndarray, outline: np.ndarray, t
     the smaller of the two prominences for the best pair of peaks within
     :data:`SCREEN_SHARED_RADIUS` bins of each other (0 when too few tiles lie outside).
     """
-    origins = _outside_origins(luma.shape[:2], tile, outline)
+    origins = _tile_origins(luma.shape[:2], tile, outline, outside=True)
     if len(origins) < SCREEN_MIN_OUTSIDE_TILES:
         return 0.0, len(origins)
     outside = _prominence(_tile_spectra(luma, origins, tile))
@@ -1427,6 +1418,8 @@ def screen_recapture(
         x0, y0 = (int(v) for v in np.clip(np.floor(corners.min(axis=0)), 0, [w, h]))
         x1, y1 = (int(v) for v in np.clip(np.ceil(corners.max(axis=0)) + 1, 0, [w, h]))
         area = arr[y0:y1, x0:x1].astype(np.float32)
+        photo_luma = _luma(arr)  # the surroundings are compared too (shared lattice)
+        area_luma = np.ascontiguousarray(photo_luma[y0:y1, x0:x1])
         origins = _tile_origins(area.shape[:2], tile, corners - [x0, y0])  # none when the area is under a tile
         where = "document outline in the photo"
     else:
@@ -1436,12 +1429,13 @@ def screen_recapture(
         f = 768.0 / max(area.shape[:2])
         if f < 0.5:  # only very large areas are reduced: the lattice needs the camera's own resolution
             area = np.asarray(cv2.resize(area, None, fx=f, fy=f, interpolation=cv2.INTER_AREA), dtype=np.float32)
+        area_luma, photo_luma = _luma(area), None
         origins = _tile_origins(area.shape[:2], tile, None)
         where = "rectified document" if document is not None else "photo centre"
     if not origins:
         return _inconclusive(name, "too_small", "no 128 px tile fits inside the document")
     spectra = {
-        "luma": _tile_spectra(_luma(area), origins, tile),
+        "luma": _tile_spectra(area_luma, origins, tile),
         "red_green": _tile_spectra(area[..., 0] - area[..., 1], origins, tile),
         "blue_green": _tile_spectra(area[..., 2] - area[..., 1], origins, tile),
     }
@@ -1450,7 +1444,9 @@ def screen_recapture(
     subpixel = _subpixel_moire(
         spectra["luma"], spectra["red_green"], spectra["blue_green"], np.maximum(maps["red_green"], maps["blue_green"])
     )
-    shared, outside_tiles = (0.0, 0) if corners is None else _shared_lattice(_luma(arr), maps["luma"], corners, tile)
+    shared, outside_tiles = (
+        (0.0, 0) if photo_luma is None or corners is None else _shared_lattice(photo_luma, maps["luma"], corners, tile)
+    )
     worst = max(peaks, key=lambda k: peaks[k])
     value = peaks[worst]
     ratio = max(value / SCREEN_PEAK_THRESHOLD, subpixel / SCREEN_SUBPIXEL_THRESHOLD, shared / SCREEN_SHARED_THRESHOLD)

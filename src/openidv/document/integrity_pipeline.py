@@ -18,6 +18,7 @@ from openidv.checks import CheckResult, Status
 from openidv.document import integrity, portrait_border
 from openidv.document.normalize import normalize_document_number
 from openidv.document.types import FieldSource, FieldValue
+from openidv.imaging import luma
 
 if TYPE_CHECKING:
     from openidv.document.engine import SideAnalysis
@@ -105,8 +106,8 @@ def _portrait_border(side: SideAnalysis) -> CheckResult:
         return CheckResult("portrait_border", Status.INCONCLUSIVE, "no_outline", None, "the document was not rectified")
     b = side.faces[0].box
     return portrait_border.portrait_border(
-        portrait_border.luma(side.rgb),
-        portrait_border.luma(side.rectified),
+        luma(side.rgb),
+        luma(side.rectified),
         (b.x, b.y, b.width, b.height),
         lambda pts: to_input_coords(side, pts),
         np.asarray(side.locate.quad.corners, np.float64),

@@ -66,11 +66,6 @@ class PortraitFrame:
     shares: dict[str, float]  #: the share of the span crossed by a strong step, per side
 
 
-def luma(rgb: np.ndarray) -> np.ndarray:
-    """BT.601 luma, float32, ``(H, W)``, grey levels 0-255."""
-    return np.asarray(rgb[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32))
-
-
 def edge_widths(
     gray: np.ndarray,
     start: Point,
@@ -82,7 +77,6 @@ def edge_widths(
     min_contrast: float = MIN_CONTRAST,
     max_offset: float | None = None,
     stretches: int | None = None,
-    trace: list[tuple[float, float, float]] | None = None,
 ) -> list[float]:
     """Widths (px) of the step along the straight edge ``start``-``end``, one per measurable segment.
 
@@ -93,7 +87,7 @@ def edge_widths(
     either side. Stretches with a contrast under ``min_contrast`` grey levels, or whose
     steepest rise runs against the contrast, or whose step lies over ``max_offset`` px from
     the line, are skipped. With ``stretches``, at most that many stretches are measured,
-    spread evenly; ``trace`` collects (offset px, contrast, width px) per measured stretch.
+    spread evenly.
     """
     p0, p1 = np.asarray(start, np.float64), np.asarray(end, np.float64)
     length = float(np.linalg.norm(p1 - p0))
@@ -143,8 +137,6 @@ def edge_widths(
         if abs(contrast) < min_contrast or np.sign(contrast) != np.sign(rise[k]):
             continue
         widths.append(abs(contrast) / max(abs(float(rise[k])), 1e-6))
-        if trace is not None:
-            trace.append((round(centre, 2), round(contrast, 1), round(widths[-1], 2)))
     return widths
 
 

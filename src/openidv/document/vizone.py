@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from openidv.document.normalize import iso, normalize_document_number, normalize_name, parse_date
+from openidv.document.normalize import edit_distance, iso, normalize_document_number, normalize_name, parse_date
 from openidv.document.ocr import OcrLine, group_rows
 from openidv.document.types import FieldSource, FieldValue
 
@@ -238,18 +238,6 @@ def _near_label_word(token: str) -> bool:
         if len(token) > len(word) and token.startswith(word):
             return True
         allowed = 1 if len(word) <= 6 else 2
-        if abs(len(word) - len(token)) <= allowed and _edits(word, token, allowed) <= allowed:
+        if abs(len(word) - len(token)) <= allowed and edit_distance(word, token) <= allowed:
             return True
     return False
-
-
-def _edits(a: str, b: str, cap: int) -> int:
-    """Levenshtein distance between ``a`` and ``b``, or ``cap + 1`` once it exceeds ``cap``."""
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-        if min(row) > cap:
-            return cap + 1
-    return row[-1]
