@@ -129,3 +129,33 @@ def test_photograph_fit_inside_keeps_the_card_in_frame() -> None:
             card, np.random.default_rng(seed), max_tilt_deg=30, card_fraction=0.8, fit_inside=True
         )
         assert np.array_equal(a, b)
+
+
+def test_orientation_by_portrait_by_barcode_and_by_text(
+    portraits: list[np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A portrait side is turned by its face when one is found upright at 0 or 180 degrees (the text
+    cues are not computed then); a back whose barcode is read is not turned at all; a side with neither
+    is turned by the text cues."""
+    from openidv.document import geometry
+    from openidv.document.engine import analyse_side
+
+    calls: list[int] = []
+    upright = geometry.upright
+    monkeypatch.setattr(geometry, "upright", lambda *a, **k: calls.append(1) or upright(*a, **k))
+    rng = np.random.default_rng(506)
+    p = forgery.random_person(rng, TODAY)
+    card = synth.render_id_front(portraits[0], rng, forgery.card_fields(p))
+    upside = synth.photograph(np.ascontiguousarray(card[::-1, ::-1]), rng, max_tilt_deg=10, fit_inside=True)
+    front = analyse_side(encode_jpeg(upside, 90), "front")
+    assert (front.oriented_by, front.rotation, calls) == ("portrait", 180, [])
+    assert front.faces and front.kind is DocumentType.US_DL_FRONT
+
+    back = analyse_side(forgery.dl_back_photo(p, rng), "back")
+    assert back.kind is DocumentType.US_DL_BACK and back.aamva is not None
+    assert (back.oriented_by, back.rotation, calls) == ("", 0, [])
+
+    # the back given as the front: no portrait at 0 or 180 degrees, the text cues turn it, the barcode is read
+    swapped = analyse_side(forgery.dl_back_photo(p, rng), "front")
+    assert swapped.oriented_by == "text" and calls == [1]
+    assert swapped.kind is DocumentType.US_DL_BACK and not swapped.faces

@@ -478,7 +478,10 @@ def test_screen_shown_card_whose_face_and_text_the_moire_hides_still_gets_the_sc
     # (the back of a real TD1 card, or an unrecognised page, carries periodic security print).
     doc = forgery.generate("screen_recapture", np.random.default_rng(5980194), portraits, date(2026, 6, 1))
     side = analyse_side(doc.front, "front")
-    assert not side.faces
+    # The moire hid this portrait from the detector at 1024 px; at 512 px (the engine's first pass now)
+    # it is found. The branch for a front without a portrait is what is tested here: the portrait is
+    # taken away, as on the fronts whose moire still hides it.
+    side.faces = []
     alone = {c.name: c for c in integrity_checks([side], [])}["front_screen_recapture"]
     assert alone.status is Status.INCONCLUSIVE and alone.data.get("advisory"), alone
 

@@ -33,7 +33,7 @@ from openidv.document.aamva import AamvaError, AamvaRecord, parse_aamva, validat
 from openidv.document.barcode import BarcodeReadout, decode_pdf417
 from openidv.document.crosscheck import cross_check
 from openidv.document.mrz_ocr import MrzReadout, mrz_band_present, read_mrz
-from openidv.document.ocr import OcrLine, detect_lines, read_text
+from openidv.document.ocr import DET_SIDE, DET_SIDE_ID1, OcrLine, detect_lines, read_text
 from openidv.document.types import DocumentReport, DocumentType, FieldSource, FieldValue, check
 from openidv.document.validation import validate_fields
 from openidv.document.vizone import extract_printed_fields
@@ -43,8 +43,10 @@ from openidv.face.types import DetectedFace
 from openidv.imaging import DEFAULT_MAX_PIXELS, ImageInput, load_rgb
 
 _ALPHA2 = {"USA": "US", "CAN": "CA", "MEX": "MX"}
-#: Rectified documents are ~1011-1476 px wide: one detection pass at that size, no retry, no HOG.
-_PORTRAIT_DETECTOR = DetectorConfig(score_threshold=0.6, max_side=1024, retry_max_side=1024, hog_fallback=False)
+#: Rectified documents are ~1011-1476 px wide and their portraits 250+ px high, still 100+ px at 512 px
+#: (a quarter of the pixels: 16 instead of 52 ms on one core). A second pass at 1024 px when nothing
+#: is found (a card far away in a photo whose outline was not found); no HOG.
+_PORTRAIT_DETECTOR = DetectorConfig(score_threshold=0.6, max_side=512, retry_max_side=1024, hog_fallback=False)
 #: Measured long/short ratio from which an outline is taken as ID-1 rather than a passport page.
 ID1_MIN_ASPECT = 1.48
 #: Below this measured ratio an "ID-1" portrait side is checked for an MRZ band (a stretched TD3 page).
@@ -76,8 +78,12 @@ class SideAnalysis:
     error: OpenIDVError | None = None
     locate: geometry.LocateResult | None = field(default=None, repr=False)
     format: str = "unknown"  #: "id1" or "td3" after rectification, "unknown" without an outline
-    rectified: np.ndarray | None = field(default=None, repr=False)  #: upright, canonical size
+    #: canonical size; upright unless ``oriented_by`` is empty (a back whose barcode was read as it lay)
+    rectified: np.ndarray | None = field(default=None, repr=False)
     rotation: int = 0  #: clockwise degrees applied after rectification
+    #: what turned the rectified side upright: "portrait" (an upright face at 0 or 180 degrees), "text"
+    #: (:func:`geometry.upright`'s cues), "" (not turned: the barcode reader needs no orientation)
+    oriented_by: str = ""
     homography: np.ndarray | None = field(default=None, repr=False)  #: input px -> rectified (before rotation)
     kind: DocumentType = DocumentType.UNKNOWN
     faces: list[DetectedFace] = field(default_factory=list)
@@ -133,10 +139,15 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
     # A back photo is first tried as a licence back (barcode), anything else first as a portrait side;
     # the other test runs only when the first one finds nothing (swapped sides are still recognised).
     if role == "back":
-        _read_barcode(side, work, config)
+        _read_barcode(side, work, config)  # PDF417 is read in any orientation: no turning needed first
         clock.lap("barcode")
+        if side.kind is DocumentType.UNKNOWN:
+            _turn_upright(side)
+            work = side.working
+            assert work is not None
+            clock.lap("locate")
     if side.kind is DocumentType.UNKNOWN:
-        work = _find_portrait(side, work)
+        work = _find_portrait(side)
         clock.lap("faces")
         if side.faces:
             side.kind = DocumentType.PASSPORT_TD3 if side.format == "td3" else DocumentType.US_DL_FRONT
@@ -147,7 +158,7 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
     if side.faces and side.format == "id1" and _ambiguous_id1(side):
         # Perspective can stretch a passport page (1.42) past the ID-1 cut: a face and an MRZ band
         # on the same side make it a passport page (card fronts carry no MRZ).
-        quads = detect_lines(work)
+        quads = detect_lines(work, max_side=_det_side(side))
         clock.lap("text_detect")
         if mrz_band_present(quads, work.shape[1], min_fraction=0.6) and _rerectify(side, "td3"):
             work, quads = side.working, None
@@ -156,7 +167,7 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
     if side.faces and side.format != "id1":
         # A passport page, or a card whose outline was measured short or not found: one text
         # detection serves the MRZ and the printed zone. TD3 pages always carry an MRZ band.
-        quads = detect_lines(work)
+        quads = detect_lines(work, max_side=_det_side(side))
         clock.lap("text_detect")
         # without an outline the photo is used as is: the document spans only part of its width
         band = mrz_band_present(quads, work.shape[1], min_fraction=0.6 if side.format == "td3" else 0.4)
@@ -184,7 +195,7 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
             side.kind = _kind_from_mrz(side.mrz, side.kind)
     if config.read_printed and side.kind in (DocumentType.US_DL_FRONT, DocumentType.PASSPORT_TD3):
         if quads is None:
-            quads = detect_lines(work)
+            quads = detect_lines(work, max_side=_det_side(side))
             clock.lap("text_detect")
         skip = [side.mrz.box] if side.mrz is not None and side.mrz.box is not None else []
         side.ocr_lines = read_text(work, quads=quads, skip=skip)
@@ -192,6 +203,11 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
         side.printed = extract_printed_fields(side.ocr_lines, date_order=order)
         clock.lap("printed_text")
     return side
+
+
+def _det_side(side: SideAnalysis) -> int:
+    """The text detector's resolution for this side: smaller for a rectified ID-1 card (larger print)."""
+    return DET_SIDE_ID1 if side.format == "id1" and side.rectified is not None else DET_SIDE
 
 
 def _ambiguous_id1(side: SideAnalysis) -> bool:
@@ -229,18 +245,48 @@ def _read_barcode(side: SideAnalysis, work: np.ndarray, config: DocumentConfig) 
             side.aamva_error = exc.message
 
 
-def _find_portrait(side: SideAnalysis, work: np.ndarray) -> np.ndarray:
-    """Detect the portrait; the working image, turned when the portrait was found upside down."""
-    side.faces = _faces(work)
-    if side.rectified is not None and (not side.faces or _upside_down(side.faces[0])):
-        # the text cues may have left a portrait upside down (the detector finds some inverted faces,
-        # with the mouth above the eyes): an upright face found at 180 degrees settles it
+def _find_portrait(side: SideAnalysis) -> np.ndarray:
+    """Detect the portrait; the working image, turned upright.
+
+    A rectified side not turned yet is turned by its portrait when an upright face is
+    found at 0 or 180 degrees (a face is the surest orientation cue, and it is needed
+    anyway), else by the text cues (:func:`_turn_upright`). After the text cues, an
+    upright face found at 180 degrees from their choice settles it: the detector finds
+    some inverted faces (mouth above the eyes), and the text cues may leave a portrait
+    upside down.
+    """
+    if side.rectified is None:
+        assert side.rgb is not None
+        side.faces = _faces(side.rgb)
+        return side.rgb
+    tried: dict[int, list[DetectedFace]] = {}  #: faces found per rotation from the rectified side
+    if not side.oriented_by:
+        base = side.rectified
+        for rotation in (0, 180):
+            image = base if rotation == 0 else geometry.rotate(base, 180)
+            tried[rotation] = faces = _faces(image)
+            if faces and not _upside_down(faces[0]):
+                side.rectified, side.rotation, side.faces, side.oriented_by = image, rotation, faces, "portrait"
+                return image
+        _turn_upright(side)
+        assert side.rectified is not None
+    side.faces = tried[side.rotation] if side.rotation in tried else _faces(side.rectified)
+    if not side.faces or _upside_down(side.faces[0]):
+        other = (side.rotation + 180) % 360
         turned = geometry.rotate(side.rectified, 180)
-        faces = _faces(turned)
+        faces = tried[other] if other in tried else _faces(turned)
         if faces and not _upside_down(faces[0]):
-            side.rectified, side.rotation, side.faces = turned, (side.rotation + 180) % 360, faces
-            return turned
-    return work
+            side.rectified, side.rotation, side.faces = turned, other, faces
+    return side.rectified
+
+
+def _turn_upright(side: SideAnalysis) -> None:
+    """Turn the rectified side by the text cues (:func:`geometry.upright`; rotations are counted from the
+    rectified image as :func:`geometry.rectify` returns it)."""
+    if side.rectified is None or side.oriented_by:
+        return
+    side.rectified, side.rotation = geometry.upright(side.rectified, use_face=False)
+    side.oriented_by = "text"
 
 
 def _upside_down(face: DetectedFace) -> bool:
@@ -258,8 +304,9 @@ class _Clock:
 
     def lap(self, step: str) -> None:
         wall, cpu = time.perf_counter(), time.thread_time()
-        self.side.timings_ms[step] = (wall - self.wall) * 1000.0
-        self.side.cpu_ms[step] = (cpu - self.cpu) * 1000.0
+        # a step may run in more than one place (locating: outline, then turning upright): summed
+        self.side.timings_ms[step] = self.side.timings_ms.get(step, 0.0) + (wall - self.wall) * 1000.0
+        self.side.cpu_ms[step] = self.side.cpu_ms.get(step, 0.0) + (cpu - self.cpu) * 1000.0
         self.wall, self.cpu = wall, cpu
 
 
@@ -274,7 +321,9 @@ def _locate_and_rectify(side: SideAnalysis) -> None:
     side.format = "id1" if quad.aspect_ratio >= ID1_MIN_ASPECT else "td3"
     rectified = geometry.rectify(rgb, quad, side.format)
     side.homography = _homography(quad, side.format)
-    side.rectified, side.rotation = geometry.upright(rectified, use_face=False)
+    # not turned upright yet: the portrait or the text cues do that (_find_portrait, _turn_upright),
+    # or nothing when a barcode is read
+    side.rectified, side.rotation = rectified, 0
 
 
 def _homography(quad: geometry.DocumentQuad, kind: str) -> np.ndarray:

@@ -169,6 +169,8 @@ class LocatorConfig:
     border_margin: float = 0.3  #: a corner within this many work pixels of the frame edge touches it
     flat_gradient: float = 4.0  #: 99.5th percentile of the gradient below which the image is flat
     refine: bool = True  #: refine the corners on the full-resolution image
+    #: colour-region candidates are searched only when no edge candidate scores this much
+    regions_below: float = 0.85
 
 
 DEFAULT_LOCATOR = LocatorConfig()
@@ -208,23 +210,15 @@ def locate_document(
         return LocateResult(None, "low_contrast", None, work_scale=scale, elapsed_ms=_ms(start))
 
     edges, edges_all, polygons = _edge_candidates(lab, config)
-    polygons += _region_candidates(lab, config)
-    wh, ww = work.shape[:2]
-    # The same quad often comes from several thresholds: score it once (the first source names it).
-    unique: dict[bytes, tuple[str, np.ndarray]] = {}
-    for source, polygon in polygons:
-        unique.setdefault(np.ascontiguousarray(polygon, np.float64).tobytes(), (source, polygon))
-    sources = [source for source, _ in unique.values()]
-    quads = [polygon for _, polygon in unique.values()]
-    touching = [_touches_border(polygon, ww, wh, config.border_margin) for polygon in quads]
-    scored: list[Candidate] = []
-    for source, polygon, touches, parts in zip(
-        sources, quads, touching, _score_many(quads, touching, grad, lab, ww, wh), strict=True
-    ):
-        if parts is not None:
-            scored.append(Candidate(polygon / scale, source, _combine(parts), parts, touches))
+    scored = _scored(polygons, grad, lab, scale, config)
+    best_edge = max(scored, key=lambda c: c.score, default=None)
+    if best_edge is None or best_edge.score < config.regions_below or best_edge.touches_border:
+        # Colour regions find outlines whose edges are weak (a pale card on a pale table); a clear,
+        # complete outline from the edges makes them unnecessary.
+        scored += _scored(_region_candidates(lab, config), grad, lab, scale, config)
     scored.sort(key=lambda c: c.score, reverse=True)
     scored = _dedupe(scored, scale)
+    wh, ww = work.shape[:2]
 
     def result(quad: DocumentQuad | None, reason: str, best: DocumentQuad | None) -> LocateResult:
         return LocateResult(quad, reason, best, scored[:40], edges, scale, _ms(start))
@@ -249,6 +243,27 @@ def locate_document(
     if scored and scored[0].parts["contrast"] < 6.0 and scored[0].parts["edge"] < 0.5:
         return result(None, "low_contrast", best)
     return result(None, "no_document", best)
+
+
+def _scored(
+    polygons: list[tuple[str, np.ndarray]], grad: _Gradient, lab: np.ndarray, scale: float, config: LocatorConfig
+) -> list[Candidate]:
+    """Work-scale candidate quads scored (:func:`_score_many`), in input pixels; each distinct quad once
+    (the same quad often comes from several thresholds: the first source names it)."""
+    wh, ww = lab.shape[:2]
+    unique: dict[bytes, tuple[str, np.ndarray]] = {}
+    for source, polygon in polygons:
+        unique.setdefault(np.ascontiguousarray(polygon, np.float64).tobytes(), (source, polygon))
+    sources = [source for source, _ in unique.values()]
+    quads = [polygon for _, polygon in unique.values()]
+    touching = [_touches_border(polygon, ww, wh, config.border_margin) for polygon in quads]
+    scored: list[Candidate] = []
+    for source, polygon, touches, parts in zip(
+        sources, quads, touching, _score_many(quads, touching, grad, lab, ww, wh), strict=True
+    ):
+        if parts is not None:
+            scored.append(Candidate(polygon / scale, source, _combine(parts), parts, touches))
+    return scored
 
 
 def _within_cropped(quad: np.ndarray, regions: list[np.ndarray]) -> bool:

@@ -51,11 +51,15 @@ class OcrLine:
         return (self.top + self.bottom) / 2.0
 
 
-#: Longest side, in pixels, of the copy the text detector sees. Printed values on a 300-dpi ID-1 card
-#: (1011 px wide) are 30-45 px high, labels 20-25 px; at 800 px they are still 16+ px. At 640 px the
-#: small "1" label of the family name was missed more often (bench: 4/6 family names instead of 6/6).
-#: Detection time grows with the pixel count.
+#: Longest side, in pixels, of the copy the text detector sees. Detection time grows with the pixel
+#: count (one core: 170 ms at 800 px, 90 ms at 640 px for a 1011x638 card). Passport pages (1476 px
+#: wide, labels 25-30 px high) keep 800: at 640 px their labels shrink to ~12 px and the bench read
+#: 1-2 fewer of 12 printed fields per kind.
 DET_SIDE = 800
+#: The same for a rectified ID-1 card (1011 px wide; printed values 30-45 px high, labels 20-25 px,
+#: still 13+ px at 640). Bench (12 licences): every printed field read at 640 as at 800; the small
+#: "1" label of the family name is missed more often, the names-by-position fallback reads it.
+DET_SIDE_ID1 = 640
 #: Height, in pixels, of the line strips given to the recogniser (the PP-OCR recogniser's input height).
 REC_HEIGHT = 48
 #: Narrowest recogniser input, as width / height: short strips (a single letter) are padded to it.
