@@ -256,3 +256,43 @@ def test_passport_label_translation_is_not_a_value() -> None:
     for name in ("DEL", "ANN"):  # short real names under the label are kept
         lines = [_line("Surname / Nom", 400, 100), _line(name, 400, 140)]
         assert {f.name: f.value for f in extract_printed_fields(lines, date_order="dmy")}["family_name"] == name
+
+
+def test_approximate_find() -> None:
+    from openidv.document.normalize import approximate_find
+
+    text = "Date af expiratic"
+    end, edits = approximate_find("DATE OF EXPIR", text) or (0, 99)
+    assert edits == 1 and text[end:] == "atic"
+    assert approximate_find("SURNAME", "SurnamexNom") == (7, 0)  # glued to its translation: no word boundary
+    assert approximate_find("SURNAME", "Sumname / Nom")[1] == 1  # type: ignore[index]
+    assert approximate_find("DATE OF BIRTH", "UNITED STATES OF AMERICA")[1] > 2  # type: ignore[index]
+    assert approximate_find("", "x") is None and approximate_find("x", "   ") is None
+
+
+def test_passport_labels_misread_by_ocr_still_find_their_values() -> None:
+    """Small bilingual labels as OCR misread them on generated pages; the licence layout does not use this."""
+    lines = [
+        _line("Passport No. /No. du Passepon", 1000, 170, 330, 22),
+        _line("43971943", 1000, 198, 160),
+        _line("SurnamexNom", 520, 260, 150, 22),
+        _line("JOHNSON", 520, 288, 160),
+        _line("Grven Name", 520, 350, 230, 22),
+        _line("OWEN PRIYA", 520, 378, 160),
+        _line("Dale of btrth/ Date de naissance", 520, 530, 330, 22),
+        _line("18 OCT 1978", 520, 558, 180),
+        _line("Place of birth / Lieu de naissance", 520, 620, 330, 22),
+        _line("CALIFORNIA, U.S.A.", 520, 648, 250),
+        _line("Daterof expuration", 1000, 710, 200, 22),
+        _line("09 MAY 2032", 1000, 738, 180),
+        _line("Date of wsue/ Date de detvrance", 520, 710, 330, 22),
+        _line("11 MAY 2024", 520, 738, 180),
+    ]
+    got = {f.name: f.value for f in extract_printed_fields(lines, date_order="dmy")}
+    assert got["family_name"] == "JOHNSON" and got["given_names"] == "OWEN PRIYA"
+    assert got["birth_date"] == "1978-10-18" and got["document_number"] == "43971943"
+    assert got["expiry_date"] == "2032-05-09" and got["issue_date"] == "2024-05-11"
+    # a label three edits away ("Data of hernth") is not taken: its value stays unread, never guessed
+    lines[6] = _line("Data of hernth/Date den", 520, 530, 330, 22)
+    got = {f.name: f.value for f in extract_printed_fields(lines, date_order="dmy")}
+    assert "birth_date" not in got

@@ -91,3 +91,25 @@ def edit_distance(a: str, b: str) -> int:
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
         previous = current
     return previous[-1]
+
+
+def approximate_find(needle: str, text: str) -> tuple[int, int] | None:
+    """Best approximate occurrence of ``needle`` anywhere in ``text``, case and spaces ignored.
+
+    Returns ``(end, edits)``: the index in ``text`` just after the occurrence and its
+    Levenshtein distance to ``needle`` (Sellers' algorithm: the occurrence may start
+    anywhere); the earliest end among the best ones. ``None`` for an empty needle or text.
+    """
+    kept = [i for i, c in enumerate(text) if not c.isspace()]
+    hay = "".join(text[i] for i in kept).upper()
+    pattern = "".join(needle.split()).upper()
+    if not pattern or not hay:
+        return None
+    previous = [0] * (len(hay) + 1)  # an occurrence may start at any position: no cost before it
+    for i, cp in enumerate(pattern, 1):
+        current = [i]
+        for j, ch in enumerate(hay, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (cp != ch)))
+        previous = current
+    best = min(range(1, len(previous)), key=lambda j: (previous[j], j))
+    return kept[best - 1] + 1, previous[best]

@@ -18,7 +18,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from openidv.document.normalize import edit_distance, iso, normalize_document_number, normalize_name, parse_date
+from openidv.document.normalize import (
+    approximate_find,
+    edit_distance,
+    iso,
+    normalize_document_number,
+    normalize_name,
+    parse_date,
+)
 from openidv.document.ocr import OcrLine, group_rows
 from openidv.document.types import FieldSource, FieldValue
 
@@ -44,6 +51,18 @@ _NAME_LABELS = {
 }
 _NOT_NAMES = frozenset({"USA", "P", "PP", "M", "F", "X", "UNITED STATES OF AMERICA"})
 _SEX_LABELS = (r"\bSEX\b",)
+#: Passport-page labels (values-below layout) matched approximately when no pattern matches: the
+#: small bilingual labels are often misread ("Sumname/Nom", "Date af expiratic", "Grven Names").
+#: At most :data:`FUZZY_LABEL_EDITS` edits (spaces and case ignored); the closest label is tried first.
+_FUZZY_LABELS = {
+    "birth_date": ("DATE OF BIRTH",),
+    "expiry_date": ("DATE OF EXPIR",),
+    "issue_date": ("DATE OF ISSUE",),
+    "document_number": ("PASSPORT NO",),
+    "family_name": ("SURNAME",),
+    "given_names": ("GIVEN NAME",),
+}
+FUZZY_LABEL_EDITS = 2
 #: Words of printed field labels (English/French, as on ICAO data pages and AAMVA cards): never part of a name.
 _LABEL_WORDS = frozenset(
     {
@@ -79,17 +98,18 @@ def extract_printed_fields(
     rows = group_rows(lines)
     out: list[FieldValue] = []
     for name, labels in _DATE_FIELDS.items():
-        hit = _find(lines, rows, labels, lambda t: iso(parse_date(t, order=date_order)) or None, below_ok)
+        date_value: Callable[[str], str | None] = lambda t: iso(parse_date(t, order=date_order)) or None  # noqa: E731
+        hit = _find(lines, rows, labels, date_value, below_ok, _FUZZY_LABELS[name])
         if hit:
             out.append(FieldValue(name, hit.value, FieldSource.PRINTED, raw=hit.raw, confidence=hit.score))
-    number = _find(lines, rows, _NUMBER_LABELS, _document_number, below_ok)
+    number = _find(lines, rows, _NUMBER_LABELS, _document_number, below_ok, _FUZZY_LABELS["document_number"])
     if number:
         out.append(
             FieldValue("document_number", number.value, FieldSource.PRINTED, raw=number.raw, confidence=number.score)
         )
     found: dict[str, str] = {}
     for name, labels in _NAME_LABELS.items():
-        hit = _find(lines, rows, labels, _name_value, below_ok)
+        hit = _find(lines, rows, labels, _name_value, below_ok, _FUZZY_LABELS[name])
         if hit:
             found[name] = hit.raw
             out.append(FieldValue(name, hit.value, FieldSource.PRINTED, raw=hit.raw, confidence=hit.score))
@@ -114,22 +134,52 @@ def _find(
     labels: tuple[str, ...],
     parse: Callable[[str], str | None],
     below_ok: bool = True,
+    fuzzy: tuple[str, ...] = (),
 ) -> _Hit | None:
+    """The first label pattern match (in ``labels`` order) with a value near it; then, in the
+    values-below layout only, the ``fuzzy`` label phrases matched approximately (closest first)
+    with a value on the line below."""
     for pattern in labels:
         rx = re.compile(pattern, re.IGNORECASE)
         for line in lines:
             m = rx.search(line.text)
-            if not m:
-                continue
-            after = line.text[m.end() :]
-            below = _below(line, lines) if below_ok else None
-            if below is not None and (value := parse(below.text)):
-                return _Hit(value, below.score, below.text)
-            if not (below_ok and after.lstrip().startswith("/")) and (value := parse(after)):
-                return _Hit(value, line.score, after.strip())
-            right = _right_of(line, rows)
-            if right is not None and (value := parse(right.text)):
-                return _Hit(value, right.score, right.text)
+            if m and (hit := _value_near(line, m.end(), lines, rows, parse, below_ok)):
+                return hit
+    if not below_ok or not fuzzy:
+        return None
+    near: list[tuple[int, int, OcrLine]] = []  # (edits, line index, line)
+    for k, line in enumerate(lines):
+        for phrase in fuzzy:
+            found = approximate_find(phrase, line.text)
+            if found is not None and found[1] <= FUZZY_LABEL_EDITS:
+                near.append((found[1], k, line))
+    for _, _, line in sorted(near, key=lambda t: t[:2]):
+        # only the line below: the rest of a misread label's line is its translation or the label itself
+        below = _below(line, lines)
+        if below is not None and (value := parse(below.text)):
+            return _Hit(value, below.score, below.text)
+    return None
+
+
+def _value_near(
+    line: OcrLine,
+    label_end: int,
+    lines: list[OcrLine],
+    rows: list[list[OcrLine]],
+    parse: Callable[[str], str | None],
+    below_ok: bool,
+) -> _Hit | None:
+    """The value of a label found in ``line`` ending at ``label_end``: below it (values-below
+    layout), after it on the same line, or in the next line to the right."""
+    after = line.text[label_end:]
+    below = _below(line, lines) if below_ok else None
+    if below is not None and (value := parse(below.text)):
+        return _Hit(value, below.score, below.text)
+    if not (below_ok and after.lstrip().startswith("/")) and (value := parse(after)):
+        return _Hit(value, line.score, after.strip())
+    right = _right_of(line, rows)
+    if right is not None and (value := parse(right.text)):
+        return _Hit(value, right.score, right.text)
     return None
 
 
