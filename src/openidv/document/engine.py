@@ -44,9 +44,12 @@ from openidv.imaging import DEFAULT_MAX_PIXELS, ImageInput, load_rgb
 
 _ALPHA2 = {"USA": "US", "CAN": "CA", "MEX": "MX"}
 #: Rectified documents are ~1011-1476 px wide and their portraits 250+ px high, still 100+ px at 512 px
-#: (a quarter of the pixels: 16 instead of 52 ms on one core). A second pass at 1024 px when nothing
-#: is found (a card far away in a photo whose outline was not found); no HOG.
-_PORTRAIT_DETECTOR = DetectorConfig(score_threshold=0.6, max_side=512, retry_max_side=1024, hog_fallback=False)
+#: (a quarter of the pixels: 16 instead of 52 ms on one core); at that size only confident faces are
+#: taken (a real US visa's background gave a 0.72 "face" at 512 px, none at 1024 px). When nothing is
+#: found, a pass at 1024 px with the lower threshold (a small or blurred portrait, a card far away in
+#: a photo whose outline was not found); no HOG.
+_PORTRAIT_DETECTOR = DetectorConfig(score_threshold=0.8, max_side=512, retry_max_side=512, hog_fallback=False)
+_PORTRAIT_DETECTOR_FINE = DetectorConfig(score_threshold=0.6, max_side=1024, retry_max_side=1024, hog_fallback=False)
 #: Measured long/short ratio from which an outline is taken as ID-1 rather than a passport page.
 ID1_MIN_ASPECT = 1.48
 #: Below this measured ratio an "ID-1" portrait side is checked for an MRZ band (a stretched TD3 page).
@@ -336,7 +339,7 @@ def _homography(quad: geometry.DocumentQuad, kind: str) -> np.ndarray:
 
 def _faces(image: np.ndarray) -> list[DetectedFace]:
     try:
-        return detect(image, _PORTRAIT_DETECTOR)
+        return detect(image, _PORTRAIT_DETECTOR) or detect(image, _PORTRAIT_DETECTOR_FINE)
     except ImageError:
         return []
 

@@ -33,7 +33,7 @@ class DetectorConfig:
     score_threshold: float = 0.8  #: minimum RetinaFace confidence
     nms_iou: float = 0.4  #: overlap above which the weaker of two boxes is dropped
     max_side: int = 640  #: detection resolution, longer side in pixels
-    retry_max_side: int = 2048  #: second pass resolution when the first finds nothing
+    retry_max_side: int = 2048  #: second pass resolution when the first finds nothing (none if not above max_side)
     max_upscale: float = 2.0  #: largest enlargement of a small image before detection
     min_face_px: float = 8.0  #: boxes narrower than this (input pixels) are dropped
     hog_fallback: bool = True  #: try dlib HOG when RetinaFace finds nothing
@@ -58,7 +58,7 @@ def detect(
     rgb = load_rgb(image, max_pixels=max_pixels)
     longest = max(rgb.shape[:2])
     faces = _retinaface(rgb, config, min(config.max_side / longest, config.max_upscale))
-    if not faces and longest > config.max_side:
+    if not faces and longest > config.max_side and config.retry_max_side > config.max_side:
         faces = _retinaface(rgb, config, min(config.retry_max_side / longest, 1.0))
     if not faces and config.hog_fallback:
         faces = _hog(rgb, config)
