@@ -51,6 +51,19 @@ def test_small_face_in_large_frame_found_by_second_pass(astronaut: np.ndarray) -
     assert 2000 < faces[0].box.x < 2260
 
 
+def test_second_pass_only_when_it_is_larger(monkeypatch: pytest.MonkeyPatch) -> None:
+    from openidv.face import detection
+
+    scales: list[float] = []
+    monkeypatch.setattr(detection, "_retinaface", lambda rgb, config, scale: scales.append(scale) or [])
+    blank = np.full((1000, 1500, 3), 128, np.uint8)
+    assert detect(blank, DetectorConfig(max_side=500, retry_max_side=500, hog_fallback=False)) == []
+    assert scales == [pytest.approx(500 / 1500)]
+    scales.clear()
+    assert detect(blank, DetectorConfig(max_side=500, retry_max_side=1000, hog_fallback=False)) == []
+    assert scales == [pytest.approx(500 / 1500), pytest.approx(1000 / 1500)]
+
+
 def test_quality_measures_respond(astronaut: np.ndarray) -> None:
     sharp = detect(astronaut)[0].quality
     blurred = detect(cv2.GaussianBlur(astronaut, (0, 0), 3))[0].quality
