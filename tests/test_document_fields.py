@@ -296,3 +296,15 @@ def test_passport_labels_misread_by_ocr_still_find_their_values() -> None:
     lines[6] = _line("Data of hernth/Date den", 520, 530, 330, 22)
     got = {f.name: f.value for f in extract_printed_fields(lines, date_order="dmy")}
     assert "birth_date" not in got
+
+
+def test_a_fuzzy_label_must_be_nearer_its_own_label_than_any_other() -> None:
+    # "Place of birth" is 2 edits from "Date of birth" but 0 from its own label: the date under it
+    # (the issue date, on a tilted page whose place value overlaps) is not a birth date
+    lines = [
+        _line("Place of birth Lieu de naissance", 456, 546, 330, 24),
+        _line("03 FEB 2022", 450, 575, 180),
+    ]
+    assert "birth_date" not in {f.name for f in extract_printed_fields(lines, date_order="dmy")}
+    lines[0] = _line("Dale of btrth/ Date de naissance", 456, 546, 330, 24)
+    assert {f.name: f.value for f in extract_printed_fields(lines, date_order="dmy")}["birth_date"] == "2022-02-03"

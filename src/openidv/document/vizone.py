@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from openidv.document.normalize import (
     approximate_find,
@@ -53,7 +54,9 @@ _NOT_NAMES = frozenset({"USA", "P", "PP", "M", "F", "X", "UNITED STATES OF AMERI
 _SEX_LABELS = (r"\bSEX\b",)
 #: Passport-page labels (values-below layout) matched approximately when no pattern matches: the
 #: small bilingual labels are often misread ("Sumname/Nom", "Date af expiratic", "Grven Names").
-#: At most :data:`FUZZY_LABEL_EDITS` edits (spaces and case ignored); the closest label is tried first.
+#: A line stands for a label when it is at most :data:`FUZZY_LABEL_EDITS` edits from it (spaces and
+#: case ignored) and nearer to it than to any other label of the page (:data:`_PAGE_LABELS`):
+#: "Place of birth" is 2 edits from "Date of birth" but 0 from its own label.
 _FUZZY_LABELS = {
     "birth_date": ("DATE OF BIRTH",),
     "expiry_date": ("DATE OF EXPIR",),
@@ -62,6 +65,12 @@ _FUZZY_LABELS = {
     "family_name": ("SURNAME",),
     "given_names": ("GIVEN NAME",),
 }
+_PAGE_LABELS = (
+    *(phrase for phrases in _FUZZY_LABELS.values() for phrase in phrases),
+    "PLACE OF BIRTH",
+    "NATIONALITY",
+    "AUTHORITY",
+)
 FUZZY_LABEL_EDITS = 2
 #: Words of printed field labels (English/French, as on ICAO data pages and AAMVA cards): never part of a name.
 _LABEL_WORDS = frozenset(
@@ -149,16 +158,29 @@ def _find(
         return None
     near: list[tuple[int, int, OcrLine]] = []  # (edits, line index, line)
     for k, line in enumerate(lines):
-        for phrase in fuzzy:
-            found = approximate_find(phrase, line.text)
-            if found is not None and found[1] <= FUZZY_LABEL_EDITS:
-                near.append((found[1], k, line))
+        label, edits = _nearest_label(line.text)
+        if label in fuzzy and edits <= FUZZY_LABEL_EDITS:
+            near.append((edits, k, line))
     for _, _, line in sorted(near, key=lambda t: t[:2]):
         # only the line below: the rest of a misread label's line is its translation or the label itself
         below = _below(line, lines)
         if below is not None and (value := parse(below.text)):
             return _Hit(value, below.score, below.text)
     return None
+
+
+@lru_cache(maxsize=512)
+def _nearest_label(text: str) -> tuple[str | None, int]:
+    """The page label (:data:`_PAGE_LABELS`) strictly nearest to an approximate occurrence in ``text``
+    and its edits; ``(None, edits)`` on a tie between two labels."""
+    scored = sorted(
+        (found[1], phrase) for phrase in _PAGE_LABELS if (found := approximate_find(phrase, text)) is not None
+    )
+    if not scored:
+        return None, 1 << 30
+    if len(scored) > 1 and scored[1][0] == scored[0][0]:
+        return None, scored[0][0]
+    return scored[0][1], scored[0][0]
 
 
 def _value_near(
