@@ -62,28 +62,54 @@ def test_us_licence_layout() -> None:
     }
 
 
-def test_passport_layout_values_below_labels() -> None:
-    lines = [
-        _line("Passport No. / No. du Passeport", 1000, 170, 330, 22),
+#: A passport data page's printed zone: each label above its value (x, y, width, height in px).
+_PASSPORT_LABELS = {
+    "number": "Passport No. / No. du Passeport",
+    "surname": "Surname / Nom",
+    "given": "Given Names / Prenoms",
+    "birth": "Date of birth / Date de naissance",
+    "place": "Place of birth / Lieu de naissance",
+    "sex": "Sex / Sexe",
+    "expiry": "Date of expiration",
+    "issue": "Date of issue / Date de delivrance",
+}
+_PASSPORT_VALUES = {
+    "document_number": "963545637",
+    "family_name": "TRAVELER",
+    "given_names": "HAPPY",
+    "birth_date": "1985-01-15",
+    "sex": "F",
+    "expiry_date": "2030-04-13",
+    "issue_date": "2020-04-14",
+}
+
+
+def _passport_page(**labels: str) -> list[OcrLine]:
+    """The printed zone of :data:`_PASSPORT_VALUES`'s page, with the given labels' texts replaced."""
+    text = {**_PASSPORT_LABELS, **labels}
+    return [
+        _line(text["number"], 1000, 170, 330, 22),
         _line("963545637", 1000, 198, 160),
-        _line("Surname / Nom", 520, 260, 150, 22),
+        _line(text["surname"], 520, 260, 150, 22),
         _line("TRAVELER", 520, 288, 160),
-        _line("Given Names / Prenoms", 520, 350, 230, 22),
+        _line(text["given"], 520, 350, 230, 22),
         _line("HAPPY", 520, 378, 100),
-        _line("Date of birth / Date de naissance", 520, 530, 330, 22),
+        _line(text["birth"], 520, 530, 330, 22),
         _line("15 JAN 1985", 520, 558, 180),
-        _line("Sex / Sexe", 1100, 620, 100, 22),
+        _line(text["place"], 520, 620, 330, 22),
+        _line("CALIFORNIA, U.S.A.", 520, 648, 250),
+        _line(text["sex"], 1100, 620, 100, 22),
         _line("F", 1100, 648, 20),
-        _line("Date of expiration", 1000, 710, 200, 22),
+        _line(text["expiry"], 1000, 710, 200, 22),
         _line("13 APR 2030", 1000, 738, 180),
-        _line("Date of issue / Date de delivrance", 520, 710, 330, 22),
+        _line(text["issue"], 520, 710, 330, 22),
         _line("14 APR 2020", 520, 738, 180),
     ]
-    got = {f.name: f.value for f in extract_printed_fields(lines, date_order="dmy")}
-    assert got["document_number"] == "963545637"
-    assert got["family_name"] == "TRAVELER" and got["given_names"] == "HAPPY"
-    assert got["birth_date"] == "1985-01-15" and got["sex"] == "F"
-    assert got["expiry_date"] == "2030-04-13" and got["issue_date"] == "2020-04-14"
+
+
+def test_passport_layout_values_below_labels() -> None:
+    got = {f.name: f.value for f in extract_printed_fields(_passport_page(), date_order="dmy")}
+    assert got == _PASSPORT_VALUES
 
 
 def test_group_rows() -> None:
@@ -272,30 +298,20 @@ def test_approximate_find() -> None:
 
 def test_passport_labels_misread_by_ocr_still_find_their_values() -> None:
     """Small bilingual labels as OCR misread them on generated pages; the licence layout does not use this."""
-    lines = [
-        _line("Passport No. /No. du Passepon", 1000, 170, 330, 22),
-        _line("43971943", 1000, 198, 160),
-        _line("SurnamexNom", 520, 260, 150, 22),
-        _line("JOHNSON", 520, 288, 160),
-        _line("Grven Name", 520, 350, 230, 22),
-        _line("OWEN PRIYA", 520, 378, 160),
-        _line("Dale of btrth/ Date de naissance", 520, 530, 330, 22),
-        _line("18 OCT 1978", 520, 558, 180),
-        _line("Place of birth / Lieu de naissance", 520, 620, 330, 22),
-        _line("CALIFORNIA, U.S.A.", 520, 648, 250),
-        _line("Daterof expuration", 1000, 710, 200, 22),
-        _line("09 MAY 2032", 1000, 738, 180),
-        _line("Date of wsue/ Date de detvrance", 520, 710, 330, 22),
-        _line("11 MAY 2024", 520, 738, 180),
-    ]
-    got = {f.name: f.value for f in extract_printed_fields(lines, date_order="dmy")}
-    assert got["family_name"] == "JOHNSON" and got["given_names"] == "OWEN PRIYA"
-    assert got["birth_date"] == "1978-10-18" and got["document_number"] == "43971943"
-    assert got["expiry_date"] == "2032-05-09" and got["issue_date"] == "2024-05-11"
+    misread = {
+        "number": "Passport No. /No. du Passepon",
+        "surname": "SurnamexNom",
+        "given": "Grven Name",
+        "birth": "Dale of btrth/ Date de naissance",
+        "expiry": "Daterof expuration",
+        "issue": "Date of wsue/ Date de detvrance",
+    }
+    got = {f.name: f.value for f in extract_printed_fields(_passport_page(**misread), date_order="dmy")}
+    assert got == _PASSPORT_VALUES
     # a label three edits away ("Data of hernth") is not taken: its value stays unread, never guessed
-    lines[6] = _line("Data of hernth/Date den", 520, 530, 330, 22)
-    got = {f.name: f.value for f in extract_printed_fields(lines, date_order="dmy")}
-    assert "birth_date" not in got
+    misread["birth"] = "Data of hernth/Date den"
+    got = {f.name: f.value for f in extract_printed_fields(_passport_page(**misread), date_order="dmy")}
+    assert "birth_date" not in got and got["family_name"] == "TRAVELER"
 
 
 def test_a_fuzzy_label_must_be_nearer_its_own_label_than_any_other() -> None:

@@ -145,9 +145,7 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
         _read_barcode(side, work, config)  # PDF417 is read in any orientation: no turning needed first
         clock.lap("barcode")
         if side.kind is DocumentType.UNKNOWN:
-            _turn_upright(side)
-            work = side.working
-            assert work is not None
+            _turn_upright(side)  # then looked at as a portrait side, below
             clock.lap("locate")
     if side.kind is DocumentType.UNKNOWN:
         work = _find_portrait(side)
@@ -210,7 +208,7 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
 
 def _det_side(side: SideAnalysis) -> int:
     """The text detector's resolution for this side: smaller for a rectified ID-1 card (larger print)."""
-    return DET_SIDE_ID1 if side.format == "id1" and side.rectified is not None else DET_SIDE
+    return DET_SIDE_ID1 if side.format == "id1" else DET_SIDE  # "id1" only once rectified as a card
 
 
 def _ambiguous_id1(side: SideAnalysis) -> bool:

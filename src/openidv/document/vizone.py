@@ -106,8 +106,11 @@ def extract_printed_fields(
     below_ok = (date_order == "dmy") if values_below is None else values_below
     rows = group_rows(lines)
     out: list[FieldValue] = []
+
+    def date_value(text: str) -> str | None:
+        return iso(parse_date(text, order=date_order)) or None
+
     for name, labels in _DATE_FIELDS.items():
-        date_value: Callable[[str], str | None] = lambda t: iso(parse_date(t, order=date_order)) or None  # noqa: E731
         hit = _find(lines, rows, labels, date_value, below_ok, _FUZZY_LABELS[name])
         if hit:
             out.append(FieldValue(name, hit.value, FieldSource.PRINTED, raw=hit.raw, confidence=hit.score))
