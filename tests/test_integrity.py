@@ -306,6 +306,54 @@ def test_weak_colour_moire_from_screen_subpixels_fails_but_ink_of_the_same_stren
     assert ink.status is Status.PASS, ink.data
 
 
+def _with_grey_lattice(rgb: np.ndarray, amplitude: float, vectors: list[tuple[int, int]]) -> np.ndarray:
+    """``rgb`` plus grey sinusoids at the frequency ``vectors`` (kx, ky in cycles per 128 px),
+    uploaded as JPEG at quality 90 and decoded."""
+    h, w = rgb.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    out = rgb.astype(np.float32)
+    for kx, ky in vectors:
+        out += amplitude * np.cos(2 * np.pi * (kx * xx + ky * yy) / 128)[..., None]
+    return tamper.decode(tamper.encode_jpeg(np.clip(np.round(out), 0, 255).astype(np.uint8), 90))
+
+
+def test_square_lattice_pairs_only_equal_perpendicular_peaks() -> None:
+    base = np.zeros((128, 128), np.float32)
+
+    def with_peaks(*peaks: tuple[int, int, float]) -> np.ndarray:
+        m = base.copy()
+        for kx, ky, value in peaks:  # the map is symmetric: (ky, kx) and (-ky, -kx)
+            m[64 + ky, 64 + kx] = m[64 - ky, 64 - kx] = value
+        return m
+
+    assert integrity._square_lattice(with_peaks((37, 14, 2.0), (-14, 37, 1.6))) == pytest.approx(1.6)
+    assert integrity._square_lattice(with_peaks((37, 14, 2.0), (-20, 35, 1.6))) == 0.0  # 9 degrees off
+    assert integrity._square_lattice(with_peaks((37, 14, 2.0), (-11, 29, 1.6))) == 0.0  # 21 % shorter
+    assert integrity._square_lattice(with_peaks((37, 14, 2.0), (-14, 37, 0.6))) == 0.0  # below the floor
+    assert integrity._square_lattice(with_peaks((37, 14, 2.0))) == 0.0
+
+
+def test_faint_square_lattice_fails_a_single_or_oblong_pattern_of_the_same_strength_passes(
+    varied: list[tamper.GenuineSample],
+) -> None:
+    card = varied[5].rgb
+    # a screen's pixel grid aliases into two equal, perpendicular moire vectors, each too weak alone
+    square = integrity.screen_recapture(_with_grey_lattice(card, 0.7, [(37, 14), (-14, 37)]))
+    assert square.data["peaks"]["luma"] < integrity.SCREEN_PEAK_THRESHOLD, square.data
+    assert square.status is Status.FAIL and square.data.get("cue") == "square_lattice", square.data
+    for vectors in ([(37, 14)], [(37, 14), (-11, 29)]):  # one pattern; two of unequal lengths (print)
+        other = integrity.screen_recapture(_with_grey_lattice(card, 0.7, vectors))
+        assert other.status is Status.PASS, (vectors, other.data)
+        assert other.data["square_lattice"] <= integrity.SCREEN_SQUARE_THRESHOLD
+
+
+def test_chroma_peak_needs_more_prominence_than_a_luminance_peak(varied: list[tamper.GenuineSample]) -> None:
+    # tinted background print reaches chroma prominences that a luminance lattice would fail at
+    ink = integrity.screen_recapture(_with_colour_pattern(varied[0].rgb, 5.0, (0, 0, 0), (1.0, 0.6, 0.2)))
+    assert integrity.SCREEN_PEAK_THRESHOLD < ink.data["peaks"]["red_green"] < integrity.SCREEN_CHROMA_PEAK_THRESHOLD
+    assert ink.status is Status.PASS, ink.data
+
+
 def test_screenshot(varied: list[tamper.GenuineSample]) -> None:
     g = varied[0]
     png = tamper.screenshot(g.card)

@@ -1187,8 +1187,13 @@ def _document_area(rgb: np.ndarray, document: np.ndarray | None) -> np.ndarray:
     return rgb[int(0.2 * h) : int(0.8 * h), int(0.2 * w) : int(0.8 * w)]
 
 
-#: Spectral peak prominence (natural log of power over its local median) above which a lattice is declared.
+#: Spectral peak prominence (natural log of power over its local median) above which a luminance
+#: lattice is declared ...
 SCREEN_PEAK_THRESHOLD = 2.5
+#: ... and a chroma (R-G, B-G) lattice. Genuine generated card fronts reached 2.84 in blue-green (their
+#: tinted background print; N=645, 7 above 2.5); no screen recapture was caught by a chroma peak
+#: between 2.5 and 3.0 alone (N=350; seeds 83 and 101).
+SCREEN_CHROMA_PEAK_THRESHOLD = 3.0
 
 
 #: Most tiles averaged per channel (evenly spread over the document when it holds more).
@@ -1283,6 +1288,53 @@ def _prominence(spectra: np.ndarray) -> np.ndarray:
     prominence = np.where(near[1], along_rows, prominence)
     keep = (np.hypot(fx, fy) >= 6.0 / tile) & ~(near[0] & near[1])
     return np.where(keep, prominence, -np.inf).astype(np.float32)
+
+
+#: Two luminance peaks of equal length (within SCREEN_SQUARE_LENGTH bins or 6 %) and perpendicular (within
+#: SCREEN_SQUARE_DEGREES) whose weaker prominence exceeds SCREEN_SQUARE_THRESHOLD fail: a square lattice.
+#: Genuine generated card fronts: at most 1.36 (N=645); screen recaptures the other cues missed on seed
+#: 83: 3 of 11 above 1.5. Real passport and ID scans of ``passporteye``/``fastmrz`` that the other cues
+#: pass: at most 1.42 (N=15).
+SCREEN_SQUARE_THRESHOLD = 1.5
+SCREEN_SQUARE_DEGREES = 5.0
+SCREEN_SQUARE_LENGTH = 2.5
+#: Peaks weaker than this, or nearer the origin than SCREEN_SQUARE_MIN_RADIUS bins, are not paired.
+SCREEN_SQUARE_FLOOR = 0.7
+SCREEN_SQUARE_MIN_RADIUS = 8.0
+
+
+def _square_lattice(prominence: np.ndarray) -> float:
+    """The weaker prominence of the best pair of perpendicular, equally long peaks (0 if none).
+
+    Physics: a screen's pixels form a square lattice, with spectral peaks at two perpendicular
+    frequency vectors of equal length. Seen by a camera whose own pixel grid is square too,
+    the lattice aliases into moire that stays square: folding ``(f cos a, f sin a)`` back by
+    ``(1, 0)`` and its perpendicular ``(-f sin a, f cos a)`` by ``(0, 1)`` gives two vectors
+    that are again perpendicular and of equal length, whatever the screen's tilt ``a``. So a
+    moire too faint for :data:`SCREEN_PEAK_THRESHOLD` still shows as a *pair* of modest
+    peaks at right angles, while print (guilloche, microtext) rarely forms such a pair.
+    ``prominence``: a :func:`_prominence` map (zero frequency at the centre; the map is
+    symmetric, so the half with ``kx >= 0`` holds every peak once).
+    """
+    tile = prominence.shape[0]
+    half = tile // 2
+    finite = np.where(np.isfinite(prominence), prominence, -10.0).astype(np.float32)
+    is_max = (finite >= cv2.dilate(finite, np.ones((3, 3), np.uint8))) & (finite >= SCREEN_SQUARE_FLOOR)
+    ys, xs = np.nonzero(is_max[:, half:])
+    vectors = np.stack([xs, ys - half], axis=1).astype(np.float64)  # (kx, ky) in bins
+    values = finite[:, half:][ys, xs]
+    radius = np.hypot(vectors[:, 0], vectors[:, 1])
+    keep = radius >= SCREEN_SQUARE_MIN_RADIUS
+    vectors, values, radius = vectors[keep], values[keep], radius[keep]
+    if len(values) < 2:
+        return 0.0
+    cosine = np.abs(vectors @ vectors.T) / np.outer(radius, radius)
+    longer = np.maximum(radius[:, None], radius[None, :])
+    square = (cosine <= np.sin(np.deg2rad(SCREEN_SQUARE_DEGREES))) & (
+        np.abs(radius[:, None] - radius[None, :]) <= np.maximum(SCREEN_SQUARE_LENGTH, 0.06 * longer)
+    )
+    pairs = np.where(square, np.minimum(values[:, None], values[None, :]), 0.0)
+    return float(pairs.max())
 
 
 def _peak(prominence: np.ndarray) -> float:
@@ -1398,11 +1450,14 @@ def screen_recapture(
 
     Method: Welch spectrum (128 px Hann tiles, half overlap) of the high-passed
     luminance and of the R-G and B-G chroma; the largest peak prominence (log power over
-    a 5x5 median) above :data:`SCREEN_PEAK_THRESHOLD` fails, and so does a weaker chroma
+    a 5x5 median) above :data:`SCREEN_PEAK_THRESHOLD` (luminance) or
+    :data:`SCREEN_CHROMA_PEAK_THRESHOLD` (chroma) fails, and so does a weaker chroma
     peak above :data:`SCREEN_SUBPIXEL_THRESHOLD` whose R, G and B parts are out of phase
-    (:func:`_subpixel_moire`: sub-pixels, not ink), and a weaker luminance peak above
+    (:func:`_subpixel_moire`: sub-pixels, not ink), a weaker luminance peak above
     :data:`SCREEN_SHARED_THRESHOLD` that the photo also shows around the document
-    (:func:`_shared_lattice`: a pattern crossing the document's edge is not printed on it).
+    (:func:`_shared_lattice`: a pattern crossing the document's edge is not printed on it),
+    and two weaker luminance peaks above :data:`SCREEN_SQUARE_THRESHOLD`, perpendicular and
+    equally long (:func:`_square_lattice`: the square pixel grid of a screen).
     Limits: a screen far enough from the camera, or a photo downscaled so that the
     lattice falls below the camera's resolution, leaves only weak moire; colour/gamma
     cues of screens are not used (too variable between cameras).
@@ -1451,19 +1506,28 @@ def screen_recapture(
     shared, outside_tiles = (
         (0.0, 0) if photo_luma is None or corners is None else _shared_lattice(photo_luma, maps["luma"], corners, tile)
     )
-    worst = max(peaks, key=lambda k: peaks[k])
+    square = _square_lattice(maps["luma"])
+    limits = {"luma": SCREEN_PEAK_THRESHOLD, "red_green": SCREEN_CHROMA_PEAK_THRESHOLD}
+    limits["blue_green"] = SCREEN_CHROMA_PEAK_THRESHOLD
+    worst = max(peaks, key=lambda k: peaks[k] / limits[k])
     value = peaks[worst]
-    ratio = max(value / SCREEN_PEAK_THRESHOLD, subpixel / SCREEN_SUBPIXEL_THRESHOLD, shared / SCREEN_SHARED_THRESHOLD)
+    ratio = max(
+        value / limits[worst],
+        subpixel / SCREEN_SUBPIXEL_THRESHOLD,
+        shared / SCREEN_SHARED_THRESHOLD,
+        square / SCREEN_SQUARE_THRESHOLD,
+    )
     score = float(np.clip(1.0 - ratio / 2.0, 0.0, 1.0))
     data = {
         "peaks": {k: round(v, 2) for k, v in peaks.items()},
         "subpixel_moire": round(subpixel, 2),
         "shared_lattice": round(shared, 2),
+        "square_lattice": round(square, 2),
         "tiles": len(origins),
         "outside_tiles": outside_tiles,
         "area": where,
     }
-    if value > SCREEN_PEAK_THRESHOLD:
+    if value > limits[worst]:
         return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), f"periodic lattice peak in {worst}", **data)
     if subpixel > SCREEN_SUBPIXEL_THRESHOLD:
         detail = "colour moire whose red, green and blue parts are out of phase (screen sub-pixels)"
@@ -1471,6 +1535,9 @@ def screen_recapture(
     if shared > SCREEN_SHARED_THRESHOLD:
         detail = "the same periodic pattern on the document and around it (a screen's lattice, not print)"
         return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), detail, **data, cue="shared_lattice")
+    if square > SCREEN_SQUARE_THRESHOLD:
+        detail = "two equal, perpendicular periodic patterns (a screen's square pixel lattice)"
+        return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), detail, **data, cue="square_lattice")
     return check(name, Status.PASS, "no_screen_pattern", max(score, 0.5), "no screen lattice or moire", **data)
 
 
