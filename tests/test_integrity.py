@@ -117,6 +117,18 @@ def test_specimen_fails_and_names_the_field(values: dict[str, str], field: str) 
     assert field in [m["field"] for m in r.data["matches"]]
 
 
+def test_specimen_stamp_anywhere_in_the_printed_text_fails_common_words_there_do_not() -> None:
+    fields = _fields(family_name="RIVERA", given_names="DANA LEE", document_number="T4802957")
+    for stamp in ("SPECIMEN", "Spécimen", "specimen / SPECIMEN"):
+        r = integrity.specimen(fields, printed=["Surname/Nom", stamp])
+        assert r.status is Status.FAIL and r.data["matches"][0]["field"] == "printed_text", (stamp, r.to_dict())
+    # printed on genuine licences, or a real street: only names carry SAMPLE / VOID / NOT VALID
+    genuine = ["NOT VALID FOR FEDERAL PURPOSES", "1200 W SAMPLE RD", "VOID IF ALTERED", "TEST REQUIRED"]
+    assert integrity.specimen(fields, printed=genuine).status is Status.PASS
+    street = _fields(family_name="RIVERA", address_street="1200 W SAMPLE RD")
+    assert integrity.specimen(street).status is Status.PASS
+
+
 def test_specimen_passes_real_looking_values() -> None:
     fields = _fields(family_name="DOE", given_names="MARGARET", document_number="T4802957", birth_date="1988-03-22")
     r = integrity.specimen(fields)

@@ -50,6 +50,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from openidv.checks import CheckResult, Status
+from openidv.document.normalize import normalize_name
 from openidv.document.types import FieldValue, check
 from openidv.errors import ImageError
 from openidv.imaging import as_rgb
@@ -371,6 +372,10 @@ SPECIMEN_NUMBERS: frozenset[str] = frozenset(
         "Y00000000", "100000000", "99999999", "999999999", "000000000", "DL123456789", "S12345678",
     }
 )  # fmt: skip
+#: Words that mark a specimen wherever they are printed (a stamp or an overlay across the page). The
+#: list above applies to names and country fields only: SAMPLE, TEST and VOID occur in real addresses
+#: ("W Sample Rd", Pompano Beach FL), "NOT VALID FOR FEDERAL PURPOSES" on genuine US licences.
+_SPECIMEN_STAMP = re.compile(r"\b(SPECIMEN|SPECIMINE|ESPECIMEN)\b")
 _NAME_FIELDS = ("family_name", "given_names", "middle_names", "full_name", "name")
 _NUMBER_FIELDS = ("document_number", "personal_number", "optional_data", "document_discriminator")
 
@@ -393,7 +398,7 @@ def _specimen_number(value: str) -> str | None:
     return None
 
 
-def specimen(fields: Sequence[FieldValue]) -> CheckResult:
+def specimen(fields: Sequence[FieldValue], printed: Sequence[str] = ()) -> CheckResult:
     """Fail documents that are known specimens or obvious placeholders.
 
     Names: SAMPLE, SPECIMEN, MUSTERMANN/MUSTERFRAU (German specimens), JOHN/JANE DOE,
@@ -401,20 +406,29 @@ def specimen(fields: Sequence[FieldValue]) -> CheckResult:
     country, VOID, TEST. Numbers: published specimen numbers (``L898902C3``,
     ``D23145890``, ``123456789``, ``D1234567`` ...), a letter prefix followed by one
     repeated digit or by consecutive digits (``D1234567``, ``X0000000``, ``987654321``).
-    ``fail`` / ``specimen_document`` names the matching field; ``pass`` / ``no_specimen``
-    when fields were read and none matched; ``inconclusive`` / ``no_fields`` otherwise.
+    Addresses and ``printed`` (the OCR'd lines of the printed zone, any of them) only by the
+    word SPECIMEN (:data:`_SPECIMEN_STAMP`; accents ignored), as stamped across specimen pages.
+    ``fail`` / ``specimen_document`` names the matching field (``printed_text`` for a line);
+    ``pass`` / ``no_specimen`` when fields were read and none matched; ``inconclusive`` /
+    ``no_fields`` otherwise.
     """
     name = "specimen"
-    if not fields:
+    stamps = [line for line in printed if _SPECIMEN_STAMP.search(normalize_name(line))]
+    if not fields and not stamps:
         return _inconclusive(name, "no_fields", "no fields were read")
-    hits: list[dict[str, str]] = []
+    hits: list[dict[str, str]] = [
+        {"field": "printed_text", "source": "printed", "value": line, "why": "specimen stamp"} for line in stamps[:3]
+    ]
     names = {f.name: f.value.upper() for f in fields if f.name in _NAME_FIELDS}
     for f in fields:
         value = (f.value or "").upper().strip()
         if not value:
             continue
         why: str | None = None
-        if f.name in _NAME_FIELDS or f.name in ("issuing_country", "nationality", "address_street"):
+        if f.name == "address_street":
+            m = _SPECIMEN_STAMP.search(normalize_name(value))
+            why = f"specimen word {m.group(1)}" if m else None
+        elif f.name in _NAME_FIELDS or f.name in ("issuing_country", "nationality"):
             m = _SPECIMEN_WORDS.search(value)
             if m:
                 why = f"specimen word {m.group(1)}"

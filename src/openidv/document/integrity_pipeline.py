@@ -91,7 +91,7 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
                     screen = integrity.screen_recapture(pixels, side.rectified, outline=outline)
                     results.append(screen if card else _advisory(screen, "no portrait and no barcode read"))
         out += [_renamed(f"{side.role}_", r) for r in results]
-    out.append(integrity.specimen(fields))
+    out.append(integrity.specimen(fields, printed=[line.text for side in sides for line in side.ocr_lines]))
     return out
 
 
