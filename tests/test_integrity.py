@@ -299,7 +299,12 @@ def _with_colour_pattern(
     out = rgb.astype(np.float32)
     for c in range(3):
         out[..., c] += amplitude * gains[c] * np.cos(theta + np.deg2rad(phases_deg[c]))
-    return tamper.decode(tamper.encode_jpeg(np.clip(np.round(out), 0, 255).astype(np.uint8), 90))
+    return _uploaded(out)
+
+
+def _uploaded(image: np.ndarray) -> np.ndarray:
+    """A float image rounded, clipped to 0-255, uploaded as JPEG at quality 90 and decoded."""
+    return tamper.decode(tamper.encode_jpeg(np.clip(np.round(image), 0, 255).astype(np.uint8), 90))
 
 
 def test_weak_colour_moire_from_screen_subpixels_fails_but_ink_of_the_same_strength_passes(
@@ -326,7 +331,7 @@ def _with_grey_lattice(rgb: np.ndarray, amplitude: float, vectors: list[tuple[in
     out = rgb.astype(np.float32)
     for kx, ky in vectors:
         out += amplitude * np.cos(2 * np.pi * (kx * xx + ky * yy) / 128)[..., None]
-    return tamper.decode(tamper.encode_jpeg(np.clip(np.round(out), 0, 255).astype(np.uint8), 90))
+    return _uploaded(out)
 
 
 def test_square_lattice_pairs_only_equal_perpendicular_peaks() -> None:

@@ -1208,6 +1208,12 @@ SCREEN_PEAK_THRESHOLD = 2.5
 #: tinted background print; N=645, 7 above 2.5); no screen recapture was caught by a chroma peak
 #: between 2.5 and 3.0 alone (N=350; seeds 83 and 101).
 SCREEN_CHROMA_PEAK_THRESHOLD = 3.0
+#: The single-peak threshold of each analysed channel.
+_PEAK_LIMITS = {
+    "luma": SCREEN_PEAK_THRESHOLD,
+    "red_green": SCREEN_CHROMA_PEAK_THRESHOLD,
+    "blue_green": SCREEN_CHROMA_PEAK_THRESHOLD,
+}
 
 
 #: Most tiles averaged per channel (evenly spread over the document when it holds more).
@@ -1317,6 +1323,11 @@ SCREEN_SQUARE_FLOOR = 0.7
 SCREEN_SQUARE_MIN_RADIUS = 8.0
 
 
+def _finite(prominence: np.ndarray) -> np.ndarray:
+    """A :func:`_prominence` map (float32) with its excluded (-inf) frequencies at -10, for filters and minima."""
+    return np.where(np.isfinite(prominence), prominence, -10.0).astype(np.float32)
+
+
 def _square_lattice(prominence: np.ndarray) -> float:
     """The weaker prominence of the best pair of perpendicular, equally long peaks (0 if none).
 
@@ -1332,7 +1343,7 @@ def _square_lattice(prominence: np.ndarray) -> float:
     """
     tile = prominence.shape[0]
     half = tile // 2
-    finite = np.where(np.isfinite(prominence), prominence, -10.0).astype(np.float32)
+    finite = _finite(prominence)
     is_max = (finite >= cv2.dilate(finite, np.ones((3, 3), np.uint8))) & (finite >= SCREEN_SQUARE_FLOOR)
     ys, xs = np.nonzero(is_max[:, half:])
     vectors = np.stack([xs, ys - half], axis=1).astype(np.float64)  # (kx, ky) in bins
@@ -1434,10 +1445,8 @@ def _shared_lattice(luma: np.ndarray, inside: np.ndarray, outline: np.ndarray, t
         return 0.0, len(origins)
     outside = _prominence(_tile_spectra(luma, origins, tile))
     size = 2 * SCREEN_SHARED_RADIUS + 1
-    near_inside = cv2.dilate(
-        np.where(np.isfinite(inside), inside, -10.0).astype(np.float32), np.ones((size, size), np.uint8)
-    )
-    both = np.minimum(np.where(np.isfinite(outside), outside, -10.0), near_inside)
+    near_inside = cv2.dilate(_finite(inside), np.ones((size, size), np.uint8))
+    both = np.minimum(_finite(outside), near_inside)
     return max(0.0, float(both.max())), len(origins)
 
 
@@ -1521,12 +1530,10 @@ def screen_recapture(
         (0.0, 0) if photo_luma is None or corners is None else _shared_lattice(photo_luma, maps["luma"], corners, tile)
     )
     square = _square_lattice(maps["luma"])
-    limits = {"luma": SCREEN_PEAK_THRESHOLD, "red_green": SCREEN_CHROMA_PEAK_THRESHOLD}
-    limits["blue_green"] = SCREEN_CHROMA_PEAK_THRESHOLD
-    worst = max(peaks, key=lambda k: peaks[k] / limits[k])
+    worst = max(peaks, key=lambda k: peaks[k] / _PEAK_LIMITS[k])
     value = peaks[worst]
     ratio = max(
-        value / limits[worst],
+        value / _PEAK_LIMITS[worst],
         subpixel / SCREEN_SUBPIXEL_THRESHOLD,
         shared / SCREEN_SHARED_THRESHOLD,
         square / SCREEN_SQUARE_THRESHOLD,
@@ -1541,7 +1548,7 @@ def screen_recapture(
         "outside_tiles": outside_tiles,
         "area": where,
     }
-    if value > limits[worst]:
+    if value > _PEAK_LIMITS[worst]:
         return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), f"periodic lattice peak in {worst}", **data)
     if subpixel > SCREEN_SUBPIXEL_THRESHOLD:
         detail = "colour moire whose red, green and blue parts are out of phase (screen sub-pixels)"
