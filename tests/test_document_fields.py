@@ -236,7 +236,7 @@ def test_bilingual_label_read_without_its_slash_is_not_a_name() -> None:
 
 
 def test_misread_bilingual_labels_are_not_names() -> None:
-    for label in ("PENOMS", "PRENOTNS", "SURNAMEANOM"):  # Prenoms, Prenoms, Surname/Nom as OCR read them
+    for label in ("PENOMS", "PRENOTNS", "SURNAMEANOM", "NATIONATITYNATIONATITE"):  # labels as OCR read them
         lines = [_line("Surname/Nom", 400, 100), _line(label, 400, 140)]
         assert "family_name" not in {f.name for f in extract_printed_fields(lines, date_order="dmy")}, label
     for name in ("GIVENS", "BIRCH", "GLASS"):  # real names close to short label words are kept
@@ -269,6 +269,29 @@ def test_cross_check_low_confidence_printed_value_is_inconclusive() -> None:
     # read confidently, the same disagreement fails
     fields[2] = FieldValue("birth_date", "1995-01-15", FieldSource.PRINTED, confidence=0.95)
     assert cross_check(fields, FieldSource.BARCODE, FieldSource.PRINTED).status is Status.FAIL
+
+
+def test_one_ocr_confusable_character_is_uncertain_but_other_differences_fail() -> None:
+    mrz = [_f("document_number", "063623051", FieldSource.MRZ), _f("birth_date", "1961-11-12", FieldSource.MRZ)]
+
+    def check(number: str, birth: str) -> tuple[Status, str]:
+        printed = [
+            FieldValue("document_number", number, FieldSource.PRINTED, confidence=0.99),
+            FieldValue("birth_date", birth, FieldSource.PRINTED, confidence=0.99),
+        ]
+        r = cross_check([*mrz, *printed], FieldSource.MRZ, FieldSource.PRINTED)
+        return r.status, r.reason
+
+    assert check("063623051", "1961-11-12") == (Status.PASS, "fields_agree")
+    assert check("083623051", "1961-11-12") == (Status.INCONCLUSIVE, "ocr_confusable")  # 6 read as 8
+    assert check("063623051", "1981-11-12") == (Status.INCONCLUSIVE, "ocr_confusable")
+    assert check("083623051", "1981-11-12") == (Status.INCONCLUSIVE, "ocr_confusable")  # one in each field
+    assert check("063623051", "1971-11-12") == (Status.FAIL, "fields_mismatch")  # 6 and 7 do not look alike
+    assert check("083823051", "1961-11-12") == (Status.FAIL, "fields_mismatch")  # two characters
+    assert check("063623051", "1961-12-11") == (Status.FAIL, "fields_mismatch")
+    # between the barcode and the MRZ (no OCR on either side) one character is a mismatch
+    machine = [_f("birth_date", "1961-11-12", FieldSource.BARCODE), _f("birth_date", "1981-11-12", FieldSource.MRZ)]
+    assert cross_check(machine, FieldSource.BARCODE, FieldSource.MRZ).status is Status.FAIL
 
 
 def test_passport_label_translation_is_not_a_value() -> None:
@@ -308,10 +331,52 @@ def test_passport_labels_misread_by_ocr_still_find_their_values() -> None:
     }
     got = {f.name: f.value for f in extract_printed_fields(_passport_page(**misread), date_order="dmy")}
     assert got == _PASSPORT_VALUES
-    # a label three edits away ("Data of hernth") is not taken: its value stays unread, never guessed
+    # a label three edits away ("Data of hernth") is not taken as a label; its value is still read, by
+    # position: the one date line the other dates' labels left unclaimed, first in reading order
     misread["birth"] = "Data of hernth/Date den"
     got = {f.name: f.value for f in extract_printed_fields(_passport_page(**misread), date_order="dmy")}
-    assert "birth_date" not in got and got["family_name"] == "TRAVELER"
+    assert got["birth_date"] == "1985-01-15" and got["family_name"] == "TRAVELER"
+
+
+def _passport_values_only(drop: str = "") -> list[OcrLine]:
+    """A passport page whose labels were all missed, with the line of value ``drop`` missed too."""
+    lines = [
+        _line("P", 520, 198, 20),
+        _line("USA", 700, 198, 60),
+        _line("963545637", 1000, 198, 160),
+        _line("TRAVELER", 520, 288, 160),
+        _line("HAPPY JANE", 520, 378, 160),
+        _line("UNITED STATESOF AMERICA", 520, 468, 330),  # OCR dropped a space
+        _line("15 JAN 1985", 520, 558, 180),
+        _line("CALIFORNIA, U.S.A.", 520, 648, 250),
+        _line("F", 1100, 648, 20),
+        _line("14 APR 2020", 520, 738, 180),
+        _line("13 APR 2030", 1000, 738, 180),
+        _line("United States Department of State", 520, 828, 400),
+    ]
+    return [ln for ln in lines if ln.text != drop]
+
+
+def test_passport_fields_by_position_when_no_label_is_read() -> None:
+    got = {f.name: f.value for f in extract_printed_fields(_passport_values_only(), date_order="dmy")}
+    assert got == {**_PASSPORT_VALUES, "given_names": "HAPPY JANE"}
+
+
+def test_passport_fields_by_position_are_not_shifted_by_a_missed_line() -> None:
+    # a missed date line: the other two would take the wrong names, so no date is assigned
+    got = {f.name for f in extract_printed_fields(_passport_values_only("14 APR 2020"), date_order="dmy")}
+    assert not got & {"birth_date", "issue_date", "expiry_date"}
+    # a missed surname: the given names are not taken for it
+    got = {f.name: f.value for f in extract_printed_fields(_passport_values_only("TRAVELER"), date_order="dmy")}
+    assert "family_name" not in got and "given_names" not in got and got["birth_date"] == "1985-01-15"
+    # a misread label above the number is not taken for it
+    lines = [_line("Type7Type", 520, 170, 120, 22), *_passport_values_only("963545637")]
+    assert "document_number" not in {f.name for f in extract_printed_fields(lines, date_order="dmy")}
+    # the sex misread as the type letter: not guessed
+    lines = [ln if ln.text != "F" else _line("P", 1100, 648, 20) for ln in _passport_values_only()]
+    assert "sex" not in {f.name for f in extract_printed_fields(lines, date_order="dmy")}
+    # the licence layout never reads by page position
+    assert not extract_printed_fields(_passport_values_only(), date_order="mdy", values_below=False)
 
 
 def test_a_fuzzy_label_must_be_nearer_its_own_label_than_any_other() -> None:

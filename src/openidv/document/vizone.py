@@ -114,11 +114,14 @@ def extract_printed_fields(
         hit = _find(lines, rows, labels, date_value, below_ok, _FUZZY_LABELS[name])
         if hit:
             out.append(FieldValue(name, hit.value, FieldSource.PRINTED, raw=hit.raw, confidence=hit.score))
-    number = _find(lines, rows, _NUMBER_LABELS, _document_number, below_ok, _FUZZY_LABELS["document_number"])
+    parse_number = _page_document_number if below_ok else _document_number
+    number = _find(lines, rows, _NUMBER_LABELS, parse_number, below_ok, _FUZZY_LABELS["document_number"])
     if number:
         out.append(
             FieldValue("document_number", number.value, FieldSource.PRINTED, raw=number.raw, confidence=number.score)
         )
+    if below_ok:
+        out += _page_dates_and_number_by_position(lines, rows, out, date_value)
     found: dict[str, str] = {}
     for name, labels in _NAME_LABELS.items():
         hit = _find(lines, rows, labels, _name_value, below_ok, _FUZZY_LABELS[name])
@@ -129,14 +132,14 @@ def extract_printed_fields(
         # No name label read, or (licence layout) one missed, often the lone small "1" of the family
         # name: the names by position, except a line a label already claimed.
         claimed = {normalize_name(raw) for raw in found.values()}
-        out += [
-            f
-            for f in _names_by_position(lines, rows)
-            if f.name not in found and normalize_name(f.raw or "") not in claimed
-        ]
+        by_position = _page_names_by_position(lines, out) if below_ok else _names_by_position(lines, rows)
+        out += [f for f in by_position if f.name not in found and normalize_name(f.raw or "") not in claimed]
     sex = _find(lines, rows, _SEX_LABELS, _sex_value, below_ok)
     if sex:
         out.append(FieldValue("sex", sex.value, FieldSource.PRINTED, raw=sex.raw, confidence=sex.score))
+    elif below_ok and (line := _page_sex_by_position(lines, out)) is not None:
+        out.append(FieldValue("sex", line.text.strip(" .,:;/").upper(), FieldSource.PRINTED, raw=line.text,
+                              confidence=line.score))  # fmt: skip
     return out
 
 
@@ -259,12 +262,132 @@ def _names_by_position(lines: list[OcrLine], rows: list[list[OcrLine]]) -> list[
     return out
 
 
+#: ICAO 9303 zone II order of a data page's dated fields (date of birth, issue, expiry): the order in
+#: which they are read, row by row and left to right, on US pages and ICAO-recommended layouts.
+_PAGE_DATE_ORDER = ("birth_date", "issue_date", "expiry_date")
+#: Country names printed as a nationality value (never a holder's name), spaces removed.
+_NATIONALITY_VALUES = ("UNITEDSTATESOFAMERICA",)
+
+
+def _page_dates_and_number_by_position(
+    lines: list[OcrLine], rows: list[list[OcrLine]], found: list[FieldValue], date_value: Callable[[str], str | None]
+) -> list[FieldValue]:
+    """Passport-page fallback for dates and the document number whose small labels were not read.
+
+    Dates: the lines that are a whole date and were not claimed by a label, in reading
+    order (rows top to bottom, left to right), are the missing fields of
+    :data:`_PAGE_DATE_ORDER` in that order, only when there are exactly as many such lines as
+    missing date fields (a missed or extra date line would shift them all). Document
+    number: the topmost line above every date that reads as a document number (the
+    first row of the page: type, issuing code, number).
+    """
+    have = {f.name: f for f in found}
+    claimed = {f.raw for f in found}
+    order = [line for row in rows for line in row]
+    all_dated = [(line, value) for line in order if (value := _whole_date(line.text, date_value))]
+    dated = [(line, value) for line, value in all_dated if line.text not in claimed]
+    out: list[FieldValue] = []
+    missing = [name for name in _PAGE_DATE_ORDER if name not in have]
+    if missing and len(dated) == len(missing):
+        out += [
+            FieldValue(name, value, FieldSource.PRINTED, raw=line.text, confidence=line.score)
+            for name, (line, value) in zip(missing, dated, strict=True)
+        ]
+    if "document_number" not in have and all_dated:
+        first_date_top = min(line.top for line, _ in all_dated)
+        numbers = [
+            (line, value)
+            for line in order
+            if line.bottom <= first_date_top and (value := _page_document_number(line.text))
+        ]
+        if numbers:
+            line, value = min(numbers, key=lambda t: t[0].top)
+            out.append(FieldValue("document_number", value, FieldSource.PRINTED, raw=line.text, confidence=line.score))
+    return out
+
+
+def _whole_date(text: str, date_value: Callable[[str], str | None]) -> str | None:
+    """The date ``text`` consists of (a value line, not a label with a date in it)."""
+    if re.search(r"[A-Za-z]{5,}", text):  # month names are 3 letters (bilingual "JAN/JAN" split by a slash)
+        return None
+    return date_value(text)
+
+
+def _page_names_by_position(lines: list[OcrLine], found: list[FieldValue]) -> list[FieldValue]:
+    """Passport-page fallback for names whose labels were not read (ICAO 9303 zone II order).
+
+    Between the document number and the date of birth, in the date of birth's value
+    column, the page prints the surname, the given names and the nationality. When
+    exactly two name-like lines lie above the nationality (or, without a nationality
+    line, in that whole span) they are the surname and the given names; with one of them
+    missed nothing is assigned, as a shifted guess would fail the MRZ comparison.
+    """
+    have = {f.name: f for f in found}
+    number, birth = have.get("document_number"), have.get("birth_date")
+    if number is None or birth is None:
+        return []
+    number_line = next((ln for ln in lines if ln.text == number.raw), None)
+    birth_line = next((ln for ln in lines if ln.text == birth.raw), None)
+    if number_line is None or birth_line is None or birth_line.top <= number_line.bottom:
+        return []
+    column = sorted(
+        (
+            ln
+            for ln in lines
+            if number_line.bottom - 0.3 * number_line.height <= ln.top < birth_line.top
+            and abs(ln.left - birth_line.left) <= 1.5 * max(ln.height, birth_line.height)
+            and ln is not number_line
+        ),
+        key=lambda ln: ln.top,
+    )
+    names: list[tuple[OcrLine, str]] = []
+    for line in column:
+        value = _name_value(line.text)
+        if value is None:
+            continue
+        if any(edit_distance(value.replace(" ", ""), c) <= 2 for c in _NATIONALITY_VALUES):
+            break  # the nationality follows the names
+        names.append((line, value))
+    if len(names) != 2:
+        return []
+    return [
+        FieldValue(name, value, FieldSource.PRINTED, raw=line.text, confidence=line.score)
+        for name, (line, value) in zip(("family_name", "given_names"), names, strict=True)
+    ]
+
+
+def _page_sex_by_position(lines: list[OcrLine], found: list[FieldValue]) -> OcrLine | None:
+    """Passport-page fallback for the sex whose label was not read: the only line from the
+    date of birth's row down that is a lone M, F or X (the first row's lone letter is the
+    document type, P; a sex misread as P is not guessed)."""
+    birth = next((f for f in found if f.name == "birth_date"), None)
+    birth_line = next((ln for ln in lines if birth is not None and ln.text == birth.raw), None)
+    if birth_line is None:
+        return None
+    singles = [
+        ln
+        for ln in lines
+        if ln.top >= birth_line.top - 0.3 * birth_line.height
+        and re.fullmatch(r"[MFX]", ln.text.strip(" .,:;/").upper())
+    ]
+    return singles[0] if len(singles) == 1 else None
+
+
 def _document_number(text: str) -> str | None:
     for token in re.findall(r"[A-Z0-9][A-Z0-9 \-]{3,}[A-Z0-9]", text.upper()):
         cleaned = normalize_document_number(token)
         if 5 <= len(cleaned) <= 20 and any(c.isdigit() for c in cleaned):
             return cleaned
     return None
+
+
+def _page_document_number(text: str) -> str | None:
+    """A passport number: 6 or more characters, at least half of them digits (a misread label
+    such as "Type/Type" read "TYPE7TYPE" is not one)."""
+    value = _document_number(text)
+    if value is None or len(value) < 6 or 2 * sum(c.isdigit() for c in value) < len(value):
+        return None
+    return value
 
 
 def _name_value(text: str) -> str | None:
@@ -305,13 +428,16 @@ def _glued_labels(token: str) -> bool:
 def _near_label_word(token: str) -> bool:
     """A label word misread by OCR: a token within one edit (insertion, deletion or substitution)
     of a 6-letter label word or two edits of a longer one ("PENOMS", "PRENOTNS"), or one that
-    starts with such a word ("SURNAMEANOM": a bilingual label with its slash misread). Shorter
+    starts with such a word, or with one a single edit from it, and runs on ("SURNAMEANOM",
+    "NATIONATITYNATIONATITE": a bilingual label with its slash misread). Shorter
     label words are too close to real names (BIRTH/BIRCH, CLASS/GLASS) to be matched loosely."""
     if len(token) < 5:
         return False
     for word in _LONG_LABEL_WORDS:
         if len(token) > len(word) and token.startswith(word):
             return True
+        if len(token) >= len(word) + 3 and edit_distance(word, token[: len(word)]) <= 1:
+            return True  # a misread label glued to its translation ("NATIONATITYNATIONATITE")
         allowed = 1 if len(word) <= 6 else 2
         if abs(len(word) - len(token)) <= allowed and edit_distance(word, token) <= allowed:
             return True
