@@ -10,7 +10,7 @@ from skimage import data
 
 from openidv.checks import Status
 from openidv.document import forgery, synth
-from openidv.document.engine import analyse_document
+from openidv.document.engine import DocumentConfig, analyse_document, analyse_side
 from openidv.document.types import DocumentType
 from openidv.eval.forgery import default_portraits
 from openidv.imaging import encode_jpeg
@@ -62,6 +62,18 @@ def test_genuine_passport(portraits: list[np.ndarray]) -> None:
     assert _status(report, "mrz_check_digit_document_number") is Status.PASS
     assert _status(report, "consistency_mrz_printed") in (Status.PASS, Status.INCONCLUSIVE)
     assert _failed(report) == []
+
+
+def test_passport_page_labels_are_read_only_when_a_field_needs_them(portraits: list[np.ndarray]) -> None:
+    doc = forgery.generate("genuine", np.random.default_rng(202), portraits, TODAY, kind="passport")
+    skipped = analyse_side(doc.front, "front")
+    everything = analyse_side(doc.front, "front", DocumentConfig(read_labels=True))
+    values = {f.name: f.value for f in skipped.printed}
+    assert {f.name: f.value for f in everything.printed} == values  # the same fields, read by position
+    assert values["birth_date"] == doc.person.birth_date.isoformat()
+    assert values["family_name"] == doc.person.family_name
+    assert len(skipped.ocr_lines) < 0.7 * len(everything.ocr_lines)  # the labels were not recognised
+    assert not any("Date of" in line.text or "Surname" in line.text for line in skipped.ocr_lines)
 
 
 @pytest.mark.parametrize(

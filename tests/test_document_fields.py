@@ -14,7 +14,7 @@ from openidv.document.crosscheck import cross_check, same_name
 from openidv.document.normalize import normalize_name, parse_date
 from openidv.document.ocr import OcrLine, group_rows
 from openidv.document.types import FieldSource, FieldValue
-from openidv.document.vizone import extract_printed_fields
+from openidv.document.vizone import extract_printed_fields, label_lines
 
 
 def _line(text: str, x: float, y: float, w: float = 200, h: float = 30) -> OcrLine:
@@ -362,6 +362,12 @@ def test_passport_fields_by_position_when_no_label_is_read() -> None:
     assert got == {**_PASSPORT_VALUES, "given_names": "HAPPY JANE"}
 
 
+def test_one_label_naming_both_name_parts_gives_neither() -> None:
+    lines = [_line("Name (Surname, Given names)", 460, 170, 330, 40), _line("MAY LIN", 460, 215, 160, 40)]
+    got = {f.name for f in extract_printed_fields(lines, date_order="dmy")}
+    assert not got & {"family_name", "given_names"}
+
+
 def test_passport_fields_by_position_are_not_shifted_by_a_missed_line() -> None:
     # a missed date line: the other two would take the wrong names, so no date is assigned
     got = {f.name for f in extract_printed_fields(_passport_values_only("14 APR 2020"), date_order="dmy")}
@@ -389,3 +395,25 @@ def test_a_fuzzy_label_must_be_nearer_its_own_label_than_any_other() -> None:
     assert "birth_date" not in {f.name for f in extract_printed_fields(lines, date_order="dmy")}
     lines[0] = _line("Dale of btrth/ Date de naissance", 456, 546, 330, 24)
     assert {f.name: f.value for f in extract_printed_fields(lines, date_order="dmy")}["birth_date"] == "2022-02-03"
+
+
+def test_label_lines_are_small_lines_right_above_a_value() -> None:
+    def quad(x: float, y: float, w: float, h: float) -> np.ndarray:
+        return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)
+
+    lines = [
+        quad(520, 260, 150, 30),  # "Surname / Nom": 30 px, its value starts right under it
+        quad(520, 290, 160, 44),  # "TRAVELER"
+        quad(520, 350, 230, 30),  # "Given Names / Prenoms"
+        quad(520, 380, 100, 44),  # "HAPPY"
+        quad(520, 445, 180, 44),  # "UNITED STATES OF AMERICA": a value, a full line height above the next
+        quad(520, 500, 180, 44),  # "15 JAN 1985" (no label read above it)
+        quad(520, 560, 330, 50),  # a taller value well below it
+        quad(1000, 440, 180, 60),  # "SPECIMEN": a stamp, taller than anything under it
+        quad(1000, 505, 180, 44),
+    ]
+    assert label_lines(lines) == [True, False, True, False, False, False, False, False, False]
+    # a dense layout (a real Taiwanese page) whose value is directly followed by the next label, as
+    # tall: the value is taken for a label; the engine then reads the labels too, as its fields are
+    # not all found without them
+    assert label_lines([quad(870, 470, 200, 48), quad(865, 515, 220, 50)]) == [True, False]

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
+
 from openidv.document.normalize import (
     approximate_find,
     edit_distance,
@@ -83,6 +85,46 @@ _LABEL_WORDS = frozenset(
 )  # fmt: skip
 
 
+#: Passport pages print small labels right above their values. A detected line is a label when the
+#: nearest line under it (left-aligned with it) starts within this fraction of its height below it
+#: and is not much shorter than it (:data:`LABEL_MAX_HEIGHT_RATIO`). Measured on 16 generated
+#: pages (218 line pairs, labels read): a label's gap to its value is at most 0.27 of its height
+#: (95 % at most 0.06); a value's gap to the next line is at least 0.23, and where under 0.35 the
+#: value is at least 1.15 times as tall as the label under it.
+LABEL_MAX_GAP = 0.2
+LABEL_MAX_HEIGHT_RATIO = 1.1
+
+
+def label_lines(quads: list[np.ndarray]) -> list[bool]:
+    """Which text-line quadrilaterals ((4, 2), detector order, page pixels) are field labels of a
+    values-below layout (passport data page): see :data:`LABEL_MAX_GAP`.
+
+    A page whose fields are found by position (:func:`extract_printed_fields`) need not read
+    its labels, about half the recogniser's work on a bilingual page. A line that is missed
+    as a label is only read in vain; a value taken for a label is lost, so the rule is strict.
+    """
+    boxes = [(float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 1].max()), _height(q)) for q in quads]
+    out = []
+    for i, (left, _, bottom, height) in enumerate(boxes):
+        under = [
+            (top_j - bottom, height_j)
+            for j, (left_j, top_j, _, height_j) in enumerate(boxes)
+            if j != i and top_j - bottom >= -0.3 * height and abs(left_j - left) <= 1.5 * height
+        ]
+        if not under:
+            out.append(False)
+            continue
+        gap, height_below = min(under)
+        out.append(gap <= LABEL_MAX_GAP * height and height < LABEL_MAX_HEIGHT_RATIO * height_below)
+    return out
+
+
+def _height(quad: np.ndarray) -> float:
+    """A detector quadrilateral's height in pixels: the longer of its two vertical sides."""
+    q = np.asarray(quad, dtype=np.float64).reshape(4, 2)
+    return float(max(np.linalg.norm(q[3] - q[0]), np.linalg.norm(q[2] - q[1])))
+
+
 @dataclass(frozen=True)
 class _Hit:
     value: str
@@ -128,6 +170,11 @@ def extract_printed_fields(
         if hit:
             found[name] = hit.raw
             out.append(FieldValue(name, hit.value, FieldSource.PRINTED, raw=hit.raw, confidence=hit.score))
+    if len(found) == 2 and len(set(found.values())) == 1:
+        # both name labels led to one line (one label naming both parts: "Name (Surname, Given names)"):
+        # which part it is cannot be told, so neither is taken
+        out = [f for f in out if f.name not in found]
+        found = {}
     if not found or (date_order == "mdy" and len(found) < len(_NAME_LABELS)):
         # No name label read, or (licence layout) one missed, often the lone small "1" of the family
         # name: the names by position, except a line a label already claimed.
