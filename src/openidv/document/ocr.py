@@ -122,14 +122,19 @@ def detect_lines(rgb: np.ndarray, *, max_side: int = DET_SIDE) -> list[np.ndarra
 
 
 def recogniser(engine: Any) -> tuple[Any, Any, Sequence[str]] | None:
-    """RapidOCR's text recogniser, its ONNX session and its character set (rapidocr 3.10, built
-    lazily on first use); None with another rapidocr version, whose own batching is used then."""
+    """RapidOCR's text recogniser (for its input scaling), the session to run and its character
+    set: the registry's ``ppocr_rec_latin`` (the same network, output cut to Latin characters)
+    for the registry's RapidOCR; None with another rapidocr version, whose own batching is used
+    then."""
     loader = getattr(engine, "_load_rec_model", None)
     rec = loader() if callable(loader) else None
     session = getattr(rec, "session", None)
     charset = getattr(getattr(rec, "postprocess_op", None), "character", None)
     if rec is None or session is None or charset is None:
         return None
+    if engine is get_model("rapidocr"):
+        latin = get_model("ppocr_rec_latin")
+        return rec, latin, latin.charset
     return rec, session, charset
 
 
