@@ -100,8 +100,10 @@ def label_lines(quads: list[np.ndarray]) -> list[bool]:
     values-below layout (passport data page): see :data:`LABEL_MAX_GAP`.
 
     A page whose fields are found by position (:func:`extract_printed_fields`) need not read
-    its labels, about half the recogniser's work on a bilingual page. A line that is missed
-    as a label is only read in vain; a value taken for a label is lost, so the rule is strict.
+    its labels, about half the recogniser's work on a bilingual page. A label missed by the
+    rule is only read in vain. A value taken for a label (dense layouts print the next label
+    right under a value, as tall) is read later: the engine recognises the marked lines too
+    when a needed field is still missing.
     """
     boxes = [(float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 1].max()), _height(q)) for q in quads]
     out = []
