@@ -212,7 +212,7 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
         if any(labels) and not {f.name for f in side.printed} >= _PAGE_FIELDS:
             rest = read_text(work, quads=[q for q, lab in zip(quads, labels, strict=True) if lab], skip=skip)
             rank = {id(q): i for i, q in enumerate(quads)}  # detector order, as if read in one pass
-            side.ocr_lines = sorted(side.ocr_lines + rest, key=lambda line: rank[id(line.box)])
+            side.ocr_lines = sorted(side.ocr_lines + rest, key=lambda line: rank.get(id(line.box), len(rank)))
             side.printed = extract_printed_fields(side.ocr_lines, date_order=order)
         clock.lap("printed_text")
     return side
