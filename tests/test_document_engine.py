@@ -9,7 +9,7 @@ import pytest
 from skimage import data
 
 from openidv.checks import Status
-from openidv.document import forgery, synth
+from openidv.document import engine, forgery, synth
 from openidv.document.engine import DocumentConfig, analyse_document, analyse_side
 from openidv.document.types import DocumentType
 from openidv.eval.forgery import default_portraits
@@ -74,6 +74,18 @@ def test_passport_page_labels_are_read_only_when_a_field_needs_them(portraits: l
     assert values["family_name"] == doc.person.family_name
     assert len(skipped.ocr_lines) < 0.7 * len(everything.ocr_lines)  # the labels were not recognised
     assert not any("Date of" in line.text or "Surname" in line.text for line in skipped.ocr_lines)
+
+
+def test_passport_page_lines_taken_for_labels_are_read_when_a_field_is_missing(
+    portraits: list[np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = forgery.generate("genuine", np.random.default_rng(202), portraits, TODAY, kind="passport")
+    everything = analyse_side(doc.front, "front", DocumentConfig(read_labels=True))
+    # every line taken for a label (a dense layout): the first pass finds nothing, the second reads them all
+    monkeypatch.setattr(engine, "label_lines", lambda quads: [True] * len(quads))
+    fallback = analyse_side(doc.front, "front")
+    assert [line.text for line in fallback.ocr_lines] == [line.text for line in everything.ocr_lines]
+    assert {f.name: f.value for f in fallback.printed} == {f.name: f.value for f in everything.printed}
 
 
 @pytest.mark.parametrize(
