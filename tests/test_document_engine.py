@@ -88,6 +88,17 @@ def test_passport_page_lines_taken_for_labels_are_read_when_a_field_is_missing(
     assert {f.name: f.value for f in fallback.printed} == {f.name: f.value for f in everything.printed}
 
 
+def test_passport_page_stretched_past_the_id1_ratio_is_still_a_passport(portraits: list[np.ndarray]) -> None:
+    # this photo's outline measures 1.67 (perspective), beyond ID-1's 1.586: rectified as a card
+    # first, its MRZ band makes it a passport page again
+    doc = forgery.generate("broken_check_digit", np.random.default_rng(11350380), portraits, TODAY)
+    side = analyse_side(doc.front, "front")
+    assert side.locate is not None and side.locate.quad is not None and side.locate.quad.aspect_ratio > 1.6
+    report = analyse_document(doc.front, today=TODAY)
+    assert report.type is DocumentType.PASSPORT_TD3
+    assert _status(report, "mrz_composite_check_digit") is Status.FAIL
+
+
 @pytest.mark.parametrize(
     ("label", "expected"),
     [

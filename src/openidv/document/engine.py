@@ -52,8 +52,6 @@ _PORTRAIT_DETECTOR = DetectorConfig(score_threshold=0.8, max_side=512, retry_max
 _PORTRAIT_DETECTOR_FINE = DetectorConfig(score_threshold=0.6, max_side=1024, retry_max_side=1024, hog_fallback=False)
 #: Measured long/short ratio from which an outline is taken as ID-1 rather than a passport page.
 ID1_MIN_ASPECT = 1.48
-#: Below this measured ratio an "ID-1" portrait side is checked for an MRZ band (a stretched TD3 page).
-ID1_CLEAR_MIN_ASPECT = 1.60
 #: Smallest measured long/short ratio at which a portrait side without an MRZ band is re-read as ID-1.
 ID1_FALLBACK_MIN_ASPECT = 1.30
 #: A face at least this share of the largest face's width is a second portrait (not a ghost image).
@@ -160,9 +158,10 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
             _read_barcode(side, work, config)
             clock.lap("barcode")
     quads: list[np.ndarray] | None = None
-    if side.faces and side.format == "id1" and _ambiguous_id1(side):
-        # Perspective can stretch a passport page (1.42) past the ID-1 cut: a face and an MRZ band
-        # on the same side make it a passport page (card fronts carry no MRZ).
+    if side.faces and side.format == "id1":
+        # Perspective can stretch a passport page (1.42) past the ID-1 cut, to 1.73 in generated
+        # photos: a face and an MRZ band on the same side make it a passport page (card fronts carry
+        # no MRZ). The detection is the one the printed zone needs anyway: it costs nothing here.
         quads = detect_lines(work, max_side=_det_side(side))
         clock.lap("text_detect")
         if mrz_band_present(quads, work.shape[1], min_fraction=0.6) and _rerectify(side, "td3"):
@@ -225,11 +224,6 @@ _PAGE_FIELDS = frozenset({"birth_date", "expiry_date", "document_number", "famil
 def _det_side(side: SideAnalysis) -> int:
     """The text detector's resolution for this side: smaller for a rectified ID-1 card (larger print)."""
     return DET_SIDE_ID1 if side.format == "id1" else DET_SIDE  # "id1" only once rectified as a card
-
-
-def _ambiguous_id1(side: SideAnalysis) -> bool:
-    quad = side.locate.quad if side.locate is not None else None
-    return quad is not None and quad.aspect_ratio < ID1_CLEAR_MIN_ASPECT
 
 
 def _rerectify(side: SideAnalysis, fmt: str, min_aspect: float = 0.0) -> bool:
