@@ -35,6 +35,7 @@ _OCR_FOLD = str.maketrans({"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "S"
 #: check digits) had them right. Kept narrow on purpose: 8/9 and 1/2 are not here, so a birth
 #: year moved by a decade or more by one stroke (1985 -> 1995) still fails.
 OCR_CONFUSABLE_PAIRS = frozenset({"68", "56", "06", "08", "38", "17"})
+_CONFUSABLE_FIELDS = ("birth_date", "expiry_date", "issue_date", "document_number")
 
 #: Printed-text values read with a recogniser confidence below this do not fail a comparison:
 #: a disagreement with them is reported as uncertain (``low_ocr_confidence``), not as a mismatch.
@@ -88,11 +89,11 @@ def cross_check(fields: list[FieldValue], a: FieldSource, b: FieldSource) -> Che
     uncertain = {
         f: v for f, v in mismatches.items() if f in low or (f == "name" and low & {"family_name", "given_names"})
     }
-    confusable = {
-        f: v
-        for f, v in mismatches.items()
-        if f not in uncertain and FieldSource.PRINTED in (a, b) and f != "sex" and _one_confusable(f, *v)
-    }
+    confusable = (
+        {f: v for f, v in mismatches.items() if f not in uncertain and _one_confusable(f, *v)}
+        if FieldSource.PRINTED in (a, b)
+        else {}
+    )
     uncertain |= confusable
     # a name read into the wrong part (the given names taken for the family name when the family
     # name's line was not read): every token is the other source's own, only placed elsewhere
@@ -203,8 +204,8 @@ def _full_name(values: dict[str, str]) -> list[str]:
 
 def _one_confusable(field: str, x: str, y: str) -> bool:
     """``x`` and ``y`` (a date or document number) differ in exactly one character, and the two
-    characters one of :data:`OCR_CONFUSABLE_PAIRS`."""
-    if field == "name":
+    characters one of :data:`OCR_CONFUSABLE_PAIRS`; always False for names and sex."""
+    if field not in _CONFUSABLE_FIELDS:
         return False
     if field == "document_number":
         x, y = normalize_document_number(x), normalize_document_number(y)

@@ -186,9 +186,8 @@ def extract_printed_fields(
     sex = _find(lines, rows, _SEX_LABELS, _sex_value, below_ok)
     if sex:
         out.append(FieldValue("sex", sex.value, FieldSource.PRINTED, raw=sex.raw, confidence=sex.score))
-    elif below_ok and (line := _page_sex_by_position(lines, out)) is not None:
-        out.append(FieldValue("sex", line.text.strip(" .,:;/").upper(), FieldSource.PRINTED, raw=line.text,
-                              confidence=line.score))  # fmt: skip
+    elif below_ok:
+        out += _page_sex_by_position(lines, out)
     return out
 
 
@@ -371,12 +370,7 @@ def _page_names_by_position(lines: list[OcrLine], found: list[FieldValue]) -> li
     line, in that whole span) they are the surname and the given names; with one of them
     missed nothing is assigned, as a shifted guess would fail the MRZ comparison.
     """
-    have = {f.name: f for f in found}
-    number, birth = have.get("document_number"), have.get("birth_date")
-    if number is None or birth is None:
-        return []
-    number_line = next((ln for ln in lines if ln.text == number.raw), None)
-    birth_line = next((ln for ln in lines if ln.text == birth.raw), None)
+    number_line, birth_line = _line_of(lines, found, "document_number"), _line_of(lines, found, "birth_date")
     if number_line is None or birth_line is None or birth_line.top <= number_line.bottom:
         return []
     column = sorted(
@@ -405,21 +399,29 @@ def _page_names_by_position(lines: list[OcrLine], found: list[FieldValue]) -> li
     ]
 
 
-def _page_sex_by_position(lines: list[OcrLine], found: list[FieldValue]) -> OcrLine | None:
+def _page_sex_by_position(lines: list[OcrLine], found: list[FieldValue]) -> list[FieldValue]:
     """Passport-page fallback for the sex whose label was not read: the only line from the
     date of birth's row down that is a lone M, F or X (the first row's lone letter is the
     document type, P; a sex misread as P is not guessed)."""
-    birth = next((f for f in found if f.name == "birth_date"), None)
-    birth_line = next((ln for ln in lines if birth is not None and ln.text == birth.raw), None)
+    birth_line = _line_of(lines, found, "birth_date")
     if birth_line is None:
-        return None
+        return []
     singles = [
-        ln
+        (ln, code)
         for ln in lines
         if ln.top >= birth_line.top - 0.3 * birth_line.height
-        and re.fullmatch(r"[MFX]", ln.text.strip(" .,:;/").upper())
+        and re.fullmatch(r"[MFX]", code := ln.text.strip(" .,:;/").upper())
     ]
-    return singles[0] if len(singles) == 1 else None
+    if len(singles) != 1:
+        return []
+    line, code = singles[0]
+    return [FieldValue("sex", code, FieldSource.PRINTED, raw=line.text, confidence=line.score)]
+
+
+def _line_of(lines: list[OcrLine], found: list[FieldValue], name: str) -> OcrLine | None:
+    """The OCR line field ``name`` of ``found`` was read from (the first whose text is its raw text)."""
+    field = next((f for f in found if f.name == name), None)
+    return None if field is None else next((ln for ln in lines if ln.text == field.raw), None)
 
 
 def _document_number(text: str) -> str | None:
