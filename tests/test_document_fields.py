@@ -222,6 +222,29 @@ def test_licence_family_name_by_position_when_its_label_is_missed() -> None:
     }
 
 
+def test_licence_birth_date_label_with_its_b_read_as_8() -> None:
+    lines = [
+        _line("4d DLN N34759314", 354, 150, 300),
+        _line("NGUYEN", 464, 205, 200, 40),
+        _line("CALEB DANA", 464, 260),
+        _line("3DO8", 354, 315, 90),  # B read as 8
+        _line("05/26/1943", 464, 311),
+        _line("4bEXP", 357, 370, 90),
+        _line("07/20/2033", 461, 366),
+    ]
+    got = {f.name: f.value for f in extract_printed_fields(lines)}
+    assert got == {
+        "document_number": "N34759314",
+        "family_name": "NGUYEN",
+        "given_names": "CALEB DANA",
+        "birth_date": "1943-05-26",
+        "expiry_date": "2033-07-20",
+    }
+    # "D08" alone (no field number) starts document numbers: not a birth-date label
+    lines = [_line("DL D0812345", 354, 150, 300), _line("05/26/1943", 464, 150)]
+    assert "birth_date" not in {f.name for f in extract_printed_fields(lines)}
+
+
 def test_misread_label_is_not_a_name() -> None:
     lines = [_line("Surname/Nom", 400, 100), _line("PREHOMS", 400, 140)]
     assert "family_name" not in {f.name for f in extract_printed_fields(lines, date_order="dmy")}
@@ -250,10 +273,15 @@ def test_name_read_into_the_wrong_part_is_inconclusive_but_a_new_name_fails() ->
     confused = cross_check([*mrz, _f("family_name", "JAMAL HANNAH", FieldSource.PRINTED)], FieldSource.MRZ,
                            FieldSource.PRINTED)  # fmt: skip
     assert confused.status is Status.INCONCLUSIVE and confused.reason == "name_parts_confused", confused
-    # a printed name with words of its own is an alteration
-    altered = cross_check([*mrz, _f("family_name", "JOHNSON", FieldSource.PRINTED)], FieldSource.MRZ,
-                          FieldSource.PRINTED)  # fmt: skip
-    assert altered.status is Status.FAIL and altered.reason == "fields_mismatch"
+    # the same with the space between the words dropped by OCR
+    glued = cross_check([*mrz, _f("family_name", "JAMALHANNAH", FieldSource.PRINTED)], FieldSource.MRZ,
+                        FieldSource.PRINTED)  # fmt: skip
+    assert glued.status is Status.INCONCLUSIVE and glued.reason == "name_parts_confused", glued
+    # a printed name with words of its own is an alteration, glued to genuine words or not
+    for new_name in ("JOHNSON", "JAMALJOHNSON", "HANNAHJ"):
+        altered = cross_check([*mrz, _f("family_name", new_name, FieldSource.PRINTED)], FieldSource.MRZ,
+                              FieldSource.PRINTED)  # fmt: skip
+        assert altered.status is Status.FAIL and altered.reason == "fields_mismatch", new_name
 
 
 def test_cross_check_low_confidence_printed_value_is_inconclusive() -> None:

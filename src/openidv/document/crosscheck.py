@@ -101,7 +101,7 @@ def cross_check(fields: list[FieldValue], a: FieldSource, b: FieldSource) -> Che
         "name" in mismatches
         and "name" not in uncertain
         and FieldSource.PRINTED in (a, b)
-        and (set(name_a) <= whole_b or set(name_b) <= whole_a)
+        and (_made_of(name_a, whole_b) or _made_of(name_b, whole_a))
     )
     if confused:
         uncertain["name"] = mismatches["name"]
@@ -192,6 +192,20 @@ def _by_name(fields: list[FieldValue], source: FieldSource) -> dict[str, str]:
         if f.source is source and f.value:
             out.setdefault(f.name, f.value)
     return out
+
+
+def _made_of(tokens: list[str], words: set[str]) -> bool:
+    """Every token is one of ``words`` or several of them run together (OCR drops the space
+    between words: "HANNAHHANNAH")."""
+
+    def split(token: str) -> bool:
+        ends = {0}  # prefixes of ``token`` that are a sequence of words
+        for i in range(1, len(token) + 1):
+            if any(token[i - len(w) : i] == w and i - len(w) in ends for w in words if 0 < len(w) <= i):
+                ends.add(i)
+        return len(token) in ends
+
+    return bool(tokens) and all(t in words or split(t) for t in tokens)
 
 
 def _full_name(values: dict[str, str]) -> list[str]:

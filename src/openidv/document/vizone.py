@@ -33,8 +33,15 @@ from openidv.document.ocr import OcrLine, group_rows
 from openidv.document.types import FieldSource, FieldValue
 
 _DATE_FIELDS = {
-    # OCR reads the O of DOB as a zero now and then ("3D0B")
-    "birth_date": (r"3\s*D[O0]B", r"(?<![A-Z])D[O0]B(?![A-Z])", r"DATE OF BIRTH", r"BIRTH ?DATE"),
+    # OCR reads the O of DOB as a zero now and then ("3D0B"), the B after the field number as an 8
+    # ("3DO8"; not without the number: "D08" starts document numbers)
+    "birth_date": (
+        r"3\s*D[O0]B",
+        r"(?<![A-Z])D[O0]B(?![A-Z])",
+        r"(?<![0-9A-Z])3\s*D[O0]8(?![0-9])",
+        r"DATE OF BIRTH",
+        r"BIRTH ?DATE",
+    ),
     "expiry_date": (r"4b\s*EXP", r"(?<![A-Z])EXP(IRES|IRATION)?(?![A-Z])", r"DATE OF EXPIR", r"\bEXPIRY\b"),
     "issue_date": (r"4a\s*ISS", r"(?<![A-Z])ISS(UED)?(?![A-Z])", r"DATE OF ISSUE"),
 }
