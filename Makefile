@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python bench/face_match.py
 	$(BIN)/python bench/portrait_enhancement.py
 	OPENIDV_ONNX_THREADS=1 $(BIN)/python bench/document_speed.py
+	$(BIN)/python bench/ocr_runtime.py
 	$(BIN)/python bench/service_submit.py
 
 # MRZ reading against PassportEye (tesseract and PassportEye in a throwaway venv, bench only).

@@ -1,9 +1,19 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from openidv.errors import ModelUnavailableError
-from openidv.models import LATIN_CHARSET, REGISTRY, ModelRegistry, ModelSpec, get_model
+from openidv.models import (
+    LATIN_CHARSET,
+    REGISTRY,
+    ModelRegistry,
+    ModelSpec,
+    OpenVinoModel,
+    compile_openvino,
+    get_model,
+    latin_recogniser_graph,
+)
 
 
 def test_builtin_models_are_available() -> None:
@@ -57,8 +67,6 @@ def test_a_model_built_from_another_loads_without_deadlock() -> None:
 
 
 def test_latin_recogniser_reads_like_the_full_one() -> None:
-    import numpy as np
-
     from openidv.document.ocr import _ctc_decode, line_strip
 
     latin = get_model("ppocr_rec_latin")
@@ -78,3 +86,53 @@ def test_latin_recogniser_reads_like_the_full_one() -> None:
     probs = latin(batch)[0]
     assert probs.shape[-1] == len(latin.charset) and np.allclose(probs.sum(axis=-1), 1.0, atol=1e-3)
     assert _ctc_decode(probs, latin.charset)[0] == text_full == "DOE JOHN 15 JAN 1985"
+
+
+def _printed_line_batch(text: str) -> np.ndarray:
+    """A rendered text line as the recogniser's input batch (1, 3, 48, W) float32."""
+    import cv2
+
+    from openidv.document.ocr import line_strip
+
+    rec = get_model("rapidocr")._load_rec_model()
+    image = np.full((60, 460, 3), 255, np.uint8)
+    cv2.putText(image, text, (8, 42), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (20, 20, 20), 2)
+    strip = line_strip(image, np.array([[0, 0], [460, 0], [460, 60], [0, 60]], np.float32))
+    batch = rec.resize_norm_img(np.ascontiguousarray(strip[:, :, ::-1]), max(3.0, strip.shape[1] / 48))[None]
+    return batch.astype(np.float32)
+
+
+def test_ocr_networks_run_on_openvino() -> None:
+    assert isinstance(get_model("rapidocr")._load_det_model().session, OpenVinoModel)
+    latin = get_model("ppocr_rec_latin")
+    assert isinstance(latin.network, OpenVinoModel) and latin.network.precision in ("bf16", "f32")
+
+
+def test_openvino_f32_computes_what_onnxruntime_does_and_auto_reads_the_same() -> None:
+    import onnxruntime as ort
+
+    from openidv.document.ocr import _ctc_decode
+
+    graph, charset = latin_recogniser_graph()
+    assert charset == get_model("ppocr_rec_latin").charset
+    session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
+    batch = _printed_line_batch("SMITH 04 MAR 1990 X12")
+    reference = session.run(None, {session.get_inputs()[0].name: batch})[0]
+    f32 = compile_openvino(graph, precision="f32")
+    assert f32.precision == "f32"
+    assert np.allclose(f32(batch), reference, atol=1e-4)
+    auto = compile_openvino(graph, precision="auto")(batch)
+    assert auto.shape == reference.shape
+    assert _ctc_decode(auto[0], charset)[0] == _ctc_decode(reference[0], charset)[0] == "SMITH 04 MAR 1990 X12"
+
+
+def test_openvino_model_serves_several_threads_at_once() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    latin = get_model("ppocr_rec_latin")
+    batches = [_printed_line_batch(t) for t in ("ALPHA 1", "BRAVO 22", "CHARLIE 333", "DELTA 4444")] * 3
+    alone = [latin(b) for b in batches]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(latin, batches))
+    assert all(np.array_equal(a, b) for a, b in zip(alone, together, strict=True))
+    assert not np.array_equal(alone[0], alone[1][:, : alone[0].shape[1]])  # different lines give different outputs

@@ -82,7 +82,7 @@ def render_document(mrz: list[str] | None, size: int = 26, seed: int = 0) -> np.
 def test_rapidocr_model_is_registered() -> None:
     status = check_models(["rapidocr"])[0]
     assert status.available, status.problem
-    assert status.package == "rapidocr==3.10.0"
+    assert status.package == "rapidocr==3.10.0 and openvino==2026.4.1"
 
 
 @pytest.mark.parametrize("mrz", [TD3, TD1], ids=["td3", "td1"])

@@ -7,6 +7,7 @@ and passes them in.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,8 +23,12 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(DEFAULT_MAX_PIXELS, gt=0)
     #: face-match operating point: target false-match rate "1e-2", "1e-3" or "1e-4"
     face_operating_point: str = DEFAULT_OPERATING_POINT
-    #: ONNX Runtime intra-op threads per model; 0 lets the runtime choose
+    #: inference threads per model (ONNX Runtime intra-op threads, OpenVINO inference threads); 0 lets
+    #: the runtime choose
     onnx_threads: int = Field(0, ge=0)
+    #: arithmetic of the OpenVINO-run OCR networks: "auto" (bfloat16 on CPUs with AVX-512 BF16 or AMX,
+    #: float32 elsewhere) or "f32" (float32 everywhere: the same numbers on every CPU, slower)
+    inference_precision: Literal["auto", "f32"] = "auto"
 
 
 @lru_cache(maxsize=1)
