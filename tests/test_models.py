@@ -9,10 +9,13 @@ from openidv.models import (
     REGISTRY,
     ModelRegistry,
     ModelSpec,
+    OnnxRuntimeModel,
     OpenVinoModel,
+    _cpu_computes_bf16,
     compile_openvino,
     get_model,
     latin_recogniser_graph,
+    ocr_network,
 )
 
 
@@ -102,10 +105,29 @@ def _printed_line_batch(text: str) -> np.ndarray:
     return batch.astype(np.float32)
 
 
-def test_ocr_networks_run_on_openvino() -> None:
-    assert isinstance(get_model("rapidocr")._load_det_model().session, OpenVinoModel)
-    latin = get_model("ppocr_rec_latin")
-    assert isinstance(latin.network, OpenVinoModel) and latin.network.precision in ("bf16", "f32")
+def test_ocr_networks_run_on_the_runtime_this_cpu_favours() -> None:
+    # OpenVINO where it computes in bfloat16, onnxruntime (float32) elsewhere
+    expected = OpenVinoModel if _cpu_computes_bf16() else OnnxRuntimeModel
+    detector = get_model("rapidocr")._load_det_model().session
+    latin = get_model("ppocr_rec_latin").network
+    assert isinstance(detector, expected) and isinstance(latin, expected)
+    assert latin.precision == ("bf16" if expected is OpenVinoModel else "f32")
+
+
+def test_f32_setting_runs_the_ocr_networks_on_onnxruntime(monkeypatch: pytest.MonkeyPatch) -> None:
+    from openidv.config import get_settings
+
+    graph, _ = latin_recogniser_graph()
+    batch = _printed_line_batch("JONES 1 JAN 2000")
+    monkeypatch.setenv("OPENIDV_INFERENCE_PRECISION", "f32")
+    get_settings.cache_clear()
+    try:
+        network = ocr_network(graph)
+    finally:
+        monkeypatch.delenv("OPENIDV_INFERENCE_PRECISION")
+        get_settings.cache_clear()
+    assert isinstance(network, OnnxRuntimeModel) and network.precision == "f32"
+    assert network(batch).shape[-1] == len(get_model("ppocr_rec_latin").charset)
 
 
 def test_openvino_f32_computes_what_onnxruntime_does_and_auto_reads_the_same() -> None:

@@ -26,8 +26,8 @@ class Settings(BaseSettings):
     #: inference threads per model (ONNX Runtime intra-op threads, OpenVINO inference threads); 0 lets
     #: the runtime choose
     onnx_threads: int = Field(0, ge=0)
-    #: arithmetic of the OpenVINO-run OCR networks: "auto" (bfloat16 on CPUs with AVX-512 BF16 or AMX,
-    #: float32 elsewhere) or "f32" (float32 everywhere: the same numbers on every CPU, slower)
+    #: arithmetic of the OCR networks: "auto" (bfloat16 on OpenVINO on CPUs with AVX-512 BF16 or AMX,
+    #: else float32 on onnxruntime) or "f32" (onnxruntime everywhere: the same numbers on every CPU)
     inference_precision: Literal["auto", "f32"] = "auto"
 
 

@@ -177,10 +177,10 @@ def _locate_rapidocr() -> str:
 
 def _load_rapidocr() -> Any:
     """RapidOCR with the PP-OCR ONNX models shipped in its wheel (detector, 0/180 classifier,
-    recogniser); no download, INFO logging silenced. The detector runs on OpenVINO
-    (:class:`OpenVinoModel`), the classifier and recogniser on onnxruntime's CPU provider (the
-    engines recognise with ``ppocr_rec_latin``; rapidocr's recogniser gives its input scaling
-    and character list)."""
+    recogniser); no download, INFO logging silenced. The detector runs as :func:`ocr_network`
+    chooses, the classifier and recogniser on onnxruntime's CPU provider (the engines
+    recognise with ``ppocr_rec_latin``; rapidocr's recogniser gives its input scaling and
+    character list)."""
     import logging
 
     from rapidocr import RapidOCR
@@ -201,8 +201,8 @@ def _load_rapidocr() -> Any:
             "Det.limit_type": "max",
         }
     )
-    # rapidocr's own OpenVINO engine shares one infer request between threads; ours does not
-    engine._load_det_model().session = compile_openvino(str(Path(models) / _RAPIDOCR_FILES[0]))
+    # (rapidocr's own OpenVINO engine shares one infer request between threads; ours does not)
+    engine._load_det_model().session = ocr_network(str(Path(models) / _RAPIDOCR_FILES[0]))
     return engine
 
 
@@ -212,11 +212,8 @@ _OPENVINO_PKG = "openvino==2026.4.1"
 class OpenVinoModel:
     """A network compiled by OpenVINO for the CPU: call it with its one input, get its first output.
 
-    Why OpenVINO for the OCR networks: on CPUs with AVX-512 BF16 or AMX it computes in
-    bfloat16, which onnxruntime's CPU provider cannot (bench/ocr_runtime.py: the recogniser
-    and the detector in x0.52-0.6 the time, the same text read). Elsewhere it computes in
-    float32, as fast as onnxruntime. Safe to call from several threads: each thread gets its
-    own infer request (one request serves one call at a time).
+    Safe to call from several threads: each thread gets its own infer request (one request
+    serves one call at a time).
     """
 
     def __init__(self, compiled: Any) -> None:
@@ -236,22 +233,62 @@ class OpenVinoModel:
         return request.get_output_tensor(0).data.copy()  # the request's buffer is reused by its next call
 
 
-def compile_openvino(model: str | bytes, *, precision: str | None = None) -> OpenVinoModel:
-    """Compile an ONNX model (a path, or the serialised graph) for the CPU, with the process's
-    thread count and ``precision`` ("auto" or "f32"; default: the process's setting, see
-    :class:`openidv.config.Settings`)."""
+class OnnxRuntimeModel:
+    """A network on onnxruntime's CPU provider (float32): call it with its one input, get its first output."""
+
+    precision = "f32"
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self._input = session.get_inputs()[0].name
+
+    def __call__(self, x: Any) -> Any:
+        return self._session.run(None, {self._input: x})[0]
+
+
+def ocr_network(model: str | bytes) -> OpenVinoModel | OnnxRuntimeModel:
+    """An OCR network (ONNX: a path, or the serialised graph) on the faster runtime for this CPU.
+
+    OpenVINO where the CPU computes in bfloat16 (AVX-512 BF16 or AMX), which onnxruntime's
+    CPU provider cannot: bench/ocr_runtime.py measured the detector in x0.66 the time and the
+    recogniser in x0.6-0.8, with 208 of 212 lines read identically (the rest differ by a space
+    or a letter's case). onnxruntime elsewhere, and when the process's precision setting is
+    "f32" (:class:`openidv.config.Settings`): OpenVINO's float32 was 2-39 % slower.
+    """
+    from openidv.config import get_settings
+
+    settings = get_settings()
+    if settings.inference_precision != "f32" and _cpu_computes_bf16():
+        return compile_openvino(model, precision="auto")
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = settings.onnx_threads
+    options.log_severity_level = 3
+    return OnnxRuntimeModel(ort.InferenceSession(model, options, providers=["CPUExecutionProvider"]))
+
+
+def _cpu_computes_bf16() -> bool:
+    _require_module("openvino", _OPENVINO_PKG)
+    import openvino as ov
+
+    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+def compile_openvino(model: str | bytes, *, precision: str = "auto") -> OpenVinoModel:
+    """Compile an ONNX model (a path, or the serialised graph) for the CPU with the process's
+    thread count; ``precision`` "auto" (bfloat16 where the CPU has it) or "f32"."""
     _require_module("openvino", _OPENVINO_PKG)
     import openvino as ov
 
     from openidv.config import get_settings
 
-    settings = get_settings()
     core = ov.Core()
     network = core.read_model(model) if isinstance(model, str) else core.read_model(model=model, weights=b"")
     config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
-    if settings.onnx_threads:
-        config["INFERENCE_NUM_THREADS"] = settings.onnx_threads
-    if (precision or settings.inference_precision) == "f32":
+    if threads := get_settings().onnx_threads:
+        config["INFERENCE_NUM_THREADS"] = threads
+    if precision == "f32":
         config["INFERENCE_PRECISION_HINT"] = "f32"
     return OpenVinoModel(core.compile_model(network, "CPU", config))
 
@@ -275,11 +312,11 @@ class LatinRecogniser:
     with a batch (N, 3, 48, W) float32 returns per-step probabilities (N, W / 8, len(charset)),
     the softmax taken over the kept characters only. The head (a 120 x 18,710 matrix product
     and softmax at every step) was 11 % of the recogniser's time; with it cut, 130 printed-line
-    strips of generated passport pages read identically, x0.89 the time (one core). It runs on
-    OpenVINO (:class:`OpenVinoModel`).
+    strips of generated passport pages read identically, x0.89 the time (one core). It runs
+    where :func:`ocr_network` chooses.
     """
 
-    network: OpenVinoModel
+    network: OpenVinoModel | OnnxRuntimeModel
     charset: tuple[str, ...]
 
     def __call__(self, batch: Any) -> Any:
@@ -293,7 +330,7 @@ def _locate_latin_recogniser() -> str:
 
 def _load_latin_recogniser() -> LatinRecogniser:
     graph, charset = latin_recogniser_graph()
-    return LatinRecogniser(compile_openvino(graph), charset)
+    return LatinRecogniser(ocr_network(graph), charset)
 
 
 def latin_recogniser_graph() -> tuple[bytes, tuple[str, ...]]:
