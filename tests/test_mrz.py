@@ -133,6 +133,29 @@ def test_correction_line_length_and_spaces() -> None:
     assert read_mrz_text(ocr2).lines == TD1
 
 
+def test_line_cut_off_at_its_start_is_an_incomplete_read_not_a_failure() -> None:
+    # the photo's edge cut the first 3 characters of line 2 (part of the document number); the
+    # filled-in fillers happen to give the same check digit ("L89" adds 0 mod 10): still not verified
+    r = read_mrz_text([TD3[0], TD3[1][3:]])
+    status = {c.name: (c.status, c.reason) for c in r.checks}
+    assert status["mrz_check_digit_document_number"] == (Status.INCONCLUSIVE, "incomplete_read")
+    assert status["mrz_composite_check_digit"] == (Status.INCONCLUSIVE, "incomplete_read")
+    assert status["mrz_check_digit_birth_date"][0] is Status.PASS  # read whole: still judged
+    assert r.unread == [(1, 0), (1, 1), (1, 2)]
+    fields = {f.name: f.value for f in r.to_fields()}
+    assert "document_number" not in fields and fields["birth_date"] == "1974-08-12"  # not reported when cut
+    # a line read whole whose check digit is wrong still fails
+    broken = read_mrz_text([TD3[0], TD3[1][:9] + "7" + TD3[1][10:]])
+    assert {c.name: c.status for c in broken.checks}["mrz_check_digit_document_number"] is Status.FAIL
+    # a filler missed in a run of fillers, or at the end of the names line, is not a cut
+    assert read_mrz_text([TD3[0][:-2], TD3[1]]).unread == []
+    assert read_mrz_text([TD3[0], TD3[1].replace("<<<<<", "<<<<")]).unread == []
+    # the last character cut off: the composite check digit was not read
+    r = read_mrz_text([TD3[0], TD3[1][:-1]])
+    assert (1, 43) in r.unread
+    assert {c.name: c.status for c in r.checks}["mrz_composite_check_digit"] is not Status.FAIL
+
+
 def test_check_digit_guided_repair() -> None:
     # an O read for a 0 inside the alphanumeric document number: only the check digit can tell
     ocr = ["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L8989O2C36UTO7408122F1204159ZE184226B<<<<<10"]

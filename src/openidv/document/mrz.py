@@ -279,6 +279,9 @@ class MrzResult:
     raw_lines: list[str] = field(default_factory=list)  #: the text as given (OCR output)
     corrections: list[Correction] = field(default_factory=list)
     today: dt.date = field(default_factory=dt.date.today)  #: reference date for the century
+    #: (line, position) of characters not read but filled in at a line's start or end (the text
+    #: was cut off there, e.g. by the photo's edge); the fields over them are not reported
+    unread: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -309,9 +312,14 @@ class MrzResult:
         """Canonical fields (source MRZ): names upper case without fillers, ISO dates,
         countries as ISO alpha-3 (``D`` -> ``DEU``), sex ``M``/``F``/``X``."""
         out: list[FieldValue] = []
+        unread = set(self.unread)
+        incomplete = {
+            s.name for s in _LAYOUTS[self.type][0] if any((s.line, p) in unread for p in range(s.start, s.end))
+        }
+        sources = {"family_name": "names", "given_names": "names", "issuing_country": "issuing_state"}
 
         def add(name: str, value: str, raw: str) -> None:
-            if value:
+            if value and sources.get(name, name) not in incomplete:
                 out.append(FieldValue(name, value, FieldSource.MRZ, raw=raw, confidence=confidence))
 
         family, given = self.names()
@@ -445,12 +453,15 @@ def parse_mrz(
     today: dt.date | None = None,
     raw_lines: Sequence[str] | None = None,
     corrections: Sequence[Correction] = (),
+    unread: Sequence[tuple[int, int]] = (),
 ) -> MrzResult:
     """Parse clean MRZ lines (no correction).
 
     ``kind`` is detected from the shape when not given. Lines of the wrong length or with
     characters outside ``0-9A-Z<`` give a failed ``mrz_format`` check (short lines are
     padded with fillers for parsing); impossible shapes raise :class:`MrzError`.
+    ``unread``: (line, position) of characters filled in where the text was cut off; a check
+    digit over them is ``inconclusive`` / ``incomplete_read``, pass or fail (it was not read whole).
     """
     lines = [str(x) for x in lines]
     kind = kind or detect_type(lines)
@@ -480,9 +491,26 @@ def parse_mrz(
         )
     ]
     fixed_positions = {(c.line, c.position) for c in corrections if c.reason == "check_digit"}
+    missing = set(unread)
     for c in _LAYOUTS[kind][1]:
         ok, expected, found = _check_status(kind, safe, c)
         corrected = any(pos in fixed_positions for pos in _positions(kind, c))
+        cut = sorted({ln for ln, p in _positions(kind, c) if (ln, p) in missing})
+        if cut:  # computed over filled-in characters: it verifies nothing, whatever it gives
+            checks.append(
+                check(
+                    c.name,
+                    Status.INCONCLUSIVE,
+                    "incomplete_read",
+                    None,
+                    f"check digit {found!r}, computed {expected!r} over characters not read: "
+                    f"line {cut[0] + 1} was cut off",
+                    expected=expected,
+                    found=found,
+                    corrected=corrected,
+                )
+            )
+            continue
         checks.append(
             check(
                 c.name,
@@ -504,6 +532,7 @@ def parse_mrz(
         raw_lines=list(raw_lines) if raw_lines is not None else list(lines),
         corrections=list(corrections),
         today=today or dt.date.today(),
+        unread=sorted(set(unread)),
     )
     bad_dates = [
         name
@@ -872,6 +901,7 @@ class CorrectedMrz:
     raw_lines: list[str]
     lines: list[str]
     corrections: list[Correction]
+    unread: list[tuple[int, int]] = field(default_factory=list)  #: see :attr:`MrzResult.unread`
 
 
 def correct_mrz(
@@ -927,7 +957,19 @@ def correct_mrz(
     corrections.extend(cd_fixes)
     if kind in (MrzType.TD3, MrzType.TD2) and repaired[0][:1] == "V":
         kind = MrzType.MRVA if kind is MrzType.TD3 else MrzType.MRVB
-    return CorrectedMrz(kind, raw, repaired, corrections)
+    unread = [(i, p) for i, (x, idx) in enumerate(zip(spaced, best_combo, strict=True)) for p in _cut_off(x, idx)]
+    return CorrectedMrz(kind, raw, repaired, corrections, unread)
+
+
+def _cut_off(line: str, idx: Sequence[int]) -> list[int]:
+    """Positions a length repair filled in at the start of ``line``, or at its end after a
+    character other than a filler: text missing there (cut off), not a filler missed in a run."""
+    read = [p for p, j in enumerate(idx) if j >= 0]
+    if not read:
+        return list(range(len(idx)))
+    first, last = read[0], read[-1]
+    trailing = [] if line[idx[last]] == FILLER else list(range(last + 1, len(idx)))
+    return list(range(first)) + trailing
 
 
 def read_mrz_text(
@@ -935,7 +977,7 @@ def read_mrz_text(
 ) -> MrzResult:
     """Correct OCR text (:func:`correct_mrz`) and parse it; keeps the raw text and corrections."""
     c = correct_mrz(raw_lines, alternatives=alternatives)
-    return parse_mrz(c.lines, c.type, today=today, raw_lines=c.raw_lines, corrections=c.corrections)
+    return parse_mrz(c.lines, c.type, today=today, raw_lines=c.raw_lines, corrections=c.corrections, unread=c.unread)
 
 
 # --------------------------------------------------------------------------- generation
