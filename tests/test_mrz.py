@@ -141,7 +141,7 @@ def test_line_cut_off_at_its_start_is_an_incomplete_read_not_a_failure() -> None
     assert status["mrz_check_digit_document_number"] == (Status.INCONCLUSIVE, "incomplete_read")
     assert status["mrz_composite_check_digit"] == (Status.INCONCLUSIVE, "incomplete_read")
     assert status["mrz_check_digit_birth_date"][0] is Status.PASS  # read whole: still judged
-    assert r.unread == [(1, 0), (1, 1), (1, 2)]
+    assert r.unread == [(1, 0), (1, 1), (1, 2)] and r.to_dict()["unread"] == [[1, 0], [1, 1], [1, 2]]
     fields = {f.name: f.value for f in r.to_fields()}
     assert "document_number" not in fields and fields["birth_date"] == "1974-08-12"  # not reported when cut
     # a line read whole whose check digit is wrong still fails

@@ -350,6 +350,7 @@ class MrzResult:
             "fields": dict(self.fields),
             "checks": [c.to_dict() for c in self.checks],
             "corrections": [c.to_dict() for c in self.corrections],
+            "unread": [list(pos) for pos in self.unread],
         }
 
 
