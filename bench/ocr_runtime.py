@@ -91,23 +91,18 @@ def _mrz_boxes(side: Any) -> list[np.ndarray]:
 
 
 def _runners() -> dict[str, dict[str, Any]]:
-    import onnxruntime as ort
-
-    from openidv.models import _RAPIDOCR_FILES, _locate_rapidocr, compile_openvino, latin_recogniser_graph
+    from openidv.models import (
+        _RAPIDOCR_FILES,
+        _locate_rapidocr,
+        compile_openvino,
+        latin_recogniser_graph,
+        onnxruntime_model,
+    )
 
     det_path = f"{_locate_rapidocr()}/{_RAPIDOCR_FILES[0]}"
     graph, _ = latin_recogniser_graph()
-
-    def onnx(model: str | bytes) -> Any:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.log_severity_level = 3
-        session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-        name = session.get_inputs()[0].name
-        return lambda x: session.run(None, {name: x})[0]
-
-    return {
-        "onnxruntime": {"det": onnx(det_path), "rec": onnx(graph)},
+    return {  # one thread each (_pin sets OPENIDV_ONNX_THREADS=1)
+        "onnxruntime": {"det": onnxruntime_model(det_path), "rec": onnxruntime_model(graph)},
         "openvino_f32": {
             "det": compile_openvino(det_path, precision="f32"),
             "rec": compile_openvino(graph, precision="f32"),

@@ -11,11 +11,13 @@ from openidv.models import (
     ModelSpec,
     OnnxRuntimeModel,
     OpenVinoModel,
-    _cpu_computes_bf16,
     compile_openvino,
+    cpu_computes_bf16,
     get_model,
     latin_recogniser_graph,
     ocr_network,
+    ocr_on_openvino,
+    onnxruntime_model,
 )
 
 
@@ -70,7 +72,7 @@ def test_a_model_built_from_another_loads_without_deadlock() -> None:
 
 
 def test_latin_recogniser_reads_like_the_full_one() -> None:
-    from openidv.document.ocr import _ctc_decode, line_strip
+    from openidv.document.ocr import _ctc_decode
 
     latin = get_model("ppocr_rec_latin")
     rec = get_model("rapidocr")._load_rec_model()
@@ -78,13 +80,7 @@ def test_latin_recogniser_reads_like_the_full_one() -> None:
     assert latin.charset[0] == full[0] and set(latin.charset[1:]) <= LATIN_CHARSET
     assert {"A", "Z", "0", "9", "<", " ", "\u00e9", "\u0141"} <= set(latin.charset) and len(latin.charset) < 400
     # a printed line: both read the same text, the cut head over Latin characters only
-    import cv2
-
-    image = np.full((60, 420, 3), 255, np.uint8)
-    cv2.putText(image, "DOE JOHN 15 JAN 1985", (8, 42), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (20, 20, 20), 2)
-    strip = line_strip(image, np.array([[0, 0], [420, 0], [420, 60], [0, 60]], np.float32))
-    batch = rec.resize_norm_img(np.ascontiguousarray(strip[:, :, ::-1]), max(3.0, strip.shape[1] / 48))[None]
-    batch = batch.astype(np.float32)
+    batch = _printed_line_batch("DOE JOHN 15 JAN 1985")
     text_full = _ctc_decode(np.asarray(rec.session(batch))[0], full)[0]
     probs = latin(batch)[0]
     assert probs.shape[-1] == len(latin.charset) and np.allclose(probs.sum(axis=-1), 1.0, atol=1e-3)
@@ -106,12 +102,15 @@ def _printed_line_batch(text: str) -> np.ndarray:
 
 
 def test_ocr_networks_run_on_the_runtime_this_cpu_favours() -> None:
-    # OpenVINO where it computes in bfloat16, onnxruntime (float32) elsewhere
-    expected = OpenVinoModel if _cpu_computes_bf16() else OnnxRuntimeModel
+    # OpenVINO where it computes in bfloat16, onnxruntime (float32) elsewhere: rapidocr keeps its own
+    # onnxruntime detector session then
+    on_openvino = cpu_computes_bf16()
+    assert ocr_on_openvino() is on_openvino
     detector = get_model("rapidocr")._load_det_model().session
     latin = get_model("ppocr_rec_latin").network
-    assert isinstance(detector, expected) and isinstance(latin, expected)
-    assert latin.precision == ("bf16" if expected is OpenVinoModel else "f32")
+    assert isinstance(detector, OpenVinoModel) is on_openvino
+    assert isinstance(latin, OpenVinoModel if on_openvino else OnnxRuntimeModel)
+    assert latin.precision == ("bf16" if on_openvino else "f32")
 
 
 def test_f32_setting_runs_the_ocr_networks_on_onnxruntime(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,6 +121,7 @@ def test_f32_setting_runs_the_ocr_networks_on_onnxruntime(monkeypatch: pytest.Mo
     monkeypatch.setenv("OPENIDV_INFERENCE_PRECISION", "f32")
     get_settings.cache_clear()
     try:
+        assert not ocr_on_openvino()
         network = ocr_network(graph)
     finally:
         monkeypatch.delenv("OPENIDV_INFERENCE_PRECISION")
@@ -131,15 +131,12 @@ def test_f32_setting_runs_the_ocr_networks_on_onnxruntime(monkeypatch: pytest.Mo
 
 
 def test_openvino_f32_computes_what_onnxruntime_does_and_auto_reads_the_same() -> None:
-    import onnxruntime as ort
-
     from openidv.document.ocr import _ctc_decode
 
     graph, charset = latin_recogniser_graph()
     assert charset == get_model("ppocr_rec_latin").charset
-    session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
     batch = _printed_line_batch("SMITH 04 MAR 1990 X12")
-    reference = session.run(None, {session.get_inputs()[0].name: batch})[0]
+    reference = onnxruntime_model(graph)(batch)
     f32 = compile_openvino(graph, precision="f32")
     assert f32.precision == "f32"
     assert np.allclose(f32(batch), reference, atol=1e-4)

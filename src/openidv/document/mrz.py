@@ -496,7 +496,7 @@ def parse_mrz(
     for c in _LAYOUTS[kind][1]:
         ok, expected, found = _check_status(kind, safe, c)
         corrected = any(pos in fixed_positions for pos in _positions(kind, c))
-        cut = sorted({ln for ln, p in _positions(kind, c) if (ln, p) in missing})
+        cut = [ln for ln, p in _positions(kind, c) if (ln, p) in missing]
         if cut:  # computed over filled-in characters: it verifies nothing, whatever it gives
             checks.append(
                 check(
@@ -505,7 +505,7 @@ def parse_mrz(
                     "incomplete_read",
                     None,
                     f"check digit {found!r}, computed {expected!r} over characters not read: "
-                    f"line {cut[0] + 1} was cut off",
+                    f"line {min(cut) + 1} was cut off",
                     expected=expected,
                     found=found,
                     corrected=corrected,
