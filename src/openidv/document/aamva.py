@@ -1143,25 +1143,43 @@ def encode_aamva(
     ASCII); each subfile's length includes its type and its CR terminator. Raises
     :class:`AamvaError` on invalid arguments.
     """
-    if not re.fullmatch(r"\d{6}", iin):
-        raise AamvaError(f"IIN must be 6 digits, got {iin!r}")
-    if not 1 <= version <= 99:
-        raise AamvaError(f"version must be 1..99, got {version}")
-    if not 0 <= jurisdiction_version <= 99:
-        raise AamvaError(f"jurisdiction version must be 0..99, got {jurisdiction_version}")
     if not re.fullmatch(r"[A-Y][A-Z]", subfile_type):
         raise AamvaError(f"subfile type must be two letters not starting with Z, got {subfile_type!r}")
     groups: dict[str, list[tuple[str, str]]] = {subfile_type: []}
     for eid, value in fields.items():
-        if not _ID_RE.fullmatch(eid):
-            raise AamvaError(f"element ID must be 3 upper-case characters, got {eid!r}")
-        if not all(" " <= c <= "~" for c in value):
-            raise AamvaError(f"element {eid}: value must be printable ASCII")
         key = eid[:2] if eid.startswith("Z") else subfile_type
         groups.setdefault(key, []).append((eid, value))
     if not groups[subfile_type]:
         raise AamvaError(f"no element for the {subfile_type} subfile")
-    bodies = [t + "\n".join(eid + value for eid, value in items) + "\r" for t, items in groups.items()]
+    return encode_subfiles(
+        list(groups.items()), iin=iin, version=version, jurisdiction_version=jurisdiction_version
+    )
+
+
+def encode_subfiles(
+    subfiles: list[tuple[str, list[tuple[str, str]]]],
+    *,
+    iin: str,
+    version: int = 10,
+    jurisdiction_version: int = 0,
+) -> str:
+    """A standard-conforming payload with the given subfiles, in order (type, [(element ID, value)]).
+
+    Lets a payload carry several DL/ID subfiles (a second DL after a jurisdiction one).
+    Offsets and lengths as in :func:`encode_aamva`; raises :class:`AamvaError` on invalid arguments.
+    """
+    _check_encoder_arguments(iin, version, jurisdiction_version)
+    if not subfiles:
+        raise AamvaError("no subfile")
+    for stype, items in subfiles:
+        if not re.fullmatch(r"[A-Z][A-Z0-9]", stype):
+            raise AamvaError(f"subfile type must be two characters, got {stype!r}")
+        for eid, value in items:
+            if not _ID_RE.fullmatch(eid):
+                raise AamvaError(f"element ID must be 3 upper-case characters, got {eid!r}")
+            if not all(" " <= c <= "~" for c in value):
+                raise AamvaError(f"element {eid}: value must be printable ASCII")
+    bodies = [t + "\n".join(eid + value for eid, value in items) + "\r" for t, items in subfiles]
     n = len(bodies)
     if n > 99:
         raise AamvaError("too many subfiles")
@@ -1169,9 +1187,18 @@ def encode_aamva(
     head += f"{n:02d}"
     offset = len(head) + 10 * n
     directory = ""
-    for t, body in zip(groups, bodies, strict=True):
+    for (t, _), body in zip(subfiles, bodies, strict=True):
         if offset > 9999 or len(body) > 9999:
             raise AamvaError("payload too long for 4-digit offsets")
         directory += f"{t}{offset:04d}{len(body):04d}"
         offset += len(body)
     return head + directory + "".join(bodies)
+
+
+def _check_encoder_arguments(iin: str, version: int, jurisdiction_version: int) -> None:
+    if not re.fullmatch(r"\d{6}", iin):
+        raise AamvaError(f"IIN must be 6 digits, got {iin!r}")
+    if not 1 <= version <= 99:
+        raise AamvaError(f"version must be 1..99, got {version}")
+    if not 0 <= jurisdiction_version <= 99:
+        raise AamvaError(f"jurisdiction version must be 0..99, got {jurisdiction_version}")
