@@ -12,13 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openidv.checks import Status
+from openidv.checks import CheckResult, Status
 from openidv.document.aamva import (
     ELEMENTS,
     AamvaError,
     AamvaRecord,
     element_name,
     encode_aamva,
+    encode_subfiles,
     parse_aamva,
     validate_aamva,
 )
@@ -191,13 +192,27 @@ def test_canadian_dates_are_ccyymmdd() -> None:
     assert parse_aamva(encode_aamva(elements, iin="999999", version=8)).date_order == "YMD"
 
 
-def test_date_in_wrong_order_is_a_format_failure() -> None:
+def test_one_date_in_the_other_order_is_inconclusive() -> None:
     rec = parse_aamva(encode_aamva(_us_elements(DBB="19900704"), iin="636000"))
-    assert rec.date("DBB") is None
+    assert rec.date("DBB") is None and rec.date_order == "MDY"
     status, reason = _checks(rec)["barcode_formats"]
-    assert status is Status.FAIL and reason == "bad_element_format"
+    assert status is Status.INCONCLUSIVE and reason == "malformed_elements"
     detail = next(c.detail for c in validate_aamva(rec, TODAY) if c.name == "barcode_formats")
     assert "DBB" in detail and "other order" in detail
+
+
+def test_all_dates_in_the_other_order_are_read_in_it() -> None:
+    e = _us_elements(DBB="19900704", DBD="20200315", DBA="20280704", DDB="20190101")
+    rec = parse_aamva(encode_aamva(e, iin="636000"))
+    assert rec.date_order == "YMD" and rec.date("DBB") == dt.date(1990, 7, 4)
+    c = next(c for c in validate_aamva(rec, TODAY) if c.name == "barcode_formats")
+    assert (c.status, c.reason, c.data["advisory"]) == (Status.INCONCLUSIVE, "date_order", True)
+    assert _checks(rec)["barcode_date_logic"] == (Status.PASS, "dates_consistent")
+
+
+def test_impossible_key_date_fails() -> None:
+    rec = parse_aamva(encode_aamva(_us_elements(DBB="13451990"), iin="636000"))
+    assert _checks(rec)["barcode_formats"] == (Status.FAIL, "impossible_date")
 
 
 def test_to_fields_normalisation() -> None:
@@ -283,18 +298,38 @@ def test_header_and_separator_variants(mutate: object) -> None:
     assert rec.elements == {**e, "ZVA": "01"}
 
 
-def test_offsets_wrong_with_separators_fails_header() -> None:
+def _header_check(rec: AamvaRecord) -> CheckResult:
+    return next(c for c in validate_aamva(rec, TODAY) if c.name == "barcode_header")
+
+
+def test_wrong_offsets_are_an_advisory_deviation() -> None:
     text = encode_aamva({**_us_elements(), "ZVA": "01"}, iin="636000")
-    bad = text.replace("DL0041", "DL0045", 1)
-    rec = parse_aamva(bad)
-    assert rec.elements["DAQ"] == "S12345678"
-    assert _checks(rec)["barcode_header"] == (Status.FAIL, "subfile_offsets_inconsistent")
+    rec = parse_aamva(text.replace("DL0041", "DL0045", 1))
+    assert rec.elements == {**_us_elements(), "ZVA": "01"}
+    c = _header_check(rec)
+    assert (c.status, c.reason, c.data["advisory"]) == (Status.INCONCLUSIVE, "format_deviations", True)
+    assert "offsets_wrong" in c.data["deviations"]
 
 
-def test_entry_count_mismatch_fails_header() -> None:
+def test_entry_count_mismatch_is_named() -> None:
     text = encode_aamva(_us_elements(), iin="636000")
     rec = parse_aamva(text.replace("ANSI 636000100001", "ANSI 636000100002", 1))
-    assert _checks(rec)["barcode_header"][0] is Status.FAIL
+    c = _header_check(rec)
+    assert c.status is Status.INCONCLUSIVE and c.data["deviations"] == ["entry_count"]
+
+
+def test_missing_subfile_is_inconclusive_and_counts() -> None:
+    text = encode_aamva({**_us_elements(), "ZVA": "01"}, iin="636000")
+    rec = parse_aamva(text[: text.index("ZVZVA")])
+    c = _header_check(rec)
+    assert (c.status, c.reason) == (Status.INCONCLUSIVE, "subfile_missing") and not c.data.get("advisory")
+
+
+def test_no_dl_subfile_fails() -> None:
+    text = encode_subfiles([("ZV", [("ZVA", "01")])], iin="636000")
+    rec = parse_aamva(text)
+    assert _checks(rec)["barcode_header"] == (Status.FAIL, "no_dl_id_subfile")
+    assert _checks(rec)["barcode_mandatory_elements"][0] is Status.FAIL
 
 
 @pytest.mark.parametrize(
@@ -406,7 +441,8 @@ def test_issue_after_expiry_and_future_issue() -> None:
 def test_bad_formats_named() -> None:
     rec = parse_aamva(encode_aamva(_us_elements(DBC="7", DAJ="V1", DDE="Y"), iin="636000"))
     c = next(c for c in validate_aamva(rec, TODAY) if c.name == "barcode_formats")
-    assert c.status is Status.FAIL and all(k in c.detail for k in ("DBC", "DAJ", "DDE"))
+    assert c.status is Status.INCONCLUSIVE and c.reason == "malformed_elements"
+    assert all(k in c.detail for k in ("DBC", "DAJ", "DDE"))
     assert c.score is not None and 0.0 < c.score < 1.0
 
 

@@ -30,6 +30,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from openidv.checks import CheckResult, Status
@@ -176,6 +177,40 @@ _DIR_ENTRY_RE = re.compile(r"([A-Z][A-Z0-9])(\d{4})(\d{4})")
 # --------------------------------------------------------------------------------------
 
 
+class FormatDeviation(StrEnum):
+    """A departure from the standard layout that the parser repaired (the elements still parse).
+
+    Genuine licences show most of these (keyboard-wedge scanners, issuers' own miscounts);
+    they name what was met and never make the data untrustworthy by themselves.
+    """
+
+    TEXT_BEFORE_HEADER = "text_before_header"  #: characters before ``@``
+    NO_COMPLIANCE_INDICATOR = "no_compliance_indicator"  #: no ``@``
+    HEADER_SEPARATORS = "header_separators"  #: not ``@ LF RS CR`` (``@\n\n``, ``@\r\n``, ...)
+    FILE_TYPE = "file_type"  #: ``AMVA`` and the like read as ``AAMVA``
+    NO_JURISDICTION_VERSION = "no_jurisdiction_version"  #: version 02+ header without it
+    HEADER_DIGITS = "header_digits"  #: jurisdiction version in a v01 header, extra or missing digits
+    ENTRY_COUNT = "entry_count"  #: the header's number of entries differs from the directory
+    NO_DIRECTORY = "no_directory"  #: no readable subfile directory
+    OFFSETS_SHIFTED = "offsets_shifted"  #: every offset off by the same amount
+    OFFSETS_WRONG = "offsets_wrong"  #: subfiles found by their designators, not at their offsets
+    LENGTH_MISCOUNT = "length_miscount"  #: a subfile's data longer or shorter than its directory length
+    SUBFILE_NOT_IN_DIRECTORY = "subfile_not_in_directory"  #: a designator found that the directory lacks
+    NO_DESIGNATOR = "no_designator"  #: elements right after the directory without ``DL``/``ID``
+    SEPARATORS_STRIPPED = "separators_stripped"  #: no element separators: split on element IDs
+    PREFIX_BEFORE_ELEMENTS = "prefix_before_elements"  #: characters between a subfile's type and its first element
+    TEXT_WITHOUT_ELEMENT_ID = "text_without_element_id"  #: a separated piece with no element ID
+    REPEATED_ELEMENT = "repeated_element"  #: an element twice (the first non-empty value kept)
+    DATE_ORDER = "date_order"  #: dates in the other order (CCYYMMDD for a US issuer or the reverse)
+    SUBFILE_MISSING = "subfile_missing"  #: a directory entry whose subfile is not in the text
+    TRUNCATED = "truncated"  #: the directory's lengths run past the end of the text
+
+
+#: Deviations that may have cost data: the header check is inconclusive and counts for the
+#: decision (not advisory).
+SERIOUS_DEVIATIONS: frozenset[FormatDeviation] = frozenset({FormatDeviation.SUBFILE_MISSING, FormatDeviation.TRUNCATED})
+
+
 @dataclass(frozen=True)
 class AamvaHeader:
     """The header: ``file_type`` (``ANSI`` or ``AAMVA``), IIN, versions, number of entries."""
@@ -223,6 +258,8 @@ class AamvaRecord:
     offsets_consistent: bool  #: every directory entry pointed at its subfile
     payload_length: int = 0  #: characters in the parsed text
     problems: list[str] = field(default_factory=list)
+    deviations: list[FormatDeviation] = field(default_factory=list)  #: repaired departures, each once
+    date_order_found: str | None = None  #: ``YMD``/``MDY`` when the dates use the other order than expected
 
     @property
     def length_shortfall(self) -> int:
@@ -247,9 +284,14 @@ class AamvaRecord:
         return self.elements.get("DCG", "").strip().upper() == "CAN"
 
     @property
-    def date_order(self) -> str:
-        """``YMD`` (CCYYMMDD: version 01 and Canadian issuers) or ``MDY`` (MMDDCCYY)."""
+    def expected_date_order(self) -> str:
+        """``YMD`` (CCYYMMDD: version 01 and Canadian issuers) or ``MDY`` (MMDDCCYY) by the standard."""
         return "YMD" if self.version <= 1 or self.is_canadian else "MDY"
+
+    @property
+    def date_order(self) -> str:
+        """The order the dates are read in: the standard's, unless all key dates use the other one."""
+        return self.date_order_found or self.expected_date_order
 
     @property
     def main_subfile(self) -> AamvaSubfile | None:
@@ -258,6 +300,18 @@ class AamvaRecord:
             if not s.type.startswith("Z"):
                 return s
         return None
+
+    @property
+    def dlid_elements(self) -> dict[str, str]:
+        """Elements of every DL/ID subfile (a second DL subfile included), the first non-empty value kept."""
+        return _merge([s for s in self.subfiles if not s.type.startswith("Z")])
+
+    def deviate(self, deviation: FormatDeviation, note: str) -> None:
+        """Record a repaired deviation (once) and its human-readable note."""
+        if deviation not in self.deviations:
+            self.deviations.append(deviation)
+        if note not in self.problems:
+            self.problems.append(note)
 
     def date(self, element: str) -> dt.date | None:
         """The element's value as a date (``None`` if absent or not a valid date in the record's format)."""
@@ -288,6 +342,7 @@ class AamvaRecord:
             "elements": dict(self.elements),
             "fields": {f.name: f.value for f in self.to_fields()},
             "problems": list(self.problems),
+            "deviations": [d.value for d in self.deviations],
         }
 
 
@@ -377,12 +432,26 @@ def _format_ok(element: str, value: str, order: str | None = None) -> bool | Non
 # --------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Notes:
+    """What the parser repaired: human-readable notes and the named deviations (each once)."""
+
+    problems: list[str] = field(default_factory=list)
+    deviations: list[FormatDeviation] = field(default_factory=list)
+
+    def add(self, deviation: FormatDeviation | None, note: str) -> None:
+        if deviation is not None and deviation not in self.deviations:
+            self.deviations.append(deviation)
+        if note not in self.problems:
+            self.problems.append(note)
+
+
 def parse_aamva(text: str) -> AamvaRecord:
     """Parse an AAMVA DL/ID payload (versions 01-10).
 
     Raises :class:`AamvaError` (code ``bad_barcode_payload``) when there is no AAMVA
     header or no element could be read; every other irregularity is repaired where
-    possible and listed in ``problems``.
+    possible, named in ``deviations`` and described in ``problems``.
     """
     if not isinstance(text, str):
         raise AamvaError("the payload must be text")
@@ -390,32 +459,17 @@ def parse_aamva(text: str) -> AamvaRecord:
         raise AamvaError("empty payload")
     if len(text) > MAX_PAYLOAD_CHARS:
         raise AamvaError(f"payload of {len(text)} characters; a PDF417 holds at most {MAX_PAYLOAD_CHARS}")
-    problems: list[str] = []
-    header, dir_start = _parse_header(text, problems)
-    directory, dir_end = _parse_directory(text, dir_start, header.number_of_entries, problems)
-    subfiles, offsets_ok = _locate_subfiles(text, directory, dir_end, problems)
-    stripped = False
-    for i, sub in enumerate(subfiles):
-        data_start = sub.start + (2 if text[sub.start : sub.start + 2] == sub.type else 0)
-        data_end = len(text) if i + 1 == len(subfiles) else max(subfiles[i + 1].start, data_start)
-        if sub.located_by in {"offset", "shifted_offset"}:
-            data_end = min(data_end, sub.start + sub.length) if sub.length >= 2 else data_end
-        region = text[data_start:data_end]
-        sub.elements, was_stripped = _parse_elements(region, sub.type, header.aamva_version, problems)
-        if not sub.type.startswith("Z"):
-            stripped = stripped or was_stripped
-    elements: dict[str, str] = {}
-    for sub in subfiles:
-        for key, value in sub.elements.items():
-            if key in elements:
-                problems.append(f"element {key} appears in more than one subfile; the first is kept")
-                continue
-            elements[key] = value
+    notes = _Notes()
+    header, dir_start = _parse_header(text, notes)
+    directory, dir_end = _parse_directory(text, dir_start, header.number_of_entries, notes)
+    subfiles, offsets_ok = _locate_subfiles(text, directory, dir_end, notes)
+    stripped = _read_subfiles(text, subfiles, header.aamva_version, notes)
+    elements = _merge(subfiles, notes)
     if not elements:
         raise AamvaError("no data elements found")
     jurisdiction = lookup_iin(header.iin)
     if jurisdiction is None:
-        problems.append(f"IIN {header.iin} is not in the AAMVA IIN table")
+        notes.add(None, f"IIN {header.iin} is not in the AAMVA IIN table")
     record = AamvaRecord(
         header=header,
         directory=directory,
@@ -425,45 +479,69 @@ def parse_aamva(text: str) -> AamvaRecord:
         separators_stripped=stripped,
         offsets_consistent=offsets_ok,
         payload_length=len(text),
-        problems=problems,
+        problems=notes.problems,
+        deviations=notes.deviations,
     )
     if record.length_shortfall > 1:
-        problems.append(f"the directory's lengths run {record.length_shortfall} characters past the end (truncated?)")
+        record.deviate(
+            FormatDeviation.TRUNCATED,
+            f"the directory's lengths run {record.length_shortfall} characters past the end (truncated?)",
+        )
+    record.date_order_found = _other_date_order(record.elements, record.expected_date_order)
+    if record.date_order_found is not None:
+        record.deviate(FormatDeviation.DATE_ORDER, f"dates are {record.date_order_found}, not the standard's order")
     return record
 
 
-def _parse_header(text: str, problems: list[str]) -> tuple[AamvaHeader, int]:
+def _merge(subfiles: list[AamvaSubfile], notes: _Notes | None = None) -> dict[str, str]:
+    """Elements of ``subfiles`` in order; a repeated element keeps its first non-empty value."""
+    out: dict[str, str] = {}
+    for sub in subfiles:
+        for key, value in sub.elements.items():
+            if key not in out:
+                out[key] = value
+                continue
+            if out[key] == "" and value != "":
+                out[key] = value
+            if notes is not None:
+                notes.add(
+                    FormatDeviation.REPEATED_ELEMENT,
+                    f"element {key} appears in more than one subfile; the first non-empty value is kept",
+                )
+    return out
+
+
+def _other_date_order(elements: dict[str, str], expected: str) -> str | None:
+    """The other date order when every key date (DBA, DBB, DBD) is valid only in it, else ``None``."""
+    other = "MDY" if expected == "YMD" else "YMD"
+    values = [elements.get(e, "").strip() for e in ("DBA", "DBB", "DBD")]
+    values = [v for v in values if v not in {"", "00000000", "99999999"}]
+    if values and all(_ymd(v, expected) is None and _ymd(v, other) is not None for v in values):
+        return other
+    return None
+
+
+def _parse_header(text: str, notes: _Notes) -> tuple[AamvaHeader, int]:
+    """The header and the position right after it (where the directory starts)."""
     at = text.find("@", 0, 64)
     search_from = at + 1 if at >= 0 else 0
     m = _HEADER_RE.search(text, search_from, min(len(text), search_from + 64))
     if m is None:
         raise AamvaError("no AAMVA header (file type ANSI/AAMVA followed by a 6-digit IIN)")
     if at < 0:
-        problems.append("no compliance indicator '@'")
+        notes.add(FormatDeviation.NO_COMPLIANCE_INDICATOR, "no compliance indicator '@'")
     elif text[:at].strip():
-        problems.append(f"{at} characters before the compliance indicator were ignored")
+        notes.add(FormatDeviation.TEXT_BEFORE_HEADER, f"{at} characters before the compliance indicator were ignored")
     seps = text[search_from : m.start()] if at >= 0 else ""
     if at >= 0 and seps != "\n\x1e\r":
-        problems.append(f"header separators are {seps!r}, not '\\n\\x1e\\r'")
+        notes.add(FormatDeviation.HEADER_SEPARATORS, f"header separators are {seps!r}, not '\\n\\x1e\\r'")
     ftype = m.group("ftype")
     if ftype != "ANSI" and ftype != "AAMVA":
-        problems.append(f"file type {ftype!r} read as AAMVA")
+        notes.add(FormatDeviation.FILE_TYPE, f"file type {ftype!r} read as AAMVA")
         ftype = "AAMVA"
     version = int(m.group("ver"))
     run = m.group("run")
-    jv: int | None
-    if len(run) == 2:
-        jv, entries = None, int(run)
-        if version >= 2:
-            problems.append(f"version {version:02d} header has no jurisdiction version")
-    elif len(run) >= 4:
-        jv, entries = int(run[:2]), int(run[2:4])
-        if version <= 1:
-            problems.append("version 01 header carries a jurisdiction version")
-        if len(run) > 4:
-            problems.append(f"{len(run) - 4} extra digits after the header")
-    else:
-        raise AamvaError(f"malformed header: {len(run)} digits after the version (expected 2 or 4)")
+    jv, entries = _header_numbers(text, m.end(), version, run, notes)
     header = AamvaHeader(
         compliance_indicator=at >= 0,
         separators=seps[:8],
@@ -476,20 +554,72 @@ def _parse_header(text: str, problems: list[str]) -> tuple[AamvaHeader, int]:
     return header, m.start("run") + min(len(run), 4)
 
 
-def _parse_directory(text: str, pos: int, entries: int, problems: list[str]) -> tuple[list[SubfileEntry], int]:
+def _header_numbers(text: str, after: int, version: int, run: str, notes: _Notes) -> tuple[int | None, int]:
+    """(jurisdiction version, number of entries) from the ``run`` of digits after the AAMVA version.
+
+    Standard: 4 digits (``JJNN``) from version 02 on, 2 (``NN``) in version 01. A
+    version 02+ header with 2 digits and no directory after them carries its
+    jurisdiction version there (no entry count); with a directory, they are the count.
+    ``0`` entries means "not given": the directory is then read as far as it goes.
+    """
+    digits = FormatDeviation.HEADER_DIGITS
+    if len(run) == 4:
+        if version <= 1:
+            notes.add(digits, "version 01 header carries a jurisdiction version")
+        return int(run[:2]), int(run[2:])
+    if len(run) == 2 and version <= 1:
+        return None, int(run)
+    if len(run) == 2:
+        if _DIR_ENTRY_RE.match(text, after) is None and _subfile_at(text, after):
+            note = f"version {version:02d} header has no entry count; its 2 digits are the jurisdiction version"
+            notes.add(digits, note)
+            return int(run), 0
+        notes.add(FormatDeviation.NO_JURISDICTION_VERSION, f"version {version:02d} header has no jurisdiction version")
+        return None, int(run)
+    if len(run) > 4:
+        notes.add(digits, f"{len(run) - 4} extra digits after the header")
+        return int(run[:2]), int(run[2:4])
+    if len(run) == 3:
+        notes.add(digits, "3 digits after the version: read as a 1-digit jurisdiction version and the count")
+        return int(run[0]), int(run[1:])
+    notes.add(digits, f"{len(run)} digits after the version: no entry count")
+    return None, int(run or "0")
+
+
+def _subfile_at(text: str, pos: int) -> bool:
+    """A DL/ID subfile (type and a known element) starts at ``pos``."""
+    return any(_subfile_start_at(text, pos, t) for t in ("DL", "ID"))
+
+
+_LOOSE_ENTRY_RE = re.compile(r"(DL|ID|Z[A-Z0-9])([0-9A-Za-z]{4})([0-9A-Za-z]{4})")
+
+
+def _parse_directory(text: str, pos: int, entries: int, notes: _Notes) -> tuple[list[SubfileEntry], int]:
+    """Directory entries from ``pos`` (``entries`` of them; as many as there are when 0).
+
+    An entry whose offset or length is not a number (letters written there) is kept with
+    offset and length -1, so its subfile is found by its designator.
+    """
     directory: list[SubfileEntry] = []
-    for _ in range(entries):
+    limit = entries if entries > 0 else 99
+    while len(directory) < limit:
         m = _DIR_ENTRY_RE.match(text, pos)
-        if m is None:
+        if m is not None:
+            directory.append(SubfileEntry(m.group(1), int(m.group(2)), int(m.group(3))))
+            pos = m.end()
+            continue
+        m = _LOOSE_ENTRY_RE.match(text, pos)
+        if m is None or _subfile_start_at(text, pos, m.group(1)):
             break
-        directory.append(SubfileEntry(m.group(1), int(m.group(2)), int(m.group(3))))
+        notes.add(FormatDeviation.OFFSETS_WRONG, "directory offsets or lengths that are not numbers")
+        directory.append(SubfileEntry(m.group(1), -1, -1))
         pos = m.end()
-    if len(directory) != entries:
-        problems.append(f"header announces {entries} subfiles, the directory lists {len(directory)}")
+    if entries > 0 and len(directory) != entries:
+        notes.add(
+            FormatDeviation.ENTRY_COUNT, f"header announces {entries} subfiles, the directory lists {len(directory)}"
+        )
     if not directory:
-        # No usable directory: assume one DL/ID subfile right after the header.
-        problems.append("no subfile directory; assuming a single DL subfile")
-        directory = [SubfileEntry("DL", pos, max(0, len(text) - pos))]
+        notes.add(FormatDeviation.NO_DIRECTORY, "no subfile directory; subfiles found by their designators")
     return directory, pos
 
 
@@ -507,93 +637,212 @@ def _subfile_start_at(text: str, pos: int, stype: str) -> bool:
     return nxt in ELEMENTS
 
 
-def _find_subfile(text: str, stype: str, start: int, stop: int) -> int | None:
-    """First position in ``[start, stop)`` where subfile ``stype`` starts (see :func:`_subfile_start_at`)."""
+def _designator_at(text: str, pos: int, stype: str) -> bool:
+    """Subfile type ``stype`` at ``pos``, not the first letters of one of its elements: a ``Z``
+    type is followed by an element of its own (or ends there), a DL/ID type by a known element
+    (after a vendor prefix, perhaps)."""
+    if text[pos : pos + 2] != stype:
+        return False
+    if stype.startswith("Z"):
+        return text[pos + 2 : pos + 4] == stype or text[pos + 2 : pos + 3] in ("", *_SEPARATORS)
+    return _prefix_length(text, pos + 2) is not None or stype not in {"DL", "ID"}
+
+
+_MAX_PREFIX = 12  #: longest vendor prefix accepted between a subfile's type and its first element
+
+
+def _prefix_length(text: str, pos: int) -> int | None:
+    """Characters before the first known element at ``pos`` (none: 0), up to :data:`_MAX_PREFIX`
+    and before any separator; ``None`` when there is no known element there."""
+    for k in range(_MAX_PREFIX + 1):
+        if pos + k >= len(text) or text[pos + k] in _SEPARATORS:
+            return None
+        if text[pos + k : pos + k + 3] in ELEMENTS:
+            return k
+    return None
+
+
+def _find_subfile(text: str, stype: str, start: int, stop: int, prefixed: bool = False) -> int | None:
+    """First position in ``[start, stop)`` where subfile ``stype`` starts (see :func:`_subfile_start_at`);
+    with ``prefixed``, a DL/ID type may be followed by a short vendor prefix before its first element."""
     p = text.find(stype, start, stop + 1)
     while p >= 0:
         if _subfile_start_at(text, p, stype):
+            return p
+        if prefixed and not stype.startswith("Z") and _prefix_length(text, p + 2) is not None:
             return p
         p = text.find(stype, p + 1, stop + 1)
     return None
 
 
 def _locate_subfiles(
-    text: str, directory: list[SubfileEntry], dir_end: int, problems: list[str]
+    text: str, directory: list[SubfileEntry], dir_end: int, notes: _Notes
 ) -> tuple[list[AamvaSubfile], bool]:
+    """Where each subfile starts: at its offset, at a constant shift, or by its designator;
+    designators the directory does not list are added. Returns (subfiles by start, offsets consistent)."""
+
     def consistent(shift: int) -> bool:
-        return all(
-            0 <= e.offset + shift < len(text) and text[e.offset + shift : e.offset + shift + 2] == e.type
-            for e in directory
+        return bool(directory) and all(
+            0 <= e.offset + shift < len(text) and _designator_at(text, e.offset + shift, e.type) for e in directory
         )
 
+    subfiles: list[AamvaSubfile]
     if consistent(0):
-        return [AamvaSubfile(e.type, e.offset, e.length, "offset", e.offset) for e in directory], True
-    # Offsets off by a constant (separators lost before the header, a prefix added, ...).
-    first = directory[0]
-    found = _find_subfile(text, first.type, dir_end, dir_end + 64)
-    if found is not None and found != first.offset and consistent(found - first.offset):
-        shift = found - first.offset
-        problems.append(f"subfile offsets are shifted by {shift} characters")
-        return [AamvaSubfile(e.type, e.offset, e.length, "shifted_offset", e.offset + shift) for e in directory], False
-    problems.append("subfile offsets do not point at the subfiles; located by searching for their types")
+        subfiles = [AamvaSubfile(e.type, e.offset, e.length, "offset", e.offset) for e in directory]
+    else:
+        shift = _constant_shift(text, directory, dir_end)
+        if shift is not None and consistent(shift):
+            notes.add(FormatDeviation.OFFSETS_SHIFTED, f"subfile offsets are shifted by {shift} characters")
+            subfiles = [AamvaSubfile(e.type, e.offset, e.length, "shifted_offset", e.offset + shift) for e in directory]
+        else:
+            subfiles = _search_subfiles(text, directory, dir_end, notes)
+    extra = _undeclared_subfiles(text, subfiles, dir_end, notes)
+    subfiles = sorted(subfiles + extra, key=lambda s: s.start)
+    if not subfiles:
+        k = _prefix_length(text, dir_end)
+        if k is None:
+            raise AamvaError("no subfile found in the payload")
+        notes.add(FormatDeviation.NO_DESIGNATOR, "no DL/ID designator; the elements start after the directory")
+        subfiles = [AamvaSubfile("DL", dir_end, max(0, len(text) - dir_end), "assumed", dir_end)]
+    located = all(s.located_by == "offset" for s in subfiles)
+    return subfiles, located and not extra
+
+
+def _constant_shift(text: str, directory: list[SubfileEntry], dir_end: int) -> int | None:
+    """The shift that moves the first directory entry onto its subfile (found near the directory)."""
+    if not directory or directory[0].offset < 0:
+        return None
+    found = _find_subfile(text, directory[0].type, dir_end, dir_end + 64)
+    if found is None or found == directory[0].offset:
+        return None
+    return found - directory[0].offset
+
+
+def _search_subfiles(text: str, directory: list[SubfileEntry], dir_end: int, notes: _Notes) -> list[AamvaSubfile]:
+    """Each directory entry found by its designator, in order, after the previous one."""
     subfiles: list[AamvaSubfile] = []
     pos = dir_end
-    for i, e in enumerate(directory):
+    for e in directory:
         start = _find_subfile(text, e.type, pos, len(text))
-        how = "search"
-        if start is None and i == 0 and _known_element_at(text, pos):
-            start, how = pos, "assumed"
-            problems.append(f"subfile {e.type} has no type designator; its elements start after the directory")
         if start is None:
-            problems.append(f"subfile {e.type} not found")
+            start = _find_subfile(text, e.type, pos, len(text), prefixed=True)
+        if start is None:
+            notes.add(FormatDeviation.SUBFILE_MISSING, f"subfile {e.type} not found")
             continue
-        subfiles.append(AamvaSubfile(e.type, e.offset, e.length, how, start))
+        subfiles.append(AamvaSubfile(e.type, e.offset, e.length, "search", start))
         pos = start + 2
-    if not subfiles:
-        raise AamvaError("no subfile found in the payload")
-    return subfiles, False
+    if subfiles and directory:
+        first_in_place = subfiles[0].start == directory[0].offset
+        notes.add(
+            FormatDeviation.LENGTH_MISCOUNT if first_in_place else FormatDeviation.OFFSETS_WRONG,
+            "subfile offsets do not point at the subfiles; located by their designators"
+            + (" (a subfile length miscounted)" if first_in_place else ""),
+        )
+    return subfiles
 
 
-def _parse_elements(region: str, stype: str, version: int, problems: list[str]) -> tuple[dict[str, str], bool]:
+def _undeclared_subfiles(text: str, known: list[AamvaSubfile], dir_end: int, notes: _Notes) -> list[AamvaSubfile]:
+    """Subfile designators the directory does not list: ``DL``/``ID`` + a known element, or
+    ``Zx`` + ``Zx?``, right after the directory or after a separator."""
+    starts = {s.start for s in known}
+    found: list[AamvaSubfile] = []
+    for p in range(dir_end, len(text) - 4):
+        if p in starts or (p > dir_end and text[p - 1] not in _SEPARATORS):
+            continue
+        stype = text[p : p + 2]
+        if (stype in {"DL", "ID"} or stype.startswith("Z")) and _subfile_start_at(text, p, stype):
+            found.append(AamvaSubfile(stype, p, 0, "designator", p))
+    for s in found:
+        notes.add(FormatDeviation.SUBFILE_NOT_IN_DIRECTORY, f"subfile {s.type} at {s.start} is not in the directory")
+    return found
+
+
+def _read_subfiles(text: str, subfiles: list[AamvaSubfile], version: int, notes: _Notes) -> bool:
+    """Parse each subfile's elements (its data runs to the next subfile's start); True when
+    the DL/ID data had no separators."""
+    stripped = False
+    for i, sub in enumerate(subfiles):
+        has_type = text[sub.start : sub.start + 2] == sub.type and sub.located_by != "assumed"
+        data_start = sub.start + (2 if has_type else 0)
+        data_end = len(text) if i + 1 == len(subfiles) else max(subfiles[i + 1].start, data_start)
+        if sub.located_by in {"offset", "shifted_offset"} and sub.length >= 2:
+            _check_length(text, sub, data_end, notes)
+        sub.elements, was_stripped = _parse_elements(text[data_start:data_end], sub.type, version, notes)
+        if not sub.type.startswith("Z"):
+            stripped = stripped or was_stripped
+    if stripped:
+        notes.add(FormatDeviation.SEPARATORS_STRIPPED, "the DL/ID data has no element separators")
+    return stripped
+
+
+def _check_length(text: str, sub: AamvaSubfile, data_end: int, notes: _Notes) -> None:
+    """Note a subfile whose data (to the next subfile, padding aside) differs from its declared length."""
+    actual = len(text[sub.start : data_end].rstrip(" \x00"))
+    declared_end = min(sub.start + sub.length, len(text))
+    beyond = text[declared_end:data_end].strip(" \x00" + _SEPARATORS)
+    if abs(actual - sub.length) > 1 and (beyond or actual < sub.length - 1) and declared_end < len(text):
+        notes.add(
+            FormatDeviation.LENGTH_MISCOUNT,
+            f"subfile {sub.type} declares {sub.length} characters and holds {actual}; read to the next subfile",
+        )
+
+
+def _parse_elements(region: str, stype: str, version: int, notes: _Notes) -> tuple[dict[str, str], bool]:
     """Elements of one subfile's data (after its 2-letter type). Returns (elements, separators_stripped)."""
     is_z = stype.startswith("Z")
     if any(c in region for c in _SEPARATORS):
-        pieces = [p for p in re.split(r"[\n\r\x1e]+", region) if p != ""]
-        out: dict[str, str] = {}
-        last: str | None = None
-        for piece in pieces:
-            eid = piece[:3]
-            valid_id = bool(_ID_RE.fullmatch(eid)) and (eid.startswith(stype) if is_z else not eid.startswith("Z"))
-            if not valid_id:
-                if last is not None:
-                    out[last] += "\n" + piece
-                    problems.append(f"text without an element ID appended to {last}")
-                elif piece.strip():
-                    problems.append(f"subfile {stype}: {len(piece)} characters before the first element ignored")
-                continue
-            if eid in out:
-                problems.append(f"element {eid} repeated in subfile {stype}; the first is kept")
-                last = None
-                continue
-            if not is_z and eid not in ELEMENTS:
-                problems.append(f"unknown element ID {eid}")
-            out[eid] = piece[3:]
-            last = eid
-        return ({k: _clean(v, is_z) for k, v in out.items()}, False)
-    # No separators at all: split on element IDs.
+        return _parse_separated(region, stype, notes), False
     if is_z:
         pairs = _split_z(region, stype)
     else:
         pairs = _split_known(region, version)
         if pairs:
-            problems.append(f"subfile {stype} has no element separators; split on element IDs")
+            notes.add(None, f"subfile {stype} has no element separators; split on element IDs")
     first = region.find(pairs[0][0] + pairs[0][1]) if pairs else -1
     if first > 0 and region[:first].strip():
-        problems.append(f"subfile {stype}: {first} characters before the first element ignored")
-    out = {}
+        note = f"subfile {stype}: {first} characters before the first element ignored"
+        notes.add(FormatDeviation.PREFIX_BEFORE_ELEMENTS, note)
+    out: dict[str, str] = {}
     for eid, value in pairs:
         out.setdefault(eid, _clean(value, is_z))
     return out, True
+
+
+def _parse_separated(region: str, stype: str, notes: _Notes) -> dict[str, str]:
+    """Elements of data split by separators (LF, CR, RS in any mix): each piece is an ID and its value."""
+    is_z = stype.startswith("Z")
+    out: dict[str, str] = {}
+    last: str | None = None
+    for piece in (p for p in re.split(r"[\n\r\x1e]+", region) if p != ""):
+        if not out and last is None and not is_z and piece[:3] not in ELEMENTS:
+            k = _prefix_length(piece, 0)
+            if k:
+                notes.add(
+                    FormatDeviation.PREFIX_BEFORE_ELEMENTS,
+                    f"subfile {stype}: {k} characters before the first element ignored",
+                )
+                piece = piece[k:]
+        eid = piece[:3]
+        valid_id = bool(_ID_RE.fullmatch(eid)) and (eid.startswith(stype) if is_z else not eid.startswith("Z"))
+        if not valid_id:
+            if last is not None:
+                out[last] += "\n" + piece
+                notes.add(FormatDeviation.TEXT_WITHOUT_ELEMENT_ID, f"text without an element ID appended to {last}")
+            elif piece.strip():
+                notes.add(
+                    FormatDeviation.PREFIX_BEFORE_ELEMENTS,
+                    f"subfile {stype}: {len(piece)} characters before the first element ignored",
+                )
+            continue
+        if eid in out and out[eid].strip():
+            notes.add(FormatDeviation.REPEATED_ELEMENT, f"element {eid} repeated in subfile {stype}; the first is kept")
+            last = None
+            continue
+        if not is_z and eid not in ELEMENTS:
+            notes.add(None, f"unknown element ID {eid}")
+        out[eid] = piece[3:]
+        last = eid
+    return {k: _clean(v, is_z) for k, v in out.items()}
 
 
 def _clean(value: str, is_z: bool) -> str:
@@ -937,55 +1186,29 @@ def validate_aamva(record: AamvaRecord, today: dt.date) -> list[CheckResult]:
 
 
 def _check_header(rec: AamvaRecord) -> CheckResult:
+    """Layout of the payload. Fails only without a DL/ID subfile or with an undefined version 00;
+    deviations that may have cost data (a listed subfile not found, a truncated payload) are
+    inconclusive; repaired layout deviations are inconclusive and advisory (``data.advisory``),
+    named in ``data.deviations``: genuine licences show them too often to count against one."""
     h = rec.header
     name = "barcode_header"
-    if not 1 <= h.aamva_version <= 10:
-        if h.aamva_version > 10:
-            return check(name, Status.INCONCLUSIVE, "unknown_version", None, f"AAMVA version {h.aamva_version:02d}")
-        return check(name, Status.FAIL, "bad_version", 0.0, f"AAMVA version {h.aamva_version:02d}")
-    if len(rec.directory) != h.number_of_entries:
-        return check(
-            name,
-            Status.FAIL,
-            "entry_count_mismatch",
-            0.0,
-            f"header announces {h.number_of_entries} subfiles, directory lists {len(rec.directory)}",
-        )
-    found = {s.type for s in rec.subfiles}
-    missing = [e.type for e in rec.directory if e.type not in found]
-    if missing:
-        return check(name, Status.FAIL, "subfile_missing", 0.0, f"subfile(s) {', '.join(missing)} not found")
     if rec.main_subfile is None:
         return check(name, Status.FAIL, "no_dl_id_subfile", 0.0, "no DL/ID subfile, only jurisdiction subfiles")
-    if not h.compliance_indicator:
-        return check(name, Status.FAIL, "no_compliance_indicator", 0.0, "the payload does not start with '@'")
-    if h.aamva_version >= 2 and h.jurisdiction_version is None:
-        return check(name, Status.FAIL, "no_jurisdiction_version", 0.0, f"version {h.aamva_version:02d} header")
-    if not rec.offsets_consistent:
-        if rec.separators_stripped:
-            return check(
-                name,
-                Status.INCONCLUSIVE,
-                "separators_stripped",
-                None,
-                "separators were removed from the payload, so the directory offsets cannot be verified",
-            )
-        return check(
-            name,
-            Status.FAIL,
-            "subfile_offsets_inconsistent",
-            0.0,
-            "directory offsets do not point at the subfiles: "
-            + ", ".join(f"{s.type}@{s.offset} found at {s.start}" for s in rec.subfiles),
-        )
-    if rec.length_shortfall > 1:
-        return check(
-            name,
-            Status.INCONCLUSIVE,
-            "subfile_length_mismatch",
-            None,
-            f"subfile lengths run {rec.length_shortfall} characters past the end of the payload",
-        )
+    if h.aamva_version < 1:
+        return check(name, Status.FAIL, "bad_version", 0.0, f"AAMVA version {h.aamva_version:02d}")
+    layout = [d for d in rec.deviations if d is not FormatDeviation.DATE_ORDER]
+    named = {"deviations": [d.value for d in layout]}
+    serious = [d for d in layout if d in SERIOUS_DEVIATIONS]
+    if serious:
+        return check(name, Status.INCONCLUSIVE, serious[0].value, None, "; ".join(rec.problems), **named)
+    if rec.separators_stripped:
+        detail = "separators were removed from the payload: elements split on their IDs, offsets not verifiable"
+        return check(name, Status.INCONCLUSIVE, "separators_stripped", None, detail, **named)
+    if h.aamva_version > 10:
+        return check(name, Status.INCONCLUSIVE, "unknown_version", None, f"AAMVA version {h.aamva_version:02d}")
+    if layout:
+        detail = "repaired: " + "; ".join(rec.problems)
+        return check(name, Status.INCONCLUSIVE, "format_deviations", None, detail, advisory=True, **named)
     return check(name, Status.PASS, "header_ok", 1.0, f"{h.file_type} v{h.aamva_version:02d}, IIN {h.iin}")
 
 
@@ -995,7 +1218,7 @@ def _check_mandatory(rec: AamvaRecord) -> CheckResult:
     if main is None:
         return check(name, Status.FAIL, "no_dl_id_subfile", 0.0, "no DL/ID subfile")
     certain, probable = _mandatory_for(rec.version)
-    present = main.elements
+    present = rec.dlid_elements
     missing: list[str] = []
     unsure: list[str] = [p for p in probable if p not in present]
     for item in certain:
@@ -1023,39 +1246,60 @@ def _check_mandatory(rec: AamvaRecord) -> CheckResult:
 
 #: Elements whose malformation is only unusual (jurisdictions deviate): alone they make the check inconclusive.
 _SOFT_FORMAT = frozenset({"DAY", "DAZ", "DAU", "DDA", "DDD", "DDK", "DDL"})
+#: The dates every licence carries: one that is no date in either order fails the payload.
+_KEY_DATES = frozenset({"DBA", "DBB", "DBD"})
+
+
+def _skip_format(eid: str, value: str, version: int) -> bool:
+    """Values with nothing to check: optional elements left empty, zero optional dates, non-expiring DBA."""
+    if value == "" and eid not in _KEY_DATES:
+        return True
+    if eid in DATE_ELEMENTS and value == "00000000" and eid not in _KEY_DATES:
+        return True
+    return eid == "DBA" and value in {"00000000", "99999999"}
 
 
 def _check_formats(rec: AamvaRecord) -> CheckResult:
+    """Element formats. Fails only on a key date (DBA, DBB, DBD) that is no date in either
+    order; other malformed values are inconclusive (``malformed_elements``, or
+    ``unusual_element_values`` for eye/hair/height-like ones); dates consistently in the
+    other order are an advisory ``date_order`` deviation."""
     name = "barcode_formats"
-    main = rec.main_subfile
-    if main is None:
+    if rec.main_subfile is None:
         return check(name, Status.FAIL, "no_dl_id_subfile", 0.0, "no DL/ID subfile")
+    impossible: list[str] = []
     bad: list[str] = []
     soft: list[str] = []
     checked = 0
     order = rec.date_order
-    for eid, value in main.elements.items():
+    for eid, value in rec.dlid_elements.items():
         v = value.strip()
-        if eid in DATE_ELEMENTS and v in {"", "00000000"} and eid not in {"DBA", "DBB", "DBD"}:
-            continue  # optional dates left empty / zero
-        if eid == "DBA" and v in {"00000000", "99999999"}:
-            continue  # non-expiring document
-        if eid == "DCG" and rec.version < 4 and v == "":
+        if _skip_format(eid, v, rec.version) or (eid == "DCG" and rec.version < 4 and v == ""):
             continue
         ok = _format_ok(eid, value, order)
         if ok is None:
             continue
         checked += 1
-        if not ok:
-            hint = " (date in the other order)" if eid in DATE_ELEMENTS and date_order_mismatch(value, order) else ""
-            (soft if eid in _SOFT_FORMAT else bad).append(f"{eid}={v!r}{hint}")
+        if ok:
+            continue
+        other = eid in DATE_ELEMENTS and date_order_mismatch(value, order)
+        item = f"{eid}={v!r}" + (" (date in the other order)" if other else "")
+        if eid in _KEY_DATES and not other:
+            impossible.append(item)
+        else:
+            (soft if eid in _SOFT_FORMAT else bad).append(item)
     if checked == 0:
         return check(name, Status.INCONCLUSIVE, "nothing_to_check", None, "no element with a format rule")
-    score = 1.0 - (len(bad) + len(soft)) / checked
+    score = 1.0 - (len(impossible) + len(bad) + len(soft)) / checked
+    if impossible:
+        return check(name, Status.FAIL, "impossible_date", 0.0, "no date in either order: " + ", ".join(impossible))
     if bad:
-        return check(name, Status.FAIL, "bad_element_format", score, "malformed: " + ", ".join(bad + soft))
+        return check(name, Status.INCONCLUSIVE, "malformed_elements", score, "malformed: " + ", ".join(bad + soft))
     if soft:
         return check(name, Status.INCONCLUSIVE, "unusual_element_values", score, "unusual: " + ", ".join(soft))
+    if rec.date_order_found is not None:
+        detail = f"dates are {rec.date_order_found} where the standard has {rec.expected_date_order}"
+        return check(name, Status.INCONCLUSIVE, "date_order", score, detail, advisory=True, deviations=["date_order"])
     return check(name, Status.PASS, "formats_ok", score, f"{checked} elements checked")
 
 
@@ -1151,9 +1395,7 @@ def encode_aamva(
         groups.setdefault(key, []).append((eid, value))
     if not groups[subfile_type]:
         raise AamvaError(f"no element for the {subfile_type} subfile")
-    return encode_subfiles(
-        list(groups.items()), iin=iin, version=version, jurisdiction_version=jurisdiction_version
-    )
+    return encode_subfiles(list(groups.items()), iin=iin, version=version, jurisdiction_version=jurisdiction_version)
 
 
 def encode_subfiles(

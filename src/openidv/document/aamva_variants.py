@@ -129,7 +129,10 @@ def _layout(text: str, n_subfiles: int) -> _Layout:
     return _Layout(text[:4], text[4:dir_start], entries, bodies)
 
 
-def _move(entries: list[tuple[str, str, str]], offset_by: int = 0, first_length_by: int = 0) -> list[tuple[str, str, str]]:
+_Entries = list[tuple[str, str, str]]
+
+
+def _move(entries: _Entries, offset_by: int = 0, first_length_by: int = 0) -> _Entries:
     out = []
     for i, (t, o, n) in enumerate(entries):
         shift = offset_by + (first_length_by if i > 0 else 0)
@@ -159,7 +162,7 @@ def _zletter(iin: str) -> str:
     return j.code[0] if j is not None else "X"
 
 
-def _apply(lay: _Layout, deviation: Deviation, rng: random.Random) -> _Layout:  # noqa: C901 (a flat table of cases)
+def _apply(lay: _Layout, deviation: Deviation, rng: random.Random) -> _Layout:
     d = Deviation
     if deviation is d.HEADER_LF_RS:
         lay.prefix = "@\n\x1e"
@@ -193,6 +196,7 @@ def _apply(lay: _Layout, deviation: Deviation, rng: random.Random) -> _Layout:  
     elif deviation is d.VENDOR_PREFIX:
         prefix = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 6)))
         lay.bodies[0] = lay.bodies[0][:2] + prefix + lay.bodies[0][2:]
+        lay.entries = _move(lay.entries, first_length_by=len(prefix))  # the issuer counts it
     elif deviation is d.PADDING:
         lay.bodies = [b.replace("\n", " " * rng.randint(1, 3) + "\n") for b in lay.bodies]
         lay.bodies[-1] += " " * rng.randint(1, 8)
