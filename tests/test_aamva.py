@@ -8,6 +8,7 @@ import random
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,12 +18,14 @@ from openidv.document.aamva import (
     ELEMENTS,
     AamvaError,
     AamvaRecord,
+    FormatDeviation,
     element_name,
     encode_aamva,
     encode_subfiles,
     parse_aamva,
     validate_aamva,
 )
+from openidv.document.aamva_variants import Deviation, make_sample
 from openidv.document.iin import IIN_TABLE, iin_for, lookup_iin
 from openidv.document.types import FieldSource
 from openidv.eval.aamva import evaluate_aamva, format_report
@@ -535,3 +538,120 @@ def test_shared_payloads_all_fields_correct(folder: str) -> None:
     assert d["n"] > 0 and d["parsed"] == d["n"], format_report(result)
     assert d["fields_total"] > 0 and d["fields_correct"] == d["fields_total"], format_report(result)
     assert d["valid_flagged"] == 0, format_report(result)
+
+
+# ------------------------------------------------------------------------------ real-world deviations
+
+_CLEAN_HEADER = {Deviation.NONE, Deviation.SECOND_DL_AFTER_Z}  # the directory lists every subfile at its offset
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(deviation=st.sampled_from(list(Deviation)), seed=st.integers(0, 2**32 - 1))
+def test_every_deviation_parses_every_field_and_fails_nothing(deviation: Deviation, seed: int) -> None:
+    sample = make_sample(random.Random(seed), deviation)
+    rec = parse_aamva(sample.text)
+    assert rec.elements == {k: v.strip() for k, v in sample.elements.items()}, rec.problems
+    assert (rec.header.iin, rec.header.aamva_version) == (sample.iin, 10)
+    if deviation not in {Deviation.NO_JURISDICTION_VERSION, Deviation.NO_ENTRY_COUNT}:
+        assert rec.header.jurisdiction_version == sample.jurisdiction_version
+    checks = {c.name: c for c in validate_aamva(rec, dt.date(2026, 6, 1))}
+    assert not [c for c in checks.values() if c.status is Status.FAIL], checks
+    header = checks["barcode_header"]
+    if deviation in _CLEAN_HEADER:
+        assert header.status is Status.PASS, header
+    else:  # named, inconclusive and advisory: it does not hold an approval back
+        assert (header.status, header.reason, header.data["advisory"]) == (
+            Status.INCONCLUSIVE,
+            "format_deviations",
+            True,
+        ), header
+        assert header.data["deviations"]
+    assert checks["barcode_mandatory_elements"].status is Status.PASS
+    assert checks["barcode_formats"].status is Status.PASS
+
+
+def test_deviations_are_named() -> None:
+    rng = random.Random(3)
+    named = {d: parse_aamva(make_sample(rng, d).text).deviations for d in Deviation}
+    assert named[Deviation.NONE] == [] and named[Deviation.SECOND_DL_AFTER_Z] == []
+    assert FormatDeviation.HEADER_SEPARATORS in named[Deviation.HEADER_LF_LF]
+    assert FormatDeviation.NO_JURISDICTION_VERSION in named[Deviation.NO_JURISDICTION_VERSION]
+    assert FormatDeviation.ENTRY_COUNT in named[Deviation.ENTRY_COUNT_MISCOUNT]
+    assert FormatDeviation.NO_DIRECTORY in named[Deviation.EMPTY_DIRECTORY]
+    assert FormatDeviation.SUBFILE_NOT_IN_DIRECTORY in named[Deviation.EMPTY_DIRECTORY]
+    assert FormatDeviation.OFFSETS_SHIFTED in named[Deviation.OFFSETS_SHIFTED]
+    assert FormatDeviation.LENGTH_MISCOUNT in named[Deviation.LENGTH_MISCOUNT]
+    assert FormatDeviation.PREFIX_BEFORE_ELEMENTS in named[Deviation.VENDOR_PREFIX]
+    assert FormatDeviation.OFFSETS_WRONG in named[Deviation.LETTER_OFFSETS]
+
+
+def test_second_dl_subfile_after_a_jurisdiction_one_is_read() -> None:
+    e = _us_elements()
+    items = list(e.items())
+    empty_first = [(k, "") for k, _ in items[:5]]  # a first DL subfile with empty values
+    text = encode_subfiles([("DL", empty_first), ("ZV", [("ZVA", "01")]), ("DL", items)], iin="636000")
+    rec = parse_aamva(text)
+    assert [s.type for s in rec.subfiles] == ["DL", "ZV", "DL"]
+    assert rec.elements == {**e, "ZVA": "01"} and rec.dlid_elements == e
+    assert _checks(rec)["barcode_mandatory_elements"] == (Status.PASS, "all_present")
+
+
+def test_subfile_data_runs_past_a_short_declared_length() -> None:
+    e = _us_elements(DDB="06062018")  # the last element, where a short length used to cut
+    text = encode_aamva(e, iin="636000")
+    i = text.index("DL", text.index("ANSI")) + 6  # the DL subfile's declared length
+    short = text[:i] + f"{int(text[i : i + 4]) - 6:04d}" + text[i + 4 :]
+    rec = parse_aamva(short)
+    assert rec.elements == e
+
+
+def test_two_header_digits_without_directory_are_the_jurisdiction_version() -> None:
+    text = encode_aamva(_us_elements(), iin="636000", version=8, jurisdiction_version=3)
+    no_directory = "@\n\x1e\rANSI 6360000803" + text[text.index("DLDAQ") :]
+    rec = parse_aamva(no_directory)
+    assert rec.header.jurisdiction_version == 3 and rec.elements == _us_elements()
+    assert FormatDeviation.NO_DIRECTORY in rec.deviations
+    with_directory = text.replace("ANSI 636000080301", "ANSI 6360000801", 1)
+    rec = parse_aamva(with_directory)
+    assert rec.header.jurisdiction_version is None and rec.header.number_of_entries == 1
+    assert rec.deviations == [FormatDeviation.NO_JURISDICTION_VERSION, FormatDeviation.OFFSETS_SHIFTED]
+
+
+def test_deviating_payload_survives_the_pdf417_round_trip() -> None:
+    from openidv.document import synth_back
+    from openidv.document.barcode import decode_pdf417
+
+    rng = random.Random(11)
+    sample = make_sample(rng, Deviation.KEYBOARD_CRLF)
+    card = synth_back.render_dl_back(sample.text, np.random.default_rng(2))
+    read = decode_pdf417(card)
+    assert read.text == sample.text
+    assert parse_aamva(read.text).elements == sample.elements
+
+
+def test_generated_suite_evaluates_clean(tmp_path: Path) -> None:
+    from openidv.eval.aamva_suite import write_suite
+
+    labels = write_suite(tmp_path, 2, seed=5)
+    d = evaluate_aamva(labels, today=dt.date(2026, 6, 1)).to_dict()
+    assert d["n"] == 2 * len(Deviation) and d["valid_flagged"] == 0
+    assert d["fields_correct"] >= d["fields_total"] - 2  # NO_ENTRY_COUNT: a jurisdiction version equal to
+    # the number of entries reads as the count (ambiguous by construction)
+
+
+@pytest.mark.shared_data
+def test_real_ohio_back_payload_parses_and_passes() -> None:
+    import codecs
+    import csv
+
+    folder = shared_path("real_us_backs")
+    rows = list(csv.DictReader((folder / "labels.tsv").open(encoding="utf-8"), delimiter="\t"))
+    assert rows
+    for row in rows:
+        rec = parse_aamva(codecs.decode(row["raw_escaped"], "unicode_escape"))
+        expected = {k: v.strip() for k, v in json.loads(row["all_fields_json"]).items()}
+        assert rec.elements == expected
+        valid_day = dt.date.fromisoformat(row["DBA_expiry_date"]) - dt.timedelta(days=30)
+        checks = validate_aamva(rec, valid_day)
+        assert not [c for c in checks if c.status is Status.FAIL]
+        assert all(c.status is Status.PASS or c.data.get("advisory") for c in checks), checks

@@ -84,7 +84,7 @@ ELEMENTS: dict[str, tuple[str, int]] = {
     "DBD": ("issue date", 1),
     "DBE": ("issue timestamp (v01)", 1),
     "DBF": ("number of duplicates (v01)", 1),
-    "DBG": ("medical indicator codes (v01)", 1),
+    "DBG": ("medical indicator codes (v01); alias given name (v04+)", 1),
     "DBH": ("organ donor (v01)", 1),
     "DBI": ("non-resident indicator (v01)", 1),
     "DBJ": ("unique customer identifier (v01)", 1),
@@ -96,7 +96,7 @@ ELEMENTS: dict[str, tuple[str, int]] = {
     "DBP": ("alias given name", 1),
     "DBQ": ("alias middle name", 1),
     "DBR": ("alias suffix", 1),
-    "DBS": ("alias prefix", 1),
+    "DBS": ("alias prefix (v01); alias suffix (v04+)", 1),
     "PAA": ("permit classification code (v01)", 1),
     "PAB": ("permit expiry date (v01)", 1),
     "PAC": ("permit identifier (v01)", 1),
@@ -561,6 +561,8 @@ def _header_numbers(text: str, after: int, version: int, run: str, notes: _Notes
     version 02+ header with 2 digits and no directory after them carries its
     jurisdiction version there (no entry count); with a directory, they are the count.
     ``0`` entries means "not given": the directory is then read as far as it goes.
+    Two digits after a version 02+ are the entry count when they match the directory that
+    follows; when they do not (or say 0), they are the jurisdiction version.
     """
     digits = FormatDeviation.HEADER_DIGITS
     if len(run) == 4:
@@ -570,12 +572,14 @@ def _header_numbers(text: str, after: int, version: int, run: str, notes: _Notes
     if len(run) == 2 and version <= 1:
         return None, int(run)
     if len(run) == 2:
-        if _DIR_ENTRY_RE.match(text, after) is None and _subfile_at(text, after):
-            note = f"version {version:02d} header has no entry count; its 2 digits are the jurisdiction version"
-            notes.add(digits, note)
-            return int(run), 0
-        notes.add(FormatDeviation.NO_JURISDICTION_VERSION, f"version {version:02d} header has no jurisdiction version")
-        return None, int(run)
+        listed = _count_entries(text, after)
+        if int(run) == listed:
+            note = f"version {version:02d} header has no jurisdiction version"
+            notes.add(FormatDeviation.NO_JURISDICTION_VERSION, note)
+            return None, int(run)
+        note = f"version {version:02d} header has no entry count; its 2 digits are the jurisdiction version"
+        notes.add(digits, note)
+        return int(run), 0
     if len(run) > 4:
         notes.add(digits, f"{len(run) - 4} extra digits after the header")
         return int(run[:2]), int(run[2:4])
@@ -586,9 +590,12 @@ def _header_numbers(text: str, after: int, version: int, run: str, notes: _Notes
     return None, int(run or "0")
 
 
-def _subfile_at(text: str, pos: int) -> bool:
-    """A DL/ID subfile (type and a known element) starts at ``pos``."""
-    return any(_subfile_start_at(text, pos, t) for t in ("DL", "ID"))
+def _count_entries(text: str, pos: int) -> int:
+    """Well-formed directory entries (type, 4-digit offset, 4-digit length) from ``pos``."""
+    n = 0
+    while n < 99 and _DIR_ENTRY_RE.match(text, pos + 10 * n) is not None:
+        n += 1
+    return n
 
 
 _LOOSE_ENTRY_RE = re.compile(r"(DL|ID|Z[A-Z0-9])([0-9A-Za-z]{4})([0-9A-Za-z]{4})")
@@ -875,7 +882,7 @@ def _pairs(region: str, starts: list[int]) -> list[tuple[str, str]]:
 #: Elements of the 2000 standard (v01) that later versions dropped (DAA lasted to v03).
 _OLD_ONLY: dict[str, int] = {
     **{e: 1 for e in ("DAB", "DAE", "DAF", "DAL", "DAM", "DAN", "DAO", "DAP", "DAR", "DAS", "DAT", "DAV")},
-    **{e: 1 for e in ("DBE", "DBF", "DBG", "DBH", "DBI", "DBJ", "DBK", "DBM")},
+    **{e: 1 for e in ("DBE", "DBF", "DBH", "DBI", "DBJ", "DBK", "DBM")},
     **{e: 1 for e in ("PAA", "PAB", "PAC", "PAD", "PAE", "PAF")},
     "DAA": 3,
     "DCT": 3,

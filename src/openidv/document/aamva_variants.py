@@ -34,6 +34,7 @@ class Deviation(StrEnum):
     LOST_SEGMENT_TERMINATORS = "lost_segment_terminators"  #: the CR ending each subfile dropped
     NO_JURISDICTION_VERSION = "no_jurisdiction_version"  #: header without it, offsets counted with it
     ENTRY_COUNT_MISCOUNT = "entry_count_miscount"  #: header announces one subfile more than listed
+    NO_ENTRY_COUNT = "no_entry_count"  #: header ends after the jurisdiction version, offsets counted with it
     EMPTY_DIRECTORY = "empty_directory"  #: header announces 1 subfile, no directory, data follows
     OFFSETS_SHIFTED = "offsets_shifted"  #: every offset off by the same few characters
     LENGTH_MISCOUNT = "length_miscount"  #: the first subfile's length off, later offsets following it
@@ -179,6 +180,8 @@ def _apply(lay: _Layout, deviation: Deviation, rng: random.Random) -> _Layout:
         lay.bodies = [b.removesuffix("\r") for b in lay.bodies]
     elif deviation is d.NO_JURISDICTION_VERSION:
         lay.header = lay.header[:-4] + lay.header[-2:]
+    elif deviation is d.NO_ENTRY_COUNT:
+        lay.header = lay.header[:-2]
     elif deviation is d.ENTRY_COUNT_MISCOUNT:
         lay.header = lay.header[:-2] + f"{len(lay.entries) + 1:02d}"
     elif deviation is d.EMPTY_DIRECTORY:
@@ -203,21 +206,21 @@ def _apply(lay: _Layout, deviation: Deviation, rng: random.Random) -> _Layout:
     return lay
 
 
-def generate(n_per_deviation: int, seed: int, deviations: tuple[Deviation, ...] = tuple(Deviation)) -> list[Sample]:
-    """``n_per_deviation`` samples of each deviation (``NONE`` included by default), seeded."""
+def make_sample(rng: random.Random, deviation: Deviation) -> Sample:
+    """One payload of a random US issuer (version 10, a DL and a ``Z`` subfile) showing ``deviation``."""
     from openidv.document.iin import IIN_TABLE
 
+    iin = rng.choice(sorted(i for i, j in IIN_TABLE.items() if j.is_us))
+    state = IIN_TABLE[iin].code
+    elements = sample_elements(rng, state)
+    z = "Z" + state[0]
+    elements.update({z + "A": f"{rng.randint(0, 99):02d}", z + "B": rng.choice(("N", "Y", "ORIGINAL"))})
+    jv = rng.randint(0, 9)
+    text = deviate(elements, deviation, rng, iin=iin, jv=jv)
+    return Sample(text, elements, iin, 10, jv, deviation)
+
+
+def generate(n_per_deviation: int, seed: int, deviations: tuple[Deviation, ...] = tuple(Deviation)) -> list[Sample]:
+    """``n_per_deviation`` samples of each deviation (``NONE`` included by default), seeded."""
     rng = random.Random(seed)
-    us = sorted(i for i, j in IIN_TABLE.items() if j.is_us)
-    out: list[Sample] = []
-    for deviation in deviations:
-        for _ in range(n_per_deviation):
-            iin = rng.choice(us)
-            state = IIN_TABLE[iin].code
-            elements = sample_elements(rng, state)
-            z = "Z" + state[0]
-            elements.update({z + "A": f"{rng.randint(0, 99):02d}", z + "B": rng.choice(("N", "Y", "ORIGINAL"))})
-            jv = rng.randint(0, 9)
-            text = deviate(elements, deviation, rng, iin=iin, jv=jv)
-            out.append(Sample(text, elements, iin, 10, jv, deviation))
-    return out
+    return [make_sample(rng, d) for d in deviations for _ in range(n_per_deviation)]
