@@ -655,3 +655,45 @@ def test_real_ohio_back_payload_parses_and_passes() -> None:
         checks = validate_aamva(rec, valid_day)
         assert not [c for c in checks if c.status is Status.FAIL]
         assert all(c.status is Status.PASS or c.data.get("advisory") for c in checks), checks
+
+
+# ------------------------------------------------------------------------------ properties (issue 19)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=600))
+def test_any_bytes_parse_or_raise_aamva_error(data: bytes) -> None:
+    """Bytes as a scanner might hand them over (latin-1), with an AAMVA header in front half the time."""
+    for text in (data.decode("latin-1"), "@\n\x1e\rANSI 636000100102DL00410050ZV0091" + data.decode("latin-1")):
+        try:
+            rec = parse_aamva(text)
+        except AamvaError as exc:
+            assert exc.code == "bad_barcode_payload"
+            continue
+        checks = validate_aamva(rec, TODAY)
+        assert all(c.score is None or 0.0 <= c.score <= 1.0 for c in checks)
+        json.dumps(rec.to_dict())
+        json.dumps([c.to_dict() for c in checks])
+
+
+_Z_IDS = ["ZXA", "ZXB", "ZXC"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    first=st.dictionaries(st.sampled_from(_D_IDS), _value.map(str.strip), min_size=1, max_size=12),
+    second=st.dictionaries(st.sampled_from(_D_IDS), _value.map(str.strip), min_size=1, max_size=12),
+    zdata=st.dictionaries(st.sampled_from(_Z_IDS), _value.map(str.rstrip), min_size=1, max_size=3),
+)
+def test_several_subfiles_round_trip(first: dict[str, str], second: dict[str, str], zdata: dict[str, str]) -> None:
+    """encode_subfiles (DL, Z, DL) -> parse: every subfile read, each element's first non-empty value kept."""
+    text = encode_subfiles(
+        [("DL", list(first.items())), ("ZX", list(zdata.items())), ("DL", list(second.items()))], iin="636000"
+    )
+    rec = parse_aamva(text)
+    assert [s.type for s in rec.subfiles] == ["DL", "ZX", "DL"] and rec.offsets_consistent
+    merged = dict(first)
+    for k, v in second.items():
+        if k not in merged or (merged[k] == "" and v != ""):
+            merged[k] = v
+    assert rec.dlid_elements == merged and rec.elements == {**merged, **zdata}
