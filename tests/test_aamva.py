@@ -583,6 +583,9 @@ def test_deviations_are_named() -> None:
     assert FormatDeviation.LENGTH_MISCOUNT in named[Deviation.LENGTH_MISCOUNT]
     assert FormatDeviation.PREFIX_BEFORE_ELEMENTS in named[Deviation.VENDOR_PREFIX]
     assert FormatDeviation.OFFSETS_WRONG in named[Deviation.LETTER_OFFSETS]
+    assert FormatDeviation.NO_DESIGNATOR in named[Deviation.NO_DESIGNATOR]
+    assert FormatDeviation.DESIGNATOR_MISMATCH in named[Deviation.ID_FOR_DL]
+    assert not any(FormatDeviation.SUBFILE_MISSING in v for v in named.values())
 
 
 def test_second_dl_subfile_after_a_jurisdiction_one_is_read() -> None:

@@ -201,6 +201,7 @@ class FormatDeviation(StrEnum):
     PREFIX_BEFORE_ELEMENTS = "prefix_before_elements"  #: characters between a subfile's type and its first element
     TEXT_WITHOUT_ELEMENT_ID = "text_without_element_id"  #: a separated piece with no element ID
     REPEATED_ELEMENT = "repeated_element"  #: an element twice (the first non-empty value kept)
+    DESIGNATOR_MISMATCH = "designator_mismatch"  #: the directory says DL where the data says ID, or the reverse
     DATE_ORDER = "date_order"  #: dates in the other order (CCYYMMDD for a US issuer or the reverse)
     SUBFILE_MISSING = "subfile_missing"  #: a directory entry whose subfile is not in the text
     TRUNCATED = "truncated"  #: the directory's lengths run past the end of the text
@@ -729,15 +730,25 @@ def _search_subfiles(text: str, directory: list[SubfileEntry], dir_end: int, not
     """Each directory entry found by its designator, in order, after the previous one."""
     subfiles: list[AamvaSubfile] = []
     pos = dir_end
-    for e in directory:
-        start = _find_subfile(text, e.type, pos, len(text))
+    for i, e in enumerate(directory):
+        taken = {s.start for s in subfiles}
+        start, stype = _search_one(text, e.type, pos, dir_end, taken)
+        how = "search"
+        if start is None and i == 0 and not e.type.startswith("Z") and _prefix_length(text, pos) == 0:
+            start, how = pos, "assumed"
+            note = f"subfile {e.type} has no designator; its elements follow the directory"
+            notes.add(FormatDeviation.NO_DESIGNATOR, note)
         if start is None:
-            start = _find_subfile(text, e.type, pos, len(text), prefixed=True)
+            start, stype = _search_one(text, e.type, pos, dir_end, taken, relaxed=True)
+        if start is not None and stype != e.type:
+            note = f"the directory lists subfile {e.type}, the data has {stype}"
+            notes.add(FormatDeviation.DESIGNATOR_MISMATCH, note)
+            e = SubfileEntry(stype, e.offset, e.length)
         if start is None:
             notes.add(FormatDeviation.SUBFILE_MISSING, f"subfile {e.type} not found")
             continue
-        subfiles.append(AamvaSubfile(e.type, e.offset, e.length, "search", start))
-        pos = start + 2
+        subfiles.append(AamvaSubfile(e.type, e.offset, e.length, how, start))
+        pos = start + (2 if how == "search" else 0)
     if subfiles and directory:
         first_in_place = subfiles[0].start == directory[0].offset
         notes.add(
@@ -746,6 +757,29 @@ def _search_subfiles(text: str, directory: list[SubfileEntry], dir_end: int, not
             + (" (a subfile length miscounted)" if first_in_place else ""),
         )
     return subfiles
+
+
+def _search_one(
+    text: str, stype: str, pos: int, dir_end: int, taken: set[int], relaxed: bool = False
+) -> tuple[int | None, str]:
+    """(start, type) of subfile ``stype`` searched after ``pos``, then anywhere after the directory.
+
+    ``relaxed``: a DL listed in the directory may be an ID in the data (and the reverse), and a
+    DL/ID type may be followed by a vendor prefix; such a designator must open the search range
+    or follow a separator (not sit inside a value)."""
+    types = [stype, *{"DL": ["ID"], "ID": ["DL"]}.get(stype, [])] if relaxed else [stype]
+    for begin in (pos, dir_end):
+        for t in types:
+            start = _find_subfile(text, t, begin, len(text), prefixed=relaxed)
+            while start is not None and (start in taken or (relaxed and not _anchored(text, start, begin))):
+                start = _find_subfile(text, t, start + 1, len(text), prefixed=relaxed)
+            if start is not None:
+                return start, t
+    return None, stype
+
+
+def _anchored(text: str, p: int, begin: int) -> bool:
+    return p == begin or text[p - 1] in _SEPARATORS
 
 
 def _undeclared_subfiles(text: str, known: list[AamvaSubfile], dir_end: int, notes: _Notes) -> list[AamvaSubfile]:

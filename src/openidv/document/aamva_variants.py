@@ -42,6 +42,8 @@ class Deviation(StrEnum):
     ZERO_OFFSETS = "zero_offsets"  #: directory offsets written as 0000
     LETTER_OFFSETS = "letter_offsets"  #: directory offsets that are not digits
     VENDOR_PREFIX = "vendor_prefix"  #: characters between ``DL`` and the first element
+    NO_DESIGNATOR = "no_designator"  #: the first subfile's ``DL`` left out, the directory unchanged
+    ID_FOR_DL = "id_for_dl"  #: the directory lists ``DL``, the data says ``ID``
     PADDING = "padding"  #: values and the payload padded with spaces
     SECOND_DL_AFTER_Z = "second_dl_after_z"  #: the DL elements split over DL, Z*, DL subfiles
 
@@ -200,6 +202,10 @@ def _apply(lay: _Layout, deviation: Deviation, rng: random.Random) -> _Layout:
         prefix = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 6)))
         lay.bodies[0] = lay.bodies[0][:2] + prefix + lay.bodies[0][2:]
         lay.entries = _move(lay.entries, first_length_by=len(prefix))  # the issuer counts it
+    elif deviation is d.NO_DESIGNATOR:
+        lay.bodies[0] = lay.bodies[0][2:]
+    elif deviation is d.ID_FOR_DL:
+        lay.bodies[0] = "ID" + lay.bodies[0][2:]
     elif deviation is d.PADDING:
         lay.bodies = [b.replace("\n", " " * rng.randint(1, 3) + "\n") for b in lay.bodies]
         lay.bodies[-1] += " " * rng.randint(1, 8)
