@@ -700,3 +700,13 @@ def test_several_subfiles_round_trip(first: dict[str, str], second: dict[str, st
         if k not in merged or (merged[k] == "" and v != ""):
             merged[k] = v
     assert rec.dlid_elements == merged and rec.elements == {**merged, **zdata}
+
+
+def test_missing_compliance_indicator_fails_the_header() -> None:
+    text = encode_aamva(_us_elements(), iin="636000")
+    rec = parse_aamva(text[1:])
+    assert rec.elements == _us_elements()
+    assert _checks(rec)["barcode_header"] == (Status.FAIL, "no_compliance_indicator")
+    padded = parse_aamva("  \n" + text)  # leading whitespace only shifts the offsets
+    assert padded.deviations == [FormatDeviation.OFFSETS_SHIFTED]
+    assert _checks(padded)["barcode_header"] == (Status.INCONCLUSIVE, "format_deviations")

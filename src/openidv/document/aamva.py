@@ -1227,7 +1227,8 @@ def validate_aamva(record: AamvaRecord, today: dt.date) -> list[CheckResult]:
 
 
 def _check_header(rec: AamvaRecord) -> CheckResult:
-    """Layout of the payload. Fails only without a DL/ID subfile or with an undefined version 00;
+    """Layout of the payload. Fails only without a DL/ID subfile, without the compliance indicator
+    ``@`` (all known real-world variants keep it) or with the undefined version 00;
     deviations that may have cost data (a listed subfile not found, a truncated payload) are
     inconclusive; repaired layout deviations are inconclusive and advisory (``data.advisory``),
     named in ``data.deviations``: genuine licences show them too often to count against one."""
@@ -1237,6 +1238,8 @@ def _check_header(rec: AamvaRecord) -> CheckResult:
         return check(name, Status.FAIL, "no_dl_id_subfile", 0.0, "no DL/ID subfile, only jurisdiction subfiles")
     if h.aamva_version < 1:
         return check(name, Status.FAIL, "bad_version", 0.0, f"AAMVA version {h.aamva_version:02d}")
+    if not h.compliance_indicator:  # every known variant keeps the '@'; without it the text is no barcode payload
+        return check(name, Status.FAIL, "no_compliance_indicator", 0.0, "the payload does not start with '@'")
     layout = [d for d in rec.deviations if d is not FormatDeviation.DATE_ORDER]
     named = {"deviations": [d.value for d in layout]}
     serious = [d for d in layout if d in SERIOUS_DEVIATIONS]
