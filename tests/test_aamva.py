@@ -710,3 +710,16 @@ def test_missing_compliance_indicator_fails_the_header() -> None:
     padded = parse_aamva("  \n" + text)  # leading whitespace only shifts the offsets
     assert padded.deviations == [FormatDeviation.OFFSETS_SHIFTED]
     assert _checks(padded)["barcode_header"] == (Status.INCONCLUSIVE, "format_deviations")
+
+
+def test_missing_standard_elements_are_inconclusive_essential_ones_fail() -> None:
+    e = _us_elements()
+    for eid in ("DAD", "DDE", "DDF", "DDG", "DCG"):
+        del e[eid]
+    rec = parse_aamva(encode_aamva(e, iin="636000"))
+    c = next(c for c in validate_aamva(rec, TODAY) if c.name == "barcode_mandatory_elements")
+    assert (c.status, c.reason) == (Status.INCONCLUSIVE, "missing_standard_elements")
+    assert set(c.data["missing"]) == {"DAD", "DDE", "DDF", "DDG", "DCG"}
+    for eid in ("DAQ", "DBB", "DBA", "DCS", "DAC"):
+        blank = parse_aamva(encode_aamva(_us_elements(**{eid: ""}), iin="636000"))
+        assert _checks(blank)["barcode_mandatory_elements"] == (Status.FAIL, "missing_mandatory_elements"), eid

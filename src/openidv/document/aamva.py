@@ -1256,35 +1256,39 @@ def _check_header(rec: AamvaRecord) -> CheckResult:
     return check(name, Status.PASS, "header_ok", 1.0, f"{h.file_type} v{h.aamva_version:02d}, IIN {h.iin}")
 
 
+#: Elements that identify the holder and the card: one of them absent or empty and the data
+#: cannot be trusted (a tuple means "one of these").
+_ESSENTIAL: tuple[tuple[str, ...], ...] = (("DAQ",), ("DCS", "DAB", "DAA"), ("DAC", "DCT", "DAA"), ("DBB",), ("DBA",))
+
+
 def _check_mandatory(rec: AamvaRecord) -> CheckResult:
+    """The version's mandatory elements. Fails when an essential one (number, names, birth and
+    expiry dates) is absent or empty; other mandatory elements missing (genuine issuers leave out
+    middle names, truncation flags, the country, ...) are inconclusive and named."""
     name = "barcode_mandatory_elements"
     main = rec.main_subfile
     if main is None:
         return check(name, Status.FAIL, "no_dl_id_subfile", 0.0, "no DL/ID subfile")
-    certain, probable = _mandatory_for(rec.version)
     present = rec.dlid_elements
+    essential = ["/".join(alts) for alts in _ESSENTIAL if not any(present.get(a, "").strip() for a in alts)]
+    if essential:
+        return check(name, Status.FAIL, "missing_mandatory_elements", 0.0, "missing: " + ", ".join(essential))
+    certain, probable = _mandatory_for(rec.version)
     missing: list[str] = []
     unsure: list[str] = [p for p in probable if p not in present]
     for item in certain:
         alts = (item,) if isinstance(item, str) else item
         if not any(a in present for a in alts):
             # DL-only elements on an ID card: not sure they are mandatory there.
-            if main.type == "ID" and alts[0] in {"DCA", "DCB", "DCD"}:
-                unsure.append(alts[0])
-            else:
-                missing.append("/".join(alts))
-    if missing:
-        return check(name, Status.FAIL, "missing_mandatory_elements", 0.0, "missing: " + ", ".join(missing))
+            (unsure if main.type == "ID" and alts[0] in {"DCA", "DCB", "DCD"} else missing).append("/".join(alts))
     if rec.version > 10:
         return check(name, Status.INCONCLUSIVE, "unknown_version", None, f"version {rec.version:02d}")
+    if missing:
+        detail = "missing: " + ", ".join(missing)
+        return check(name, Status.INCONCLUSIVE, "missing_standard_elements", None, detail, missing=missing)
     if unsure:
-        return check(
-            name,
-            Status.INCONCLUSIVE,
-            "missing_uncertain_elements",
-            None,
-            "missing (mandatory status not certain for this version): " + ", ".join(unsure),
-        )
+        detail = "missing (mandatory status not certain for this version): " + ", ".join(unsure)
+        return check(name, Status.INCONCLUSIVE, "missing_uncertain_elements", None, detail)
     return check(name, Status.PASS, "all_present", 1.0, f"version {rec.version:02d} {main.type}")
 
 
@@ -1294,13 +1298,12 @@ _SOFT_FORMAT = frozenset({"DAY", "DAZ", "DAU", "DDA", "DDD", "DDK", "DDL"})
 _KEY_DATES = frozenset({"DBA", "DBB", "DBD"})
 
 
-def _skip_format(eid: str, value: str, version: int) -> bool:
-    """Values with nothing to check: optional elements left empty, zero optional dates, non-expiring DBA."""
-    if value == "" and eid not in _KEY_DATES:
+def _skip_format(eid: str, value: str) -> bool:
+    """Values with nothing to check: elements left empty, zero dates (absent; the mandatory and
+    date checks see to the key ones), a non-expiring DBA."""
+    if value == "" or (eid in DATE_ELEMENTS and value == "00000000"):
         return True
-    if eid in DATE_ELEMENTS and value == "00000000" and eid not in _KEY_DATES:
-        return True
-    return eid == "DBA" and value in {"00000000", "99999999"}
+    return eid == "DBA" and value == "99999999"
 
 
 def _check_formats(rec: AamvaRecord) -> CheckResult:
@@ -1318,7 +1321,7 @@ def _check_formats(rec: AamvaRecord) -> CheckResult:
     order = rec.date_order
     for eid, value in rec.dlid_elements.items():
         v = value.strip()
-        if _skip_format(eid, v, rec.version) or (eid == "DCG" and rec.version < 4 and v == ""):
+        if _skip_format(eid, v):
             continue
         ok = _format_ok(eid, value, order)
         if ok is None:
