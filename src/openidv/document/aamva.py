@@ -854,7 +854,7 @@ def _parse_separated(region: str, stype: str, notes: _Notes) -> dict[str, str]:
     is_z = stype.startswith("Z")
     out: dict[str, str] = {}
     last: str | None = None
-    for piece in (p for p in re.split(r"[\n\r\x1e]+", region) if p != ""):
+    for piece in (p for p in re.split(r"[\n\r\x1e]+", region) if p.strip(" \x00") != ""):
         if not out and last is None and not is_z and piece[:3] not in ELEMENTS:
             k = _prefix_length(piece, 0)
             if k:
