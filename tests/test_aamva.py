@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import random
@@ -464,8 +465,12 @@ def test_adversarial_separatorless_payload_is_fast() -> None:
     import time
 
     body = "".join(k + "X" for k in ["DAQ", "DCS", "DAC", "DAD", "DAG", "DAI", "DBA", "DBB", "DBC"] * 150)
+    directory = "@\n\x1e\rANSI 636000100199" + "".join(f"DL{i:04d}0010" for i in range(99))
     t0 = time.perf_counter()
     parse_aamva("@ANSI 636000100001DL00319999DL" + body[:8000])
+    for filler in ("DL0", "DL0\n", "\nZVZ", "\nDL1DAQ1"):  # 99 subfiles searched among thousands of look-alikes
+        with contextlib.suppress(AamvaError):
+            parse_aamva((directory + filler * 3000)[:8192])
     assert time.perf_counter() - t0 < 2.0
 
 

@@ -26,6 +26,7 @@ Everything here is pure: strings in, dataclasses out.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 import unicodedata
@@ -670,14 +671,11 @@ def _prefix_length(text: str, pos: int) -> int | None:
     return None
 
 
-def _find_subfile(text: str, stype: str, start: int, stop: int, prefixed: bool = False) -> int | None:
-    """First position in ``[start, stop)`` where subfile ``stype`` starts (see :func:`_subfile_start_at`);
-    with ``prefixed``, a DL/ID type may be followed by a short vendor prefix before its first element."""
+def _find_subfile(text: str, stype: str, start: int, stop: int) -> int | None:
+    """First position in ``[start, stop)`` where subfile ``stype`` starts (see :func:`_subfile_start_at`)."""
     p = text.find(stype, start, stop + 1)
     while p >= 0:
         if _subfile_start_at(text, p, stype):
-            return p
-        if prefixed and not stype.startswith("Z") and _prefix_length(text, p + 2) is not None:
             return p
         p = text.find(stype, p + 1, stop + 1)
     return None
@@ -730,16 +728,17 @@ def _search_subfiles(text: str, directory: list[SubfileEntry], dir_end: int, not
     """Each directory entry found by its designator, in order, after the previous one."""
     subfiles: list[AamvaSubfile] = []
     pos = dir_end
+    found = _Designators(text)
     for i, e in enumerate(directory):
         taken = {s.start for s in subfiles}
-        start, stype = _search_one(text, e.type, pos, dir_end, taken)
+        start, stype = _search_one(found, e.type, pos, dir_end, taken)
         how = "search"
         if start is None and i == 0 and not e.type.startswith("Z") and _prefix_length(text, pos) == 0:
             start, how = pos, "assumed"
             note = f"subfile {e.type} has no designator; its elements follow the directory"
             notes.add(FormatDeviation.NO_DESIGNATOR, note)
         if start is None:
-            start, stype = _search_one(text, e.type, pos, dir_end, taken, relaxed=True)
+            start, stype = _search_one(found, e.type, pos, dir_end, taken, relaxed=True)
         if start is not None and stype != e.type:
             note = f"the directory lists subfile {e.type}, the data has {stype}"
             notes.add(FormatDeviation.DESIGNATOR_MISMATCH, note)
@@ -759,8 +758,51 @@ def _search_subfiles(text: str, directory: list[SubfileEntry], dir_end: int, not
     return subfiles
 
 
+def _starts_here(text: str, p: int, stype: str, prefixed: bool) -> bool:
+    """Subfile ``stype`` starts at ``p`` (with ``prefixed``, a DL/ID may have a vendor prefix)."""
+    if _subfile_start_at(text, p, stype):
+        return True
+    return (
+        prefixed and text[p : p + 2] == stype and not stype.startswith("Z") and _prefix_length(text, p + 2) is not None
+    )
+
+
+class _Designators:
+    """Where each subfile type could start in one text, found once per type and mode (a payload
+    full of ``DL``s is searched once, not once per directory entry)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._cache: dict[tuple[str, bool, bool], list[int]] = {}
+
+    def positions(self, stype: str, prefixed: bool, after_separator: bool) -> list[int]:
+        key = (stype, prefixed, after_separator)
+        if key not in self._cache:
+            text, out = self.text, []
+            p = text.find(stype)
+            while p >= 0:
+                if _starts_here(text, p, stype, prefixed) and (
+                    not after_separator or (p > 0 and text[p - 1] in _SEPARATORS)
+                ):
+                    out.append(p)
+                p = text.find(stype, p + 1)
+            self._cache[key] = out
+        return self._cache[key]
+
+    def first(self, stype: str, begin: int, taken: set[int], relaxed: bool) -> int | None:
+        """First start of ``stype`` at or after ``begin`` not in ``taken``; ``relaxed``: a
+        prefixed designator, opening the range or right after a separator."""
+        if relaxed and begin not in taken and _starts_here(self.text, begin, stype, prefixed=True):
+            return begin
+        ps = self.positions(stype, relaxed, relaxed)
+        for p in ps[bisect.bisect_left(ps, begin) :]:
+            if p not in taken:
+                return p
+        return None
+
+
 def _search_one(
-    text: str, stype: str, pos: int, dir_end: int, taken: set[int], relaxed: bool = False
+    found: _Designators, stype: str, pos: int, dir_end: int, taken: set[int], relaxed: bool = False
 ) -> tuple[int | None, str]:
     """(start, type) of subfile ``stype`` searched after ``pos``, then anywhere after the directory.
 
@@ -770,16 +812,10 @@ def _search_one(
     types = [stype, *{"DL": ["ID"], "ID": ["DL"]}.get(stype, [])] if relaxed else [stype]
     for begin in (pos, dir_end):
         for t in types:
-            start = _find_subfile(text, t, begin, len(text), prefixed=relaxed)
-            while start is not None and (start in taken or (relaxed and not _anchored(text, start, begin))):
-                start = _find_subfile(text, t, start + 1, len(text), prefixed=relaxed)
+            start = found.first(t, begin, taken, relaxed)
             if start is not None:
                 return start, t
     return None, stype
-
-
-def _anchored(text: str, p: int, begin: int) -> bool:
-    return p == begin or text[p - 1] in _SEPARATORS
 
 
 def _undeclared_subfiles(text: str, known: list[AamvaSubfile], dir_end: int, notes: _Notes) -> list[AamvaSubfile]:
