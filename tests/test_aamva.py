@@ -590,6 +590,7 @@ def test_deviations_are_named() -> None:
     assert FormatDeviation.OFFSETS_WRONG in named[Deviation.LETTER_OFFSETS]
     assert FormatDeviation.NO_DESIGNATOR in named[Deviation.NO_DESIGNATOR]
     assert FormatDeviation.DESIGNATOR_MISMATCH in named[Deviation.ID_FOR_DL]
+    assert FormatDeviation.NO_DESIGNATOR in named[Deviation.BARE_Z_SUBFILE]
     assert not any(FormatDeviation.SUBFILE_MISSING in v for v in named.values())
 
 

@@ -743,6 +743,12 @@ def _search_subfiles(text: str, directory: list[SubfileEntry], dir_end: int, not
             note = f"the directory lists subfile {e.type}, the data has {stype}"
             notes.add(FormatDeviation.DESIGNATOR_MISMATCH, note)
             e = SubfileEntry(stype, e.offset, e.length)
+        if start is None and e.type.startswith("Z"):
+            start = found.bare_z_subfile(e.type, pos, taken)
+            if start is not None:
+                how = "assumed"
+                note = f"subfile {e.type} has no designator; found by its first element"
+                notes.add(FormatDeviation.NO_DESIGNATOR, note)
         if start is None:
             notes.add(FormatDeviation.SUBFILE_MISSING, f"subfile {e.type} not found")
             continue
@@ -774,6 +780,7 @@ class _Designators:
     def __init__(self, text: str) -> None:
         self.text = text
         self._cache: dict[tuple[str, bool, bool], list[int]] = {}
+        self._bare: dict[str, list[int]] = {}
 
     def positions(self, stype: str, prefixed: bool, after_separator: bool) -> list[int]:
         key = (stype, prefixed, after_separator)
@@ -788,6 +795,18 @@ class _Designators:
                 p = text.find(stype, p + 1)
             self._cache[key] = out
         return self._cache[key]
+
+    def bare_z_subfile(self, stype: str, begin: int, taken: set[int]) -> int | None:
+        """First element of jurisdiction subfile ``stype`` (``ZVA...`` right after a separator) at or
+        after ``begin``: where the subfile starts when its ``ZV`` designator was left out."""
+        if stype not in self._bare:
+            pattern = re.compile(r"(?<=[\n\r\x1e])" + re.escape(stype) + r"[A-Z0-9]")
+            self._bare[stype] = [m.start() for m in pattern.finditer(self.text)]
+        ps = self._bare[stype]
+        for p in ps[bisect.bisect_left(ps, begin) :]:
+            if p not in taken and not _subfile_start_at(self.text, p, stype):
+                return p
+        return None
 
     def first(self, stype: str, begin: int, taken: set[int], relaxed: bool) -> int | None:
         """First start of ``stype`` at or after ``begin`` not in ``taken``; ``relaxed``: a
@@ -900,7 +919,9 @@ def _parse_separated(region: str, stype: str, notes: _Notes) -> dict[str, str]:
                 )
                 piece = piece[k:]
         eid = piece[:3]
-        valid_id = bool(_ID_RE.fullmatch(eid)) and (eid.startswith(stype) if is_z else not eid.startswith("Z"))
+        valid_id = bool(_ID_RE.fullmatch(eid)) and (eid.startswith(stype) if is_z else True)
+        if valid_id and not is_z and eid.startswith("Z"):  # a jurisdiction subfile whose designator is lost
+            notes.add(FormatDeviation.NO_DESIGNATOR, f"jurisdiction element {eid} inside subfile {stype}")
         if not valid_id:
             if last is not None:
                 out[last] += "\n" + piece
