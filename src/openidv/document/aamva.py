@@ -17,9 +17,17 @@ issuers and CCYYMMDD for Canadian ones.
 
 The parser here is written for real-world payloads: separators may be missing (then
 elements are found by their known 3-letter IDs and the values' formats), CR and LF are
-interchangeable, values carry trailing padding, the directory's offsets may be wrong
-(then subfiles are found by searching for their type). Whatever was repaired is listed in
-:attr:`AamvaRecord.problems` for reviewers. Unparseable input raises :class:`AamvaError`.
+interchangeable, values carry trailing padding, the header may lack its jurisdiction
+version or entry count, the directory may be empty, non-numeric or wrong (then subfiles
+are found by their ``DL``/``ID``/``Z*`` designators, or by their first element when the
+designator is missing), a subfile's data runs to the next subfile whatever its declared
+length, subfiles the directory does not list are read too (a second DL after a
+jurisdiction one; each element keeps its first non-empty value), vendor characters
+before the first element are skipped. Whatever was repaired is named in
+:attr:`AamvaRecord.deviations` (:class:`FormatDeviation`) and described in
+:attr:`AamvaRecord.problems` for reviewers; :func:`validate_aamva` fails a payload only
+when its data cannot be trusted. Unparseable input raises :class:`AamvaError`.
+:mod:`openidv.document.aamva_variants` rebuilds these deviations from the encoder.
 
 Everything here is pure: strings in, dataclasses out.
 """
