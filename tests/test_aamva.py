@@ -591,6 +591,7 @@ def test_deviations_are_named() -> None:
     assert FormatDeviation.NO_DESIGNATOR in named[Deviation.NO_DESIGNATOR]
     assert FormatDeviation.DESIGNATOR_MISMATCH in named[Deviation.ID_FOR_DL]
     assert FormatDeviation.NO_DESIGNATOR in named[Deviation.BARE_Z_SUBFILE]
+    assert FormatDeviation.ELEMENT_SEPARATORS in named[Deviation.PIPE_SEPARATORS]
     assert not any(FormatDeviation.SUBFILE_MISSING in v for v in named.values())
 
 

@@ -38,6 +38,7 @@ import bisect
 import datetime as dt
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -210,6 +211,7 @@ class FormatDeviation(StrEnum):
     PREFIX_BEFORE_ELEMENTS = "prefix_before_elements"  #: characters between a subfile's type and its first element
     TEXT_WITHOUT_ELEMENT_ID = "text_without_element_id"  #: a separated piece with no element ID
     REPEATED_ELEMENT = "repeated_element"  #: an element twice (the first non-empty value kept)
+    ELEMENT_SEPARATORS = "element_separators"  #: another character (``|``) where LF/CR/RS belong
     DESIGNATOR_MISMATCH = "designator_mismatch"  #: the directory says DL where the data says ID, or the reverse
     DATE_ORDER = "date_order"  #: dates in the other order (CCYYMMDD for a US issuer or the reverse)
     SUBFILE_MISSING = "subfile_missing"  #: a directory entry whose subfile is not in the text
@@ -471,6 +473,10 @@ def parse_aamva(text: str) -> AamvaRecord:
         raise AamvaError(f"payload of {len(text)} characters; a PDF417 holds at most {MAX_PAYLOAD_CHARS}")
     notes = _Notes()
     header, dir_start = _parse_header(text, notes)
+    sep = _substitute_separator(text[dir_start:])
+    if sep is not None:  # one character for another: offsets stay valid
+        notes.add(FormatDeviation.ELEMENT_SEPARATORS, f"elements are separated by {sep!r}, read as line feeds")
+        text = text[:dir_start] + text[dir_start:].replace(sep, "\n")
     directory, dir_end = _parse_directory(text, dir_start, header.number_of_entries, notes)
     subfiles, offsets_ok = _locate_subfiles(text, directory, dir_end, notes)
     stripped = _read_subfiles(text, subfiles, header.aamva_version, notes)
@@ -501,6 +507,25 @@ def parse_aamva(text: str) -> AamvaRecord:
     if record.date_order_found is not None:
         record.deviate(FormatDeviation.DATE_ORDER, f"dates are {record.date_order_found}, not the standard's order")
     return record
+
+
+def _substitute_separator(body: str) -> str | None:
+    """The character that stands for the separators in ``body`` (directory and data) when it has
+    none of LF, CR, RS: a punctuation mark seen at least 5 times and followed by an element ID,
+    a subfile designator or the end at least 80 % of the time (``|`` from some form inputs)."""
+    if any(c in body for c in _SEPARATORS):
+        return None
+    counts = Counter(c for c in body if c.isprintable() and not c.isalnum() and c != " ")
+    for c, n in counts.most_common(3):
+        if n < 5:
+            break
+        followed = 0
+        for m in re.finditer(re.escape(c), body):
+            nxt = body[m.end() : m.end() + 3]
+            followed += nxt in ELEMENTS or nxt[:2] in {"DL", "ID"} or nxt[:1] == "Z" or nxt == ""
+        if followed >= 0.8 * n:
+            return c
+    return None
 
 
 def _merge(subfiles: list[AamvaSubfile], notes: _Notes | None = None) -> dict[str, str]:

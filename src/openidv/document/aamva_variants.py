@@ -44,6 +44,7 @@ class Deviation(StrEnum):
     VENDOR_PREFIX = "vendor_prefix"  #: characters between ``DL`` and the first element
     NO_DESIGNATOR = "no_designator"  #: the first subfile's ``DL`` left out, the directory unchanged
     ID_FOR_DL = "id_for_dl"  #: the directory lists ``DL``, the data says ``ID``
+    PIPE_SEPARATORS = "pipe_separators"  #: every LF, CR and RS turned into ``|`` (a web form's input)
     BARE_Z_SUBFILE = "bare_z_subfile"  #: the ``Z*`` subfile's designator left out, the directory unchanged
     PADDING = "padding"  #: values and the payload padded with spaces
     SECOND_DL_AFTER_Z = "second_dl_after_z"  #: the DL elements split over DL, Z*, DL subfiles
@@ -205,6 +206,9 @@ def _apply(lay: _Layout, deviation: Deviation, rng: random.Random) -> _Layout:
         lay.entries = _move(lay.entries, first_length_by=len(prefix))  # the issuer counts it
     elif deviation is d.NO_DESIGNATOR:
         lay.bodies[0] = lay.bodies[0][2:]
+    elif deviation is d.PIPE_SEPARATORS:
+        lay.prefix = "@|||"
+        lay.bodies = [b.replace("\n", "|").replace("\r", "|") for b in lay.bodies]
     elif deviation is d.BARE_Z_SUBFILE:
         lay.bodies[1] = lay.bodies[1][2:]
     elif deviation is d.ID_FOR_DL:
