@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from openidv.checks import CheckResult, Status
@@ -26,7 +26,7 @@ from openidv.document.aamva import (
     parse_aamva,
     validate_aamva,
 )
-from openidv.document.aamva_variants import Deviation, make_sample
+from openidv.document.aamva_variants import SAME_SPOT, Deviation, make_sample
 from openidv.document.iin import IIN_TABLE, iin_for, lookup_iin
 from openidv.document.types import FieldSource
 from openidv.eval.aamva import evaluate_aamva, format_report
@@ -573,6 +573,22 @@ def test_every_deviation_parses_every_field_and_fails_nothing(deviation: Deviati
         assert header.data["deviations"]
     assert checks["barcode_mandatory_elements"].status is Status.PASS
     assert checks["barcode_formats"].status is Status.PASS
+
+
+_PAIRABLE = [
+    d for d in Deviation if d not in {Deviation.NONE, Deviation.NO_ENTRY_COUNT, Deviation.NO_JURISDICTION_VERSION}
+]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=st.sampled_from(_PAIRABLE), second=st.sampled_from(_PAIRABLE), seed=st.integers(0, 2**32 - 1))
+def test_two_deviations_together_still_parse(first: Deviation, second: Deviation, seed: int) -> None:
+    """Real payloads combine deviations (a keyboard wedge on a payload whose issuer miscounted)."""
+    assume(first != second and not any({first, second} <= group for group in SAME_SPOT))
+    sample = make_sample(random.Random(seed), first, second)
+    rec = parse_aamva(sample.text)
+    assert rec.elements == {k: v.strip() for k, v in sample.elements.items()}, rec.problems
+    assert not [c for c in validate_aamva(rec, dt.date(2026, 6, 1)) if c.status is Status.FAIL]
 
 
 def test_deviations_are_named() -> None:

@@ -651,8 +651,8 @@ def _parse_directory(text: str, pos: int, entries: int, notes: _Notes) -> tuple[
             pos = m.end()
             continue
         m = _LOOSE_ENTRY_RE.match(text, pos)
-        if m is None or _subfile_start_at(text, pos, m.group(1)):
-            break
+        if m is None or any(text[q : q + 3] in ELEMENTS for q in range(pos + 2, pos + 10)):
+            break  # not an entry: a subfile whose (perhaps vendor-prefixed) elements start here
         notes.add(FormatDeviation.OFFSETS_WRONG, "directory offsets or lengths that are not numbers")
         directory.append(SubfileEntry(m.group(1), -1, -1))
         pos = m.end()
@@ -737,14 +737,30 @@ def _locate_subfiles(
             subfiles = _search_subfiles(text, directory, dir_end, notes)
     extra = _undeclared_subfiles(text, subfiles, dir_end, notes)
     subfiles = sorted(subfiles + extra, key=lambda s: s.start)
+    if not any(not s.type.startswith("Z") for s in subfiles):
+        main = _fallback_main_subfile(text, dir_end, {s.start for s in subfiles}, notes)
+        subfiles = sorted([*subfiles, *([main] if main else [])], key=lambda s: s.start)
     if not subfiles:
-        k = _prefix_length(text, dir_end)
-        if k is None:
-            raise AamvaError("no subfile found in the payload")
-        notes.add(FormatDeviation.NO_DESIGNATOR, "no DL/ID designator; the elements start after the directory")
-        subfiles = [AamvaSubfile("DL", dir_end, max(0, len(text) - dir_end), "assumed", dir_end)]
+        raise AamvaError("no subfile found in the payload")
     located = all(s.located_by == "offset" for s in subfiles)
     return subfiles, located and not extra
+
+
+def _fallback_main_subfile(text: str, dir_end: int, taken: set[int], notes: _Notes) -> AamvaSubfile | None:
+    """The DL/ID subfile when neither the directory nor an anchored designator gave one: the first
+    ``DL``/``ID`` + known element after the directory (a garbled directory runs into it), else
+    elements right after the directory (perhaps after ``DL`` and a vendor prefix)."""
+    cands = [(p, t) for t in ("DL", "ID") if (p := _find_subfile(text, t, dir_end, len(text))) is not None]
+    cands = [(p, t) for p, t in cands if p not in taken]
+    if cands:
+        p, t = min(cands)
+        notes.add(FormatDeviation.SUBFILE_NOT_IN_DIRECTORY, f"subfile {t} at {p} is not in the directory")
+        return AamvaSubfile(t, p, 0, "designator", p)
+    if dir_end in taken or _prefix_length(text, dir_end) is None:
+        return None
+    stype = text[dir_end : dir_end + 2] if text[dir_end : dir_end + 2] in {"DL", "ID"} else "DL"
+    notes.add(FormatDeviation.NO_DESIGNATOR, "no DL/ID designator; the elements start after the directory")
+    return AamvaSubfile(stype, dir_end, max(0, len(text) - dir_end), "assumed", dir_end)
 
 
 def _constant_shift(text: str, directory: list[SubfileEntry], dir_end: int) -> int | None:
@@ -764,12 +780,13 @@ def _search_subfiles(text: str, directory: list[SubfileEntry], dir_end: int, not
     found = _Designators(text)
     for i, e in enumerate(directory):
         taken = {s.start for s in subfiles}
-        start, stype = _search_one(found, e.type, pos, dir_end, taken)
-        how = "search"
-        if start is None and i == 0 and not e.type.startswith("Z") and _prefix_length(text, pos) == 0:
-            start, how = pos, "assumed"
+        start, stype, how = None, e.type, "search"
+        if i == 0 and not e.type.startswith("Z") and _prefix_length(text, pos) == 0:
+            start, how = pos, "assumed"  # elements right after the directory: its designator left out
             note = f"subfile {e.type} has no designator; its elements follow the directory"
             notes.add(FormatDeviation.NO_DESIGNATOR, note)
+        if start is None:
+            start, stype = _search_one(found, e.type, pos, dir_end, taken)
         if start is None:
             start, stype = _search_one(found, e.type, pos, dir_end, taken, relaxed=True)
         if start is not None and stype != e.type:
@@ -871,15 +888,17 @@ def _search_one(
 
 
 def _undeclared_subfiles(text: str, known: list[AamvaSubfile], dir_end: int, notes: _Notes) -> list[AamvaSubfile]:
-    """Subfile designators the directory does not list: ``DL``/``ID`` + a known element, or
-    ``Zx`` + ``Zx?``, right after the directory or after a separator."""
+    """Subfile designators the directory does not list: ``DL``/``ID`` + a known element right
+    after the directory or after a separator, or ``Zx`` + ``Zx?`` anywhere after the directory."""
     starts = {s.start for s in known}
     found: list[AamvaSubfile] = []
     for p in range(dir_end, len(text) - 4):
-        if p in starts or (p > dir_end and text[p - 1] not in _SEPARATORS):
-            continue
         stype = text[p : p + 2]
-        if (stype in {"DL", "ID"} or stype.startswith("Z")) and _subfile_start_at(text, p, stype):
+        if p in starts or not (stype in {"DL", "ID"} or stype.startswith("Z")):
+            continue
+        anchored = p == dir_end or text[p - 1] in _SEPARATORS
+        # Z designators carry their own type twice (ZVZVA): found even where a terminator was lost.
+        if (anchored or stype.startswith("Z")) and _subfile_start_at(text, p, stype):
             found.append(AamvaSubfile(stype, p, 0, "designator", p))
     for s in found:
         notes.add(FormatDeviation.SUBFILE_NOT_IN_DIRECTORY, f"subfile {s.type} at {s.start} is not in the directory")

@@ -142,22 +142,37 @@ def _move(entries: _Entries, offset_by: int = 0, first_length_by: int = 0) -> _E
     for i, (t, o, n) in enumerate(entries):
         shift = offset_by + (first_length_by if i > 0 else 0)
         length = int(n) + (first_length_by if i == 0 else 0)
-        out.append((t, f"{int(o) + shift:04d}", f"{length:04d}"))
+        out.append((t, f"{int(o) + shift:04d}" if o.isdigit() else o, f"{length:04d}"))
     return out
 
 
-def deviate(elements: dict[str, str], deviation: Deviation, rng: random.Random, *, iin: str, jv: int = 1) -> str:
-    """A version 10 payload with ``elements`` (DL) and a ``Z`` subfile, showing ``deviation``."""
+#: Deviations that rewrite the same few characters (the first subfile's start, the Z subfile's
+#: designator or terminator): two of one group together make a payload no issuer writes.
+SAME_SPOT: tuple[frozenset[Deviation], ...] = (
+    frozenset({Deviation.NO_DESIGNATOR, Deviation.VENDOR_PREFIX, Deviation.ID_FOR_DL}),
+    frozenset({Deviation.BARE_Z_SUBFILE, Deviation.LOST_SEGMENT_TERMINATORS}),
+    frozenset({Deviation.ZERO_OFFSETS, Deviation.LETTER_OFFSETS, Deviation.OFFSETS_SHIFTED}),
+)
+
+
+def deviate(
+    elements: dict[str, str], deviation: Deviation | tuple[Deviation, ...], rng: random.Random, *, iin: str, jv: int = 1
+) -> str:
+    """A version 10 payload with ``elements`` (DL) and a ``Z`` subfile, showing ``deviation``
+    (several, applied in order, when a tuple)."""
+    deviations = deviation if isinstance(deviation, tuple) else (deviation,)
     main = [(k, v) for k, v in elements.items() if not k.startswith("Z")]
     zsub = ("Z" + _zletter(iin), [(k, v) for k, v in elements.items() if k.startswith("Z")])
-    if deviation is Deviation.SECOND_DL_AFTER_Z:
+    if Deviation.SECOND_DL_AFTER_Z in deviations:
         cut = rng.randint(1, len(main) - 1)
         subfiles = [("DL", main[:cut]), zsub, ("DL", main[cut:])]
     else:
         subfiles = [("DL", main), zsub]
     text = encode_subfiles(subfiles, iin=iin, version=10, jurisdiction_version=jv)
     lay = _layout(text, len(subfiles))
-    return _apply(lay, deviation, rng).render()
+    for d in deviations:
+        lay = _apply(lay, d, rng)
+    return lay.render()
 
 
 def _zletter(iin: str) -> str:
@@ -219,8 +234,9 @@ def _apply(lay: _Layout, deviation: Deviation, rng: random.Random) -> _Layout:
     return lay
 
 
-def make_sample(rng: random.Random, deviation: Deviation) -> Sample:
-    """One payload of a random US issuer (version 10, a DL and a ``Z`` subfile) showing ``deviation``."""
+def make_sample(rng: random.Random, deviation: Deviation, *more: Deviation) -> Sample:
+    """One payload of a random US issuer (version 10, a DL and a ``Z`` subfile) showing ``deviation``
+    (and ``more``, applied after it)."""
     from openidv.document.iin import IIN_TABLE
 
     iin = rng.choice(sorted(i for i, j in IIN_TABLE.items() if j.is_us))
@@ -229,7 +245,7 @@ def make_sample(rng: random.Random, deviation: Deviation) -> Sample:
     z = "Z" + state[0]
     elements.update({z + "A": f"{rng.randint(0, 99):02d}", z + "B": rng.choice(("N", "Y", "ORIGINAL"))})
     jv = rng.randint(0, 9)
-    text = deviate(elements, deviation, rng, iin=iin, jv=jv)
+    text = deviate(elements, (deviation, *more), rng, iin=iin, jv=jv)
     return Sample(text, elements, iin, 10, jv, deviation)
 
 
