@@ -204,7 +204,7 @@ def _apply(lay: _Layout, deviation: Deviation, rng: random.Random) -> _Layout:
     elif deviation is d.ENTRY_COUNT_MISCOUNT:
         lay.header = lay.header[:-2] + f"{len(lay.entries) + 1:02d}"
     elif deviation is d.EMPTY_DIRECTORY:
-        lay.header, lay.entries, lay.bodies = lay.header[:-2] + "01", [], lay.bodies
+        lay.header, lay.entries = lay.header[:-2] + "01", []
     elif deviation is d.OFFSETS_SHIFTED:
         lay.entries = _move(lay.entries, offset_by=rng.choice((-2, -1, 1, 2)))
     elif deviation is d.LENGTH_MISCOUNT:
