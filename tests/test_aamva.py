@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import random
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from openidv.checks import Status
+from openidv.checks import CheckResult, Status
 from openidv.document.aamva import (
     ELEMENTS,
     AamvaError,
     AamvaRecord,
+    FormatDeviation,
     element_name,
     encode_aamva,
+    encode_subfiles,
     parse_aamva,
     validate_aamva,
 )
+from openidv.document.aamva_variants import SAME_SPOT, Deviation, make_sample
 from openidv.document.iin import IIN_TABLE, iin_for, lookup_iin
 from openidv.document.types import FieldSource
 from openidv.eval.aamva import evaluate_aamva, format_report
@@ -191,13 +196,27 @@ def test_canadian_dates_are_ccyymmdd() -> None:
     assert parse_aamva(encode_aamva(elements, iin="999999", version=8)).date_order == "YMD"
 
 
-def test_date_in_wrong_order_is_a_format_failure() -> None:
+def test_one_date_in_the_other_order_is_inconclusive() -> None:
     rec = parse_aamva(encode_aamva(_us_elements(DBB="19900704"), iin="636000"))
-    assert rec.date("DBB") is None
+    assert rec.date("DBB") is None and rec.date_order == "MDY"
     status, reason = _checks(rec)["barcode_formats"]
-    assert status is Status.FAIL and reason == "bad_element_format"
+    assert status is Status.INCONCLUSIVE and reason == "malformed_elements"
     detail = next(c.detail for c in validate_aamva(rec, TODAY) if c.name == "barcode_formats")
     assert "DBB" in detail and "other order" in detail
+
+
+def test_all_dates_in_the_other_order_are_read_in_it() -> None:
+    e = _us_elements(DBB="19900704", DBD="20200315", DBA="20280704", DDB="20190101")
+    rec = parse_aamva(encode_aamva(e, iin="636000"))
+    assert rec.date_order == "YMD" and rec.date("DBB") == dt.date(1990, 7, 4)
+    c = next(c for c in validate_aamva(rec, TODAY) if c.name == "barcode_formats")
+    assert (c.status, c.reason, c.data["advisory"]) == (Status.INCONCLUSIVE, "date_order", True)
+    assert _checks(rec)["barcode_date_logic"] == (Status.PASS, "dates_consistent")
+
+
+def test_impossible_key_date_fails() -> None:
+    rec = parse_aamva(encode_aamva(_us_elements(DBB="13451990"), iin="636000"))
+    assert _checks(rec)["barcode_formats"] == (Status.FAIL, "impossible_date")
 
 
 def test_to_fields_normalisation() -> None:
@@ -283,18 +302,38 @@ def test_header_and_separator_variants(mutate: object) -> None:
     assert rec.elements == {**e, "ZVA": "01"}
 
 
-def test_offsets_wrong_with_separators_fails_header() -> None:
+def _header_check(rec: AamvaRecord) -> CheckResult:
+    return next(c for c in validate_aamva(rec, TODAY) if c.name == "barcode_header")
+
+
+def test_wrong_offsets_are_an_advisory_deviation() -> None:
     text = encode_aamva({**_us_elements(), "ZVA": "01"}, iin="636000")
-    bad = text.replace("DL0041", "DL0045", 1)
-    rec = parse_aamva(bad)
-    assert rec.elements["DAQ"] == "S12345678"
-    assert _checks(rec)["barcode_header"] == (Status.FAIL, "subfile_offsets_inconsistent")
+    rec = parse_aamva(text.replace("DL0041", "DL0045", 1))
+    assert rec.elements == {**_us_elements(), "ZVA": "01"}
+    c = _header_check(rec)
+    assert (c.status, c.reason, c.data["advisory"]) == (Status.INCONCLUSIVE, "format_deviations", True)
+    assert "offsets_wrong" in c.data["deviations"]
 
 
-def test_entry_count_mismatch_fails_header() -> None:
+def test_entry_count_mismatch_is_named() -> None:
     text = encode_aamva(_us_elements(), iin="636000")
     rec = parse_aamva(text.replace("ANSI 636000100001", "ANSI 636000100002", 1))
-    assert _checks(rec)["barcode_header"][0] is Status.FAIL
+    c = _header_check(rec)
+    assert c.status is Status.INCONCLUSIVE and c.data["deviations"] == ["entry_count"]
+
+
+def test_missing_subfile_is_inconclusive_and_counts() -> None:
+    text = encode_aamva({**_us_elements(), "ZVA": "01"}, iin="636000")
+    rec = parse_aamva(text[: text.index("ZVZVA")])
+    c = _header_check(rec)
+    assert (c.status, c.reason) == (Status.INCONCLUSIVE, "subfile_missing") and not c.data.get("advisory")
+
+
+def test_no_dl_subfile_fails() -> None:
+    text = encode_subfiles([("ZV", [("ZVA", "01")])], iin="636000")
+    rec = parse_aamva(text)
+    assert _checks(rec)["barcode_header"] == (Status.FAIL, "no_dl_id_subfile")
+    assert _checks(rec)["barcode_mandatory_elements"][0] is Status.FAIL
 
 
 @pytest.mark.parametrize(
@@ -406,7 +445,8 @@ def test_issue_after_expiry_and_future_issue() -> None:
 def test_bad_formats_named() -> None:
     rec = parse_aamva(encode_aamva(_us_elements(DBC="7", DAJ="V1", DDE="Y"), iin="636000"))
     c = next(c for c in validate_aamva(rec, TODAY) if c.name == "barcode_formats")
-    assert c.status is Status.FAIL and all(k in c.detail for k in ("DBC", "DAJ", "DDE"))
+    assert c.status is Status.INCONCLUSIVE and c.reason == "malformed_elements"
+    assert all(k in c.detail for k in ("DBC", "DAJ", "DDE"))
     assert c.score is not None and 0.0 < c.score < 1.0
 
 
@@ -425,8 +465,12 @@ def test_adversarial_separatorless_payload_is_fast() -> None:
     import time
 
     body = "".join(k + "X" for k in ["DAQ", "DCS", "DAC", "DAD", "DAG", "DAI", "DBA", "DBB", "DBC"] * 150)
+    directory = "@\n\x1e\rANSI 636000100199" + "".join(f"DL{i:04d}0010" for i in range(99))
     t0 = time.perf_counter()
     parse_aamva("@ANSI 636000100001DL00319999DL" + body[:8000])
+    for filler in ("DL0", "DL0\n", "\nZVZ", "\nDL1DAQ1"):  # 99 subfiles searched among thousands of look-alikes
+        with contextlib.suppress(AamvaError):
+            parse_aamva((directory + filler * 3000)[:8192])
     assert time.perf_counter() - t0 < 2.0
 
 
@@ -499,3 +543,206 @@ def test_shared_payloads_all_fields_correct(folder: str) -> None:
     assert d["n"] > 0 and d["parsed"] == d["n"], format_report(result)
     assert d["fields_total"] > 0 and d["fields_correct"] == d["fields_total"], format_report(result)
     assert d["valid_flagged"] == 0, format_report(result)
+
+
+# ------------------------------------------------------------------------------ real-world deviations
+
+_CLEAN_HEADER = {Deviation.NONE, Deviation.SECOND_DL_AFTER_Z}  # the directory lists every subfile at its offset
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(deviation=st.sampled_from(list(Deviation)), seed=st.integers(0, 2**32 - 1))
+def test_every_deviation_parses_every_field_and_fails_nothing(deviation: Deviation, seed: int) -> None:
+    sample = make_sample(random.Random(seed), deviation)
+    rec = parse_aamva(sample.text)
+    assert rec.elements == {k: v.strip() for k, v in sample.elements.items()}, rec.problems
+    assert (rec.header.iin, rec.header.aamva_version) == (sample.iin, 10)
+    if deviation not in {Deviation.NO_JURISDICTION_VERSION, Deviation.NO_ENTRY_COUNT}:
+        assert rec.header.jurisdiction_version == sample.jurisdiction_version
+    checks = {c.name: c for c in validate_aamva(rec, dt.date(2026, 6, 1))}
+    assert not [c for c in checks.values() if c.status is Status.FAIL], checks
+    header = checks["barcode_header"]
+    if deviation in _CLEAN_HEADER:
+        assert header.status is Status.PASS, header
+    else:  # named, inconclusive and advisory: it does not hold an approval back
+        assert (header.status, header.reason, header.data["advisory"]) == (
+            Status.INCONCLUSIVE,
+            "format_deviations",
+            True,
+        ), header
+        assert header.data["deviations"]
+    assert checks["barcode_mandatory_elements"].status is Status.PASS
+    assert checks["barcode_formats"].status is Status.PASS
+
+
+_PAIRABLE = [
+    d for d in Deviation if d not in {Deviation.NONE, Deviation.NO_ENTRY_COUNT, Deviation.NO_JURISDICTION_VERSION}
+]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=st.sampled_from(_PAIRABLE), second=st.sampled_from(_PAIRABLE), seed=st.integers(0, 2**32 - 1))
+def test_two_deviations_together_still_parse(first: Deviation, second: Deviation, seed: int) -> None:
+    """Real payloads combine deviations (a keyboard wedge on a payload whose issuer miscounted)."""
+    assume(first != second and not any({first, second} <= group for group in SAME_SPOT))
+    sample = make_sample(random.Random(seed), first, second)
+    rec = parse_aamva(sample.text)
+    assert rec.elements == {k: v.strip() for k, v in sample.elements.items()}, rec.problems
+    assert not [c for c in validate_aamva(rec, dt.date(2026, 6, 1)) if c.status is Status.FAIL]
+
+
+def test_deviations_are_named() -> None:
+    rng = random.Random(3)
+    named = {d: parse_aamva(make_sample(rng, d).text).deviations for d in Deviation}
+    assert named[Deviation.NONE] == [] and named[Deviation.SECOND_DL_AFTER_Z] == []
+    assert FormatDeviation.HEADER_SEPARATORS in named[Deviation.HEADER_LF_LF]
+    assert FormatDeviation.NO_JURISDICTION_VERSION in named[Deviation.NO_JURISDICTION_VERSION]
+    assert FormatDeviation.ENTRY_COUNT in named[Deviation.ENTRY_COUNT_MISCOUNT]
+    assert FormatDeviation.NO_DIRECTORY in named[Deviation.EMPTY_DIRECTORY]
+    assert FormatDeviation.SUBFILE_NOT_IN_DIRECTORY in named[Deviation.EMPTY_DIRECTORY]
+    assert FormatDeviation.OFFSETS_SHIFTED in named[Deviation.OFFSETS_SHIFTED]
+    assert FormatDeviation.LENGTH_MISCOUNT in named[Deviation.LENGTH_MISCOUNT]
+    assert FormatDeviation.PREFIX_BEFORE_ELEMENTS in named[Deviation.VENDOR_PREFIX]
+    assert FormatDeviation.OFFSETS_WRONG in named[Deviation.LETTER_OFFSETS]
+    assert FormatDeviation.NO_DESIGNATOR in named[Deviation.NO_DESIGNATOR]
+    assert FormatDeviation.DESIGNATOR_MISMATCH in named[Deviation.ID_FOR_DL]
+    assert FormatDeviation.NO_DESIGNATOR in named[Deviation.BARE_Z_SUBFILE]
+    assert FormatDeviation.ELEMENT_SEPARATORS in named[Deviation.PIPE_SEPARATORS]
+    assert not any(FormatDeviation.SUBFILE_MISSING in v for v in named.values())
+
+
+def test_second_dl_subfile_after_a_jurisdiction_one_is_read() -> None:
+    e = _us_elements()
+    items = list(e.items())
+    empty_first = [(k, "") for k, _ in items[:5]]  # a first DL subfile with empty values
+    text = encode_subfiles([("DL", empty_first), ("ZV", [("ZVA", "01")]), ("DL", items)], iin="636000")
+    rec = parse_aamva(text)
+    assert [s.type for s in rec.subfiles] == ["DL", "ZV", "DL"]
+    assert rec.elements == {**e, "ZVA": "01"} and rec.dlid_elements == e
+    assert _checks(rec)["barcode_mandatory_elements"] == (Status.PASS, "all_present")
+
+
+def test_subfile_data_runs_past_a_short_declared_length() -> None:
+    e = _us_elements(DDB="06062018")  # the last element, where a short length used to cut
+    text = encode_aamva(e, iin="636000")
+    i = text.index("DL", text.index("ANSI")) + 6  # the DL subfile's declared length
+    short = text[:i] + f"{int(text[i : i + 4]) - 6:04d}" + text[i + 4 :]
+    rec = parse_aamva(short)
+    assert rec.elements == e
+
+
+def test_two_header_digits_without_directory_are_the_jurisdiction_version() -> None:
+    text = encode_aamva(_us_elements(), iin="636000", version=8, jurisdiction_version=3)
+    no_directory = "@\n\x1e\rANSI 6360000803" + text[text.index("DLDAQ") :]
+    rec = parse_aamva(no_directory)
+    assert rec.header.jurisdiction_version == 3 and rec.elements == _us_elements()
+    assert FormatDeviation.NO_DIRECTORY in rec.deviations
+    with_directory = text.replace("ANSI 636000080301", "ANSI 6360000801", 1)
+    rec = parse_aamva(with_directory)
+    assert rec.header.jurisdiction_version is None and rec.header.number_of_entries == 1
+    assert rec.deviations == [FormatDeviation.NO_JURISDICTION_VERSION, FormatDeviation.OFFSETS_SHIFTED]
+
+
+def test_deviating_payload_survives_the_pdf417_round_trip() -> None:
+    from openidv.document import synth_back
+    from openidv.document.barcode import decode_pdf417
+
+    rng = random.Random(11)
+    sample = make_sample(rng, Deviation.KEYBOARD_CRLF)
+    card = synth_back.render_dl_back(sample.text, np.random.default_rng(2))
+    read = decode_pdf417(card)
+    assert read.text == sample.text
+    assert parse_aamva(read.text).elements == sample.elements
+
+
+def test_generated_suite_evaluates_clean(tmp_path: Path) -> None:
+    from openidv.eval.aamva_suite import write_suite
+
+    labels = write_suite(tmp_path, 2, seed=5)
+    d = evaluate_aamva(labels, today=dt.date(2026, 6, 1)).to_dict()
+    assert d["n"] == 2 * len(Deviation) and d["valid_flagged"] == 0
+    assert d["fields_correct"] >= d["fields_total"] - 2  # NO_ENTRY_COUNT: a jurisdiction version equal to
+    # the number of entries reads as the count (ambiguous by construction)
+
+
+@pytest.mark.shared_data
+def test_real_ohio_back_payload_parses_and_passes() -> None:
+    import codecs
+    import csv
+
+    folder = shared_path("real_us_backs")
+    rows = list(csv.DictReader((folder / "labels.tsv").open(encoding="utf-8"), delimiter="\t"))
+    assert rows
+    for row in rows:
+        rec = parse_aamva(codecs.decode(row["raw_escaped"], "unicode_escape"))
+        expected = {k: v.strip() for k, v in json.loads(row["all_fields_json"]).items()}
+        assert rec.elements == expected
+        valid_day = dt.date.fromisoformat(row["DBA_expiry_date"]) - dt.timedelta(days=30)
+        checks = validate_aamva(rec, valid_day)
+        assert not [c for c in checks if c.status is Status.FAIL]
+        assert all(c.status is Status.PASS or c.data.get("advisory") for c in checks), checks
+
+
+# ------------------------------------------------------------------------------ properties (issue 19)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=600))
+def test_any_bytes_parse_or_raise_aamva_error(data: bytes) -> None:
+    """Bytes as a scanner might hand them over (latin-1), with an AAMVA header in front half the time."""
+    for text in (data.decode("latin-1"), "@\n\x1e\rANSI 636000100102DL00410050ZV0091" + data.decode("latin-1")):
+        try:
+            rec = parse_aamva(text)
+        except AamvaError as exc:
+            assert exc.code == "bad_barcode_payload"
+            continue
+        checks = validate_aamva(rec, TODAY)
+        assert all(c.score is None or 0.0 <= c.score <= 1.0 for c in checks)
+        json.dumps(rec.to_dict())
+        json.dumps([c.to_dict() for c in checks])
+
+
+_Z_IDS = ["ZXA", "ZXB", "ZXC"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    first=st.dictionaries(st.sampled_from(_D_IDS), _value.map(str.strip), min_size=1, max_size=12),
+    second=st.dictionaries(st.sampled_from(_D_IDS), _value.map(str.strip), min_size=1, max_size=12),
+    zdata=st.dictionaries(st.sampled_from(_Z_IDS), _value.map(str.rstrip), min_size=1, max_size=3),
+)
+def test_several_subfiles_round_trip(first: dict[str, str], second: dict[str, str], zdata: dict[str, str]) -> None:
+    """encode_subfiles (DL, Z, DL) -> parse: every subfile read, each element's first non-empty value kept."""
+    text = encode_subfiles(
+        [("DL", list(first.items())), ("ZX", list(zdata.items())), ("DL", list(second.items()))], iin="636000"
+    )
+    rec = parse_aamva(text)
+    assert [s.type for s in rec.subfiles] == ["DL", "ZX", "DL"] and rec.offsets_consistent
+    merged = dict(first)
+    for k, v in second.items():
+        if k not in merged or (merged[k] == "" and v != ""):
+            merged[k] = v
+    assert rec.dlid_elements == merged and rec.elements == {**merged, **zdata}
+
+
+def test_missing_compliance_indicator_fails_the_header() -> None:
+    text = encode_aamva(_us_elements(), iin="636000")
+    rec = parse_aamva(text[1:])
+    assert rec.elements == _us_elements()
+    assert _checks(rec)["barcode_header"] == (Status.FAIL, "no_compliance_indicator")
+    padded = parse_aamva("  \n" + text)  # leading whitespace only shifts the offsets
+    assert padded.deviations == [FormatDeviation.OFFSETS_SHIFTED]
+    assert _checks(padded)["barcode_header"] == (Status.INCONCLUSIVE, "format_deviations")
+
+
+def test_missing_standard_elements_are_inconclusive_essential_ones_fail() -> None:
+    e = _us_elements()
+    for eid in ("DAD", "DDE", "DDF", "DDG", "DCG"):
+        del e[eid]
+    rec = parse_aamva(encode_aamva(e, iin="636000"))
+    c = next(c for c in validate_aamva(rec, TODAY) if c.name == "barcode_mandatory_elements")
+    assert (c.status, c.reason) == (Status.INCONCLUSIVE, "missing_standard_elements")
+    assert set(c.data["missing"]) == {"DAD", "DDE", "DDF", "DDG", "DCG"}
+    for eid in ("DAQ", "DBB", "DBA", "DCS", "DAC"):
+        blank = parse_aamva(encode_aamva(_us_elements(**{eid: ""}), iin="636000"))
+        assert _checks(blank)["barcode_mandatory_elements"] == (Status.FAIL, "missing_mandatory_elements"), eid

@@ -133,3 +133,67 @@ def test_damaged_jpeg_never_escapes(cut: int, flip: int) -> None:
     data[min(cut, len(data) - 1)] ^= flip
     with contextlib.suppress(ImageError):
         decode_image(bytes(data[: max(cut, 20)]))
+
+
+# ------------------------------------------------------------------------------ properties (issue 19)
+
+_LOSSLESS = ["PNG", "BMP", "TIFF", "WEBP"]
+
+
+def _save(img: Image.Image, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **({"lossless": True} if fmt == "WEBP" else {}))
+    return buf.getvalue()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    fmt=st.sampled_from(_LOSSLESS),
+    gray=st.booleans(),
+    width=st.integers(16, 48),
+    height=st.integers(16, 48),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_lossless_formats_round_trip(fmt: str, gray: bool, width: int, height: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 256, (height, width) if gray else (height, width, 3), dtype=np.uint8)
+    out = decode_image(_save(Image.fromarray(pixels), fmt))
+    expected = np.repeat(pixels[:, :, None], 3, axis=2) if gray else pixels
+    assert out.dtype == np.uint8 and out.shape == (height, width, 3)
+    assert np.array_equal(out, expected)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    fmt=st.sampled_from([*_LOSSLESS, "GIF", "JPEG"]),
+    cut=st.floats(0.0, 1.0),
+    flips=st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(1, 255)), max_size=4),
+)
+def test_damaged_files_of_every_format_give_typed_errors(fmt: str, cut: float, flips: list[tuple[float, int]]) -> None:
+    """Truncated and bit-flipped files: an RGB image or an ImageError, never another exception."""
+    data = bytearray(_save(Image.fromarray(np.random.default_rng(1).integers(0, 256, (32, 32, 3), np.uint8)), fmt))
+    for where, mask in flips:
+        data[min(int(where * len(data)), len(data) - 1)] ^= mask
+    damaged = bytes(data[: int(cut * len(data))])
+    try:
+        out = decode_image(damaged)
+    except ImageError as exc:
+        assert exc.code in {"empty_image", "not_an_image", "corrupt_image", "image_too_large", "image_too_small"}
+        return
+    assert out.ndim == 3 and out.shape[2] == 3 and out.dtype == np.uint8
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    shape=st.lists(st.integers(0, 40), min_size=1, max_size=4),
+    dtype=st.sampled_from([np.uint8, np.uint16, np.float32, np.float64, np.int32, np.bool_]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_any_array_gives_rgb_or_typed_error(shape: list[int], dtype: type, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    array = (rng.random(shape) * 300).astype(dtype)
+    try:
+        out = as_rgb(array)
+    except ImageError:
+        return
+    assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[:2] == tuple(shape[:2]) and out.shape[2] == 3

@@ -286,3 +286,71 @@ def test_fuzz_noisy_specimens(lines: list[str], edits: list[tuple[int, int, str]
     assert len(r.lines) == len(lines)
     if r.valid:
         assert all(c.status is Status.PASS for c in r.checks)
+
+
+# ------------------------------------------------------------------------------ properties (issue 19)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.text(max_size=50), min_size=0, max_size=4),
+    st.one_of(st.none(), st.sampled_from(list(MrzType))),
+)
+def test_any_text_parses_or_raises_mrz_error(lines: list[str], kind: MrzType | None) -> None:
+    """Arbitrary unicode (control characters, emoji, any length) into the parser and the corrector."""
+    for run in (lambda: parse_mrz(lines, kind, today=TODAY), lambda: read_mrz_text(lines, today=TODAY)):
+        try:
+            r = run()
+        except MrzError as exc:
+            assert exc.code
+            continue
+        assert r.checks and all(c.status in set(Status) for c in r.checks)
+        r.to_fields()
+        r.to_dict()
+
+
+_letters = st.text(alphabet=st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), min_size=1, max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    kind=st.sampled_from(list(MrzType)),
+    family=_letters,
+    given_name=_letters,
+    number=_docnum,
+    state=st.sampled_from(["UTO", "D<<", "USA", "GBR", "FRA"]),
+    nationality=st.sampled_from(["UTO", "D<<", "CAN", "NLD"]),
+    birth=st.dates(dt.date(1930, 1, 1), dt.date(2020, 12, 31)),
+    expiry=st.dates(dt.date(2025, 6, 2), dt.date(2060, 12, 31)),
+    sex=st.sampled_from("MFX"),
+)
+def test_generated_fields_round_trip(
+    kind: MrzType,
+    family: str,
+    given_name: str,
+    number: str,
+    state: str,
+    nationality: str,
+    birth: dt.date,
+    expiry: dt.date,
+    sex: str,
+) -> None:
+    """generate_mrz -> parse_mrz returns every field it was given (names short enough to fit)."""
+    lines = generate_mrz(
+        kind,
+        family_name=family,
+        given_names=given_name,
+        document_number=number,
+        issuing_state=state,
+        nationality=nationality,
+        birth_date=birth,
+        expiry_date=expiry,
+        sex=sex,
+    )
+    r = parse_mrz(lines, today=TODAY)
+    assert r.valid and r.type is kind
+    assert r.names() == (family, given_name)
+    assert (r.birth_date(), r.expiry_date()) == (birth, expiry)
+    fields = {f.name: f.value for f in r.to_fields()}
+    assert fields["document_number"] == number
+    assert fields.get("sex", "X") == sex

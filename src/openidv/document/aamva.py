@@ -17,19 +17,30 @@ issuers and CCYYMMDD for Canadian ones.
 
 The parser here is written for real-world payloads: separators may be missing (then
 elements are found by their known 3-letter IDs and the values' formats), CR and LF are
-interchangeable, values carry trailing padding, the directory's offsets may be wrong
-(then subfiles are found by searching for their type). Whatever was repaired is listed in
-:attr:`AamvaRecord.problems` for reviewers. Unparseable input raises :class:`AamvaError`.
+interchangeable, values carry trailing padding, the header may lack its jurisdiction
+version or entry count, the directory may be empty, non-numeric or wrong (then subfiles
+are found by their ``DL``/``ID``/``Z*`` designators, or by their first element when the
+designator is missing), a subfile's data runs to the next subfile whatever its declared
+length, subfiles the directory does not list are read too (a second DL after a
+jurisdiction one; each element keeps its first non-empty value), vendor characters
+before the first element are skipped. Whatever was repaired is named in
+:attr:`AamvaRecord.deviations` (:class:`FormatDeviation`) and described in
+:attr:`AamvaRecord.problems` for reviewers; :func:`validate_aamva` fails a payload only
+when its data cannot be trusted. Unparseable input raises :class:`AamvaError`.
+:mod:`openidv.document.aamva_variants` rebuilds these deviations from the encoder.
 
 Everything here is pure: strings in, dataclasses out.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from openidv.checks import CheckResult, Status
@@ -83,7 +94,7 @@ ELEMENTS: dict[str, tuple[str, int]] = {
     "DBD": ("issue date", 1),
     "DBE": ("issue timestamp (v01)", 1),
     "DBF": ("number of duplicates (v01)", 1),
-    "DBG": ("medical indicator codes (v01)", 1),
+    "DBG": ("medical indicator codes (v01); alias given name (v04+)", 1),
     "DBH": ("organ donor (v01)", 1),
     "DBI": ("non-resident indicator (v01)", 1),
     "DBJ": ("unique customer identifier (v01)", 1),
@@ -95,7 +106,7 @@ ELEMENTS: dict[str, tuple[str, int]] = {
     "DBP": ("alias given name", 1),
     "DBQ": ("alias middle name", 1),
     "DBR": ("alias suffix", 1),
-    "DBS": ("alias prefix", 1),
+    "DBS": ("alias prefix (v01); alias suffix (v04+)", 1),
     "PAA": ("permit classification code (v01)", 1),
     "PAB": ("permit expiry date (v01)", 1),
     "PAC": ("permit identifier (v01)", 1),
@@ -176,6 +187,42 @@ _DIR_ENTRY_RE = re.compile(r"([A-Z][A-Z0-9])(\d{4})(\d{4})")
 # --------------------------------------------------------------------------------------
 
 
+class FormatDeviation(StrEnum):
+    """A departure from the standard layout that the parser repaired (the elements still parse).
+
+    Genuine licences show most of these (keyboard-wedge scanners, issuers' own miscounts);
+    they name what was met and never make the data untrustworthy by themselves.
+    """
+
+    TEXT_BEFORE_HEADER = "text_before_header"  #: characters before ``@``
+    NO_COMPLIANCE_INDICATOR = "no_compliance_indicator"  #: no ``@``
+    HEADER_SEPARATORS = "header_separators"  #: not ``@ LF RS CR`` (``@\n\n``, ``@\r\n``, ...)
+    FILE_TYPE = "file_type"  #: ``AMVA`` and the like read as ``AAMVA``
+    NO_JURISDICTION_VERSION = "no_jurisdiction_version"  #: version 02+ header without it
+    HEADER_DIGITS = "header_digits"  #: jurisdiction version in a v01 header, extra or missing digits
+    ENTRY_COUNT = "entry_count"  #: the header's number of entries differs from the directory
+    NO_DIRECTORY = "no_directory"  #: no readable subfile directory
+    OFFSETS_SHIFTED = "offsets_shifted"  #: every offset off by the same amount
+    OFFSETS_WRONG = "offsets_wrong"  #: subfiles found by their designators, not at their offsets
+    LENGTH_MISCOUNT = "length_miscount"  #: a subfile's data longer or shorter than its directory length
+    SUBFILE_NOT_IN_DIRECTORY = "subfile_not_in_directory"  #: a designator found that the directory lacks
+    NO_DESIGNATOR = "no_designator"  #: elements right after the directory without ``DL``/``ID``
+    SEPARATORS_STRIPPED = "separators_stripped"  #: no element separators: split on element IDs
+    PREFIX_BEFORE_ELEMENTS = "prefix_before_elements"  #: characters between a subfile's type and its first element
+    TEXT_WITHOUT_ELEMENT_ID = "text_without_element_id"  #: a separated piece with no element ID
+    REPEATED_ELEMENT = "repeated_element"  #: an element twice (the first non-empty value kept)
+    ELEMENT_SEPARATORS = "element_separators"  #: another character (``|``) where LF/CR/RS belong
+    DESIGNATOR_MISMATCH = "designator_mismatch"  #: the directory says DL where the data says ID, or the reverse
+    DATE_ORDER = "date_order"  #: dates in the other order (CCYYMMDD for a US issuer or the reverse)
+    SUBFILE_MISSING = "subfile_missing"  #: a directory entry whose subfile is not in the text
+    TRUNCATED = "truncated"  #: the directory's lengths run past the end of the text
+
+
+#: Deviations that may have cost data: the header check is inconclusive and counts for the
+#: decision (not advisory).
+SERIOUS_DEVIATIONS: frozenset[FormatDeviation] = frozenset({FormatDeviation.SUBFILE_MISSING, FormatDeviation.TRUNCATED})
+
+
 @dataclass(frozen=True)
 class AamvaHeader:
     """The header: ``file_type`` (``ANSI`` or ``AAMVA``), IIN, versions, number of entries."""
@@ -223,6 +270,8 @@ class AamvaRecord:
     offsets_consistent: bool  #: every directory entry pointed at its subfile
     payload_length: int = 0  #: characters in the parsed text
     problems: list[str] = field(default_factory=list)
+    deviations: list[FormatDeviation] = field(default_factory=list)  #: repaired departures, each once
+    date_order_found: str | None = None  #: ``YMD``/``MDY`` when the dates use the other order than expected
 
     @property
     def length_shortfall(self) -> int:
@@ -247,9 +296,14 @@ class AamvaRecord:
         return self.elements.get("DCG", "").strip().upper() == "CAN"
 
     @property
-    def date_order(self) -> str:
-        """``YMD`` (CCYYMMDD: version 01 and Canadian issuers) or ``MDY`` (MMDDCCYY)."""
+    def expected_date_order(self) -> str:
+        """``YMD`` (CCYYMMDD: version 01 and Canadian issuers) or ``MDY`` (MMDDCCYY) by the standard."""
         return "YMD" if self.version <= 1 or self.is_canadian else "MDY"
+
+    @property
+    def date_order(self) -> str:
+        """The order the dates are read in: the standard's, unless all key dates use the other one."""
+        return self.date_order_found or self.expected_date_order
 
     @property
     def main_subfile(self) -> AamvaSubfile | None:
@@ -258,6 +312,18 @@ class AamvaRecord:
             if not s.type.startswith("Z"):
                 return s
         return None
+
+    @property
+    def dlid_elements(self) -> dict[str, str]:
+        """Elements of every DL/ID subfile (a second DL subfile included), the first non-empty value kept."""
+        return _merge([s for s in self.subfiles if not s.type.startswith("Z")])
+
+    def deviate(self, deviation: FormatDeviation, note: str) -> None:
+        """Record a repaired deviation (once) and its human-readable note."""
+        if deviation not in self.deviations:
+            self.deviations.append(deviation)
+        if note not in self.problems:
+            self.problems.append(note)
 
     def date(self, element: str) -> dt.date | None:
         """The element's value as a date (``None`` if absent or not a valid date in the record's format)."""
@@ -288,6 +354,7 @@ class AamvaRecord:
             "elements": dict(self.elements),
             "fields": {f.name: f.value for f in self.to_fields()},
             "problems": list(self.problems),
+            "deviations": [d.value for d in self.deviations],
         }
 
 
@@ -377,12 +444,26 @@ def _format_ok(element: str, value: str, order: str | None = None) -> bool | Non
 # --------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Notes:
+    """What the parser repaired: human-readable notes and the named deviations (each once)."""
+
+    problems: list[str] = field(default_factory=list)
+    deviations: list[FormatDeviation] = field(default_factory=list)
+
+    def add(self, deviation: FormatDeviation | None, note: str) -> None:
+        if deviation is not None and deviation not in self.deviations:
+            self.deviations.append(deviation)
+        if note not in self.problems:
+            self.problems.append(note)
+
+
 def parse_aamva(text: str) -> AamvaRecord:
     """Parse an AAMVA DL/ID payload (versions 01-10).
 
     Raises :class:`AamvaError` (code ``bad_barcode_payload``) when there is no AAMVA
     header or no element could be read; every other irregularity is repaired where
-    possible and listed in ``problems``.
+    possible, named in ``deviations`` and described in ``problems``.
     """
     if not isinstance(text, str):
         raise AamvaError("the payload must be text")
@@ -390,32 +471,21 @@ def parse_aamva(text: str) -> AamvaRecord:
         raise AamvaError("empty payload")
     if len(text) > MAX_PAYLOAD_CHARS:
         raise AamvaError(f"payload of {len(text)} characters; a PDF417 holds at most {MAX_PAYLOAD_CHARS}")
-    problems: list[str] = []
-    header, dir_start = _parse_header(text, problems)
-    directory, dir_end = _parse_directory(text, dir_start, header.number_of_entries, problems)
-    subfiles, offsets_ok = _locate_subfiles(text, directory, dir_end, problems)
-    stripped = False
-    for i, sub in enumerate(subfiles):
-        data_start = sub.start + (2 if text[sub.start : sub.start + 2] == sub.type else 0)
-        data_end = len(text) if i + 1 == len(subfiles) else max(subfiles[i + 1].start, data_start)
-        if sub.located_by in {"offset", "shifted_offset"}:
-            data_end = min(data_end, sub.start + sub.length) if sub.length >= 2 else data_end
-        region = text[data_start:data_end]
-        sub.elements, was_stripped = _parse_elements(region, sub.type, header.aamva_version, problems)
-        if not sub.type.startswith("Z"):
-            stripped = stripped or was_stripped
-    elements: dict[str, str] = {}
-    for sub in subfiles:
-        for key, value in sub.elements.items():
-            if key in elements:
-                problems.append(f"element {key} appears in more than one subfile; the first is kept")
-                continue
-            elements[key] = value
+    notes = _Notes()
+    header, dir_start = _parse_header(text, notes)
+    sep = _substitute_separator(text[dir_start:])
+    if sep is not None:  # one character for another: offsets stay valid
+        notes.add(FormatDeviation.ELEMENT_SEPARATORS, f"elements are separated by {sep!r}, read as line feeds")
+        text = text[:dir_start] + text[dir_start:].replace(sep, "\n")
+    directory, dir_end = _parse_directory(text, dir_start, header.number_of_entries, notes)
+    subfiles, offsets_ok = _locate_subfiles(text, directory, dir_end, notes)
+    stripped = _read_subfiles(text, subfiles, header.aamva_version, notes)
+    elements = _merge(subfiles, notes)
     if not elements:
         raise AamvaError("no data elements found")
     jurisdiction = lookup_iin(header.iin)
     if jurisdiction is None:
-        problems.append(f"IIN {header.iin} is not in the AAMVA IIN table")
+        notes.add(None, f"IIN {header.iin} is not in the AAMVA IIN table")
     record = AamvaRecord(
         header=header,
         directory=directory,
@@ -425,45 +495,88 @@ def parse_aamva(text: str) -> AamvaRecord:
         separators_stripped=stripped,
         offsets_consistent=offsets_ok,
         payload_length=len(text),
-        problems=problems,
+        problems=notes.problems,
+        deviations=notes.deviations,
     )
     if record.length_shortfall > 1:
-        problems.append(f"the directory's lengths run {record.length_shortfall} characters past the end (truncated?)")
+        record.deviate(
+            FormatDeviation.TRUNCATED,
+            f"the directory's lengths run {record.length_shortfall} characters past the end (truncated?)",
+        )
+    record.date_order_found = _other_date_order(record.elements, record.expected_date_order)
+    if record.date_order_found is not None:
+        record.deviate(FormatDeviation.DATE_ORDER, f"dates are {record.date_order_found}, not the standard's order")
     return record
 
 
-def _parse_header(text: str, problems: list[str]) -> tuple[AamvaHeader, int]:
+def _substitute_separator(body: str) -> str | None:
+    """The character that stands for the separators in ``body`` (directory and data) when it has
+    none of LF, CR, RS: a punctuation mark seen at least 5 times and followed by an element ID,
+    a subfile designator or the end at least 80 % of the time (``|`` from some form inputs)."""
+    if any(c in body for c in _SEPARATORS):
+        return None
+    counts = Counter(c for c in body if c.isprintable() and not c.isalnum() and c != " ")
+    for c, n in counts.most_common(3):
+        if n < 5:
+            break
+        followed = 0
+        for m in re.finditer(re.escape(c), body):
+            nxt = body[m.end() : m.end() + 3]
+            followed += nxt in ELEMENTS or nxt[:2] in {"DL", "ID"} or nxt[:1] == "Z" or nxt == ""
+        if followed >= 0.8 * n:
+            return c
+    return None
+
+
+def _merge(subfiles: list[AamvaSubfile], notes: _Notes | None = None) -> dict[str, str]:
+    """Elements of ``subfiles`` in order; a repeated element keeps its first non-empty value."""
+    out: dict[str, str] = {}
+    for sub in subfiles:
+        for key, value in sub.elements.items():
+            if key not in out:
+                out[key] = value
+                continue
+            if out[key] == "" and value != "":
+                out[key] = value
+            if notes is not None:
+                notes.add(
+                    FormatDeviation.REPEATED_ELEMENT,
+                    f"element {key} appears in more than one subfile; the first non-empty value is kept",
+                )
+    return out
+
+
+def _other_date_order(elements: dict[str, str], expected: str) -> str | None:
+    """The other date order when every key date (DBA, DBB, DBD) is valid only in it, else ``None``."""
+    other = "MDY" if expected == "YMD" else "YMD"
+    values = [elements.get(e, "").strip() for e in ("DBA", "DBB", "DBD")]
+    values = [v for v in values if v not in {"", "00000000", "99999999"}]
+    if values and all(_ymd(v, expected) is None and _ymd(v, other) is not None for v in values):
+        return other
+    return None
+
+
+def _parse_header(text: str, notes: _Notes) -> tuple[AamvaHeader, int]:
+    """The header and the position right after it (where the directory starts)."""
     at = text.find("@", 0, 64)
     search_from = at + 1 if at >= 0 else 0
     m = _HEADER_RE.search(text, search_from, min(len(text), search_from + 64))
     if m is None:
         raise AamvaError("no AAMVA header (file type ANSI/AAMVA followed by a 6-digit IIN)")
     if at < 0:
-        problems.append("no compliance indicator '@'")
+        notes.add(FormatDeviation.NO_COMPLIANCE_INDICATOR, "no compliance indicator '@'")
     elif text[:at].strip():
-        problems.append(f"{at} characters before the compliance indicator were ignored")
+        notes.add(FormatDeviation.TEXT_BEFORE_HEADER, f"{at} characters before the compliance indicator were ignored")
     seps = text[search_from : m.start()] if at >= 0 else ""
     if at >= 0 and seps != "\n\x1e\r":
-        problems.append(f"header separators are {seps!r}, not '\\n\\x1e\\r'")
+        notes.add(FormatDeviation.HEADER_SEPARATORS, f"header separators are {seps!r}, not '\\n\\x1e\\r'")
     ftype = m.group("ftype")
     if ftype != "ANSI" and ftype != "AAMVA":
-        problems.append(f"file type {ftype!r} read as AAMVA")
+        notes.add(FormatDeviation.FILE_TYPE, f"file type {ftype!r} read as AAMVA")
         ftype = "AAMVA"
     version = int(m.group("ver"))
     run = m.group("run")
-    jv: int | None
-    if len(run) == 2:
-        jv, entries = None, int(run)
-        if version >= 2:
-            problems.append(f"version {version:02d} header has no jurisdiction version")
-    elif len(run) >= 4:
-        jv, entries = int(run[:2]), int(run[2:4])
-        if version <= 1:
-            problems.append("version 01 header carries a jurisdiction version")
-        if len(run) > 4:
-            problems.append(f"{len(run) - 4} extra digits after the header")
-    else:
-        raise AamvaError(f"malformed header: {len(run)} digits after the version (expected 2 or 4)")
+    jv, entries = _header_numbers(text, m.end(), version, run, notes)
     header = AamvaHeader(
         compliance_indicator=at >= 0,
         separators=seps[:8],
@@ -476,20 +589,79 @@ def _parse_header(text: str, problems: list[str]) -> tuple[AamvaHeader, int]:
     return header, m.start("run") + min(len(run), 4)
 
 
-def _parse_directory(text: str, pos: int, entries: int, problems: list[str]) -> tuple[list[SubfileEntry], int]:
+def _header_numbers(text: str, after: int, version: int, run: str, notes: _Notes) -> tuple[int | None, int]:
+    """(jurisdiction version, number of entries) from the ``run`` of digits after the AAMVA version.
+
+    Standard: 4 digits (``JJNN``) from version 02 on, 2 (``NN``) in version 01. A
+    version 02+ header with 2 digits and no directory after them carries its
+    jurisdiction version there (no entry count); with a directory, they are the count.
+    ``0`` entries means "not given": the directory is then read as far as it goes.
+    Two digits after a version 02+ are the entry count when they match the directory that
+    follows; when they do not (or say 0), they are the jurisdiction version.
+    """
+    digits = FormatDeviation.HEADER_DIGITS
+    if len(run) == 4:
+        if version <= 1:
+            notes.add(digits, "version 01 header carries a jurisdiction version")
+        return int(run[:2]), int(run[2:])
+    if len(run) == 2 and version <= 1:
+        return None, int(run)
+    if len(run) == 2:
+        listed = _count_entries(text, after)
+        if int(run) == listed:
+            note = f"version {version:02d} header has no jurisdiction version"
+            notes.add(FormatDeviation.NO_JURISDICTION_VERSION, note)
+            return None, int(run)
+        note = f"version {version:02d} header has no entry count; its 2 digits are the jurisdiction version"
+        notes.add(digits, note)
+        return int(run), 0
+    if len(run) > 4:
+        notes.add(digits, f"{len(run) - 4} extra digits after the header")
+        return int(run[:2]), int(run[2:4])
+    if len(run) == 3:
+        notes.add(digits, "3 digits after the version: read as a 1-digit jurisdiction version and the count")
+        return int(run[0]), int(run[1:])
+    notes.add(digits, f"{len(run)} digits after the version: no entry count")
+    return None, int(run or "0")
+
+
+def _count_entries(text: str, pos: int) -> int:
+    """Well-formed directory entries (type, 4-digit offset, 4-digit length) from ``pos``."""
+    n = 0
+    while n < 99 and _DIR_ENTRY_RE.match(text, pos + 10 * n) is not None:
+        n += 1
+    return n
+
+
+_LOOSE_ENTRY_RE = re.compile(r"(DL|ID|Z[A-Z0-9])([0-9A-Za-z]{4})([0-9A-Za-z]{4})")
+
+
+def _parse_directory(text: str, pos: int, entries: int, notes: _Notes) -> tuple[list[SubfileEntry], int]:
+    """Directory entries from ``pos`` (``entries`` of them; as many as there are when 0).
+
+    An entry whose offset or length is not a number (letters written there) is kept with
+    offset and length -1, so its subfile is found by its designator.
+    """
     directory: list[SubfileEntry] = []
-    for _ in range(entries):
+    limit = entries if entries > 0 else 99
+    while len(directory) < limit:
         m = _DIR_ENTRY_RE.match(text, pos)
-        if m is None:
-            break
-        directory.append(SubfileEntry(m.group(1), int(m.group(2)), int(m.group(3))))
+        if m is not None:
+            directory.append(SubfileEntry(m.group(1), int(m.group(2)), int(m.group(3))))
+            pos = m.end()
+            continue
+        m = _LOOSE_ENTRY_RE.match(text, pos)
+        if m is None or any(text[q : q + 3] in ELEMENTS for q in range(pos + 2, pos + 10)):
+            break  # not an entry: a subfile whose (perhaps vendor-prefixed) elements start here
+        notes.add(FormatDeviation.OFFSETS_WRONG, "directory offsets or lengths that are not numbers")
+        directory.append(SubfileEntry(m.group(1), -1, -1))
         pos = m.end()
-    if len(directory) != entries:
-        problems.append(f"header announces {entries} subfiles, the directory lists {len(directory)}")
+    if entries > 0 and len(directory) != entries:
+        notes.add(
+            FormatDeviation.ENTRY_COUNT, f"header announces {entries} subfiles, the directory lists {len(directory)}"
+        )
     if not directory:
-        # No usable directory: assume one DL/ID subfile right after the header.
-        problems.append("no subfile directory; assuming a single DL subfile")
-        directory = [SubfileEntry("DL", pos, max(0, len(text) - pos))]
+        notes.add(FormatDeviation.NO_DIRECTORY, "no subfile directory; subfiles found by their designators")
     return directory, pos
 
 
@@ -507,6 +679,31 @@ def _subfile_start_at(text: str, pos: int, stype: str) -> bool:
     return nxt in ELEMENTS
 
 
+def _designator_at(text: str, pos: int, stype: str) -> bool:
+    """Subfile type ``stype`` at ``pos``, not the first letters of one of its elements: a ``Z``
+    type is followed by an element of its own (or ends there), a DL/ID type by a known element
+    (after a vendor prefix, perhaps)."""
+    if text[pos : pos + 2] != stype:
+        return False
+    if stype.startswith("Z"):
+        return text[pos + 2 : pos + 4] == stype or text[pos + 2 : pos + 3] in ("", *_SEPARATORS)
+    return _prefix_length(text, pos + 2) is not None or stype not in {"DL", "ID"}
+
+
+_MAX_PREFIX = 12  #: longest vendor prefix accepted between a subfile's type and its first element
+
+
+def _prefix_length(text: str, pos: int) -> int | None:
+    """Characters before the first known element at ``pos`` (none: 0), up to :data:`_MAX_PREFIX`
+    and before any separator; ``None`` when there is no known element there."""
+    for k in range(_MAX_PREFIX + 1):
+        if pos + k >= len(text) or text[pos + k] in _SEPARATORS:
+            return None
+        if text[pos + k : pos + k + 3] in ELEMENTS:
+            return k
+    return None
+
+
 def _find_subfile(text: str, stype: str, start: int, stop: int) -> int | None:
     """First position in ``[start, stop)`` where subfile ``stype`` starts (see :func:`_subfile_start_at`)."""
     p = text.find(stype, start, stop + 1)
@@ -518,82 +715,284 @@ def _find_subfile(text: str, stype: str, start: int, stop: int) -> int | None:
 
 
 def _locate_subfiles(
-    text: str, directory: list[SubfileEntry], dir_end: int, problems: list[str]
+    text: str, directory: list[SubfileEntry], dir_end: int, notes: _Notes
 ) -> tuple[list[AamvaSubfile], bool]:
+    """Where each subfile starts: at its offset, at a constant shift, or by its designator;
+    designators the directory does not list are added. Returns (subfiles by start, offsets consistent)."""
+
     def consistent(shift: int) -> bool:
-        return all(
-            0 <= e.offset + shift < len(text) and text[e.offset + shift : e.offset + shift + 2] == e.type
-            for e in directory
+        return bool(directory) and all(
+            0 <= e.offset + shift < len(text) and _designator_at(text, e.offset + shift, e.type) for e in directory
         )
 
+    subfiles: list[AamvaSubfile]
     if consistent(0):
-        return [AamvaSubfile(e.type, e.offset, e.length, "offset", e.offset) for e in directory], True
-    # Offsets off by a constant (separators lost before the header, a prefix added, ...).
-    first = directory[0]
-    found = _find_subfile(text, first.type, dir_end, dir_end + 64)
-    if found is not None and found != first.offset and consistent(found - first.offset):
-        shift = found - first.offset
-        problems.append(f"subfile offsets are shifted by {shift} characters")
-        return [AamvaSubfile(e.type, e.offset, e.length, "shifted_offset", e.offset + shift) for e in directory], False
-    problems.append("subfile offsets do not point at the subfiles; located by searching for their types")
-    subfiles: list[AamvaSubfile] = []
-    pos = dir_end
-    for i, e in enumerate(directory):
-        start = _find_subfile(text, e.type, pos, len(text))
-        how = "search"
-        if start is None and i == 0 and _known_element_at(text, pos):
-            start, how = pos, "assumed"
-            problems.append(f"subfile {e.type} has no type designator; its elements start after the directory")
-        if start is None:
-            problems.append(f"subfile {e.type} not found")
-            continue
-        subfiles.append(AamvaSubfile(e.type, e.offset, e.length, how, start))
-        pos = start + 2
+        subfiles = [AamvaSubfile(e.type, e.offset, e.length, "offset", e.offset) for e in directory]
+    else:
+        shift = _constant_shift(text, directory, dir_end)
+        if shift is not None and consistent(shift):
+            notes.add(FormatDeviation.OFFSETS_SHIFTED, f"subfile offsets are shifted by {shift} characters")
+            subfiles = [AamvaSubfile(e.type, e.offset, e.length, "shifted_offset", e.offset + shift) for e in directory]
+        else:
+            subfiles = _search_subfiles(text, directory, dir_end, notes)
+    extra = _undeclared_subfiles(text, subfiles, dir_end, notes)
+    subfiles = sorted(subfiles + extra, key=lambda s: s.start)
+    if not any(not s.type.startswith("Z") for s in subfiles):
+        main = _fallback_main_subfile(text, dir_end, {s.start for s in subfiles}, notes)
+        subfiles = sorted([*subfiles, *([main] if main else [])], key=lambda s: s.start)
     if not subfiles:
         raise AamvaError("no subfile found in the payload")
-    return subfiles, False
+    located = all(s.located_by == "offset" for s in subfiles)
+    return subfiles, located and not extra
 
 
-def _parse_elements(region: str, stype: str, version: int, problems: list[str]) -> tuple[dict[str, str], bool]:
+def _fallback_main_subfile(text: str, dir_end: int, taken: set[int], notes: _Notes) -> AamvaSubfile | None:
+    """The DL/ID subfile when neither the directory nor an anchored designator gave one: the first
+    ``DL``/``ID`` + known element after the directory (a garbled directory runs into it), else
+    elements right after the directory (perhaps after ``DL`` and a vendor prefix)."""
+    cands = [(p, t) for t in ("DL", "ID") if (p := _find_subfile(text, t, dir_end, len(text))) is not None]
+    cands = [(p, t) for p, t in cands if p not in taken]
+    if cands:
+        p, t = min(cands)
+        notes.add(FormatDeviation.SUBFILE_NOT_IN_DIRECTORY, f"subfile {t} at {p} is not in the directory")
+        return AamvaSubfile(t, p, 0, "designator", p)
+    if dir_end in taken or _prefix_length(text, dir_end) is None:
+        return None
+    stype = text[dir_end : dir_end + 2] if text[dir_end : dir_end + 2] in {"DL", "ID"} else "DL"
+    notes.add(FormatDeviation.NO_DESIGNATOR, "no DL/ID designator; the elements start after the directory")
+    return AamvaSubfile(stype, dir_end, max(0, len(text) - dir_end), "assumed", dir_end)
+
+
+def _constant_shift(text: str, directory: list[SubfileEntry], dir_end: int) -> int | None:
+    """The shift that moves the first directory entry onto its subfile (found near the directory)."""
+    if not directory or directory[0].offset < 0:
+        return None
+    found = _find_subfile(text, directory[0].type, dir_end, dir_end + 64)
+    if found is None or found == directory[0].offset:
+        return None
+    return found - directory[0].offset
+
+
+def _search_subfiles(text: str, directory: list[SubfileEntry], dir_end: int, notes: _Notes) -> list[AamvaSubfile]:
+    """Each directory entry found by its designator, in order, after the previous one."""
+    subfiles: list[AamvaSubfile] = []
+    pos = dir_end
+    found = _Designators(text)
+    for i, e in enumerate(directory):
+        taken = {s.start for s in subfiles}
+        start, stype, how = None, e.type, "search"
+        if i == 0 and not e.type.startswith("Z") and _prefix_length(text, pos) == 0:
+            start, how = pos, "assumed"  # elements right after the directory: its designator left out
+            note = f"subfile {e.type} has no designator; its elements follow the directory"
+            notes.add(FormatDeviation.NO_DESIGNATOR, note)
+        if start is None:
+            start, stype = _search_one(found, e.type, pos, dir_end, taken)
+        if start is None:
+            start, stype = _search_one(found, e.type, pos, dir_end, taken, relaxed=True)
+        if start is not None and stype != e.type:
+            note = f"the directory lists subfile {e.type}, the data has {stype}"
+            notes.add(FormatDeviation.DESIGNATOR_MISMATCH, note)
+            e = SubfileEntry(stype, e.offset, e.length)
+        if start is None and e.type.startswith("Z"):
+            start = found.bare_z_subfile(e.type, pos, taken)
+            if start is not None:
+                how = "assumed"
+                note = f"subfile {e.type} has no designator; found by its first element"
+                notes.add(FormatDeviation.NO_DESIGNATOR, note)
+        if start is None:
+            notes.add(FormatDeviation.SUBFILE_MISSING, f"subfile {e.type} not found")
+            continue
+        subfiles.append(AamvaSubfile(e.type, e.offset, e.length, how, start))
+        pos = start + (2 if how == "search" else 0)
+    if subfiles and directory:
+        first_in_place = subfiles[0].start == directory[0].offset
+        notes.add(
+            FormatDeviation.LENGTH_MISCOUNT if first_in_place else FormatDeviation.OFFSETS_WRONG,
+            "subfile offsets do not point at the subfiles; located by their designators"
+            + (" (a subfile length miscounted)" if first_in_place else ""),
+        )
+    return subfiles
+
+
+def _starts_here(text: str, p: int, stype: str, prefixed: bool) -> bool:
+    """Subfile ``stype`` starts at ``p`` (with ``prefixed``, a DL/ID may have a vendor prefix)."""
+    if _subfile_start_at(text, p, stype):
+        return True
+    return (
+        prefixed and text[p : p + 2] == stype and not stype.startswith("Z") and _prefix_length(text, p + 2) is not None
+    )
+
+
+class _Designators:
+    """Where each subfile type could start in one text, found once per type and mode (a payload
+    full of ``DL``s is searched once, not once per directory entry)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._cache: dict[tuple[str, bool, bool], list[int]] = {}
+        self._bare: dict[str, list[int]] = {}
+
+    def positions(self, stype: str, prefixed: bool, after_separator: bool) -> list[int]:
+        key = (stype, prefixed, after_separator)
+        if key not in self._cache:
+            text, out = self.text, []
+            p = text.find(stype)
+            while p >= 0:
+                if _starts_here(text, p, stype, prefixed) and (
+                    not after_separator or (p > 0 and text[p - 1] in _SEPARATORS)
+                ):
+                    out.append(p)
+                p = text.find(stype, p + 1)
+            self._cache[key] = out
+        return self._cache[key]
+
+    def bare_z_subfile(self, stype: str, begin: int, taken: set[int]) -> int | None:
+        """First element of jurisdiction subfile ``stype`` (``ZVA...`` right after a separator) at or
+        after ``begin``: where the subfile starts when its ``ZV`` designator was left out."""
+        if stype not in self._bare:
+            pattern = re.compile(r"(?<=[\n\r\x1e])" + re.escape(stype) + r"[A-Z0-9]")
+            self._bare[stype] = [m.start() for m in pattern.finditer(self.text)]
+        ps = self._bare[stype]
+        for p in ps[bisect.bisect_left(ps, begin) :]:
+            if p not in taken and not _subfile_start_at(self.text, p, stype):
+                return p
+        return None
+
+    def first(self, stype: str, begin: int, taken: set[int], relaxed: bool) -> int | None:
+        """First start of ``stype`` at or after ``begin`` not in ``taken``; ``relaxed``: a
+        prefixed designator, opening the range or right after a separator."""
+        if relaxed and begin not in taken and _starts_here(self.text, begin, stype, prefixed=True):
+            return begin
+        ps = self.positions(stype, relaxed, relaxed)
+        for p in ps[bisect.bisect_left(ps, begin) :]:
+            if p not in taken:
+                return p
+        return None
+
+
+def _search_one(
+    found: _Designators, stype: str, pos: int, dir_end: int, taken: set[int], relaxed: bool = False
+) -> tuple[int | None, str]:
+    """(start, type) of subfile ``stype`` searched after ``pos``, then anywhere after the directory.
+
+    ``relaxed``: a DL listed in the directory may be an ID in the data (and the reverse), and a
+    DL/ID type may be followed by a vendor prefix; such a designator must open the search range
+    or follow a separator (not sit inside a value)."""
+    types = [stype, *{"DL": ["ID"], "ID": ["DL"]}.get(stype, [])] if relaxed else [stype]
+    for begin in (pos, dir_end):
+        for t in types:
+            start = found.first(t, begin, taken, relaxed)
+            if start is not None:
+                return start, t
+    return None, stype
+
+
+def _undeclared_subfiles(text: str, known: list[AamvaSubfile], dir_end: int, notes: _Notes) -> list[AamvaSubfile]:
+    """Subfile designators the directory does not list: ``DL``/``ID`` + a known element right
+    after the directory or after a separator, or ``Zx`` + ``Zx?`` anywhere after the directory."""
+    starts = {s.start for s in known}
+    found: list[AamvaSubfile] = []
+    for p in range(dir_end, len(text) - 4):
+        stype = text[p : p + 2]
+        if p in starts or not (stype in {"DL", "ID"} or stype.startswith("Z")):
+            continue
+        anchored = p == dir_end or text[p - 1] in _SEPARATORS
+        # Z designators carry their own type twice (ZVZVA): found even where a terminator was lost.
+        if (anchored or stype.startswith("Z")) and _subfile_start_at(text, p, stype):
+            found.append(AamvaSubfile(stype, p, 0, "designator", p))
+    for s in found:
+        notes.add(FormatDeviation.SUBFILE_NOT_IN_DIRECTORY, f"subfile {s.type} at {s.start} is not in the directory")
+    return found
+
+
+def _read_subfiles(text: str, subfiles: list[AamvaSubfile], version: int, notes: _Notes) -> bool:
+    """Parse each subfile's elements (its data runs to the next subfile's start); True when
+    the DL/ID data had no separators."""
+    stripped = False
+    for i, sub in enumerate(subfiles):
+        has_type = text[sub.start : sub.start + 2] == sub.type and sub.located_by != "assumed"
+        data_start = sub.start + (2 if has_type else 0)
+        data_end = len(text) if i + 1 == len(subfiles) else max(subfiles[i + 1].start, data_start)
+        if sub.located_by in {"offset", "shifted_offset"} and sub.length >= 2:
+            _check_length(text, sub, data_end, notes)
+        sub.elements, was_stripped = _parse_elements(text[data_start:data_end], sub.type, version, notes)
+        if not sub.type.startswith("Z"):
+            stripped = stripped or was_stripped
+    if stripped:
+        notes.add(FormatDeviation.SEPARATORS_STRIPPED, "the DL/ID data has no element separators")
+    return stripped
+
+
+def _check_length(text: str, sub: AamvaSubfile, data_end: int, notes: _Notes) -> None:
+    """Note a subfile whose data (to the next subfile, padding aside) differs from its declared length."""
+    actual = len(text[sub.start : data_end].rstrip(" \x00"))
+    declared_end = min(sub.start + sub.length, len(text))
+    beyond = text[declared_end:data_end].strip(" \x00" + _SEPARATORS)
+    if abs(actual - sub.length) > 1 and (beyond or actual < sub.length - 1) and declared_end < len(text):
+        notes.add(
+            FormatDeviation.LENGTH_MISCOUNT,
+            f"subfile {sub.type} declares {sub.length} characters and holds {actual}; read to the next subfile",
+        )
+
+
+def _parse_elements(region: str, stype: str, version: int, notes: _Notes) -> tuple[dict[str, str], bool]:
     """Elements of one subfile's data (after its 2-letter type). Returns (elements, separators_stripped)."""
     is_z = stype.startswith("Z")
     if any(c in region for c in _SEPARATORS):
-        pieces = [p for p in re.split(r"[\n\r\x1e]+", region) if p != ""]
-        out: dict[str, str] = {}
-        last: str | None = None
-        for piece in pieces:
-            eid = piece[:3]
-            valid_id = bool(_ID_RE.fullmatch(eid)) and (eid.startswith(stype) if is_z else not eid.startswith("Z"))
-            if not valid_id:
-                if last is not None:
-                    out[last] += "\n" + piece
-                    problems.append(f"text without an element ID appended to {last}")
-                elif piece.strip():
-                    problems.append(f"subfile {stype}: {len(piece)} characters before the first element ignored")
-                continue
-            if eid in out:
-                problems.append(f"element {eid} repeated in subfile {stype}; the first is kept")
-                last = None
-                continue
-            if not is_z and eid not in ELEMENTS:
-                problems.append(f"unknown element ID {eid}")
-            out[eid] = piece[3:]
-            last = eid
-        return ({k: _clean(v, is_z) for k, v in out.items()}, False)
-    # No separators at all: split on element IDs.
+        return _parse_separated(region, stype, notes), False
     if is_z:
         pairs = _split_z(region, stype)
     else:
         pairs = _split_known(region, version)
         if pairs:
-            problems.append(f"subfile {stype} has no element separators; split on element IDs")
+            notes.add(None, f"subfile {stype} has no element separators; split on element IDs")
     first = region.find(pairs[0][0] + pairs[0][1]) if pairs else -1
     if first > 0 and region[:first].strip():
-        problems.append(f"subfile {stype}: {first} characters before the first element ignored")
-    out = {}
+        note = f"subfile {stype}: {first} characters before the first element ignored"
+        notes.add(FormatDeviation.PREFIX_BEFORE_ELEMENTS, note)
+    out: dict[str, str] = {}
     for eid, value in pairs:
         out.setdefault(eid, _clean(value, is_z))
     return out, True
+
+
+def _parse_separated(region: str, stype: str, notes: _Notes) -> dict[str, str]:
+    """Elements of data split by separators (LF, CR, RS in any mix): each piece is an ID and its value."""
+    is_z = stype.startswith("Z")
+    out: dict[str, str] = {}
+    last: str | None = None
+    for piece in (p for p in re.split(r"[\n\r\x1e]+", region) if p.strip(" \x00") != ""):
+        if not out and last is None and not is_z and piece[:3] not in ELEMENTS:
+            k = _prefix_length(piece, 0)
+            if k:
+                notes.add(
+                    FormatDeviation.PREFIX_BEFORE_ELEMENTS,
+                    f"subfile {stype}: {k} characters before the first element ignored",
+                )
+                piece = piece[k:]
+        eid = piece[:3]
+        valid_id = bool(_ID_RE.fullmatch(eid)) and (eid.startswith(stype) if is_z else True)
+        if valid_id and not is_z and eid.startswith("Z"):  # a jurisdiction subfile whose designator is lost
+            notes.add(FormatDeviation.NO_DESIGNATOR, f"jurisdiction element {eid} inside subfile {stype}")
+        if not valid_id:
+            if last is not None:
+                out[last] += "\n" + piece
+                notes.add(FormatDeviation.TEXT_WITHOUT_ELEMENT_ID, f"text without an element ID appended to {last}")
+            elif piece.strip():
+                notes.add(
+                    FormatDeviation.PREFIX_BEFORE_ELEMENTS,
+                    f"subfile {stype}: {len(piece)} characters before the first element ignored",
+                )
+            continue
+        if eid in out and out[eid].strip():
+            notes.add(FormatDeviation.REPEATED_ELEMENT, f"element {eid} repeated in subfile {stype}; the first is kept")
+            last = None
+            continue
+        if not is_z and eid not in ELEMENTS:
+            notes.add(None, f"unknown element ID {eid}")
+        out[eid] = piece[3:]
+        last = eid
+    return {k: _clean(v, is_z) for k, v in out.items()}
 
 
 def _clean(value: str, is_z: bool) -> str:
@@ -626,7 +1025,7 @@ def _pairs(region: str, starts: list[int]) -> list[tuple[str, str]]:
 #: Elements of the 2000 standard (v01) that later versions dropped (DAA lasted to v03).
 _OLD_ONLY: dict[str, int] = {
     **{e: 1 for e in ("DAB", "DAE", "DAF", "DAL", "DAM", "DAN", "DAO", "DAP", "DAR", "DAS", "DAT", "DAV")},
-    **{e: 1 for e in ("DBE", "DBF", "DBG", "DBH", "DBI", "DBJ", "DBK", "DBM")},
+    **{e: 1 for e in ("DBE", "DBF", "DBH", "DBI", "DBJ", "DBK", "DBM")},
     **{e: 1 for e in ("PAA", "PAB", "PAC", "PAD", "PAE", "PAF")},
     "DAA": 3,
     "DCT": 3,
@@ -937,125 +1336,126 @@ def validate_aamva(record: AamvaRecord, today: dt.date) -> list[CheckResult]:
 
 
 def _check_header(rec: AamvaRecord) -> CheckResult:
+    """Layout of the payload. Fails only without a DL/ID subfile, without the compliance indicator
+    ``@`` (all known real-world variants keep it) or with the undefined version 00;
+    deviations that may have cost data (a listed subfile not found, a truncated payload) are
+    inconclusive; repaired layout deviations are inconclusive and advisory (``data.advisory``),
+    named in ``data.deviations``: genuine licences show them too often to count against one."""
     h = rec.header
     name = "barcode_header"
-    if not 1 <= h.aamva_version <= 10:
-        if h.aamva_version > 10:
-            return check(name, Status.INCONCLUSIVE, "unknown_version", None, f"AAMVA version {h.aamva_version:02d}")
-        return check(name, Status.FAIL, "bad_version", 0.0, f"AAMVA version {h.aamva_version:02d}")
-    if len(rec.directory) != h.number_of_entries:
-        return check(
-            name,
-            Status.FAIL,
-            "entry_count_mismatch",
-            0.0,
-            f"header announces {h.number_of_entries} subfiles, directory lists {len(rec.directory)}",
-        )
-    found = {s.type for s in rec.subfiles}
-    missing = [e.type for e in rec.directory if e.type not in found]
-    if missing:
-        return check(name, Status.FAIL, "subfile_missing", 0.0, f"subfile(s) {', '.join(missing)} not found")
     if rec.main_subfile is None:
         return check(name, Status.FAIL, "no_dl_id_subfile", 0.0, "no DL/ID subfile, only jurisdiction subfiles")
-    if not h.compliance_indicator:
+    if h.aamva_version < 1:
+        return check(name, Status.FAIL, "bad_version", 0.0, f"AAMVA version {h.aamva_version:02d}")
+    if not h.compliance_indicator:  # every known variant keeps the '@'; without it the text is no barcode payload
         return check(name, Status.FAIL, "no_compliance_indicator", 0.0, "the payload does not start with '@'")
-    if h.aamva_version >= 2 and h.jurisdiction_version is None:
-        return check(name, Status.FAIL, "no_jurisdiction_version", 0.0, f"version {h.aamva_version:02d} header")
-    if not rec.offsets_consistent:
-        if rec.separators_stripped:
-            return check(
-                name,
-                Status.INCONCLUSIVE,
-                "separators_stripped",
-                None,
-                "separators were removed from the payload, so the directory offsets cannot be verified",
-            )
-        return check(
-            name,
-            Status.FAIL,
-            "subfile_offsets_inconsistent",
-            0.0,
-            "directory offsets do not point at the subfiles: "
-            + ", ".join(f"{s.type}@{s.offset} found at {s.start}" for s in rec.subfiles),
-        )
-    if rec.length_shortfall > 1:
-        return check(
-            name,
-            Status.INCONCLUSIVE,
-            "subfile_length_mismatch",
-            None,
-            f"subfile lengths run {rec.length_shortfall} characters past the end of the payload",
-        )
+    layout = [d for d in rec.deviations if d is not FormatDeviation.DATE_ORDER]
+    named = {"deviations": [d.value for d in layout]}
+    serious = [d for d in layout if d in SERIOUS_DEVIATIONS]
+    if serious:
+        return check(name, Status.INCONCLUSIVE, serious[0].value, None, "; ".join(rec.problems), **named)
+    if rec.separators_stripped:
+        detail = "separators were removed from the payload: elements split on their IDs, offsets not verifiable"
+        return check(name, Status.INCONCLUSIVE, "separators_stripped", None, detail, **named)
+    if h.aamva_version > 10:
+        return check(name, Status.INCONCLUSIVE, "unknown_version", None, f"AAMVA version {h.aamva_version:02d}")
+    if layout:
+        detail = "repaired: " + "; ".join(rec.problems)
+        return check(name, Status.INCONCLUSIVE, "format_deviations", None, detail, advisory=True, **named)
     return check(name, Status.PASS, "header_ok", 1.0, f"{h.file_type} v{h.aamva_version:02d}, IIN {h.iin}")
 
 
+#: Elements that identify the holder and the card: one of them absent or empty and the data
+#: cannot be trusted (a tuple means "one of these").
+_ESSENTIAL: tuple[tuple[str, ...], ...] = (("DAQ",), ("DCS", "DAB", "DAA"), ("DAC", "DCT", "DAA"), ("DBB",), ("DBA",))
+
+
 def _check_mandatory(rec: AamvaRecord) -> CheckResult:
+    """The version's mandatory elements. Fails when an essential one (number, names, birth and
+    expiry dates) is absent or empty; other mandatory elements missing (genuine issuers leave out
+    middle names, truncation flags, the country, ...) are inconclusive and named."""
     name = "barcode_mandatory_elements"
     main = rec.main_subfile
     if main is None:
         return check(name, Status.FAIL, "no_dl_id_subfile", 0.0, "no DL/ID subfile")
+    present = rec.dlid_elements
+    essential = ["/".join(alts) for alts in _ESSENTIAL if not any(present.get(a, "").strip() for a in alts)]
+    if essential:
+        return check(name, Status.FAIL, "missing_mandatory_elements", 0.0, "missing: " + ", ".join(essential))
     certain, probable = _mandatory_for(rec.version)
-    present = main.elements
     missing: list[str] = []
     unsure: list[str] = [p for p in probable if p not in present]
     for item in certain:
         alts = (item,) if isinstance(item, str) else item
         if not any(a in present for a in alts):
             # DL-only elements on an ID card: not sure they are mandatory there.
-            if main.type == "ID" and alts[0] in {"DCA", "DCB", "DCD"}:
-                unsure.append(alts[0])
-            else:
-                missing.append("/".join(alts))
-    if missing:
-        return check(name, Status.FAIL, "missing_mandatory_elements", 0.0, "missing: " + ", ".join(missing))
+            (unsure if main.type == "ID" and alts[0] in {"DCA", "DCB", "DCD"} else missing).append("/".join(alts))
     if rec.version > 10:
         return check(name, Status.INCONCLUSIVE, "unknown_version", None, f"version {rec.version:02d}")
+    if missing:
+        detail = "missing: " + ", ".join(missing)
+        return check(name, Status.INCONCLUSIVE, "missing_standard_elements", None, detail, missing=missing)
     if unsure:
-        return check(
-            name,
-            Status.INCONCLUSIVE,
-            "missing_uncertain_elements",
-            None,
-            "missing (mandatory status not certain for this version): " + ", ".join(unsure),
-        )
+        detail = "missing (mandatory status not certain for this version): " + ", ".join(unsure)
+        return check(name, Status.INCONCLUSIVE, "missing_uncertain_elements", None, detail)
     return check(name, Status.PASS, "all_present", 1.0, f"version {rec.version:02d} {main.type}")
 
 
 #: Elements whose malformation is only unusual (jurisdictions deviate): alone they make the check inconclusive.
 _SOFT_FORMAT = frozenset({"DAY", "DAZ", "DAU", "DDA", "DDD", "DDK", "DDL"})
+#: The dates every licence carries: one that is no date in either order fails the payload.
+_KEY_DATES = frozenset({"DBA", "DBB", "DBD"})
+
+
+def _skip_format(eid: str, value: str) -> bool:
+    """Values with nothing to check: elements left empty, zero dates (absent; the mandatory and
+    date checks see to the key ones), a non-expiring DBA."""
+    if value == "" or (eid in DATE_ELEMENTS and value == "00000000"):
+        return True
+    return eid == "DBA" and value == "99999999"
 
 
 def _check_formats(rec: AamvaRecord) -> CheckResult:
+    """Element formats. Fails only on a key date (DBA, DBB, DBD) that is no date in either
+    order; other malformed values are inconclusive (``malformed_elements``, or
+    ``unusual_element_values`` for eye/hair/height-like ones); dates consistently in the
+    other order are an advisory ``date_order`` deviation."""
     name = "barcode_formats"
-    main = rec.main_subfile
-    if main is None:
+    if rec.main_subfile is None:
         return check(name, Status.FAIL, "no_dl_id_subfile", 0.0, "no DL/ID subfile")
+    impossible: list[str] = []
     bad: list[str] = []
     soft: list[str] = []
     checked = 0
     order = rec.date_order
-    for eid, value in main.elements.items():
+    for eid, value in rec.dlid_elements.items():
         v = value.strip()
-        if eid in DATE_ELEMENTS and v in {"", "00000000"} and eid not in {"DBA", "DBB", "DBD"}:
-            continue  # optional dates left empty / zero
-        if eid == "DBA" and v in {"00000000", "99999999"}:
-            continue  # non-expiring document
-        if eid == "DCG" and rec.version < 4 and v == "":
+        if _skip_format(eid, v):
             continue
         ok = _format_ok(eid, value, order)
         if ok is None:
             continue
         checked += 1
-        if not ok:
-            hint = " (date in the other order)" if eid in DATE_ELEMENTS and date_order_mismatch(value, order) else ""
-            (soft if eid in _SOFT_FORMAT else bad).append(f"{eid}={v!r}{hint}")
+        if ok:
+            continue
+        other = eid in DATE_ELEMENTS and date_order_mismatch(value, order)
+        item = f"{eid}={v!r}" + (" (date in the other order)" if other else "")
+        if eid in _KEY_DATES and not other:
+            impossible.append(item)
+        else:
+            (soft if eid in _SOFT_FORMAT else bad).append(item)
     if checked == 0:
         return check(name, Status.INCONCLUSIVE, "nothing_to_check", None, "no element with a format rule")
-    score = 1.0 - (len(bad) + len(soft)) / checked
+    score = 1.0 - (len(impossible) + len(bad) + len(soft)) / checked
+    if impossible:
+        return check(name, Status.FAIL, "impossible_date", 0.0, "no date in either order: " + ", ".join(impossible))
     if bad:
-        return check(name, Status.FAIL, "bad_element_format", score, "malformed: " + ", ".join(bad + soft))
+        return check(name, Status.INCONCLUSIVE, "malformed_elements", score, "malformed: " + ", ".join(bad + soft))
     if soft:
         return check(name, Status.INCONCLUSIVE, "unusual_element_values", score, "unusual: " + ", ".join(soft))
+    if rec.date_order_found is not None:
+        detail = f"dates are {rec.date_order_found} where the standard has {rec.expected_date_order}"
+        return check(name, Status.INCONCLUSIVE, "date_order", score, detail, advisory=True, deviations=["date_order"])
     return check(name, Status.PASS, "formats_ok", score, f"{checked} elements checked")
 
 
@@ -1143,25 +1543,41 @@ def encode_aamva(
     ASCII); each subfile's length includes its type and its CR terminator. Raises
     :class:`AamvaError` on invalid arguments.
     """
-    if not re.fullmatch(r"\d{6}", iin):
-        raise AamvaError(f"IIN must be 6 digits, got {iin!r}")
-    if not 1 <= version <= 99:
-        raise AamvaError(f"version must be 1..99, got {version}")
-    if not 0 <= jurisdiction_version <= 99:
-        raise AamvaError(f"jurisdiction version must be 0..99, got {jurisdiction_version}")
     if not re.fullmatch(r"[A-Y][A-Z]", subfile_type):
         raise AamvaError(f"subfile type must be two letters not starting with Z, got {subfile_type!r}")
     groups: dict[str, list[tuple[str, str]]] = {subfile_type: []}
     for eid, value in fields.items():
-        if not _ID_RE.fullmatch(eid):
-            raise AamvaError(f"element ID must be 3 upper-case characters, got {eid!r}")
-        if not all(" " <= c <= "~" for c in value):
-            raise AamvaError(f"element {eid}: value must be printable ASCII")
         key = eid[:2] if eid.startswith("Z") else subfile_type
         groups.setdefault(key, []).append((eid, value))
     if not groups[subfile_type]:
         raise AamvaError(f"no element for the {subfile_type} subfile")
-    bodies = [t + "\n".join(eid + value for eid, value in items) + "\r" for t, items in groups.items()]
+    return encode_subfiles(list(groups.items()), iin=iin, version=version, jurisdiction_version=jurisdiction_version)
+
+
+def encode_subfiles(
+    subfiles: list[tuple[str, list[tuple[str, str]]]],
+    *,
+    iin: str,
+    version: int = 10,
+    jurisdiction_version: int = 0,
+) -> str:
+    """A standard-conforming payload with the given subfiles, in order (type, [(element ID, value)]).
+
+    Lets a payload carry several DL/ID subfiles (a second DL after a jurisdiction one).
+    Offsets and lengths as in :func:`encode_aamva`; raises :class:`AamvaError` on invalid arguments.
+    """
+    _check_encoder_arguments(iin, version, jurisdiction_version)
+    if not subfiles:
+        raise AamvaError("no subfile")
+    for stype, items in subfiles:
+        if not re.fullmatch(r"[A-Z][A-Z0-9]", stype):
+            raise AamvaError(f"subfile type must be two characters, got {stype!r}")
+        for eid, value in items:
+            if not _ID_RE.fullmatch(eid):
+                raise AamvaError(f"element ID must be 3 upper-case characters, got {eid!r}")
+            if not all(" " <= c <= "~" for c in value):
+                raise AamvaError(f"element {eid}: value must be printable ASCII")
+    bodies = [t + "\n".join(eid + value for eid, value in items) + "\r" for t, items in subfiles]
     n = len(bodies)
     if n > 99:
         raise AamvaError("too many subfiles")
@@ -1169,9 +1585,18 @@ def encode_aamva(
     head += f"{n:02d}"
     offset = len(head) + 10 * n
     directory = ""
-    for t, body in zip(groups, bodies, strict=True):
+    for (t, _), body in zip(subfiles, bodies, strict=True):
         if offset > 9999 or len(body) > 9999:
             raise AamvaError("payload too long for 4-digit offsets")
         directory += f"{t}{offset:04d}{len(body):04d}"
         offset += len(body)
     return head + directory + "".join(bodies)
+
+
+def _check_encoder_arguments(iin: str, version: int, jurisdiction_version: int) -> None:
+    if not re.fullmatch(r"\d{6}", iin):
+        raise AamvaError(f"IIN must be 6 digits, got {iin!r}")
+    if not 1 <= version <= 99:
+        raise AamvaError(f"version must be 1..99, got {version}")
+    if not 0 <= jurisdiction_version <= 99:
+        raise AamvaError(f"jurisdiction version must be 0..99, got {jurisdiction_version}")

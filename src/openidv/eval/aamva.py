@@ -106,9 +106,11 @@ class FileResult:
     flagged: bool
     flag_reasons: list[str]
     problems: list[str] = field(default_factory=list)
+    deviations: list[str] = field(default_factory=list)  #: repaired format deviations, named
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "deviations": self.deviations,
             "file": self.file,
             "parsed": self.parsed,
             "error": self.error,
@@ -130,6 +132,14 @@ class AamvaEvalResult:
     def n(self) -> int:
         return len(self.files)
 
+    def deviation_counts(self) -> dict[str, int]:
+        """Format deviation -> number of payloads showing it (most frequent first)."""
+        counts: dict[str, int] = {}
+        for f in self.files:
+            for d in f.deviations:
+                counts[d] = counts.get(d, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
     def to_dict(self) -> dict[str, Any]:
         invalid = [f for f in self.files if f.expected_invalid]
         valid = [f for f in self.files if not f.expected_invalid]
@@ -142,6 +152,7 @@ class AamvaEvalResult:
             "expected_invalid_flagged": sum(f.flagged for f in invalid),
             "valid_n": len(valid),
             "valid_flagged": sum(f.flagged for f in valid),
+            "deviations": self.deviation_counts(),
             "files": [f.to_dict() for f in self.files],
         }
 
@@ -198,6 +209,8 @@ _MISSING = object()
 def _same_scalar(expected: Any, got: Any) -> bool:
     if got is _MISSING:
         return False
+    if expected is None or got is None:
+        return expected is None and got is None  # a label saying "absent" (JSON null) matches an absent value
     e, g = str(expected).strip(), "" if got is None else str(got).strip()
     if e.isdigit() and g.isdigit():
         return int(e) == int(g)
@@ -368,6 +381,7 @@ def _evaluate_one(label: dict[str, Any], root: Path, today: dt.date) -> FileResu
         flagged=bool(flag_reasons),
         flag_reasons=flag_reasons,
         problems=list(rec.problems) if rec else [],
+        deviations=[d.value for d in rec.deviations] if rec else [],
     )
 
 
@@ -380,6 +394,7 @@ def format_report(result: AamvaEvalResult) -> str:
         f"fields correct: {d['fields_correct']}/{d['fields_total']} ({pct:.1f}%)",
         f"expected invalid flagged: {d['expected_invalid_flagged']}/{d['expected_invalid_n']}",
         f"valid payloads flagged (false flags): {d['valid_flagged']}/{d['valid_n']}",
+        "format deviations repaired: " + (", ".join(f"{k} {v}" for k, v in d["deviations"].items()) or "none"),
     ]
     for f in result.files:
         if not (f.mismatches or f.error or f.flagged):
