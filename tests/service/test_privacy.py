@@ -484,3 +484,22 @@ def test_no_token_in_the_access_log(tmp_path: Path) -> None:
     written = log.read_text()
     assert "/status/[token]" in written and "/resume/[token]" in written
     assert secret not in written and "GET /healthz" in written
+
+
+def test_reports_stored_before_sealing_are_sealed_at_start(tmp_path: Path) -> None:
+    """A case written with plaintext fields (as before migration 0003) is sealed when the service starts."""
+    svc = build_services(make_settings(tmp_path))
+    case_id, _ = seed_case(svc)
+    with svc.sessions() as db:
+        case = db.get(Case, case_id)
+        assert case is not None
+        case.reports, case.sealed_reports = _personal_reports(), None  # the old way: everything in plaintext
+        db.commit()
+    svc.engine.dispose()
+    svc = build_services(make_settings(tmp_path))
+    assert not [v for v in PERSONAL.values() if v in _database_text(svc)]
+    with svc.sessions() as db:
+        case = db.get(Case, case_id)
+        assert case is not None and case.sealed_reports is not None
+        assert full_reports(svc, case)["document"]["fields"]["address"]["value"] == PERSONAL["address"]
+    svc.engine.dispose()

@@ -23,6 +23,7 @@ from openidv.service.crypto import CryptoError, load_key_ring
 from openidv.service.db import make_engine, migrate, session_factory
 from openidv.service.errors import ServiceError
 from openidv.service.lifecycle import TransitionError
+from openidv.service.personal import seal_plaintext_reports
 from openidv.service.retention import expire_stale, purge_due
 from openidv.service.settings import Environment, ServiceSettings
 
@@ -61,13 +62,17 @@ def build_services(settings: ServiceSettings) -> Services:
     prepare_data_dir(settings)
     engine = make_engine(settings.resolved_database_url())
     migrate(engine)
-    return Services(
+    svc = Services(
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
         keys=keys,
         blobs=BlobStore(settings.data_dir / "blobs"),
     )
+    sealed = seal_plaintext_reports(svc)
+    if sealed:
+        log.info("sealed the personal fields of %d case(s) stored before sealed reports", sealed)
+    return svc
 
 
 def _warm_models() -> None:

@@ -16,9 +16,12 @@ dates). The case row therefore keeps two copies of the reports:
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openidv.service import crypto
+
+if TYPE_CHECKING:
+    from openidv.service.cases import Services
 
 #: keys of a report part that carry no personal data (everything else is dropped from the public view)
 _PUBLIC_PART_KEYS = frozenset(
@@ -82,3 +85,37 @@ def unseal(data_key: bytes, case_id: str, sealed: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise crypto.CryptoError("sealed reports are not a JSON object")
     return value
+
+
+def seal_plaintext_reports(svc: Services, batch: int = 200) -> int:
+    """Seal the reports of cases stored before sealed reports existed (migration ``0003_privacy``).
+
+    A case with a live key, no sealed reports and a plaintext report that is more than its
+    public view gets both written as :func:`openidv.service.cases.set_reports` does. Run at
+    start-up; returns the number of cases sealed.
+    """
+    from sqlalchemy import select
+
+    from openidv.service.cases import set_reports
+    from openidv.service.orm import Case
+
+    sealed = 0
+    last_id = ""
+    while True:
+        with svc.sessions() as db:
+            rows = db.scalars(
+                select(Case)
+                .where(Case.sealed_reports.is_(None), Case.wrapped_data_key.is_not(None), Case.id > last_id)
+                .order_by(Case.id)
+                .limit(batch)
+            ).all()
+            if not rows:
+                return sealed
+            for case in rows:
+                reports = dict(case.reports or {})
+                if reports != public_view(reports):
+                    set_reports(svc, case, reports)
+                    case.recommendation = public_recommendation(case.recommendation or {})
+                    sealed += 1
+            last_id = rows[-1].id
+            db.commit()
