@@ -13,7 +13,7 @@ from sqlalchemy import select
 from starlette.routing import Route
 
 from openidv.service.app import create_app
-from openidv.service.cases import Services, status_token
+from openidv.service.cases import Services, full_reports, status_token
 from openidv.service.orm import AuditEntry, Case, Review, User, VideoSlot
 from tests.service.conftest import make_settings
 from tests.service.console_helpers import PASSWORD, add_users, login, seed_case
@@ -153,6 +153,9 @@ def test_resubmission_and_escalation(app_svc: tuple[TestClient, Services]) -> No
     assert r.headers["location"] == "/capture"
     steps = seller.get(f"/api/v1/cases/{case_id}").json()["steps"]
     assert [s["done"] for s in steps] == [True, False, True]  # only the back must be redone
+    with svc.sessions() as db:  # the document report goes, in the public view and in the sealed one
+        case = db.get(Case, case_id)
+        assert case is not None and set(case.reports) == set(full_reports(svc, case)) == {"liveness"}
 
     c.post(f"/review/cases/{escalate_id}/claim", data={"csrf_token": t})
     c.post(f"/review/cases/{escalate_id}/decide", data={"csrf_token": t, "action": "escalate", "internal_note": "odd"})

@@ -25,7 +25,18 @@ if TYPE_CHECKING:
 
 #: keys of a report part that carry no personal data (everything else is dropped from the public view)
 _PUBLIC_PART_KEYS = frozenset(
-    {"type", "issuer", "status", "decision", "score", "same_person", "operating_point", "reasons", "portrait_found"}
+    {
+        "type",
+        "issuer",
+        "status",
+        "decision",
+        "score",
+        "same_person",
+        "operating_point",
+        "reasons",
+        "portrait_found",
+        "n_frames",
+    }
 )
 _PUBLIC_CHECK_KEYS = ("name", "status", "reason", "score")
 

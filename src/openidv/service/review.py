@@ -214,10 +214,10 @@ def request_resubmission(svc: Services, db: Session, case: Case, step: str, acto
     for capture in case.captures:
         if capture.step == step:
             capture.superseded = True
-    reports = dict(case.reports)
+    reports = cases.full_reports(svc, case)
     reports.pop("face_match", None)
     reports.pop("liveness" if step == cases.LIVENESS else "document", None)
-    case.reports = reports
+    cases.set_reports(svc, case, reports)
     case.assigned_to = None
 
 
