@@ -138,7 +138,11 @@ def main() -> int:
     args = ap.parse_args()
     port = _free_port()
     tmp = Path(tempfile.mkdtemp(prefix="openidv-bench-"))
-    env = os.environ | {"OPENIDV_DATA_DIR": str(tmp), "OPENIDV_ONNX_THREADS": str(args.threads)}
+    env = os.environ | {
+        "OPENIDV_ENVIRONMENT": "development",
+        "OPENIDV_DATA_DIR": str(tmp),
+        "OPENIDV_ONNX_THREADS": str(args.threads),
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "openidv.cli", "serve", "--port", str(port), "--log-level", "warning"],
         env=env,

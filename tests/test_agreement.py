@@ -265,6 +265,7 @@ def test_load_recorded_cases_and_cli(tmp_path: Path, monkeypatch: pytest.MonkeyP
     }
     assert all(c.reports["face_match"]["score"] is not None for c in cases)
 
+    monkeypatch.setenv("OPENIDV_ENVIRONMENT", "development")
     monkeypatch.setenv("OPENIDV_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("OPENIDV_DATABASE_URL", "")
     monkeypatch.setenv("OPENIDV_DECISION_MODE", "shadow")

@@ -59,7 +59,14 @@ def serve_service(data_dir: Path, **settings: Any) -> Iterator[LiveServer]:
     from openidv.service.settings import ServiceSettings
 
     config = ServiceSettings(
-        **{"data_dir": data_dir, "database_url": "", "key_file": None, "warm_models": True, **settings}
+        **{
+            "environment": "development",
+            "data_dir": data_dir,
+            "database_url": "",
+            "key_file": None,
+            "warm_models": True,
+            **settings,
+        }
     )
     with LiveServer(create_app(config)) as server:
         yield server

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from openidv.service.app import create_app
+from openidv.service.cases import status_token
 from openidv.service.notify import SIGNATURE_HEADER, set_webhook, verify
 from openidv.service.orm import ApiKey
 from tests.e2e.browser import CHROMIUM, launch
@@ -97,9 +98,9 @@ def test_reviewer_approves_and_rejects_and_everyone_hears(tmp_path: Path) -> Non
             assert "Nothing to review" in page.inner_text("#queue")
 
             seller = browser.new_page()
-            seller.goto(f"{server.base_url}/status/{approve_token}")
+            seller.goto(f"{server.base_url}/status/{status_token(approve_token)}")
             assert seller.get_attribute("#status-heading", "data-status") == "approved"
-            seller.goto(f"{server.base_url}/status/{reject_token}")
+            seller.goto(f"{server.base_url}/status/{status_token(reject_token)}")
             assert seller.get_attribute("#status-heading", "data-status") == "rejected"
             assert "did not pass our checks" in seller.inner_text("#status-message")
             browser.close()

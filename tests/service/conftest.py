@@ -48,6 +48,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def make_settings(tmp_path: Path, database_url: str = "", **overrides: Any) -> ServiceSettings:
     values: dict[str, Any] = {
+        "environment": "development",
         "data_dir": tmp_path / "var",
         "database_url": database_url,
         "warm_models": False,

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from openidv.imaging import encode_jpeg
 from openidv.service.auth import create_user
-from openidv.service.cases import Services, create_case, store_blob, transition
+from openidv.service.cases import Services, create_case, set_reports, store_blob, transition
 from openidv.service.lifecycle import CaseState
 from openidv.service.orm import Capture
 
@@ -72,7 +72,8 @@ def seed_case(
             if kind in ("document_front", "document_back"):
                 case.captures.append(Capture(case_id=case.id, step=kind, attempt=1, accepted=True, blob_id=blob.id))
         case.captures.append(Capture(case_id=case.id, step="liveness", attempt=1, accepted=True))
-        case.reports, case.recommendation = recorded_reports(mismatch=mismatch, outcome=outcome)
+        reports, case.recommendation = recorded_reports(mismatch=mismatch, outcome=outcome)
+        set_reports(svc, case, reports)
         case.submitted_at = svc.clock() - timedelta(hours=submitted_ago_h)
         case.review_due_at = case.submitted_at + timedelta(hours=svc.settings.review_deadline_h)
         transition(svc, db, case, CaseState.SUBMITTED, "applicant")

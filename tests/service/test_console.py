@@ -13,7 +13,7 @@ from sqlalchemy import select
 from starlette.routing import Route
 
 from openidv.service.app import create_app
-from openidv.service.cases import Services
+from openidv.service.cases import Services, full_reports, status_token
 from openidv.service.orm import AuditEntry, Case, Review, User, VideoSlot
 from tests.service.conftest import make_settings
 from tests.service.console_helpers import PASSWORD, add_users, login, seed_case
@@ -117,7 +117,7 @@ def test_queue_claim_decide_and_audit(app_svc: tuple[TestClient, Services]) -> N
         f"/review/cases/{newer}/decide", data={"csrf_token": token_remy, "action": "approve"}, follow_redirects=False
     )
     assert r.status_code == 303
-    status = _new(c).get(f"/status/{newer_token}").text
+    status = _new(c).get(f"/status/{status_token(newer_token)}").text
     assert 'data-status="approved"' in status
 
     with svc.sessions() as db:
@@ -148,11 +148,14 @@ def test_resubmission_and_escalation(app_svc: tuple[TestClient, Services]) -> No
     )
     assert r.status_code == 303
     seller = _new(c)
-    assert 'data-status="resubmission_requested"' in seller.get(f"/status/{token}").text
+    assert 'data-status="resubmission_requested"' in seller.get(f"/status/{status_token(token)}").text
     r = seller.get(f"/resume/{token}", follow_redirects=False)
     assert r.headers["location"] == "/capture"
     steps = seller.get(f"/api/v1/cases/{case_id}").json()["steps"]
     assert [s["done"] for s in steps] == [True, False, True]  # only the back must be redone
+    with svc.sessions() as db:  # the document report goes, in the public view and in the sealed one
+        case = db.get(Case, case_id)
+        assert case is not None and set(case.reports) == set(full_reports(svc, case)) == {"liveness"}
 
     c.post(f"/review/cases/{escalate_id}/claim", data={"csrf_token": t})
     c.post(f"/review/cases/{escalate_id}/decide", data={"csrf_token": t, "action": "escalate", "internal_note": "odd"})
@@ -211,18 +214,50 @@ def test_video_call_path_books_and_decides_without_biometrics(app_svc: tuple[Tes
 
     calls = c.get("/review/video-calls").text
     assert f'data-slot="{slot_id.group(1)}"' in calls
-    r = c.post(
-        f"/review/slots/{slot_id.group(1)}/outcome",
-        data={"csrf_token": t, "outcome": "verified"},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303
+    outcome = f"/review/slots/{slot_id.group(1)}/outcome"
+    verdict = {
+        "csrf_token": t,
+        "outcome": "not_verified",
+        "note": "internal: the licence looked edited",
+        "seller_message": "We could not confirm your document in the call.",
+    }
+    assert c.post(outcome, data=verdict).status_code == 403  # rita has not claimed the case
+    claim = re.search(r'action="/review/cases/([0-9a-f]{32})/claim"', calls)
+    assert claim is not None
+    assert c.post(f"/review/cases/{claim.group(1)}/claim", data={"csrf_token": t}).status_code == 200
+    r = c.post(outcome, data=verdict)
+    assert r.status_code == 409 and "not started" in r.text  # the call is tomorrow
+    real = svc.clock
+    svc.clock = lambda: real() + timedelta(days=1, minutes=5)
+    try:
+        t = login(c, "rita")  # the console login of yesterday has expired
+        verdict["csrf_token"] = t
+        assert c.post(outcome, data=verdict | {"note": "x" * 2001}).status_code == 422  # bounded
+        assert c.post(outcome, data=verdict, follow_redirects=False).status_code == 303
+        assert c.post(outcome, data=verdict).status_code == 409  # recorded once
+    finally:
+        svc.clock = real
+    status = seller.get("/done").text
+    assert "We could not confirm your document in the call." in status and "internal" not in status
     with svc.sessions() as db:
         slot = db.get(VideoSlot, int(slot_id.group(1)))
-        assert slot is not None and slot.outcome == "verified" and slot.case_id
+        assert slot is not None and slot.outcome == "not_verified" and slot.case_id
+        assert slot.outcome_note == "internal: the licence looked edited"
         case = db.get(Case, slot.case_id)
-        assert case is not None and case.state == "approved"
+        assert case is not None and case.state == "rejected"
         assert case.blobs == [] and case.captures == []  # no biometric data in this path
+
+
+def test_slots_are_bounded(app_svc: tuple[TestClient, Services]) -> None:
+    c, svc = app_svc
+    ta = login(c, "ada")
+    tomorrow = (svc.clock() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    far = (svc.clock() + timedelta(days=800)).strftime("%Y-%m-%dT%H:%M")
+    for starts_at, minutes in ((tomorrow, "1000000"), (tomorrow, "0"), (far, "15")):
+        r = c.post("/review/slots", data={"csrf_token": ta, "starts_at": starts_at, "duration_min": minutes})
+        assert r.status_code == 422, (starts_at, minutes)
+    with svc.sessions() as db:
+        assert db.query(VideoSlot).count() == 0
 
 
 def test_no_reviewer_route_or_foreign_case_is_reachable(app_svc: tuple[TestClient, Services]) -> None:
@@ -270,6 +305,7 @@ def test_no_reviewer_route_or_foreign_case_is_reachable(app_svc: tuple[TestClien
 def test_users_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from openidv.cli import main
 
+    monkeypatch.setenv("OPENIDV_ENVIRONMENT", "development")
     monkeypatch.setenv("OPENIDV_DATA_DIR", str(tmp_path / "var"))
     assert main(["users", "add", "zoe", "--role", "admin", "--password", PASSWORD, "--json"]) == 0
     assert main(["users", "add", "zoe", "--role", "admin", "--password", PASSWORD, "--json"]) == 2

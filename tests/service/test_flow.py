@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
 from openidv.document.forgery import SyntheticDocument
+from openidv.service.cases import status_token
 from openidv.service.orm import Case
 from tests.service.conftest import Applicant
 
@@ -68,7 +69,7 @@ def test_full_flow_reaches_pending_and_stores_no_biometric_template_or_plaintext
     assert page.status_code == 200 and "Pending verification" in page.text
     token = client.cookies.get("openidv_case")
     assert token
-    status = client.get(f"/status/{token}")
+    status = client.get(f"/status/{status_token(token)}")
     assert status.status_code == 200 and 'data-status="pending"' in status.text
 
     services = client.app.state.services  # type: ignore[attr-defined]
@@ -149,7 +150,7 @@ def test_integrator_api_with_keys_and_openapi(sqlite_client: TestClient) -> None
     assert r.status_code == 201, r.text
     created = r.json()
     case_id, token = created["case_id"], created["token"]
-    assert created["status_url"].endswith(f"/status/{token}")
+    assert created["status_url"].endswith(f"/status/{status_token(token)}")
 
     assert sqlite_client.get(f"/api/v1/cases/{case_id}", headers=a).json()["status"] == "not_submitted"
     assert sqlite_client.get(f"/api/v1/cases/{case_id}", headers=b).status_code == 404  # another integrator's case
@@ -215,7 +216,7 @@ def test_auto_mode_decides_clear_cases_at_once_and_notifies(
             mails = db.query(OutboxMessage).filter_by(case_id=case.id, channel="email").all()
             assert len(mails) == 1 and mails[0].recipient == "seller@example.com"
         token = client.cookies.get("openidv_case")
-        assert 'data-status="approved"' in client.get(f"/status/{token}").text
+        assert 'data-status="approved"' in client.get(f"/status/{status_token(token)}").text
 
 
 def test_footage_that_ignores_the_screen_colours_is_not_live(

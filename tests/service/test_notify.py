@@ -277,6 +277,8 @@ def test_decision_email_reaches_a_real_smtp_server(svc: Services, smtp_server: t
     assert "score" not in text.lower()
     m = _message(svc, ids[0])
     assert m.status == "sent" and m.attempts == 1 and m.sent_at is not None
+    # once delivered, the text goes: only the subject stays in the outbox
+    assert m.payload == {"subject": msg["Subject"], "content_dropped": True}
     log = _deliveries(svc, ids[0])
     assert len(log) == 1 and log[0].ok and log[0].detail.startswith("250 ")
     assert notify.deliver_due(svc) == 0 and len(inbox.envelopes) == 1  # sent once

@@ -61,11 +61,15 @@ def test_key_files(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     short.write_text("k1:AAAA\n")
     with pytest.raises(crypto.CryptoError, match="32 bytes"):
         crypto.KeyRing.from_file(short)
+    with pytest.raises(crypto.KeyFileRequiredError, match="openidv keys generate"):
+        crypto.load_key_ring(None, tmp_path / "data")  # outside development: no key file, no start
+    assert not (tmp_path / "data").exists()
     with caplog.at_level(logging.WARNING):
-        ring = crypto.load_key_ring(None, tmp_path / "data")
+        ring = crypto.load_key_ring(None, tmp_path / "data", development=True)
     assert "DEVELOPMENT MASTER KEY" in caplog.text
     assert (tmp_path / "data" / "dev-master.key").stat().st_mode & 0o077 == 0
-    assert crypto.load_key_ring(None, tmp_path / "data").current_id == ring.current_id  # reused, not regenerated
+    reused = crypto.load_key_ring(None, tmp_path / "data", development=True)
+    assert reused.current_id == ring.current_id  # reused, not regenerated
 
 
 # --------------------------------------------------------------------------- life cycle
@@ -78,7 +82,10 @@ def test_transitions() -> None:
         check_transition(CaseState.APPROVED, CaseState.REJECTED)
     with pytest.raises(TransitionError):
         check_transition(CaseState.STARTED, CaseState.SUBMITTED)
-    assert not TRANSITIONS[CaseState.APPROVED] and not TRANSITIONS[CaseState.EXPIRED]
+    # a decided or expired case goes nowhere but to erasure; an erased one nowhere at all
+    assert TRANSITIONS[CaseState.APPROVED] == TRANSITIONS[CaseState.EXPIRED] == {CaseState.ERASED}
+    assert not TRANSITIONS[CaseState.ERASED]
+    assert all(CaseState.ERASED in TRANSITIONS[s] for s in CaseState if s is not CaseState.ERASED)
 
 
 @given(st.lists(st.sampled_from(list(CaseState)), max_size=30))
@@ -92,7 +99,7 @@ def test_any_walk_follows_the_graph(targets: list[CaseState]) -> None:
             with pytest.raises(TransitionError):
                 check_transition(state, target)
     if state in FINAL - {CaseState.REJECTED}:
-        assert not TRANSITIONS[state]
+        assert TRANSITIONS[state] == {CaseState.ERASED}
 
 
 # --------------------------------------------------------------------------- policy

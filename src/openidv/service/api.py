@@ -37,9 +37,18 @@ class CreateCase(BaseModel):
 
 class CaseCreated(BaseModel):
     case_id: str
-    token: str = Field(description="bearer token of this case: give it to the applicant's browser only")
+    token: str = Field(
+        description="bearer token of this case: give it to the applicant's browser only; it expires with the case"
+    )
     applicant_url: str
-    status_url: str
+    status_url: str = Field(description="read-only status link (its own token: it opens nothing else)")
+
+
+class CaseErased(BaseModel):
+    case_id: str
+    state: str
+    images_deleted: int
+    already_erased: bool
 
 
 class Eligibility(BaseModel):
@@ -62,7 +71,7 @@ class VideoCall(BaseModel):
 async def _upload(request: Request, caller: Caller, svc: Services, db: Session, case_id: str) -> tuple[bytes, Case]:
     """The size-limited raw body, and the case it is for (database work off the event loop)."""
     data = await read_body(request, svc.settings.max_upload_bytes)
-    return data, await run_in_threadpool(case_for, db, caller, case_id)
+    return data, await run_in_threadpool(case_for, svc, db, caller, case_id)
 
 
 @router.post("/cases", response_model=CaseCreated, status_code=201)
@@ -73,28 +82,31 @@ def create_case(body: CreateCase, caller: CallerDep, svc: SvcDep, db: DbDep, req
     case, token = cases.create_case(svc, db, channel=caller.channel, actor=caller.actor, external_ref=body.external_ref)
     base = str(request.base_url).rstrip("/")
     return CaseCreated(
-        case_id=case.id, token=token, applicant_url=f"{base}/resume/{token}", status_url=f"{base}/status/{token}"
+        case_id=case.id,
+        token=token,
+        applicant_url=f"{base}/resume/{token}",
+        status_url=f"{base}/status/{cases.status_token(token)}",
     )
 
 
 @router.get("/cases/{case_id}")
 def get_case(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep) -> dict[str, Any]:
     """The case's status as the seller may see it, plus its steps."""
-    case = case_for(db, caller, case_id)
+    case = case_for(svc, db, caller, case_id)
     svc_steps = cases.progress(case, svc.settings.max_attempts)
     return cases.seller_status(case) | {"steps": svc_steps, "next_step": cases.next_step(case)}
 
 
 @router.post("/cases/{case_id}/eligibility")
 def eligibility(case_id: str, body: Eligibility, caller: CallerDep, svc: SvcDep, db: DbDep) -> dict[str, Any]:
-    case = case_for(db, caller, case_id)
+    case = case_for(svc, db, caller, case_id)
     cases.set_eligibility(svc, db, case, **body.model_dump(), actor=caller.actor)
     return cases.seller_status(case) | {"consent_version": svc.settings.consent_version}
 
 
 @router.post("/cases/{case_id}/consent")
 def consent(case_id: str, body: Consent, caller: CallerDep, svc: SvcDep, db: DbDep) -> dict[str, Any]:
-    case = case_for(db, caller, case_id)
+    case = case_for(svc, db, caller, case_id)
     cases.set_consent(svc, db, case, accepted=body.accepted, version=body.version, actor=caller.actor)
     return cases.seller_status(case) | {"next_step": cases.next_step(case)}
 
@@ -120,7 +132,7 @@ async def capture(
 @router.post("/cases/{case_id}/liveness/start")
 def liveness_start(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep) -> dict[str, Any]:
     """Start a liveness session: the random challenges, in order, to show one at a time."""
-    case = case_for(db, caller, case_id)
+    case = case_for(svc, db, caller, case_id)
     return cases.liveness_start(svc, db, case, actor=caller.actor)
 
 
@@ -148,14 +160,14 @@ async def liveness_frame(
 
 @router.post("/cases/{case_id}/liveness/finish")
 def liveness_finish(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep) -> dict[str, Any]:
-    case = case_for(db, caller, case_id)
+    case = case_for(svc, db, caller, case_id)
     return cases.liveness_finish(svc, db, case, actor=caller.actor)
 
 
 @router.post("/cases/{case_id}/submit")
 def submit(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep, request: Request) -> dict[str, Any]:
     """Submit: face match and recommendation; the case becomes pending."""
-    case = case_for(db, caller, case_id)
+    case = case_for(svc, db, caller, case_id)
     out = cases.submit(svc, db, case, actor=caller.actor)
     return cases.seller_status(case) | out
 
@@ -163,6 +175,26 @@ def submit(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep, request: Req
 @router.post("/cases/{case_id}/video-call")
 def video_call(case_id: str, body: VideoCall, caller: CallerDep, svc: SvcDep, db: DbDep) -> dict[str, Any]:
     """Ask for an in-person video call instead of (or after failing) the biometric flow."""
-    case = case_for(db, caller, case_id)
+    case = case_for(svc, db, caller, case_id)
     cases.request_video_call(svc, db, case, reason="requested", actor=caller.actor, email=body.email)
     return cases.seller_status(case)
+
+
+@router.delete("/cases/{case_id}", response_model=CaseErased)
+def erase_case(
+    case_id: str,
+    caller: CallerDep,
+    svc: SvcDep,
+    db: DbDep,
+    reason: Annotated[str, Query(max_length=200, description="why (kept in the audit record)")] = "",
+) -> CaseErased:
+    """Erase the case now, in any state: its images, data key and personal fields (API key required).
+
+    A minimal audit record stays (who, when, the state it was in). Erasing it again changes nothing.
+    """
+    from openidv.service.shredding import erase
+
+    if caller.channel is None:
+        raise UnauthorizedError("erasing a case needs the API key that created it", code="api_key_required")
+    case = case_for(svc, db, caller, case_id)
+    return CaseErased.model_validate(erase(svc, db, case, actor=caller.actor, reason=reason))

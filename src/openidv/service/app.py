@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,8 +23,9 @@ from openidv.service.crypto import CryptoError, load_key_ring
 from openidv.service.db import make_engine, migrate, session_factory
 from openidv.service.errors import ServiceError
 from openidv.service.lifecycle import TransitionError
+from openidv.service.personal import seal_plaintext_reports
 from openidv.service.retention import expire_stale, purge_due
-from openidv.service.settings import ServiceSettings
+from openidv.service.settings import Environment, ServiceSettings
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -36,19 +38,41 @@ CSP = (
 )
 
 
+def prepare_data_dir(settings: ServiceSettings) -> None:
+    """The data folder owner-only (0700) and, for the embedded SQLite, its database file 0600.
+
+    SQLite creates its ``-wal`` and ``-shm`` files with the database file's mode, so they follow.
+    An existing folder or file that others could read is tightened.
+    """
+    data_dir = settings.data_dir
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
+    if not settings.database_url:
+        database = data_dir / "openidv.db"
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+        for path in data_dir.glob("openidv.db*"):
+            os.chmod(path, 0o600)
+
+
 def build_services(settings: ServiceSettings) -> Services:
-    """Open (and migrate) the database, load the key ring, open the blob store."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Load the key ring (refused outside development without a key file), open the database, the blob store."""
+    keys = load_key_ring(
+        settings.key_file, settings.data_dir, development=settings.environment is Environment.DEVELOPMENT
+    )
+    prepare_data_dir(settings)
     engine = make_engine(settings.resolved_database_url())
     migrate(engine)
-    keys = load_key_ring(settings.key_file, settings.data_dir)
-    return Services(
+    svc = Services(
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
         keys=keys,
         blobs=BlobStore(settings.data_dir / "blobs"),
     )
+    sealed = seal_plaintext_reports(svc)
+    if sealed:
+        log.info("sealed the personal fields of %d case(s) stored before sealed reports", sealed)
+    return svc
 
 
 def _warm_models() -> None:
@@ -72,7 +96,7 @@ def _error(request: Request, status: int, code: str, message: str) -> Response:
 
 
 def create_app(settings: ServiceSettings | None = None, services: Services | None = None) -> FastAPI:
-    settings = settings or ServiceSettings()
+    settings = settings or (services.settings if services is not None else ServiceSettings())
     svc = services or build_services(settings)
 
     @asynccontextmanager

@@ -18,7 +18,7 @@ _ID = re.compile(r"^[0-9a-f]{32}$")
 class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
-        root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def _path(self, case_id: str, blob_id: str) -> Path:
         if not (_ID.match(case_id) and _ID.match(blob_id)):
@@ -27,7 +27,7 @@ class BlobStore:
 
     def put(self, case_id: str, blob_id: str, ciphertext: bytes) -> None:
         path = self._path(case_id, blob_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as fh:

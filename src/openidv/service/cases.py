@@ -7,7 +7,9 @@ are :class:`openidv.service.errors.ServiceError` subclasses that carry the HTTP 
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import logging
 import secrets
 import time
@@ -25,7 +27,7 @@ from openidv.decision.policy import DEFAULT_POLICY, Outcome, PolicyConfig, recom
 from openidv.document.capture import capture_verdict
 from openidv.document.engine import DocumentConfig, SideAnalysis, analyse_side, build_report
 from openidv.imaging import decode_image, encode_jpeg
-from openidv.service import crypto
+from openidv.service import crypto, personal
 from openidv.service.blobstore import BlobStore
 from openidv.service.db import as_utc
 from openidv.service.errors import (
@@ -87,10 +89,43 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def status_token(token: str) -> str:
+    """The read-only status token of the case whose (capture) token is ``token``.
+
+    ``base64url(HMAC-SHA256(token, "openidv:status"))``: the page that holds the case token can
+    show the status link again, and the status token does not lead back to the case token.
+    """
+    mac = hmac.new(token.encode(), b"openidv:status", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
 def case_by_token(db: Session, token: str) -> Case:
     case = db.scalar(select(Case).where(Case.token_hash == token_hash(token))) if token else None
     if case is None:
         raise NotFoundError("no such verification (the link may be wrong or expired)")
+    return case
+
+
+def case_by_status_token(db: Session, token: str) -> Case:
+    """The case a status link opens (read only: it gives no other access)."""
+    case = db.scalar(select(Case).where(Case.status_token_hash == token_hash(token))) if token else None
+    if case is None:
+        raise NotFoundError("no such verification (the link may be wrong or expired)")
+    return case
+
+
+def applicant_case(svc: Services, db: Session, token: str) -> Case:
+    """The case of an applicant's (capture) token, while the token lives.
+
+    The token expires with the case: at ``expires_at`` (the case TTL after creation, renewed when
+    a reviewer asks for a step again, when the case is rejected and when a video call is
+    requested, so the seller can act on it). Past it the token opens nothing (410
+    ``token_expired``); the read-only status link still shows the outcome.
+    """
+    case = case_by_token(db, token)
+    if svc.clock() >= as_utc(case.expires_at):
+        ensure_not_expired(svc, db, case)  # an open case is recorded as expired (and refused)
+        raise GoneError("this link has expired; your status link still shows the outcome", code="token_expired")
     return case
 
 
@@ -128,7 +163,26 @@ def transition(svc: Services, db: Session, case: Case, target: CaseState, actor:
     case.updated_at = svc.clock()
     if target in FINAL:
         case.decided_at = svc.clock()
-        case.purge_after = svc.clock() + timedelta(days=svc.settings.retention_days)
+    if target in TOKEN_RENEWING:
+        case.expires_at = svc.clock() + timedelta(seconds=svc.settings.resubmission_ttl_s)
+    case.purge_after = retention_deadline(svc, target)
+
+
+#: states in which the applicant's token lives on for ``resubmission_ttl_s`` (to ask for or book a video call)
+TOKEN_RENEWING = frozenset({CaseState.REJECTED, CaseState.VIDEO_CALL_REQUESTED})
+
+
+def retention_deadline(svc: Services, state: CaseState) -> datetime | None:
+    """When a case entering ``state`` loses its images, key and personal fields (UTC).
+
+    Every state has a limit: ``retention_days`` after a final decision or expiry,
+    ``open_case_retention_days`` after the last change of a case still open (in review,
+    escalated, waiting for a video call or a resubmission). An erased case has nothing left.
+    """
+    if state is CaseState.ERASED:
+        return None
+    days = svc.settings.retention_days if state in FINAL else svc.settings.open_case_retention_days
+    return svc.clock() + timedelta(days=days)
 
 
 def create_case(
@@ -142,6 +196,7 @@ def create_case(
     case = Case(
         id=case_id,
         token_hash=token_hash(token),
+        status_token_hash=token_hash(status_token(token)),
         state=CaseState.STARTED.value,
         channel=channel,
         external_ref=external_ref,
@@ -150,6 +205,7 @@ def create_case(
         created_at=now,
         updated_at=now,
         expires_at=now + timedelta(seconds=svc.settings.case_ttl_s),
+        purge_after=retention_deadline(svc, CaseState.STARTED),
         eligibility={},
         reports={},
         recommendation={},
@@ -315,7 +371,23 @@ def sniff_media_type(data: bytes, declared: str | None) -> str:
 
 
 def data_key(svc: Services, case: Case) -> bytes:
+    """The case's data key; 410 ``data_deleted`` once it was destroyed (purge or erasure)."""
+    if case.wrapped_data_key is None:
+        raise GoneError("the data of this case was deleted", code="data_deleted")
     return svc.keys.unwrap(crypto.WrappedKey(case.key_id, case.wrapped_data_key), case.id)
+
+
+def full_reports(svc: Services, case: Case) -> dict[str, Any]:
+    """The engine reports with their personal fields (decrypted); the public view once the key is gone."""
+    if case.sealed_reports is None or case.wrapped_data_key is None:
+        return dict(case.reports or {})
+    return personal.unseal(data_key(svc, case), case.id, case.sealed_reports)
+
+
+def set_reports(svc: Services, case: Case, reports: dict[str, Any]) -> None:
+    """Store ``reports``: in full encrypted under the case key, and the public view in plaintext."""
+    case.sealed_reports = personal.seal(data_key(svc, case), case.id, reports)
+    case.reports = personal.public_view(reports)
 
 
 def store_blob(svc: Services, db: Session, case: Case, kind: str, media_type: str, plaintext: bytes) -> Blob:
@@ -406,10 +478,11 @@ def build_document_report(svc: Services, db: Session, case: Case) -> dict[str, A
     sides = [_side_for(svc, case, s) for s in DOCUMENT_TYPES[case.document_type or ""]]
     today: date = svc.clock().astimezone(UTC).date()
     report = build_report(sides, today=today, config=DocumentConfig(max_pixels=svc.settings.max_image_pixels))
-    case.reports = {**case.reports, "document": report.to_dict()}
+    document = report.to_dict()
+    set_reports(svc, case, {**full_reports(svc, case), "document": document})
     if report.portrait is not None:
         store_blob(svc, db, case, "portrait", "image/jpeg", encode_jpeg(report.portrait, 92))
-    return dict(case.reports["document"])
+    return document
 
 
 # --------------------------------------------------------------------------- liveness
@@ -510,7 +583,7 @@ def liveness_finish(svc: Services, db: Session, case: Case, *, actor: str) -> di
         for _, _, frame in frames:
             raw = frame if isinstance(frame, bytes) else encode_jpeg(frame, 85)
             store_blob(svc, db, case, "liveness_frame", "image/jpeg", raw)
-        case.reports = {**case.reports, "liveness": report.to_dict()}
+        set_reports(svc, case, {**full_reports(svc, case), "liveness": report.to_dict()})
     record_event(db, case, actor, "liveness_finished", accepted=usable, decision=report.decision.value)
     if usable:
         message = ""
@@ -560,10 +633,12 @@ def submit(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, A
         face_match = result.to_dict()
     else:
         face_match = {"same_person": None, "score": None, "reasons": ["no_face"], "checks": [], "detail": "no portrait"}
-    rec = recommend(case.reports.get("document"), case.reports.get("liveness"), face_match, svc.policy)
+    reports = full_reports(svc, case)
+    rec = recommend(reports.get("document"), reports.get("liveness"), face_match, svc.policy)
     mode = svc.settings.decision_mode
-    case.reports = {**case.reports, "face_match": face_match}
-    case.recommendation = rec.to_dict() | {"mode": mode.value, "policy": svc.policy.to_dict()}
+    set_reports(svc, case, {**reports, "face_match": face_match})
+    recommendation = rec.to_dict() | {"mode": mode.value, "policy": svc.policy.to_dict()}
+    case.recommendation = personal.public_recommendation(recommendation)
     case.submitted_at = svc.clock()
     case.review_due_at = case.submitted_at + timedelta(hours=svc.settings.review_deadline_h)
     case.resubmit_step = None
@@ -594,6 +669,7 @@ SELLER_STATUS = {
     CaseState.RESUBMISSION_REQUESTED: ("resubmission_requested", "We need you to retake part of the verification."),
     CaseState.VIDEO_CALL_REQUESTED: ("pending", "You asked for a video call. We will contact you to book it."),
     CaseState.EXPIRED: ("expired", "This verification expired before it was submitted. Please start again."),
+    CaseState.ERASED: ("erased", "This verification and its data were deleted."),
 }
 
 

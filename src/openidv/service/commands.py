@@ -1,4 +1,7 @@
-"""The service's subcommands of ``openidv``: ``serve``, ``apikey``, ``users``, ``purge``, ``report``."""
+"""The service's subcommands of ``openidv``.
+
+``serve``, ``apikey``, ``users``, ``purge``, ``erase``, ``keys`` (``generate``, ``rotate``), ``report``.
+"""
 
 from __future__ import annotations
 
@@ -57,6 +60,29 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.set_defaults(handler=_cmd_purge)
 
+    p = sub.add_parser(
+        "erase",
+        parents=[common],
+        help="erase one case now, in any state: images, key and personal fields (an audit record stays)",
+    )
+    p.add_argument("case_id")
+    p.add_argument("--reason", default="", help="why (kept in the audit record), e.g. 'request by email 2026-12-01'")
+    p.set_defaults(handler=_cmd_erase)
+
+    ks = sub.add_parser("keys", help="master keys (envelope encryption)")
+    kssub = ks.add_subparsers(title="keys commands", metavar="ACTION")
+    p = kssub.add_parser("generate", parents=[common], help="write a new key file (0600) for OPENIDV_KEY_FILE")
+    p.add_argument("path", type=Path)
+    p.add_argument("--key-id", default="k1")
+    p.set_defaults(handler=_cmd_keys_generate)
+    p = kssub.add_parser(
+        "rotate",
+        parents=[common],
+        help="add a new master key to the key file and re-wrap every data key under it (the service may run)",
+    )
+    p.add_argument("--key-id", default=None, help="id of the new key (default: k<UTC time>)")
+    p.set_defaults(handler=_cmd_keys_rotate)
+
     rp = sub.add_parser("report", help="reports on recorded cases")
     rpsub = rp.add_subparsers(title="reports", metavar="WHICH")
     p = rpsub.add_parser(
@@ -68,11 +94,21 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=_cmd_report_agreement)
 
 
+class KeyFileRequiredCommandError(CommandError):
+    code = "key_file_required"
+
+
 def _services() -> Any:
     from openidv.service.app import build_services
+    from openidv.service.crypto import CryptoError, KeyFileRequiredError
     from openidv.service.settings import ServiceSettings
 
-    return build_services(ServiceSettings())
+    try:
+        return build_services(ServiceSettings())
+    except KeyFileRequiredError as exc:
+        raise KeyFileRequiredCommandError(str(exc)) from exc
+    except CryptoError as exc:
+        raise CommandError(f"the master key file cannot be used: {exc}") from exc
 
 
 def _cmd_serve(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
@@ -81,9 +117,10 @@ def _cmd_serve(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     import uvicorn
 
     from openidv.service.app import create_app
+    from openidv.service.logs import uvicorn_log_config
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app()
+    app = create_app(services=_services())
     scheme = "https" if args.ssl_certfile else "http"
     print(f"openidv: serving on {scheme}://{args.host}:{args.port}/  (API docs: /docs)", flush=True)
     uvicorn.run(
@@ -93,6 +130,7 @@ def _cmd_serve(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         ssl_certfile=args.ssl_certfile,
         ssl_keyfile=args.ssl_keyfile,
         log_level=args.log_level,
+        log_config=uvicorn_log_config(),
         workers=1,
     )
     return {}, "openidv: stopped"
@@ -156,6 +194,63 @@ def _cmd_purge(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     expired = expire_stale(svc)
     n = purge_due(svc)
     return {"expired_cases": expired, "purged_cases": n}, f"expired {expired} case(s); purged the images of {n} case(s)"
+
+
+def _cmd_erase(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.service.db import checkpoint
+    from openidv.service.orm import Case
+    from openidv.service.shredding import erase
+
+    svc = _services()
+    try:
+        with svc.sessions() as db:
+            case = db.get(Case, args.case_id)
+            if case is None:
+                raise CommandError(f"no case {args.case_id!r}")
+            result = erase(svc, db, case, actor="cli", reason=args.reason)
+            db.commit()
+        checkpoint(svc.engine)
+    finally:
+        svc.engine.dispose()
+    if result["already_erased"]:
+        return result, f"case {args.case_id} was erased already"
+    return result, f"erased case {args.case_id}: {result['images_deleted']} image(s), its key and its personal fields"
+
+
+def _cmd_keys_generate(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.service.crypto import CryptoError, KeyRing
+
+    try:
+        KeyRing.generate_file(args.path, args.key_id)
+    except FileExistsError as exc:
+        raise CommandError(f"{args.path} exists already; it is not overwritten") from exc
+    except CryptoError as exc:
+        raise CommandError(str(exc)) from exc
+    text = f"wrote {args.path} (mode 0600). Keep it outside the data folder and set OPENIDV_KEY_FILE={args.path}"
+    return {"path": str(args.path), "key_id": args.key_id}, text
+
+
+def _cmd_keys_rotate(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.service.crypto import CryptoError
+    from openidv.service.rotation import rotate
+
+    svc = _services()
+    key_file = svc.keys.source
+    if key_file is None:
+        raise CommandError("the key ring was not read from a file; set OPENIDV_KEY_FILE")
+    try:
+        result = rotate(svc, key_file, args.key_id)
+    except CryptoError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        svc.engine.dispose()
+    payload = {"key_id": result.key_id, "cases": result.cases, "webhooks": result.webhooks, "skipped": result.skipped}
+    text = (
+        f"new current key {result.key_id} in {key_file}; re-wrapped {result.cases} data key(s) and "
+        f"{result.webhooks} webhook secret(s). The older keys can be removed from the file once no running "
+        "service still holds them (after a restart)."
+    )
+    return payload, text
 
 
 def _cmd_report_agreement(args: argparse.Namespace) -> tuple[dict[str, Any], str]:

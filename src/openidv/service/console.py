@@ -16,7 +16,7 @@ from sqlalchemy import select
 from openidv.service import auth, cases, review
 from openidv.service.deps import DbDep, SvcDep
 from openidv.service.errors import NotFoundError, ServiceError
-from openidv.service.orm import AuditEntry, LoginSession, User, VideoSlot
+from openidv.service.orm import AuditEntry, Case, LoginSession, User, VideoSlot
 from openidv.service.web import render
 
 router = APIRouter(prefix="/review", include_in_schema=False)
@@ -138,7 +138,8 @@ def _fields_table(document: dict[str, Any]) -> tuple[list[dict[str, Any]], set[s
 def case_page(case_id: str, request: Request, session: SessionDep, svc: SvcDep, db: DbDep) -> HTMLResponse:
     case = review.get_case(db, case_id)
     auth.audit(db, session.user.name, "view_case", case.id)
-    document = case.reports.get("document") or {}
+    reports = cases.full_reports(svc, case)  # the fields are decrypted for the reviewer
+    document = reports.get("document") or {}
     fields, mismatched = _fields_table(document)
     images = {
         kind: [b for b in case.blobs if b.kind == kind and b.deleted_at is None]
@@ -152,7 +153,7 @@ def case_page(case_id: str, request: Request, session: SessionDep, svc: SvcDep, 
         images=images,
         fields=fields,
         mismatched=mismatched,
-        reports=case.reports,
+        reports=reports,
         recommendation=case.recommendation or {},
         reject_reasons=review.REJECT_REASONS,
         steps=cases.steps_for(case),
@@ -201,6 +202,28 @@ def release(case_id: str, session: SessionDep, svc: SvcDep, db: DbDep, csrf_toke
     return _back("/review")
 
 
+@router.post("/cases/{case_id}/erase")
+def erase(
+    case_id: str,
+    session: SessionDep,
+    svc: SvcDep,
+    db: DbDep,
+    csrf_token: Annotated[str, Form()],
+    confirm: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Erase a case on request (admins only; the form must repeat the case id to confirm)."""
+    from openidv.service.shredding import erase as erase_case
+
+    auth.check_csrf(session, csrf_token)
+    review.require_admin(session.user)
+    case = review.get_case(db, case_id)
+    if confirm.strip() != case.id:
+        raise ServiceError("type the case id to confirm the erasure", code="confirm_required", status=422)
+    erase_case(svc, db, case, actor=f"reviewer:{session.user.name}", reason=reason.strip())
+    return _back(f"/review/cases/{case_id}")
+
+
 @router.post("/cases/{case_id}/decide")
 async def decide(case_id: str, request: Request, session: SessionDep, svc: SvcDep, db: DbDep) -> Response:
     form = await request.form()
@@ -225,7 +248,9 @@ async def decide(case_id: str, request: Request, session: SessionDep, svc: SvcDe
 @router.get("/video-calls", response_class=HTMLResponse)
 def video_calls(request: Request, session: SessionDep, svc: SvcDep, db: DbDep) -> HTMLResponse:
     slots = db.scalars(select(VideoSlot).order_by(VideoSlot.starts_at)).all()
-    return _page(request, "review/video_calls.html", session, slots=slots, now=svc.clock())
+    booked = [s.case_id for s in slots if s.case_id]
+    holders = {c.id: c.assigned_to for c in db.scalars(select(Case).where(Case.id.in_(booked)))} if booked else {}
+    return _page(request, "review/video_calls.html", session, slots=slots, holders=holders, now=svc.clock())
 
 
 @router.post("/slots")
@@ -255,12 +280,13 @@ def call_outcome(
     csrf_token: Annotated[str, Form()],
     outcome: Annotated[str, Form()],
     note: Annotated[str, Form()] = "",
+    seller_message: Annotated[str, Form()] = "",
 ) -> Response:
     auth.check_csrf(session, csrf_token)
     slot = db.get(VideoSlot, slot_id)
     if slot is None:
         raise NotFoundError("no such slot")
-    review.record_call_outcome(svc, db, slot, session.user, outcome, note.strip())
+    review.record_call_outcome(svc, db, slot, session.user, outcome, note.strip(), seller_message.strip())
     return _back("/review/video-calls")
 
 

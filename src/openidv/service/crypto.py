@@ -17,7 +17,9 @@ import logging
 import os
 import re
 import secrets
+import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -34,47 +36,105 @@ class CryptoError(Exception):
     """A key is missing or a ciphertext fails authentication."""
 
 
+class KeyFileRequiredError(CryptoError):
+    """Outside development the service does not start without ``OPENIDV_KEY_FILE``."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "OPENIDV_KEY_FILE is not set. Outside development the master key must be kept apart from the data: "
+            "make one with `openidv keys generate /path/outside/the/data/master.key` (readable by the service "
+            "only), then set OPENIDV_KEY_FILE=/path/outside/the/data/master.key. For development only, set "
+            "OPENIDV_ENVIRONMENT=development (as `make run` does) to use a generated key next to the data."
+        )
+
+
 @dataclass(frozen=True)
 class WrappedKey:
     key_id: str
     wrapped: bytes
 
 
-class KeyRing:
-    """Master keys by id; the last added is current."""
+def _checked(keys: list[tuple[str, bytes]]) -> dict[str, bytes]:
+    if not keys:
+        raise CryptoError("the key ring is empty")
+    out: dict[str, bytes] = {}
+    for key_id, key in keys:
+        if not _KEY_ID.match(key_id):
+            raise CryptoError(f"bad key id {key_id!r}")
+        if len(key) != KEY_BYTES:
+            raise CryptoError(f"master key {key_id!r} must be {KEY_BYTES} bytes, got {len(key)}")
+        out[key_id] = key
+    return out
 
-    def __init__(self, keys: list[tuple[str, bytes]]) -> None:
-        if not keys:
-            raise CryptoError("the key ring is empty")
-        self._keys: dict[str, bytes] = {}
-        for key_id, key in keys:
-            if not _KEY_ID.match(key_id):
-                raise CryptoError(f"bad key id {key_id!r}")
-            if len(key) != KEY_BYTES:
-                raise CryptoError(f"master key {key_id!r} must be {KEY_BYTES} bytes, got {len(key)}")
-            self._keys[key_id] = key
+
+def _file_stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size
+
+
+class KeyRing:
+    """Master keys by id; the last added is current.
+
+    A ring read from a file follows it: when the file changes (``openidv keys rotate`` appended
+    a key while the service runs), the next :meth:`wrap` uses the new current key and
+    :meth:`unwrap` finds the new key id.
+    """
+
+    def __init__(self, keys: list[tuple[str, bytes]], source: Path | None = None) -> None:
+        self._keys = _checked(keys)
         self.current_id = keys[-1][0]
+        self.source = source
+        self._stamp = _file_stamp(source) if source is not None else None
+        self._lock = threading.Lock()
+
+    @property
+    def key_ids(self) -> list[str]:
+        return list(self._keys)
+
+    def refresh(self) -> bool:
+        """Re-read the key file if it changed since it was read; True when it did."""
+        if self.source is None:
+            return False
+        with self._lock:
+            stamp = _file_stamp(self.source)
+            if stamp == self._stamp:
+                return False
+            keys = _read_keys(self.source)
+            self._keys, self.current_id, self._stamp = _checked(keys), keys[-1][0], stamp
+            log.info("master key file %s re-read: current key %s", self.source, self.current_id)
+            return True
 
     @classmethod
     def from_file(cls, path: Path) -> KeyRing:
         """Read ``key_id:base64key`` lines (``#`` comments and blank lines ignored)."""
-        keys: list[tuple[str, bytes]] = []
-        for n, line in enumerate(path.read_text().splitlines(), 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            key_id, sep, b64 = line.partition(":")
-            if not sep:
-                raise CryptoError(f"{path}:{n}: expected key_id:base64key")
-            try:
-                keys.append((key_id.strip(), base64.b64decode(b64.strip(), validate=True)))
-            except ValueError as exc:
-                raise CryptoError(f"{path}:{n}: key is not base64") from exc
-        return cls(keys)
+        return cls(_read_keys(path), source=path)
+
+    @staticmethod
+    def append_key(path: Path, key_id: str | None = None) -> str:
+        """Add a new random key to the key file as the current one (atomic rename, mode 0600); returns its id."""
+        key_id = key_id or "k" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        if not _KEY_ID.match(key_id):
+            raise CryptoError(f"bad key id {key_id!r}")
+        if key_id in dict(_read_keys(path)):
+            raise CryptoError(f"the key file already has a key {key_id!r}")
+        text = path.read_text()
+        text += (
+            "" if text.endswith("\n") else "\n"
+        ) + f"{key_id}:{base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode()}\n"
+        tmp = path.with_name(path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        return key_id
 
     @staticmethod
     def generate_file(path: Path, key_id: str = "dev1") -> None:
-        """Write a new key file with one random key, readable by the owner only."""
+        """Write a new key file with one random key, readable by the owner only (never overwrites one)."""
+        if not _KEY_ID.match(key_id):
+            raise CryptoError(f"bad key id {key_id!r}")
         path.parent.mkdir(parents=True, exist_ok=True)
         line = f"{key_id}:{base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode()}\n"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -82,18 +142,38 @@ class KeyRing:
             fh.write("# openidv master keys: key_id:base64(32 bytes); the last line is current\n" + line)
 
     def wrap(self, data_key: bytes, case_id: str) -> WrappedKey:
+        self.refresh()
         nonce = secrets.token_bytes(NONCE_BYTES)
         ct = AESGCM(self._keys[self.current_id]).encrypt(nonce, data_key, _dek_aad(case_id))
         return WrappedKey(self.current_id, nonce + ct)
 
     def unwrap(self, wrapped: WrappedKey, case_id: str) -> bytes:
         key = self._keys.get(wrapped.key_id)
+        if key is None and self.refresh():
+            key = self._keys.get(wrapped.key_id)
         if key is None:
             raise CryptoError(f"master key {wrapped.key_id!r} is not in the key ring")
         try:
             return AESGCM(key).decrypt(wrapped.wrapped[:NONCE_BYTES], wrapped.wrapped[NONCE_BYTES:], _dek_aad(case_id))
         except InvalidTag as exc:
             raise CryptoError("data key failed authentication") from exc
+
+
+def _read_keys(path: Path) -> list[tuple[str, bytes]]:
+    """``(key_id, key)`` from ``key_id:base64key`` lines (``#`` comments and blank lines ignored)."""
+    keys: list[tuple[str, bytes]] = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key_id, sep, b64 = line.partition(":")
+        if not sep:
+            raise CryptoError(f"{path}:{n}: expected key_id:base64key")
+        try:
+            keys.append((key_id.strip(), base64.b64decode(b64.strip(), validate=True)))
+        except ValueError as exc:
+            raise CryptoError(f"{path}:{n}: key is not base64") from exc
+    return keys
 
 
 def new_data_key() -> bytes:
@@ -122,11 +202,21 @@ def decrypt(data_key: bytes, blob: bytes, aad: bytes) -> bytes:
         raise CryptoError("blob failed authentication (wrong key, case, kind or record)") from exc
 
 
-def load_key_ring(key_file: Path | None, data_dir: Path) -> KeyRing:
-    """The configured key ring, or a development key in ``data_dir`` (generated on first use, with a warning)."""
+def development_key_file(data_dir: Path) -> Path:
+    return data_dir / "dev-master.key"
+
+
+def load_key_ring(key_file: Path | None, data_dir: Path, *, development: bool = False) -> KeyRing:
+    """The configured key ring; in development only, a key in ``data_dir`` (generated on first use, with a warning).
+
+    Raises :class:`KeyFileRequiredError` (which says how to make a key) when ``key_file`` is None
+    outside development.
+    """
     if key_file is not None:
         return KeyRing.from_file(key_file)
-    dev = data_dir / "dev-master.key"
+    if not development:
+        raise KeyFileRequiredError()
+    dev = development_key_file(data_dir)
     if not dev.exists():
         KeyRing.generate_file(dev)
     log.warning(

@@ -11,7 +11,7 @@ from fastapi import Depends, Header, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openidv.service.cases import Services, case_by_id, case_by_token
+from openidv.service.cases import Services, applicant_case, case_by_id
 from openidv.service.errors import NotFoundError, PayloadTooLargeError, UnauthorizedError
 from openidv.service.orm import ApiKey, Case
 
@@ -76,10 +76,13 @@ def get_caller(
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def case_for(db: Session, caller: Caller, case_id: str) -> Case:
-    """The case, if this caller may act on it; otherwise 404 (existence is not revealed)."""
+def case_for(svc: Services, db: Session, caller: Caller, case_id: str) -> Case:
+    """The case, if this caller may act on it; otherwise 404 (existence is not revealed).
+
+    An applicant's token opens its case only while it lives (410 ``token_expired`` after).
+    """
     if caller.token is not None:
-        case = case_by_token(db, caller.token)
+        case = applicant_case(svc, db, caller.token)
         if case.id != case_id:
             raise NotFoundError("no such case")
         return case

@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -110,7 +111,7 @@ def verify(secret: bytes, body: bytes, header: str, now: float, tolerance_s: flo
     return any(hmac.compare_digest(expected, c.lower()) for c in candidates)
 
 
-def _secret_aad(api_key_name: str) -> str:
+def webhook_secret_aad(api_key_name: str) -> str:
     return f"webhook:{api_key_name}"
 
 
@@ -126,7 +127,7 @@ def set_webhook(svc: Services, db: Session, api_key: ApiKey, url: str) -> bytes:
     if len(url) > 2000:
         raise UnprocessableError("the webhook URL is longer than 2000 characters", code="bad_webhook_url")
     secret = secrets.token_bytes(WEBHOOK_SECRET_BYTES)
-    wrapped = svc.keys.wrap(secret, _secret_aad(api_key.name))
+    wrapped = svc.keys.wrap(secret, webhook_secret_aad(api_key.name))
     api_key.webhook_url = url
     api_key.webhook_key_id = wrapped.key_id
     api_key.webhook_secret_wrapped = wrapped.wrapped
@@ -146,7 +147,7 @@ def webhook_secret(svc: Services, api_key: ApiKey) -> bytes:
     if api_key.webhook_key_id is None or api_key.webhook_secret_wrapped is None:
         raise NotifyError(f"API key {api_key.name!r} has no webhook secret")
     return svc.keys.unwrap(
-        crypto.WrappedKey(api_key.webhook_key_id, api_key.webhook_secret_wrapped), _secret_aad(api_key.name)
+        crypto.WrappedKey(api_key.webhook_key_id, api_key.webhook_secret_wrapped), webhook_secret_aad(api_key.name)
     )
 
 
@@ -431,6 +432,7 @@ def _deliver(svc: Services, held: Claim, now: datetime) -> bool:
                 message.sent_at = now
                 message.last_error = None
                 message.locked_until = None
+                message.payload = delivered_payload(message.payload)
         elif held_still and message.status == "pending":
             message.last_error = attempt.detail
             message.locked_until = None
@@ -441,6 +443,14 @@ def _deliver(svc: Services, held: Claim, now: datetime) -> bool:
                 message.next_attempt_at = now + timedelta(seconds=backoff_s(svc, message.attempts))
         db.commit()
         return attempt.ok
+
+
+def delivered_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """What is kept of a delivered message: the email's subject or the webhook's event and id, no text."""
+    body = payload.get("body") if isinstance(payload.get("body"), dict) else {}
+    kept = {"subject": payload.get("subject"), "api_key": payload.get("api_key")}
+    kept |= {"event": body.get("event"), "id": body.get("id")} if body else {}
+    return {k: v for k, v in kept.items() if v is not None} | {"content_dropped": True}
 
 
 def deliver_due(svc: Services, *, now: datetime | None = None, limit: int = 20) -> int:

@@ -38,6 +38,8 @@ class Case(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     #: SHA-256 of the applicant's bearer token (cookie and /status/<token>); the token itself is never stored
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    #: SHA-256 of the read-only status token (the ``/status/<token>`` link); derived from the case token
+    status_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     state: Mapped[str] = mapped_column(String(32), index=True)
     channel: Mapped[str] = mapped_column(String(64))  #: "web" or "api:<key name>"
     external_ref: Mapped[str | None] = mapped_column(String(200))  #: integrator's reference
@@ -46,14 +48,18 @@ class Case(Base):
     consent_version: Mapped[str | None] = mapped_column(String(32))
     consent_at: Mapped[datetime | None] = mapped_column()
     key_id: Mapped[str] = mapped_column(String(64))  #: master key that wraps the data key
-    wrapped_data_key: Mapped[bytes] = mapped_column(LargeBinary)
+    #: the case's data key wrapped by the master key; None once destroyed (purge or erasure: crypto-shredding)
+    wrapped_data_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     submitted_at: Mapped[datetime | None] = mapped_column()
     decided_at: Mapped[datetime | None] = mapped_column()
-    #: engine reports (JSON): {"document": ..., "liveness": ..., "face_match": ...}
+    #: engine reports without personal data (JSON): {"document": ..., "liveness": ..., "face_match": ...}:
+    #: checks' names, statuses, reasons and scores, never field values (see :mod:`openidv.service.personal`)
     reports: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: the full reports (fields read, check details) as JSON encrypted under the case's data key
+    sealed_reports: Mapped[bytes | None] = mapped_column(LargeBinary)
     #: the decision policy's output: {"outcome", "reasons", "mode", "policy_version"}
     recommendation: Mapped[dict[str, Any]] = mapped_column(default=dict)
     #: the final decision and what the seller is told
@@ -268,6 +274,7 @@ class VideoSlot(Base):
     case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
     booked_at: Mapped[datetime | None] = mapped_column()
     outcome: Mapped[str | None] = mapped_column(String(32))  #: verified, not_verified, no_show
-    outcome_note: Mapped[str | None] = mapped_column(Text)
+    outcome_note: Mapped[str | None] = mapped_column(Text)  #: internal: reviewers only
+    outcome_seller_message: Mapped[str | None] = mapped_column(Text)  #: what the seller is told
     outcome_by: Mapped[str | None] = mapped_column(String(100))
     outcome_at: Mapped[datetime | None] = mapped_column()

@@ -1,8 +1,12 @@
-"""Retention: images and liveness frames of decided cases are deleted on schedule.
+"""Retention: every case, in every state, loses its images, key and personal fields on schedule.
 
-A case whose ``purge_after`` has passed loses every blob (the ciphertext files and the
-records' availability); its reports, decision and audit trail stay. Expired cases that
-were never submitted are purged the same way.
+Each transition sets ``purge_after`` (:func:`openidv.service.cases.retention_deadline`):
+``retention_days`` after a final decision or expiry, ``open_case_retention_days`` after the
+last change of a case still open (in review, escalated, waiting for a video call or a
+resubmission). A case past that date and still open is expired first (``retention limit
+reached``); then it is shredded (:func:`openidv.service.shredding.shred`): the blobs are
+deleted and the wrapped data key destroyed, so nothing of it decrypts any more, even from a
+backup. Its public report (checks and scores), decision and audit trail stay.
 """
 
 from __future__ import annotations
@@ -12,14 +16,16 @@ import logging
 from sqlalchemy import select
 
 from openidv.service.cases import Services, transition
-from openidv.service.lifecycle import OPEN_FOR_CAPTURE, CaseState
+from openidv.service.db import checkpoint
+from openidv.service.lifecycle import OPEN, OPEN_FOR_CAPTURE, CaseState
 from openidv.service.orm import Case, CaseEvent
+from openidv.service.shredding import shred
 
 log = logging.getLogger(__name__)
 
 
 def purge_due(svc: Services, limit: int = 200) -> int:
-    """Delete the blobs of cases past their retention date; returns the number of cases purged."""
+    """Shred the cases past their retention date (expiring open ones first); returns the number purged."""
     now = svc.clock()
     purged = 0
     with svc.sessions() as db:
@@ -29,17 +35,16 @@ def purge_due(svc: Services, limit: int = 200) -> int:
             .limit(limit)
         ).all()
         for case in due:
-            svc.blobs.delete_case(case.id)
-            for blob in case.blobs:
-                blob.deleted_at = now
-            case.purged_at = now
-            db.add(
-                CaseEvent(
-                    case_id=case.id, at=now, actor="system", event="images_purged", detail={"blobs": len(case.blobs)}
+            state = CaseState(case.state)
+            if state in OPEN:
+                transition(
+                    svc, db, case, CaseState.EXPIRED, "system", reason="retention limit reached", was=state.value
                 )
-            )
+            blobs = shred(svc, db, case)
+            db.add(CaseEvent(case_id=case.id, at=now, actor="system", event="images_purged", detail={"blobs": blobs}))
             purged += 1
         db.commit()
+    checkpoint(svc.engine)  # also flushes erasures committed since the last round out of the SQLite WAL
     if purged:
         log.info("purged the images of %d case(s)", purged)
     return purged

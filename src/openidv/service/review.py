@@ -23,6 +23,14 @@ from openidv.service.lifecycle import CaseState
 from openidv.service.orm import Case, Review, User, VideoSlot
 
 ACTIONS = ("approve", "reject", "request_resubmission", "escalate")
+CALL_OUTCOMES = ("verified", "not_verified", "no_show")
+#: bounds on what reviewers and admins type (characters) and on published slots
+MAX_NOTE_CHARS = 2000
+MAX_SELLER_MESSAGE_CHARS = 1000
+SLOT_MINUTES = (5, 120)
+SLOT_HORIZON = timedelta(days=365)
+#: states a reviewer claims a case in: awaiting review, or waiting for its video call
+CLAIMABLE = frozenset({CaseState.IN_REVIEW.value, CaseState.VIDEO_CALL_REQUESTED.value})
 #: reason codes a reviewer can give for a rejection (the seller sees their plain-language text)
 REJECT_REASONS: dict[str, str] = {
     "document_not_genuine": "The document does not appear to be genuine.",
@@ -87,8 +95,18 @@ def get_case(db: Session, case_id: str) -> Case:
     return case
 
 
+def _check_texts(internal_note: str, seller_message: str) -> None:
+    if len(internal_note) > MAX_NOTE_CHARS:
+        raise UnprocessableError(f"the note is limited to {MAX_NOTE_CHARS} characters", code="note_too_long")
+    if len(seller_message) > MAX_SELLER_MESSAGE_CHARS:
+        raise UnprocessableError(
+            f"the message to the seller is limited to {MAX_SELLER_MESSAGE_CHARS} characters", code="message_too_long"
+        )
+
+
 def claim(svc: Services, db: Session, case: Case, user: User) -> None:
-    if case.state != CaseState.IN_REVIEW.value:
+    """Hold a case awaiting review (or waiting for its video call) so only this reviewer decides it."""
+    if case.state not in CLAIMABLE:
         raise ConflictError(f"the case is {case.state.replace('_', ' ')}, not awaiting review", code="not_in_review")
     if case.escalated and user.role != "admin":
         raise ForbiddenError("this case was escalated to an admin", code="escalated")
@@ -137,6 +155,7 @@ def decide(
     """Approve, reject (with reasons), request a step again, or escalate to an admin."""
     if action not in ACTIONS:
         raise UnprocessableError(f"action must be one of {', '.join(ACTIONS)}", code="bad_action")
+    _check_texts(internal_note, seller_message)
     if case.state != CaseState.IN_REVIEW.value:
         raise ConflictError(f"the case is {case.state.replace('_', ' ')}, not awaiting review", code="not_in_review")
     if case.assigned_to != user.name:
@@ -195,10 +214,10 @@ def request_resubmission(svc: Services, db: Session, case: Case, step: str, acto
     for capture in case.captures:
         if capture.step == step:
             capture.superseded = True
-    reports = dict(case.reports)
+    reports = cases.full_reports(svc, case)
     reports.pop("face_match", None)
     reports.pop("liveness" if step == cases.LIVENESS else "document", None)
-    case.reports = reports
+    cases.set_reports(svc, case, reports)
     case.assigned_to = None
 
 
@@ -222,10 +241,15 @@ def view_image(svc: Services, db: Session, case: Case, blob_id: str, user: User)
 
 
 def publish_slot(svc: Services, db: Session, user: User, starts_at: datetime, duration_min: int) -> VideoSlot:
+    """A new free slot: in the future (at most a year ahead), 5-120 minutes long; admins only."""
     if user.role != "admin":
         raise ForbiddenError("only admins publish video-call slots")
     if starts_at <= svc.clock():
         raise UnprocessableError("a slot must start in the future", code="slot_in_past")
+    if starts_at > svc.clock() + SLOT_HORIZON:
+        raise UnprocessableError("a slot must start within a year", code="slot_too_far")
+    if not SLOT_MINUTES[0] <= duration_min <= SLOT_MINUTES[1]:
+        raise UnprocessableError(f"a call lasts {SLOT_MINUTES[0]}-{SLOT_MINUTES[1]} minutes", code="bad_duration")
     slot = VideoSlot(starts_at=starts_at, duration_min=duration_min, created_by=user.name)
     db.add(slot)
     audit(db, user.name, "publish_slot", starts_at=starts_at.isoformat(), duration_min=duration_min)
@@ -262,26 +286,44 @@ def book_slot(svc: Services, db: Session, case: Case, slot_id: int) -> VideoSlot
     return slot
 
 
-def record_call_outcome(svc: Services, db: Session, slot: VideoSlot, user: User, outcome: str, note: str) -> None:
-    if outcome not in ("verified", "not_verified", "no_show"):
+def _check_call(svc: Services, slot: VideoSlot, case: Case, user: User) -> None:
+    """Only the reviewer holding the case (or an admin) records a call, once, and not before it starts."""
+    if slot.outcome is not None:
+        raise ConflictError("this call's outcome is recorded already", code="outcome_recorded")
+    if case.assigned_to != user.name and user.role != "admin":
+        raise ForbiddenError("claim the case before recording its call", code="not_claimed")
+    if svc.clock() < as_utc(slot.starts_at):
+        raise ConflictError("the call has not started yet", code="call_not_started")
+
+
+def record_call_outcome(
+    svc: Services, db: Session, slot: VideoSlot, user: User, outcome: str, note: str, seller_message: str = ""
+) -> None:
+    """The outcome of a booked call: ``note`` is internal, ``seller_message`` is what the seller reads."""
+    if outcome not in CALL_OUTCOMES:
         raise UnprocessableError("outcome must be verified, not_verified or no_show", code="bad_outcome")
+    _check_texts(note, seller_message)
     if slot.case_id is None:
         raise ConflictError("nobody booked this slot", code="not_booked")
     case = get_case(db, slot.case_id)
+    _check_call(svc, slot, case, user)
     slot.outcome, slot.outcome_note, slot.outcome_by, slot.outcome_at = outcome, note or None, user.name, svc.clock()
+    slot.outcome_seller_message = seller_message or None
     audit(db, user.name, f"video_call_{outcome}", case.id, slot=slot.id)
     actor = f"reviewer:{user.name}"
     if outcome == "verified":
         transition(svc, db, case, CaseState.APPROVED, actor, via="video_call")
         case.decision = "approved"
+        case.seller_message = seller_message or None
     elif outcome == "not_verified":
         transition(svc, db, case, CaseState.REJECTED, actor, via="video_call")
         case.decision = "rejected"
         case.decision_reasons = ["video_call_not_verified"]
-        case.seller_message = note or "We could not verify your identity in the video call."
+        case.seller_message = seller_message or "We could not verify your identity in the video call."
     else:
         cases.record_event(db, case, actor, "video_call_no_show", slot=slot.id)
         return
+    case.assigned_to, case.claimed_at = None, None
     notify(svc, db, case)
 
 

@@ -21,15 +21,25 @@ class DecisionMode(StrEnum):
     AUTO = "auto"  #: confident decisions are applied at once; the grey zone goes to review
 
 
+class Environment(StrEnum):
+    """Where the service runs. Only ``development`` (which ``make run`` sets) may start without a key file."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPENIDV_", extra="ignore")
 
-    #: folder for the embedded database, encrypted blobs and the development key
+    #: ``development`` allows a generated master key next to the data; anything else needs ``key_file``
+    environment: Environment = Environment.PRODUCTION
+    #: folder for the embedded database, encrypted blobs and the development key (created 0700)
     data_dir: Path = Path("var")
     #: SQLAlchemy URL; empty means SQLite in ``data_dir``. PostgreSQL: ``postgresql+psycopg://user:pw@host/db``
     database_url: str = ""
-    #: master key file (lines ``key_id:base64(32 bytes)``; the last line is the current key). Empty: a
-    #: development key is generated in ``data_dir`` with a loud warning.
+    #: master key file (lines ``key_id:base64(32 bytes)``; the last line is the current key; make one with
+    #: ``openidv keys generate FILE``). Required outside development; in development, empty means a key
+    #: generated in ``data_dir`` with a loud warning.
     key_file: Path | None = None
     #: largest accepted upload (one image or liveness frame), bytes
     max_upload_bytes: int = Field(8 * 1024 * 1024, gt=0)
@@ -48,8 +58,11 @@ class ServiceSettings(BaseSettings):
     liveness_screen_light: bool = True
     #: seed fixing the challenge order (tests only; liveness still runs in full). None: OS randomness
     challenge_seed: int | None = None
-    #: images and liveness frames are deleted this many days after the case's final decision
+    #: images, the case's key and its personal fields are deleted this many days after the final decision
     retention_days: int = Field(30, ge=1)
+    #: ... and this many days after the last change of a case still open (in review, escalated, waiting for
+    #: a video call or a resubmission): it then expires and is purged
+    open_case_retention_days: int = Field(30, ge=1)
     #: version of the biometric notice the applicant consents to
     consent_version: str = "2026-11-29"
     #: face-match operating point for the submit step

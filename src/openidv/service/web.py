@@ -37,9 +37,9 @@ def _token(request: Request) -> str:
     return token
 
 
-def _case(request: Request, db: DbDep) -> tuple[Case, str]:
+def _case(request: Request, svc: SvcDep, db: DbDep) -> tuple[Case, str]:
     token = _token(request)
-    return cases.case_by_token(db, token), token
+    return cases.applicant_case(svc, db, token), token
 
 
 def _set_cookie(response: Response, request: Request, token: str, max_age: int) -> None:
@@ -81,7 +81,7 @@ def start(request: Request, svc: SvcDep, db: DbDep) -> Response:
 @router.get("/resume/{token}")
 def resume(token: str, request: Request, svc: SvcDep, db: DbDep) -> Response:
     """Entry for cases created through the API: the link the integrator gives the seller."""
-    case = cases.case_by_token(db, token)
+    case = cases.applicant_case(svc, db, token)
     response = RedirectResponse(_where(case), status_code=303)
     _set_cookie(response, request, token, svc.settings.case_ttl_s + 30 * 86400)
     return response
@@ -89,7 +89,7 @@ def resume(token: str, request: Request, svc: SvcDep, db: DbDep) -> Response:
 
 @router.get("/eligibility", response_class=HTMLResponse)
 def eligibility_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
-    case, _ = _case(request, db)
+    case, _ = _case(request, svc, db)
     cases.ensure_not_expired(svc, db, case)
     if case.state != CaseState.STARTED.value or case.document_type:
         return RedirectResponse(_where(case), status_code=303)
@@ -107,7 +107,7 @@ def eligibility_submit(
     method: Annotated[str, Form()],
     email: Annotated[str | None, Form()] = None,
 ) -> Response:
-    case, _ = _case(request, db)
+    case, _ = _case(request, svc, db)
     try:
         cases.set_eligibility(
             svc,
@@ -138,7 +138,7 @@ def eligibility_submit(
 
 @router.get("/consent", response_class=HTMLResponse)
 def consent_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
-    case, _ = _case(request, db)
+    case, _ = _case(request, svc, db)
     cases.ensure_not_expired(svc, db, case)
     if case.state != CaseState.STARTED.value or not case.document_type:
         return RedirectResponse(_where(case), status_code=303)
@@ -159,7 +159,7 @@ def consent_submit(
     version: Annotated[str, Form()],
     accepted: Annotated[str | None, Form()] = None,
 ) -> Response:
-    case, _ = _case(request, db)
+    case, _ = _case(request, svc, db)
     try:
         cases.set_consent(svc, db, case, accepted=accepted == "yes", version=version, actor="applicant")
     except ServiceError as exc:
@@ -179,7 +179,7 @@ def consent_submit(
 
 @router.get("/capture", response_class=HTMLResponse)
 def capture_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
-    case, _ = _case(request, db)
+    case, _ = _case(request, svc, db)
     cases.ensure_not_expired(svc, db, case)
     if case.state not in OPEN_FOR_CAPTURE:
         return RedirectResponse(_where(case), status_code=303)
@@ -193,39 +193,43 @@ def capture_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
     )
 
 
-def _status(request: Request, case: Case, token: str) -> HTMLResponse:
-    return render(request, "status.html", status=cases.seller_status(case), token=token)
+def _status(request: Request, case: Case, status_token: str, case_token: str | None = None) -> HTMLResponse:
+    """The seller's status page; ``case_token`` (from the cookie, never from a link) enables its actions."""
+    return render(
+        request, "status.html", status=cases.seller_status(case), status_token=status_token, case_token=case_token
+    )
 
 
 @router.get("/pending", response_class=HTMLResponse)
-def pending_page(request: Request, db: DbDep) -> Response:
-    case, token = _case(request, db)
+def pending_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
+    case, token = _case(request, svc, db)
     if case.state in OPEN_FOR_CAPTURE or case.state == CaseState.STARTED:
         return RedirectResponse(_where(case), status_code=303)
-    return _status(request, case, token)
+    return _status(request, case, cases.status_token(token), token)
 
 
 @router.get("/done", response_class=HTMLResponse)
-def done_page(request: Request, db: DbDep) -> Response:
-    case, token = _case(request, db)
-    return _status(request, case, token)
+def done_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
+    case, token = _case(request, svc, db)
+    return _status(request, case, cases.status_token(token), token)
 
 
 @router.get("/status/{token}", response_class=HTMLResponse)
 def status_page(token: str, request: Request, db: DbDep) -> HTMLResponse:
-    return _status(request, cases.case_by_token(db, token), token)
+    """Read only: the status token shows the state and the seller's message, and opens nothing else."""
+    return _status(request, cases.case_by_status_token(db, token), token)
 
 
 @router.get("/video-call", response_class=HTMLResponse)
 def video_call_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
     from openidv.service.review import booking_of, open_slots
 
-    case, token = _case(request, db)
+    case, token = _case(request, svc, db)
     return render(
         request,
         "video_call.html",
         status=cases.seller_status(case),
-        token=token,
+        token=cases.status_token(token),
         slots=open_slots(svc, db),
         booking=booking_of(db, case),
         email=case.contact_email,
@@ -236,7 +240,7 @@ def video_call_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
 def video_call_book(request: Request, svc: SvcDep, db: DbDep, slot_id: Annotated[int, Form()]) -> Response:
     from openidv.service.review import book_slot
 
-    case, _ = _case(request, db)
+    case, _ = _case(request, svc, db)
     book_slot(svc, db, case, slot_id)
     return RedirectResponse("/video-call", status_code=303)
 
@@ -245,7 +249,7 @@ def video_call_book(request: Request, svc: SvcDep, db: DbDep, slot_id: Annotated
 def video_call_submit(
     request: Request, svc: SvcDep, db: DbDep, email: Annotated[str | None, Form()] = None
 ) -> Response:
-    case, _ = _case(request, db)
+    case, _ = _case(request, svc, db)
     if case.state == CaseState.STARTED.value and not case.document_type:
         case.eligibility = {"biometric": False, "at": svc.clock().isoformat()}
     if email:
