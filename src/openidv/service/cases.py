@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from openidv.decision.policy import DEFAULT_POLICY, Outcome, PolicyConfig, recommend
 from openidv.document.capture import capture_verdict
 from openidv.document.engine import DocumentConfig, SideAnalysis, analyse_side, build_report
-from openidv.imaging import decode_image, encode_jpeg
+from openidv.imaging import decode_image, encode_jpeg, image_size
+from openidv.liveness.session import LivenessSession
 from openidv.service import crypto
 from openidv.service.blobstore import BlobStore
 from openidv.service.db import as_utc
@@ -32,13 +33,17 @@ from openidv.service.errors import (
     ConflictError,
     GoneError,
     NotFoundError,
+    PayloadTooLargeError,
+    ServiceBusyError,
+    TooManyRequestsError,
     UnprocessableError,
     UnsupportedMediaError,
 )
 from openidv.service.lifecycle import FINAL, OPEN_FOR_CAPTURE, PENDING, CaseState, check_transition
 from openidv.service.orm import Blob, Capture, Case, CaseEvent, VideoCallRequest, new_id, utcnow
-from openidv.service.runtime import LiveEntry, Runtime
+from openidv.service.runtime import SESSION_OVERHEAD_BYTES, LiveEntry, MemoryBudgetError, Runtime
 from openidv.service.settings import DecisionMode, ServiceSettings
+from openidv.service.throttle import Bucket, Throttle, per_second
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +81,7 @@ class Services:
     keys: crypto.KeyRing
     blobs: BlobStore
     runtime: Runtime = field(default_factory=Runtime)
+    throttle: Throttle = field(default_factory=Throttle)
     policy: PolicyConfig = DEFAULT_POLICY
     clock: Callable[[], datetime] = utcnow
 
@@ -425,7 +431,7 @@ def liveness_start(svc: Services, db: Session, case: Case, *, actor: str) -> dic
     session = start_session(
         now=time.time(), rng=rng, ttl_s=svc.settings.liveness_ttl_s, screen_light=svc.settings.liveness_screen_light
     )
-    svc.runtime.start_liveness(case.id, session)
+    _register_session(svc, case, session)
     attempt = len(_attempts(case, LIVENESS)) + 1
     capture = Capture(
         case_id=case.id, step=LIVENESS, attempt=attempt, accepted=False, reasons=["in_progress"], created_at=svc.clock()
@@ -446,6 +452,51 @@ def liveness_start(svc: Services, db: Session, case: Case, *, actor: str) -> dic
     }
 
 
+def _register_session(svc: Services, case: Case, session: LivenessSession) -> None:
+    """Hold the session's share of the liveness memory budget, or refuse it (503 + Retry-After)."""
+    now = time.time()
+    svc.runtime.drop_expired(now, grace_s=10.0)
+    try:
+        svc.runtime.start_liveness(
+            case.id,
+            session,
+            reserve=svc.settings.liveness_session_bytes + SESSION_OVERHEAD_BYTES,
+            budget=svc.settings.liveness_memory_budget,
+        )
+    except MemoryBudgetError as exc:
+        session.close()
+        log.warning("liveness start refused: %s", exc)
+        raise ServiceBusyError(
+            "the face check is busy with other applicants; please try again in a minute",
+            code="liveness_busy",
+            retry_after_s=exc.retry_after_s,
+        ) from exc
+
+
+def _admit_frame(svc: Services, case: Case, entry: LiveEntry, data: bytes) -> None:
+    """Refuse a frame over the rate (429), the session's frame count (429), the pixel budget or the
+    session's memory share (413); counts the frames let through."""
+    cfg = svc.settings
+    svc.throttle.hit(Bucket.LIVENESS_FRAME, per_second(cfg.liveness_max_fps), case.id, "too many frames per second")
+    if entry.frames_received >= cfg.liveness_max_frames:
+        raise TooManyRequestsError(
+            f"a face check takes at most {cfg.liveness_max_frames} frames; finish it or start again",
+            code="too_many_frames",
+        )
+    size = image_size(data)
+    if size is not None and size[0] * size[1] > cfg.liveness_max_frame_pixels:
+        raise PayloadTooLargeError(
+            f"the frame is {size[0]}x{size[1]} pixels; send at most {cfg.liveness_max_frame_pixels} pixels",
+            code="frame_too_large",
+        )
+    if entry.session.stored_bytes + len(data) > cfg.liveness_session_bytes:
+        raise PayloadTooLargeError(
+            "this face check has received too much image data; finish it or start again",
+            code="session_data_limit",
+        )
+    entry.frames_received += 1
+
+
 def _live_entry(svc: Services, case: Case) -> LiveEntry:
     entry = svc.runtime.liveness(case.id)
     if entry is None:
@@ -462,6 +513,7 @@ def liveness_frame(
     sniff_media_type(data, declared)
     entry = _live_entry(svc, case)
     with entry.lock:
+        _admit_frame(svc, case, entry, data)
         p = add_frame(entry.session, data, client_ts, now=time.time())
     return {
         "current": None if p.current is None else p.current.value,

@@ -81,9 +81,11 @@ def _cmd_serve(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     import uvicorn
 
     from openidv.service.app import create_app
+    from openidv.service.guards import slow_header_protocol
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app()
+    settings = app.state.settings
     scheme = "https" if args.ssl_certfile else "http"
     print(f"openidv: serving on {scheme}://{args.host}:{args.port}/  (API docs: /docs)", flush=True)
     uvicorn.run(
@@ -94,6 +96,7 @@ def _cmd_serve(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         ssl_keyfile=args.ssl_keyfile,
         log_level=args.log_level,
         workers=1,
+        http=slow_header_protocol(settings.header_timeout_s),
     )
     return {}, "openidv: stopped"
 

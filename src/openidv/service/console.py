@@ -17,6 +17,7 @@ from openidv.service import auth, cases, review
 from openidv.service.deps import DbDep, SvcDep
 from openidv.service.errors import NotFoundError, ServiceError
 from openidv.service.orm import AuditEntry, LoginSession, User, VideoSlot
+from openidv.service.throttle import Bucket
 from openidv.service.web import render
 
 router = APIRouter(prefix="/review", include_in_schema=False)
@@ -64,9 +65,13 @@ def login_submit(
     password: Annotated[str, Form()],
 ) -> Response:
     try:
+        svc.throttle.per_client(Bucket.LOGIN, svc.settings.rate_login, request, "too many login attempts")
         token, _ = auth.login(db, svc.settings, name.strip(), password, svc.clock())
     except ServiceError as exc:
-        return render(request, "review/login.html", exc.status, error=exc.message, name=name)
+        page = render(request, "review/login.html", exc.status, error=exc.message, name=name)
+        if exc.retry_after_s is not None:
+            page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
     response = _back("/review")
     response.set_cookie(
         auth.REVIEW_COOKIE,
