@@ -55,7 +55,7 @@ def make_settings(tmp_path: Path, database_url: str = "", **overrides: Any) -> S
         "outbox_worker": False,
         # the tests send generated frames faster than a camera and open many cases from one address
         # (tests/service/test_limits.py checks each limit)
-        "liveness_max_fps": 1000,
+        "liveness_frame_rate": "1000/second",
         "rate_start": "1000/minute",
         "rate_login": "1000/minute",
         "rate_video_call": "1000/minute",

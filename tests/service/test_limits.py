@@ -112,13 +112,13 @@ def test_a_session_keeps_only_the_image_data_of_padded_frames(at_liveness: Appli
 
 def test_frame_rate_and_frame_count_get_429(at_liveness: Applicant, frame: bytes) -> None:
     a = at_liveness
-    with _settings(a.client, liveness_max_fps=3, liveness_max_frames=1000):
+    with _settings(a.client, liveness_frame_rate="3/minute", liveness_max_frames=1000):
         assert a.client.post(f"{a.api}/liveness/start").status_code == 200
         answers = [_post_frame(a, frame, 1.0 + i / 10) for i in range(5)]
         assert [r.status_code for r in answers[:3]] == [200, 200, 200]
         refused = answers[3]
         _error(refused, 429, "too_many_requests")
-        assert 1 <= int(refused.headers["Retry-After"]) <= 1
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
     with _settings(a.client, liveness_max_frames=4):
         assert a.client.post(f"{a.api}/liveness/start").status_code == 200
         codes = [_post_frame(a, frame, 1.0 + i / 10).status_code for i in range(4)]
@@ -166,3 +166,121 @@ def test_padding_is_stripped_without_changing_pixels(frame: bytes, tmp_path: Pat
     Image.fromarray(rgb).save(png, format="PNG")
     again = compact_encoding(png.getvalue(), rgb)
     assert np.array_equal(decode_image(again), rgb)
+
+
+# --------------------------------------------------------------------------- bodies, deadlines, rate limits
+
+
+def test_json_and_form_bodies_over_the_limit_get_413_before_authentication(sqlite_client: TestClient) -> None:
+    c = sqlite_client
+    body = b'{"external_ref": "' + b"x" * 200_000 + b'"}'
+    # the reported attack sent 150 MB; anything past 64 kB is refused from its Content-Length, unauthenticated
+    json_type = {"Content-Type": "application/json"}
+    _error(c.post("/api/v1/cases", content=body, headers=json_type), 413, "payload_too_large")
+    chunks = iter([body[i : i + 8192] for i in range(0, len(body), 8192)])  # no Content-Length: counted while read
+    r = c.post("/api/v1/cases", content=chunks, headers=json_type)  # type: ignore[arg-type]
+    _error(r, 413, "payload_too_large")
+    assert c.post("/start", follow_redirects=False).status_code == 303
+    form = {"us_resident": "yes", "adult": "yes", "document_type": "passport", "method": "online"}
+    form["email"] = "a" * 70_000
+    page = c.post("/eligibility", data=form, headers={"Accept": "text/html"})
+    assert page.status_code == 413 and "text/html" in page.headers["content-type"], page.text[:200]
+    assert "limited to" in page.text
+
+
+def test_rate_limits_per_address_and_per_key(sqlite_client: TestClient) -> None:
+    import hashlib
+
+    from openidv.service.orm import ApiKey
+
+    c = sqlite_client
+    with _settings(c, rate_start="3/minute"):
+        assert [c.post("/start", follow_redirects=False).status_code for _ in range(3)] == [303] * 3
+        page = c.post("/start", follow_redirects=False, headers={"Accept": "text/html"})
+        assert page.status_code == 429 and int(page.headers["Retry-After"]) >= 1
+        assert "too many verifications" in page.text.lower()
+    svc = c.app.state.services  # type: ignore[attr-defined]
+    with svc.sessions() as db:
+        for name in ("market", "other"):
+            raw = f"oidv_{name}_key"
+            db.add(ApiKey(name=name, prefix=raw[:9], key_hash=hashlib.sha256(raw.encode()).hexdigest()))
+        db.commit()
+    with _settings(c, rate_create_case="2/minute"):
+        key = {"Authorization": "Bearer oidv_market_key"}
+        assert [c.post("/api/v1/cases", json={}, headers=key).status_code for _ in range(2)] == [201, 201]
+        r = c.post("/api/v1/cases", json={}, headers=key)
+        _error(r, 429, "too_many_requests")
+        assert int(r.headers["Retry-After"]) >= 1
+        other = {"Authorization": "Bearer oidv_other_key"}
+        assert c.post("/api/v1/cases", json={}, headers=other).status_code == 201  # per key
+    with _settings(c, rate_login="2/minute"):
+        for _ in range(2):
+            assert c.post("/review/login", data={"name": "nobody", "password": "x" * 12}).status_code == 401
+        page = c.post("/review/login", data={"name": "nobody", "password": "x" * 12})
+        assert page.status_code == 429 and "too many login attempts" in page.text
+        assert int(page.headers["Retry-After"]) >= 1
+
+
+def test_video_call_requests_are_rate_limited(sqlite_client: TestClient) -> None:
+    c = sqlite_client
+    with _settings(c, rate_video_call="2/minute"):
+        assert c.post("/start", follow_redirects=False).status_code == 303
+        assert c.post("/video-call", data={"email": "s@example.com"}, follow_redirects=False).status_code == 303
+        assert c.post("/video-call/book", data={"slot_id": "1"}).status_code == 409  # counted: no such slot
+        r = c.post("/video-call/book", data={"slot_id": "1"}, headers={"Accept": "application/json"})
+        _error(r, 429, "too_many_requests")
+
+
+def _raw_exchange(port: int, parts: list[bytes], pause_s: float) -> bytes:
+    """Send ``parts`` with ``pause_s`` between them, then read the answer until the server closes."""
+    import socket
+    import time
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        for part in parts:
+            try:
+                sock.sendall(part)
+            except (BrokenPipeError, ConnectionResetError):
+                break  # the server gave up on us: read its answer
+            time.sleep(pause_s)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+            if b"\r\n\r\n" in answer and b'"}}' in answer:
+                break
+        return answer
+
+
+def test_slow_headers_and_slow_bodies_time_out(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    import uvicorn
+
+    from openidv.service.guards import slow_header_protocol
+
+    app = create_app(make_settings(tmp_path, body_timeout_s=0.6))
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, http=slow_header_protocol(0.6), log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        # headers sent a little at a time (slowloris): cut off after 0.6 s, whatever keeps arriving
+        head = [b"POST /api/v1/cases HTTP/1.1\r\n", b"Host: x\r\n", b"X-A: 1\r\n", b"X-B: 2\r\n"]
+        answer = _raw_exchange(port, head, 0.3)
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+        # a body announced as 100 bytes of which 10 arrive
+        head = b"POST /api/v1/cases HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        head += b"Content-Length: 100\r\n\r\n"
+        answer = _raw_exchange(port, [head, b'{"externa'], 1.0)
+        assert answer.startswith(b"HTTP/1.1 408") and b"request_timeout" in answer, answer[:300]
+        # a normal request on a fresh connection is served
+        answer = _raw_exchange(port, [b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"], 0.0)
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:100]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

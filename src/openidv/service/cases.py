@@ -43,7 +43,7 @@ from openidv.service.lifecycle import FINAL, OPEN_FOR_CAPTURE, PENDING, CaseStat
 from openidv.service.orm import Blob, Capture, Case, CaseEvent, VideoCallRequest, new_id, utcnow
 from openidv.service.runtime import SESSION_OVERHEAD_BYTES, LiveEntry, MemoryBudgetError, Runtime
 from openidv.service.settings import DecisionMode, ServiceSettings
-from openidv.service.throttle import Bucket, Throttle, per_second
+from openidv.service.throttle import Bucket, Throttle, parse_rate
 
 log = logging.getLogger(__name__)
 
@@ -477,7 +477,7 @@ def _admit_frame(svc: Services, case: Case, entry: LiveEntry, data: bytes) -> No
     """Refuse a frame over the rate (429), the session's frame count (429), the pixel budget or the
     session's memory share (413); counts the frames let through."""
     cfg = svc.settings
-    svc.throttle.hit(Bucket.LIVENESS_FRAME, per_second(cfg.liveness_max_fps), case.id, "too many frames per second")
+    svc.throttle.hit(Bucket.LIVENESS_FRAME, parse_rate(cfg.liveness_frame_rate), case.id, "frames are sent too fast")
     if entry.frames_received >= cfg.liveness_max_frames:
         raise TooManyRequestsError(
             f"a face check takes at most {cfg.liveness_max_frames} frames; finish it or start again",

@@ -80,8 +80,8 @@ class ServiceSettings(BaseSettings):
     liveness_max_frame_bytes: int = Field(400 * 1024, gt=0)
     #: largest liveness frame, pixels (width x height, read from the header before decoding); larger: 413
     liveness_max_frame_pixels: int = Field(1280 * 960, gt=0)
-    #: liveness frames accepted per case per second (the capture page sends ~11); faster: 429
-    liveness_max_fps: int = Field(15, gt=0)
+    #: liveness frames accepted per case (the capture page sends ~11 a second); faster: 429
+    liveness_frame_rate: str = "15/second"
     #: frames accepted per liveness session; more: 429
     liveness_max_frames: int = Field(600, gt=0)
     #: frame bytes one session may hold (JPEGs stripped of padding, ~40 kB each at 640 x 480); more: 413
@@ -130,7 +130,7 @@ class ServiceSettings(BaseSettings):
     #: run the outbox worker inside the service process
     outbox_worker: bool = True
 
-    @field_validator("rate_start", "rate_create_case", "rate_login", "rate_video_call")
+    @field_validator("rate_start", "rate_create_case", "rate_login", "rate_video_call", "liveness_frame_rate")
     @classmethod
     def _rate(cls, value: str) -> str:
         parse_rate(value)  # ValueError names the text and the notation

@@ -12,7 +12,7 @@ import time
 from enum import StrEnum
 from functools import lru_cache
 
-from limits import RateLimitItem, RateLimitItemPerSecond, parse
+from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import Request
@@ -37,11 +37,6 @@ def parse_rate(text: str) -> RateLimitItem:
         return parse(text)
     except ValueError as exc:
         raise ValueError(f"not a rate limit: {text!r} (write e.g. '10/minute' or '5 per 10 seconds')") from exc
-
-
-def per_second(n: int) -> RateLimitItem:
-    """``n`` requests per second."""
-    return RateLimitItemPerSecond(n)
 
 
 def client_address(request: Request) -> str:
