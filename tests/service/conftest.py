@@ -58,6 +58,7 @@ def make_settings(tmp_path: Path, database_url: str = "", **overrides: Any) -> S
         "liveness_frame_rate": "1000/second",
         "rate_start": "1000/minute",
         "rate_login": "1000/minute",
+        "rate_login_failures": "1000/minute",
         "rate_video_call": "1000/minute",
     }
     values.update(overrides)

@@ -72,6 +72,8 @@ class ServiceSettings(BaseSettings):
     rate_create_case: str = "120/minute"
     #: reviewer login attempts, per client address
     rate_login: str = "10/minute"
+    #: failed reviewer logins per client address; past it the address waits until the oldest leaves the window
+    rate_login_failures: str = "10 per 15 minutes"
     #: video-call requests and bookings, per client address
     rate_video_call: str = "5/hour"
 
@@ -130,7 +132,9 @@ class ServiceSettings(BaseSettings):
     #: run the outbox worker inside the service process
     outbox_worker: bool = True
 
-    @field_validator("rate_start", "rate_create_case", "rate_login", "rate_video_call", "liveness_frame_rate")
+    @field_validator(
+        "rate_start", "rate_create_case", "rate_login", "rate_login_failures", "rate_video_call", "liveness_frame_rate"
+    )
     @classmethod
     def _rate(cls, value: str) -> str:
         parse_rate(value)  # ValueError names the text and the notation

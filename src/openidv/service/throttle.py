@@ -27,6 +27,7 @@ class Bucket(StrEnum):
     START = "start"  #: applicant cases opened per client address
     CREATE_CASE = "create_case"  #: API cases created per API key
     LOGIN = "login"  #: reviewer login attempts per client address
+    LOGIN_FAILURE = "login_failure"  #: failed reviewer logins per client address
     VIDEO_CALL = "video_call"  #: video-call requests and bookings per client address
 
 
@@ -57,6 +58,18 @@ class Throttle:
         stats = self._limiter.get_window_stats(rate, bucket.value, key)
         wait = max(1, math.ceil(stats.reset_time - time.time()))
         raise TooManyRequestsError(f"{message}; try again in {wait} s", retry_after_s=wait)
+
+    def check(self, bucket: Bucket, rate: RateLimitItem, key: str, message: str) -> None:
+        """Raise :class:`TooManyRequestsError` when ``key`` has used up ``rate``, without counting."""
+        if self._limiter.test(rate, bucket.value, key):
+            return
+        stats = self._limiter.get_window_stats(rate, bucket.value, key)
+        wait = max(1, math.ceil(stats.reset_time - time.time()))
+        raise TooManyRequestsError(f"{message}; try again in {wait} s", retry_after_s=wait)
+
+    def count(self, bucket: Bucket, rate: RateLimitItem, key: str) -> None:
+        """Count one event for ``key`` (checked later with :meth:`check`)."""
+        self._limiter.hit(rate, bucket.value, key)
 
     def per_client(self, bucket: Bucket, rate: str, request: Request, message: str) -> None:
         """:meth:`hit` for the client's address, with a rate in the ``limits`` notation."""
