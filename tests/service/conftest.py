@@ -60,6 +60,7 @@ def make_settings(tmp_path: Path, database_url: str = "", **overrides: Any) -> S
         "rate_login": "1000/minute",
         "rate_login_failures": "1000/minute",
         "rate_video_call": "1000/minute",
+        "webhook_development": True,  # the webhook receivers of the tests listen on 127.0.0.1 over http
     }
     values.update(overrides)
     return ServiceSettings(**values)

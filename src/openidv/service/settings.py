@@ -129,6 +129,8 @@ class ServiceSettings(BaseSettings):
     outbox_backoff_s: float = Field(5.0, gt=0)
     #: how often the worker looks for due messages, seconds
     outbox_poll_s: float = Field(2.0, gt=0)
+    #: development and tests only: webhooks may use http:// and reach loopback or private addresses
+    webhook_development: bool = False
     #: run the outbox worker inside the service process
     outbox_worker: bool = True
 
