@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml requirements.lock
 
 # The verification service on http://127.0.0.1:8000 with the embedded default (SQLite + blobs in ./var).
 run: install
-	$(BIN)/openidv serve --host 127.0.0.1 --port 8000
+	OPENIDV_API_DOCS=true $(BIN)/openidv serve --host 127.0.0.1 --port 8000
 
 demo: install
 	$(BIN)/openidv demo --out demo-output

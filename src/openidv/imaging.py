@@ -206,6 +206,28 @@ def _scan_end(raw: bytes, start: int) -> int:
             return j
 
 
+#: application segments that cameras, phones, scanners and editors write (a browser canvas writes none)
+_METADATA = ((0xE1, b"Exif\0", "Exif"), (0xE1, b"http://ns.adobe.com/xap", "XMP"), (0xED, b"Photoshop", "Photoshop"))
+
+
+def jpeg_metadata(raw: bytes) -> list[str] | None:
+    """Names of the camera/editor metadata segments before the first scan of a JPEG (empty:
+    none); None when ``raw`` is not a JPEG whose headers can be walked."""
+    if not raw.startswith(b"\xff\xd8"):
+        return None
+    found: list[str] = []
+    i, n = 2, len(raw)
+    while i + 4 <= n and raw[i] == 0xFF:
+        marker = raw[i + 1]
+        if marker in (0xDA, 0xD9):
+            return found
+        length = int.from_bytes(raw[i + 2 : i + 4], "big")
+        payload = raw[i + 4 : i + 2 + length]
+        found += [name for m, prefix, name in _METADATA if m == marker and payload.startswith(prefix)]
+        i += 2 + length
+    return None
+
+
 def strip_jpeg(raw: bytes) -> bytes | None:
     """The JPEG without comments, unknown application segments and bytes after the end
     marker: the same pixels in fewer bytes (a camera frame padded with COM segments

@@ -76,7 +76,7 @@ def create_case(body: CreateCase, caller: CallerDep, svc: SvcDep, db: DbDep, req
     rate = parse_rate(svc.settings.rate_create_case)
     svc.throttle.hit(Bucket.CREATE_CASE, rate, caller.channel, "too many cases created with this API key")
     case, token = cases.create_case(svc, db, channel=caller.channel, actor=caller.actor, external_ref=body.external_ref)
-    base = str(request.base_url).rstrip("/")
+    base = svc.settings.public_url.rstrip("/")  # never the Host header: a client chooses that
     return CaseCreated(
         case_id=case.id, token=token, applicant_url=f"{base}/resume/{token}", status_url=f"{base}/status/{token}"
     )
@@ -174,5 +174,6 @@ def video_call(
     svc.throttle.per_client(
         Bucket.VIDEO_CALL, svc.settings.rate_video_call, request, "too many video-call requests from this address"
     )
-    cases.request_video_call(svc, db, case, reason="requested", actor=caller.actor, email=body.email)
+    email = (body.email or "").strip() or None
+    cases.request_video_call(svc, db, case, reason="requested", actor=caller.actor, email=email)
     return cases.seller_status(case)

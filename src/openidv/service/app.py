@@ -115,6 +115,9 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
         version="0.1.0",
         summary="Identity verification: documents, liveness, face match",
         lifespan=lifespan,
+        # the interactive docs load their scripts from a CDN: development only (/openapi.json stays)
+        docs_url="/docs" if settings.api_docs else None,
+        redoc_url="/redoc" if settings.api_docs else None,
     )
     app.state.services = svc
     app.state.settings = settings

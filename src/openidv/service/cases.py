@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from openidv.decision.policy import DEFAULT_POLICY, Outcome, PolicyConfig, recommend
 from openidv.document.capture import capture_verdict
 from openidv.document.engine import DocumentConfig, SideAnalysis, analyse_side, build_report
-from openidv.imaging import decode_image, encode_jpeg, image_size
+from openidv.imaging import decode_image, encode_jpeg, image_size, jpeg_metadata
 from openidv.liveness.session import LivenessSession
 from openidv.service import crypto
 from openidv.service.blobstore import BlobStore
@@ -35,6 +35,7 @@ from openidv.service.errors import (
     NotFoundError,
     PayloadTooLargeError,
     ServiceBusyError,
+    ServiceError,
     TooManyRequestsError,
     UnprocessableError,
     UnsupportedMediaError,
@@ -177,6 +178,15 @@ def ensure_not_expired(svc: Services, db: Session, case: Case) -> None:
         raise GoneError("this verification has expired; please start a new one")
 
 
+def check_email(email: str | None) -> None:
+    """Refuse (422 ``bad_email``) an address that cannot be one: no '@', spaces or control
+    characters (header injection), over 320 characters. None or empty: no address."""
+    if email and (
+        "@" not in email or len(email) > 320 or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in email)
+    ):
+        raise UnprocessableError("that email address does not look right", code="bad_email")
+
+
 def set_eligibility(
     svc: Services,
     db: Session,
@@ -196,8 +206,7 @@ def set_eligibility(
     # refuse before recording anything: a refused applicant must not be able to go on to consent
     if document_type not in DOCUMENT_TYPES:
         raise UnprocessableError(f"document_type must be one of {sorted(DOCUMENT_TYPES)}", code="bad_document_type")
-    if email and ("@" not in email or len(email) > 320 or any(ch.isspace() for ch in email)):
-        raise UnprocessableError("that email address does not look right", code="bad_email")
+    check_email(email)
     if not us_resident:
         raise UnprocessableError(
             "online verification is available to US residents only; you can ask for a video call instead",
@@ -221,6 +230,13 @@ def set_eligibility(
 
 
 def set_consent(svc: Services, db: Session, case: Case, *, accepted: bool, version: str, actor: str) -> None:
+    """Record the applicant's consent; only the applicant (case token or cookie) can give it."""
+    if actor != "applicant":
+        raise ServiceError(
+            "consent is given by the applicant in their own browser, not through an API key",
+            code="applicant_only",
+            status=403,
+        )
     ensure_not_expired(svc, db, case)
     if case.state != CaseState.STARTED.value or not case.document_type:
         raise ConflictError("answer the eligibility questions first", code="out_of_order")
@@ -238,6 +254,7 @@ def set_consent(svc: Services, db: Session, case: Case, *, accepted: bool, versi
 def request_video_call(
     svc: Services, db: Session, case: Case, *, reason: str, actor: str, email: str | None = None
 ) -> None:
+    check_email(email)
     if case.state == CaseState.VIDEO_CALL_REQUESTED.value:
         return
     transition(svc, db, case, CaseState.VIDEO_CALL_REQUESTED, actor, reason=reason)
@@ -317,6 +334,26 @@ def sniff_media_type(data: bytes, declared: str | None) -> str:
     return media
 
 
+def require_live_capture(data: bytes, actor: str) -> None:
+    """Refuse (422 ``live_capture_required``) what is not a frame of the capture page's camera.
+
+    The page encodes camera frames as JPEG in the browser (canvas), which writes no camera
+    or editor metadata. A PNG, a JPEG with Exif, XMP or Photoshop segments (what phones,
+    scanners and editors write), or any photo sent with an API key is a file. A client that
+    re-encodes a file the way the page does passes: this enforces the setting, it does not
+    detect injected images (the document and liveness checks look for those).
+    """
+    if actor != "applicant":
+        raise UnprocessableError("document photos come from the applicant's live capture", code="live_capture_required")
+    found = jpeg_metadata(data)
+    if found is None or found:
+        what = "a PNG file" if found is None else f"a file ({', '.join(found)} metadata)"
+        raise UnprocessableError(
+            f"this looks like {what}; take the photo with the camera on the capture page",
+            code="live_capture_required",
+        )
+
+
 # --------------------------------------------------------------------------- blobs
 
 
@@ -359,6 +396,8 @@ def add_capture(
         raise ConflictError("the face step uses the liveness endpoints", code="wrong_endpoint")
     _require_step(svc, db, case, step)
     media = sniff_media_type(data, declared_type)
+    if not svc.settings.allow_file_upload:
+        require_live_capture(data, actor)
     role = "back" if step == "document_back" else "front"
     side = analyse_side(data, role, DocumentConfig(max_pixels=svc.settings.max_image_pixels))
     if side.error is not None:

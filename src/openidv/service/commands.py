@@ -99,7 +99,8 @@ def _cmd_serve(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     app = create_app()
     settings = app.state.settings
     scheme = "https" if args.ssl_certfile else "http"
-    print(f"openidv: serving on {scheme}://{args.host}:{args.port}/  (API docs: /docs)", flush=True)
+    docs = "/docs" if settings.api_docs else "/openapi.json; OPENIDV_API_DOCS=true serves /docs"
+    print(f"openidv: serving on {scheme}://{args.host}:{args.port}/  (API docs: {docs})", flush=True)
     uvicorn.run(
         app,
         host=args.host,

@@ -36,8 +36,11 @@ class ServiceSettings(BaseSettings):
     max_upload_bytes: int = Field(8 * 1024 * 1024, gt=0)
     #: largest accepted image, pixels (width x height); decompression bombs are refused before decoding
     max_image_pixels: int = Field(DEFAULT_MAX_PIXELS, gt=0)
-    #: let applicants upload files instead of using the live camera (off: live capture only)
+    #: let applicants upload files instead of using the live camera (off: live capture only, enforced by the
+    #: server: PNGs, JPEGs with Exif/XMP/Photoshop metadata and photos sent with an API key get 422)
     allow_file_upload: bool = False
+    #: serve the interactive API docs (/docs, /redoc), whose scripts come from a CDN: development only
+    api_docs: bool = False
     #: capture attempts per step before the case offers the video call
     max_attempts: int = Field(3, ge=1)
     #: a case not submitted within this many seconds expires

@@ -253,9 +253,11 @@ def video_call_submit(
 ) -> Response:
     case, _ = _case(request, db)
     svc.throttle.per_client(Bucket.VIDEO_CALL, svc.settings.rate_video_call, request, VIDEO_CALL_RATE_MESSAGE)
+    address = (email or "").strip() or None
+    cases.check_email(address)  # the same rule as the eligibility page's address
     if case.state == CaseState.STARTED.value and not case.document_type:
         case.eligibility = {"biometric": False, "at": svc.clock().isoformat()}
-    if email:
-        case.contact_email = email.strip()[:320]
-    cases.request_video_call(svc, db, case, reason="requested", actor="applicant", email=email or None)
+    if address:
+        case.contact_email = address
+    cases.request_video_call(svc, db, case, reason="requested", actor="applicant", email=address)
     return RedirectResponse("/video-call", status_code=303)
