@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from openidv.document.forgery import SyntheticDocument
@@ -284,3 +286,15 @@ def test_slow_headers_and_slow_bodies_time_out(tmp_path: Path) -> None:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@given(st.binary(max_size=2048), st.binary(max_size=64))
+@settings(max_examples=300, deadline=None)
+def test_jpeg_walkers_never_raise_on_arbitrary_bytes(tail: bytes, head: bytes) -> None:
+    from openidv.imaging import jpeg_metadata, strip_jpeg
+
+    for raw in (tail, b"\xff\xd8" + head + tail, b"\xff\xd8\xff\xe1\x00\x10Exif\x00\x00" + tail):
+        stripped = strip_jpeg(raw)
+        assert stripped is None or (stripped.startswith(b"\xff\xd8") and stripped.endswith(b"\xff\xd9"))
+        found = jpeg_metadata(raw)
+        assert found is None or isinstance(found, list)
