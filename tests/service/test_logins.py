@@ -21,7 +21,7 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def review_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch.setenv("OPENIDV_DATA_DIR", str(tmp_path / "var"))  # the CLI works on the same data
-    app = create_app(make_settings(tmp_path, lockout_failures=8, rate_login_failures="1000/minute"))
+    app = create_app(make_settings(tmp_path, lockout_failures=4, rate_login_failures="1000/minute"))
     with TestClient(app) as c:
         with app.state.services.sessions() as db:
             for name in ("rita", "remy"):
@@ -38,13 +38,13 @@ def _login(c: TestClient, name: str, password: str) -> tuple[int, str, float]:
 
 def test_unknown_locked_and_wrong_answer_alike_and_in_the_same_time(review_app: TestClient) -> None:
     c = review_app
-    for _ in range(8):
+    for _ in range(4):
         assert _login(c, "rita", "wrong password!")[0] == 401  # rita is now locked
     answers: dict[str, list[tuple[int, str, float]]] = {"unknown": [], "locked": [], "wrong": []}
-    for _ in range(5):
+    for _ in range(3):
         answers["unknown"].append(_login(c, "nobody-here", PASSWORD))
         answers["locked"].append(_login(c, "rita", PASSWORD))  # the right password, while locked
-        answers["wrong"].append(_login(c, "remy", "not the password"))  # 5 of the 8 before a lock
+        answers["wrong"].append(_login(c, "remy", "not the password"))  # 3 of the 4 before a lock
     pages = {kind: {(status, "wrong name or password" in text) for status, text, _ in a} for kind, a in answers.items()}
     assert all(p == {(401, True)} for p in pages.values()), pages
     medians = {kind: statistics.median(t for _, _, t in a) for kind, a in answers.items()}
