@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml requirements.lock
 # The verification service on http://127.0.0.1:8000 with the embedded default (SQLite + blobs in ./var), in
 # development mode: a master key is generated in ./var. Elsewhere set OPENIDV_KEY_FILE (openidv keys generate FILE).
 run: install
-	OPENIDV_ENVIRONMENT=development $(BIN)/openidv serve --host 127.0.0.1 --port 8000
+	OPENIDV_ENVIRONMENT=development OPENIDV_API_DOCS=true $(BIN)/openidv serve --host 127.0.0.1 --port 8000
 
 demo: install
 	$(BIN)/openidv demo --out demo-output

@@ -69,6 +69,15 @@ def decode_image(data: bytes | bytearray | memoryview, *, max_pixels: int = DEFA
     return pil_to_rgb(pil)
 
 
+def image_size(data: bytes | bytearray | memoryview) -> tuple[int, int] | None:
+    """``(width, height)`` in pixels from the header, without decoding; None when unreadable."""
+    try:
+        with Image.open(io.BytesIO(bytes(data))) as opened:
+            return opened.width, opened.height
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+        return None
+
+
 def pil_to_rgb(pil: Image.Image) -> np.ndarray:
     """Convert any Pillow image mode to an RGB ``uint8`` array (alpha composited on white)."""
     mode = pil.mode
@@ -158,3 +167,117 @@ def _check_size(width: int, height: int, max_pixels: int) -> None:
         )
     if min(width, height) < MIN_SIDE:
         raise ImageTooSmallError(f"the image is {width}x{height} pixels; each side must be at least {MIN_SIDE}")
+
+
+# --------------------------------------------------------------------------- compact storage of decoded input
+
+#: JPEG markers without a length field (restart markers and TEM)
+_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
+#: JPEG marker segments a decoder needs: quantisation and Huffman tables, restart interval,
+#: arithmetic-coding conditioning, and the frame headers (SOF0-SOF15 except DHT/JPG/DAC codes)
+_NEEDED = frozenset({0xDB, 0xC4, 0xDD, 0xCC} | {m for m in range(0xC0, 0xD0) if m not in (0xC4, 0xC8, 0xCC)})
+
+
+def _keep_segment(marker: int, payload: bytes) -> bool:
+    """A segment the decoded pixels depend on: tables and headers, JFIF, Adobe (colour
+    transform of CMYK/YCCK) and Exif (orientation)."""
+    if marker in _NEEDED:
+        return True
+    if marker == 0xE0:
+        return payload.startswith(b"JFIF\0")
+    if marker == 0xEE:
+        return payload.startswith(b"Adobe")
+    return marker == 0xE1 and payload.startswith(b"Exif\0\0")
+
+
+def _scan_end(raw: bytes, start: int) -> int:
+    """Index of the marker that ends the entropy-coded data beginning at ``start`` (-1: none)."""
+    j = start
+    while True:
+        j = raw.find(b"\xff", j)
+        if j < 0 or j + 1 >= len(raw):
+            return -1
+        nxt = raw[j + 1]
+        if nxt == 0xFF:  # fill byte before a marker
+            j += 1
+        elif nxt == 0x00 or 0xD0 <= nxt <= 0xD7:  # stuffed 0xFF or a restart marker
+            j += 2
+        else:
+            return j
+
+
+#: application segments that cameras, phones, scanners and editors write (a browser canvas writes none)
+_METADATA = ((0xE1, b"Exif\0", "Exif"), (0xE1, b"http://ns.adobe.com/xap", "XMP"), (0xED, b"Photoshop", "Photoshop"))
+
+
+def jpeg_metadata(raw: bytes) -> list[str] | None:
+    """Names of the camera/editor metadata segments before the first scan of a JPEG (empty:
+    none); None when ``raw`` is not a JPEG whose headers can be walked."""
+    if not raw.startswith(b"\xff\xd8"):
+        return None
+    found: list[str] = []
+    i, n = 2, len(raw)
+    while i + 4 <= n and raw[i] == 0xFF:
+        marker = raw[i + 1]
+        if marker in (0xDA, 0xD9):
+            return found
+        length = int.from_bytes(raw[i + 2 : i + 4], "big")
+        payload = raw[i + 4 : i + 2 + length]
+        found += [name for m, prefix, name in _METADATA if m == marker and payload.startswith(prefix)]
+        i += 2 + length
+    return None
+
+
+def strip_jpeg(raw: bytes) -> bytes | None:
+    """The JPEG without comments, unknown application segments and bytes after the end
+    marker: the same pixels in fewer bytes (a camera frame padded with COM segments
+    shrinks to its image data). None when ``raw`` is not a well-formed JPEG.
+    """
+    if not raw.startswith(b"\xff\xd8"):
+        return None
+    out, i, n, have_exif = [b"\xff\xd8"], 2, len(raw), False
+    while i < n:
+        if raw[i] != 0xFF:
+            return None
+        while i < n and raw[i] == 0xFF:
+            i += 1
+        if i >= n:
+            return None
+        marker, i = raw[i], i + 1
+        if marker == 0xD9:
+            out.append(b"\xff\xd9")
+            return b"".join(out)
+        if marker in _STANDALONE:
+            continue
+        length = int.from_bytes(raw[i : i + 2], "big")
+        if length < 2 or i + length > n:
+            return None
+        segment, end = raw[i : i + length], i + length
+        if marker == 0xDA:  # start of scan: keep its header and its entropy-coded data
+            j = _scan_end(raw, end)
+            if j < 0:
+                return None
+            out.append(b"\xff\xda" + segment + raw[end:j])
+            i = j
+            continue
+        if _keep_segment(marker, segment[2:]):
+            if marker == 0xE1:
+                if have_exif:
+                    return None
+                have_exif = True
+            out.append(bytes((0xFF, marker)) + segment)
+        i = end
+    return None
+
+
+def compact_encoding(raw: bytes, rgb: np.ndarray) -> bytes:
+    """Bytes that decode to ``rgb`` (the upright decoding of ``raw``), without what the
+    pixels do not need: a JPEG stripped by :func:`strip_jpeg`, anything else (or a JPEG
+    that cannot be parsed) re-encoded losslessly as PNG from ``rgb``.
+    """
+    stripped = strip_jpeg(raw)
+    if stripped is not None:
+        return stripped
+    buf = io.BytesIO()
+    Image.fromarray(as_rgb(rgb)).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()

@@ -54,6 +54,14 @@ def make_settings(tmp_path: Path, database_url: str = "", **overrides: Any) -> S
         "warm_models": False,
         "challenge_seed": SEED,
         "outbox_worker": False,
+        # the tests send generated frames faster than a camera and open many cases from one address
+        # (tests/service/test_limits.py checks each limit)
+        "liveness_frame_rate": "1000/second",
+        "rate_start": "1000/minute",
+        "rate_login": "1000/minute",
+        "rate_login_failures": "1000/minute",
+        "rate_video_call": "1000/minute",
+        "webhook_development": True,  # the webhook receivers of the tests listen on 127.0.0.1 over http
     }
     values.update(overrides)
     return ServiceSettings(**values)

@@ -35,7 +35,9 @@ def _error(r: Any, status: int, code: str) -> None:
 
 @pytest.fixture
 def small_limit_client(tmp_path: Path) -> Any:
-    app = create_app(make_settings(tmp_path, max_upload_bytes=300_000, max_image_pixels=20_000_000))
+    app = create_app(
+        make_settings(tmp_path, max_upload_bytes=300_000, max_image_pixels=20_000_000, allow_file_upload=True)
+    )
     with TestClient(app) as c:
         yield c
 

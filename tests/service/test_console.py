@@ -43,7 +43,7 @@ def test_login_lockout_and_logout(app_svc: tuple[TestClient, Services]) -> None:
     r = c.post("/review/login", data={"name": "rita", "password": "wrong password!"})
     assert r.status_code == 401
     r = c.post("/review/login", data={"name": "rita", "password": PASSWORD})
-    assert r.status_code == 423 and "locked" in r.text  # even the right password, while locked
+    assert r.status_code == 401 and "wrong name or password" in r.text  # locked: answered like a wrong password
     with svc.sessions() as db:
         user = db.scalar(select(User).where(User.name == "rita"))
         assert user is not None and user.locked_until is not None

@@ -166,7 +166,10 @@ def test_integrator_api_with_keys_and_openapi(sqlite_client: TestClient) -> None
     )
     assert r.status_code == 200, r.text
     consent_version = r.json()["consent_version"]
-    r = fresh.post(f"/api/v1/cases/{case_id}/consent", json={"accepted": True, "version": consent_version}, headers=a)
+    consent = {"accepted": True, "version": consent_version}
+    r = fresh.post(f"/api/v1/cases/{case_id}/consent", json=consent, headers=a)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "applicant_only"  # only the applicant consents
+    r = fresh.post(f"/api/v1/cases/{case_id}/consent", json=consent, headers={"X-Case-Token": token})
     assert r.status_code == 200 and r.json()["next_step"] == "passport_page"
     # the applicant link sets the cookie and lands on the capture page
     r = fresh.get(f"/resume/{token}", follow_redirects=False)

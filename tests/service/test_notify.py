@@ -325,7 +325,7 @@ def test_signed_webhook_reaches_a_real_receiver(svc: Services, receiver: Receive
         raw_db = repr([(k.webhook_secret_wrapped, k.webhook_key_id) for k in db.scalars(select(ApiKey))])
     assert secret.hex() not in raw_db and repr(secret) not in raw_db  # the secret is stored wrapped only
     log = _deliveries(svc, ids[0])
-    assert [(d.ok, d.detail) for d in log] == [(True, "HTTP 200")]
+    assert [(d.ok, d.detail) for d in log] == [(True, "HTTP 200, 2 bytes")]
 
 
 def test_retries_with_backoff_then_delivered(svc: Services, receiver: Receiver) -> None:
@@ -353,7 +353,7 @@ def test_retries_with_backoff_then_delivered(svc: Services, receiver: Receiver) 
     assert m.status == "sent" and m.attempts == 3 and as_utc(m.sent_at or T0) == t2 and m.last_error is None
     log = _deliveries(svc, mid)
     assert [(d.attempt, d.ok) for d in log] == [(1, False), (2, False), (3, True)]
-    assert log[0].detail == "HTTP 500: temporarily broken" and log[2].detail == "HTTP 200"
+    assert log[0].detail == "HTTP 500, 18 bytes" and log[2].detail == "HTTP 200, 2 bytes"  # never the body
     assert [as_utc(d.at) for d in log] == [T0, t1, t2]
     # every try carried the same event id, each signed at its own send time
     ids_seen = {json.loads(b)["id"] for _, b in receiver.requests}

@@ -79,8 +79,9 @@ Among the others (the mandatory ones): any ``fail`` -> ``not_live``; all ``pass`
 decision can never be ``live``. The score is the lowest score among the mandatory checks.
 
 Memory: at most ``max_frames`` frames are accepted (600: 40 s at 15 fps). Each keeps its
-:class:`FrameAnalysis` and its pixels in the form they came: JPEG bytes as received
-(~30-60 kB at 640 x 480), or a reference to the caller's array. Three decoded frames are
+:class:`FrameAnalysis` and its pixels: a JPEG stripped of comments, unknown application
+segments and trailing bytes (the same pixels; ~30-60 kB at 640 x 480), another format
+re-encoded as PNG, or a reference to the caller's array; ``stored_bytes`` counts them. Three decoded frames are
 pinned (first and last frontal frame, the selfie). At ``finish`` the presentation-attack
 checks get the frames as a lazy sequence that decodes on access (a small cache), so the
 decoded sequence is never held in memory at once.
@@ -104,7 +105,7 @@ import numpy as np
 
 from openidv.checks import CheckResult, Status
 from openidv.errors import CorruptImageError, EmptyImageError, ImageError, NotAnImageError, OpenIDVError
-from openidv.imaging import as_rgb
+from openidv.imaging import as_rgb, compact_encoding
 from openidv.liveness.frame import (
     DEFAULT_FRAME_CONFIG,
     GUIDANCE_BACK,
@@ -257,6 +258,7 @@ class LivenessSession:
     _ears_before_baseline: deque[float] = field(default_factory=lambda: deque(maxlen=15), repr=False)
     _recent_widths: deque[float] = field(default_factory=lambda: deque(maxlen=5), repr=False)
     _stored: list[bytes | np.ndarray] = field(default_factory=list, repr=False)  #: parallel to ``analyses``
+    stored_bytes: int = 0  #: bytes held by ``_stored`` (encoded frames and arrays)
     _last_ts: float = -math.inf
     _first_frontal: _Pinned | None = field(default=None, repr=False)
     _last_frontal: _Pinned | None = field(default=None, repr=False)
@@ -582,7 +584,9 @@ def _add_frame(
 
     index = len(session.analyses)
     session.analyses.append(analysis)
-    session._stored.append(raw if raw is not None else rgb)
+    kept = compact_encoding(raw, rgb) if raw is not None else rgb
+    session._stored.append(kept)
+    session.stored_bytes += len(kept) if isinstance(kept, bytes) else kept.nbytes
 
     if ts <= session._last_ts:
         return _progress(session, guidance="please try again", failed_reason="timestamp_not_increasing")
@@ -818,6 +822,7 @@ def finish(session: LivenessSession, *, now: float) -> LivenessReport:
     report.timings_ms["finish"] = (time.perf_counter() - t0) * 1000.0
     session.report = report
     session._stored = []  # the pixels are no longer needed
+    session.stored_bytes = 0
     return report
 
 

@@ -20,6 +20,7 @@ from openidv.service.cases import Services
 from openidv.service.deps import Caller, CallerDep, DbDep, SvcDep, case_for, read_body
 from openidv.service.errors import UnauthorizedError
 from openidv.service.orm import Case
+from openidv.service.throttle import Bucket, parse_rate
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 #: OpenAPI description of the raw image bodies (JPEG or PNG bytes, not multipart)
@@ -68,9 +69,12 @@ class VideoCall(BaseModel):
     email: str | None = Field(None, max_length=320)
 
 
-async def _upload(request: Request, caller: Caller, svc: Services, db: Session, case_id: str) -> tuple[bytes, Case]:
-    """The size-limited raw body, and the case it is for (database work off the event loop)."""
-    data = await read_body(request, svc.settings.max_upload_bytes)
+async def _upload(
+    request: Request, caller: Caller, svc: Services, db: Session, case_id: str, limit: int, what: str = "uploads"
+) -> tuple[bytes, Case]:
+    """The raw body, refused (413) past ``limit`` bytes, and the case it is for (database work off
+    the event loop)."""
+    data = await read_body(request, limit, what)
     return data, await run_in_threadpool(case_for, svc, db, caller, case_id)
 
 
@@ -79,8 +83,10 @@ def create_case(body: CreateCase, caller: CallerDep, svc: SvcDep, db: DbDep, req
     """Create a verification case (API key required)."""
     if caller.channel is None:
         raise UnauthorizedError("creating a case needs an API key", code="api_key_required")
+    rate = parse_rate(svc.settings.rate_create_case)
+    svc.throttle.hit(Bucket.CREATE_CASE, rate, caller.channel, "too many cases created with this API key")
     case, token = cases.create_case(svc, db, channel=caller.channel, actor=caller.actor, external_ref=body.external_ref)
-    base = str(request.base_url).rstrip("/")
+    base = svc.settings.public_url.rstrip("/")  # never the Host header: a client chooses that
     return CaseCreated(
         case_id=case.id,
         token=token,
@@ -125,7 +131,7 @@ async def capture(
     content_type: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """Upload one document photo (raw JPEG/PNG body). Returns accepted, or a retake with reasons."""
-    data, case = await _upload(request, caller, svc, db, case_id)
+    data, case = await _upload(request, caller, svc, db, case_id, svc.settings.max_upload_bytes)
     return await run_in_threadpool(cases.add_capture, svc, db, case, step, data, content_type, actor=caller.actor)
 
 
@@ -154,7 +160,7 @@ async def liveness_frame(
     While ``current`` is ``screen_light`` the answer carries ``screen_colour`` ("#rrggbb"): fill the
     screen with it, wait for the display to show it (a repaint and ~120 ms), then capture the next frame.
     """
-    data, case = await _upload(request, caller, svc, db, case_id)
+    data, case = await _upload(request, caller, svc, db, case_id, svc.settings.liveness_max_frame_bytes, "frames")
     return await run_in_threadpool(cases.liveness_frame, svc, db, case, data, content_type, ts)
 
 
@@ -173,10 +179,16 @@ def submit(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep, request: Req
 
 
 @router.post("/cases/{case_id}/video-call")
-def video_call(case_id: str, body: VideoCall, caller: CallerDep, svc: SvcDep, db: DbDep) -> dict[str, Any]:
+def video_call(
+    case_id: str, body: VideoCall, caller: CallerDep, svc: SvcDep, db: DbDep, request: Request
+) -> dict[str, Any]:
     """Ask for an in-person video call instead of (or after failing) the biometric flow."""
     case = case_for(svc, db, caller, case_id)
-    cases.request_video_call(svc, db, case, reason="requested", actor=caller.actor, email=body.email)
+    svc.throttle.per_client(
+        Bucket.VIDEO_CALL, svc.settings.rate_video_call, request, "too many video-call requests from this address"
+    )
+    email = (body.email or "").strip() or None
+    cases.request_video_call(svc, db, case, reason="requested", actor=caller.actor, email=email)
     return cases.seller_status(case)
 
 

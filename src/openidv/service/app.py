@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,12 +23,15 @@ from openidv.service.cases import Services
 from openidv.service.crypto import CryptoError, load_key_ring
 from openidv.service.db import make_engine, migrate, session_factory
 from openidv.service.errors import ServiceError
+from openidv.service.guards import BodyGuard, BodyRefusedError, refused_cause
 from openidv.service.lifecycle import TransitionError
 from openidv.service.personal import seal_plaintext_reports
 from openidv.service.retention import expire_stale, purge_due
 from openidv.service.settings import Environment, ServiceSettings
 
 log = logging.getLogger(__name__)
+#: routes whose body is a raw image (their own, larger limits)
+UPLOAD_PATH = re.compile(r"^/api/v1/cases/[^/]+/(captures/[^/]+|liveness/frames)$")
 STATIC = Path(__file__).parent / "static"
 #: scripts only from this origin (the capture page's JSON island is data, not script); camera frames
 #: are drawn from a MediaStream into a canvas and sent with fetch
@@ -89,10 +93,15 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
 
 
-def _error(request: Request, status: int, code: str, message: str) -> Response:
+def _error(request: Request, status: int, code: str, message: str, retry_after_s: int | None = None) -> Response:
+    response: Response
     if _wants_json(request):
-        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-    return web.render(request, "error.html", status, code=code, message=message, status=status)
+        response = JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    else:
+        response = web.render(request, "error.html", status, code=code, message=message, status=status)
+    if retry_after_s is not None:
+        response.headers["Retry-After"] = str(max(1, retry_after_s))
+    return response
 
 
 def create_app(settings: ServiceSettings | None = None, services: Services | None = None) -> FastAPI:
@@ -130,9 +139,23 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
         version="0.1.0",
         summary="Identity verification: documents, liveness, face match",
         lifespan=lifespan,
+        # the interactive docs load their scripts from a CDN: development only (/openapi.json stays)
+        docs_url="/docs" if settings.api_docs else None,
+        redoc_url="/redoc" if settings.api_docs else None,
     )
     app.state.services = svc
     app.state.settings = settings
+
+    def body_limit(path: str) -> int:
+        """Image uploads take the upload limits (checked again per route); other bodies JSON / form ones."""
+        if UPLOAD_PATH.match(path):
+            return max(settings.max_upload_bytes, settings.liveness_max_frame_bytes)
+        return settings.max_body_bytes
+
+    def error_app(scope: dict[str, Any], status: int, code: str, message: str) -> Response:
+        return _error(Request(scope), status, code, message)
+
+    app.add_middleware(BodyGuard, limit_for=body_limit, body_timeout_s=settings.body_timeout_s, error=error_app)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -157,7 +180,7 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> Response:
-        return _error(request, exc.status, exc.code, exc.message)
+        return _error(request, exc.status, exc.code, exc.message, exc.retry_after_s)
 
     @app.exception_handler(console.LoginRequiredError)
     async def login_required(request: Request, exc: console.LoginRequiredError) -> Response:
@@ -179,8 +202,15 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
         parts = [f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()]
         return _error(request, 422, "invalid_request", "; ".join(parts) or "invalid request")
 
+    @app.exception_handler(BodyRefusedError)
+    async def body_refused(request: Request, exc: BodyRefusedError) -> Response:
+        return _error(request, exc.status, exc.code, exc.message)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        refused = refused_cause(exc)  # FastAPI turns an error met while parsing a body into a 400
+        if refused is not None:
+            return _error(request, refused.status, refused.code, refused.message)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _error(request, exc.status_code, code, str(exc.detail))
 

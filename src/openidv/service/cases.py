@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from openidv.decision.policy import DEFAULT_POLICY, Outcome, PolicyConfig, recommend
 from openidv.document.capture import capture_verdict
 from openidv.document.engine import DocumentConfig, SideAnalysis, analyse_side, build_report
-from openidv.imaging import decode_image, encode_jpeg
+from openidv.imaging import decode_image, encode_jpeg, image_size, jpeg_metadata
+from openidv.liveness.session import LivenessSession
 from openidv.service import crypto, personal
 from openidv.service.blobstore import BlobStore
 from openidv.service.db import as_utc
@@ -34,13 +35,18 @@ from openidv.service.errors import (
     ConflictError,
     GoneError,
     NotFoundError,
+    PayloadTooLargeError,
+    ServiceBusyError,
+    ServiceError,
+    TooManyRequestsError,
     UnprocessableError,
     UnsupportedMediaError,
 )
 from openidv.service.lifecycle import FINAL, OPEN_FOR_CAPTURE, PENDING, CaseState, check_transition
 from openidv.service.orm import Blob, Capture, Case, CaseEvent, VideoCallRequest, new_id, utcnow
-from openidv.service.runtime import LiveEntry, Runtime
+from openidv.service.runtime import SESSION_OVERHEAD_BYTES, LiveEntry, MemoryBudgetError, Runtime
 from openidv.service.settings import DecisionMode, ServiceSettings
+from openidv.service.throttle import Bucket, Throttle, parse_rate
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +84,7 @@ class Services:
     keys: crypto.KeyRing
     blobs: BlobStore
     runtime: Runtime = field(default_factory=Runtime)
+    throttle: Throttle = field(default_factory=Throttle)
     policy: PolicyConfig = DEFAULT_POLICY
     clock: Callable[[], datetime] = utcnow
 
@@ -227,6 +234,15 @@ def ensure_not_expired(svc: Services, db: Session, case: Case) -> None:
         raise GoneError("this verification has expired; please start a new one")
 
 
+def check_email(email: str | None) -> None:
+    """Refuse (422 ``bad_email``) an address that cannot be one: no '@', spaces or control
+    characters (header injection), over 320 characters. None or empty: no address."""
+    if email and (
+        "@" not in email or len(email) > 320 or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in email)
+    ):
+        raise UnprocessableError("that email address does not look right", code="bad_email")
+
+
 def set_eligibility(
     svc: Services,
     db: Session,
@@ -246,8 +262,7 @@ def set_eligibility(
     # refuse before recording anything: a refused applicant must not be able to go on to consent
     if document_type not in DOCUMENT_TYPES:
         raise UnprocessableError(f"document_type must be one of {sorted(DOCUMENT_TYPES)}", code="bad_document_type")
-    if email and ("@" not in email or len(email) > 320 or any(ch.isspace() for ch in email)):
-        raise UnprocessableError("that email address does not look right", code="bad_email")
+    check_email(email)
     if not us_resident:
         raise UnprocessableError(
             "online verification is available to US residents only; you can ask for a video call instead",
@@ -271,6 +286,13 @@ def set_eligibility(
 
 
 def set_consent(svc: Services, db: Session, case: Case, *, accepted: bool, version: str, actor: str) -> None:
+    """Record the applicant's consent; only the applicant (case token or cookie) can give it."""
+    if actor != "applicant":
+        raise ServiceError(
+            "consent is given by the applicant in their own browser, not through an API key",
+            code="applicant_only",
+            status=403,
+        )
     ensure_not_expired(svc, db, case)
     if case.state != CaseState.STARTED.value or not case.document_type:
         raise ConflictError("answer the eligibility questions first", code="out_of_order")
@@ -288,6 +310,7 @@ def set_consent(svc: Services, db: Session, case: Case, *, accepted: bool, versi
 def request_video_call(
     svc: Services, db: Session, case: Case, *, reason: str, actor: str, email: str | None = None
 ) -> None:
+    check_email(email)
     if case.state == CaseState.VIDEO_CALL_REQUESTED.value:
         return
     transition(svc, db, case, CaseState.VIDEO_CALL_REQUESTED, actor, reason=reason)
@@ -367,6 +390,26 @@ def sniff_media_type(data: bytes, declared: str | None) -> str:
     return media
 
 
+def require_live_capture(data: bytes, actor: str) -> None:
+    """Refuse (422 ``live_capture_required``) what is not a frame of the capture page's camera.
+
+    The page encodes camera frames as JPEG in the browser (canvas), which writes no camera
+    or editor metadata. A PNG, a JPEG with Exif, XMP or Photoshop segments (what phones,
+    scanners and editors write), or any photo sent with an API key is a file. A client that
+    re-encodes a file the way the page does passes: this enforces the setting, it does not
+    detect injected images (the document and liveness checks look for those).
+    """
+    if actor != "applicant":
+        raise UnprocessableError("document photos come from the applicant's live capture", code="live_capture_required")
+    found = jpeg_metadata(data)
+    if found is None or found:
+        what = "a PNG file" if found is None else f"a file ({', '.join(found)} metadata)"
+        raise UnprocessableError(
+            f"this looks like {what}; take the photo with the camera on the capture page",
+            code="live_capture_required",
+        )
+
+
 # --------------------------------------------------------------------------- blobs
 
 
@@ -425,6 +468,8 @@ def add_capture(
         raise ConflictError("the face step uses the liveness endpoints", code="wrong_endpoint")
     _require_step(svc, db, case, step)
     media = sniff_media_type(data, declared_type)
+    if not svc.settings.allow_file_upload:
+        require_live_capture(data, actor)
     role = "back" if step == "document_back" else "front"
     side = analyse_side(data, role, DocumentConfig(max_pixels=svc.settings.max_image_pixels))
     if side.error is not None:
@@ -498,7 +543,7 @@ def liveness_start(svc: Services, db: Session, case: Case, *, actor: str) -> dic
     session = start_session(
         now=time.time(), rng=rng, ttl_s=svc.settings.liveness_ttl_s, screen_light=svc.settings.liveness_screen_light
     )
-    svc.runtime.start_liveness(case.id, session)
+    _register_session(svc, case, session)
     attempt = len(_attempts(case, LIVENESS)) + 1
     capture = Capture(
         case_id=case.id, step=LIVENESS, attempt=attempt, accepted=False, reasons=["in_progress"], created_at=svc.clock()
@@ -519,6 +564,51 @@ def liveness_start(svc: Services, db: Session, case: Case, *, actor: str) -> dic
     }
 
 
+def _register_session(svc: Services, case: Case, session: LivenessSession) -> None:
+    """Hold the session's share of the liveness memory budget, or refuse it (503 + Retry-After)."""
+    now = time.time()
+    svc.runtime.drop_expired(now, grace_s=10.0)
+    try:
+        svc.runtime.start_liveness(
+            case.id,
+            session,
+            reserve=svc.settings.liveness_session_bytes + SESSION_OVERHEAD_BYTES,
+            budget=svc.settings.liveness_memory_budget,
+        )
+    except MemoryBudgetError as exc:
+        session.close()
+        log.warning("liveness start refused: %s", exc)
+        raise ServiceBusyError(
+            "the face check is busy with other applicants; please try again in a minute",
+            code="liveness_busy",
+            retry_after_s=exc.retry_after_s,
+        ) from exc
+
+
+def _admit_frame(svc: Services, case: Case, entry: LiveEntry, data: bytes) -> None:
+    """Refuse a frame over the rate (429), the session's frame count (429), the pixel budget or the
+    session's memory share (413); counts the frames let through."""
+    cfg = svc.settings
+    svc.throttle.hit(Bucket.LIVENESS_FRAME, parse_rate(cfg.liveness_frame_rate), case.id, "frames are sent too fast")
+    if entry.frames_received >= cfg.liveness_max_frames:
+        raise TooManyRequestsError(
+            f"a face check takes at most {cfg.liveness_max_frames} frames; finish it or start again",
+            code="too_many_frames",
+        )
+    size = image_size(data)
+    if size is not None and size[0] * size[1] > cfg.liveness_max_frame_pixels:
+        raise PayloadTooLargeError(
+            f"the frame is {size[0]}x{size[1]} pixels; send at most {cfg.liveness_max_frame_pixels} pixels",
+            code="frame_too_large",
+        )
+    if entry.session.stored_bytes + len(data) > cfg.liveness_session_bytes:
+        raise PayloadTooLargeError(
+            "this face check has received too much image data; finish it or start again",
+            code="session_data_limit",
+        )
+    entry.frames_received += 1
+
+
 def _live_entry(svc: Services, case: Case) -> LiveEntry:
     entry = svc.runtime.liveness(case.id)
     if entry is None:
@@ -535,6 +625,7 @@ def liveness_frame(
     sniff_media_type(data, declared)
     entry = _live_entry(svc, case)
     with entry.lock:
+        _admit_frame(svc, case, entry, data)
         p = add_frame(entry.session, data, client_ts, now=time.time())
     return {
         "current": None if p.current is None else p.current.value,

@@ -52,6 +52,18 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         "--password", default=None, help="the password (prefer the prompt: arguments end up in shell history)"
     )
     p.set_defaults(handler=_cmd_users_add)
+    for action, text in (
+        ("disable", "disable an account and end its login sessions"),
+        ("enable", "enable a disabled account"),
+        ("revoke", "end every login session of an account"),
+    ):
+        p = ussub.add_parser(action, parents=[common], help=text)
+        p.add_argument("name")
+        p.set_defaults(handler=_cmd_users_change, action=action)
+    p = ussub.add_parser("passwd", parents=[common], help="set a new password (unlocks, ends the sessions)")
+    p.add_argument("name")
+    p.add_argument("--password", default=None, help="the password (prefer the prompt)")
+    p.set_defaults(handler=_cmd_users_change, action="passwd")
 
     p = sub.add_parser(
         "purge",
@@ -117,12 +129,15 @@ def _cmd_serve(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     import uvicorn
 
     from openidv.service.app import create_app
+    from openidv.service.guards import slow_header_protocol
     from openidv.service.logs import uvicorn_log_config
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(services=_services())
+    settings = app.state.settings
     scheme = "https" if args.ssl_certfile else "http"
-    print(f"openidv: serving on {scheme}://{args.host}:{args.port}/  (API docs: /docs)", flush=True)
+    docs = "/docs" if settings.api_docs else "/openapi.json; OPENIDV_API_DOCS=true serves /docs"
+    print(f"openidv: serving on {scheme}://{args.host}:{args.port}/  (API docs: {docs})", flush=True)
     uvicorn.run(
         app,
         host=args.host,
@@ -132,6 +147,7 @@ def _cmd_serve(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         log_level=args.log_level,
         log_config=uvicorn_log_config(),
         workers=1,
+        http=slow_header_protocol(settings.header_timeout_s),
     )
     return {}, "openidv: stopped"
 
@@ -277,17 +293,45 @@ def _cmd_report_agreement(args: argparse.Namespace) -> tuple[dict[str, Any], str
     return payload, text
 
 
-def _cmd_users_add(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+def _ask_password(name: str, given: str | None) -> str:
     import getpass
 
+    if given is not None:
+        return given
+    password = getpass.getpass(f"password for {name}: ")
+    if getpass.getpass("again: ") != password:
+        raise CommandError("the passwords differ")
+    return password
+
+
+def _cmd_users_change(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    """users disable / enable / revoke / passwd NAME."""
+    from openidv.service import auth
+    from openidv.service.errors import ServiceError
+
+    password = _ask_password(args.name, args.password) if args.action == "passwd" else ""
+    svc = _services()
+    with svc.sessions() as db:
+        try:
+            user = auth.user_named(db, args.name)
+            if args.action == "passwd":
+                auth.set_password(db, user, password, "cli")
+            elif args.action == "revoke":
+                auth.revoke_sessions(db, user, "cli")
+            else:
+                auth.set_disabled(db, user, args.action == "disable", "cli")
+        except ServiceError as exc:
+            raise CommandError(exc.message) from exc
+        db.commit()
+    done = {"disable": "disabled", "enable": "enabled", "revoke": "logged out", "passwd": "changed the password of"}
+    return {"name": args.name, "action": args.action}, f"{done[args.action]} {args.name}"
+
+
+def _cmd_users_add(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     from openidv.service.auth import create_user
     from openidv.service.errors import ServiceError
 
-    password = args.password
-    if password is None:
-        password = getpass.getpass(f"password for {args.name}: ")
-        if getpass.getpass("again: ") != password:
-            raise CommandError("the passwords differ")
+    password = _ask_password(args.name, args.password)
     svc = _services()
     with svc.sessions() as db:
         try:

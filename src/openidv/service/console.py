@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from openidv.service import auth, cases, review
 from openidv.service.deps import DbDep, SvcDep
-from openidv.service.errors import NotFoundError, ServiceError
+from openidv.service.errors import NotFoundError, ServiceError, UnauthorizedError
 from openidv.service.orm import AuditEntry, Case, LoginSession, User, VideoSlot
+from openidv.service.throttle import Bucket, client_address, parse_rate
 from openidv.service.web import render
 
 router = APIRouter(prefix="/review", include_in_schema=False)
@@ -63,10 +64,20 @@ def login_submit(
     name: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> Response:
+    failures, address = parse_rate(svc.settings.rate_login_failures), client_address(request)
     try:
-        token, _ = auth.login(db, svc.settings, name.strip(), password, svc.clock())
+        svc.throttle.per_client(Bucket.LOGIN, svc.settings.rate_login, request, "too many login attempts")
+        svc.throttle.check(Bucket.LOGIN_FAILURE, failures, address, "too many failed logins from this address")
+        try:
+            token, _ = auth.login(db, svc.settings, name.strip(), password, svc.clock())
+        except UnauthorizedError:
+            svc.throttle.count(Bucket.LOGIN_FAILURE, failures, address)
+            raise
     except ServiceError as exc:
-        return render(request, "review/login.html", exc.status, error=exc.message, name=name)
+        page = render(request, "review/login.html", exc.status, error=exc.message, name=name)
+        if exc.retry_after_s is not None:
+            page.headers["Retry-After"] = str(exc.retry_after_s)
+        return page
     response = _back("/review")
     response.set_cookie(
         auth.REVIEW_COOKIE,

@@ -89,16 +89,24 @@ def case_for(svc: Services, db: Session, caller: Caller, case_id: str) -> Case:
     return case_by_id(db, case_id, channel=caller.channel)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+def human_size(n: int) -> str:
+    """``n`` bytes as a short text: "400 kB", "8 MB" (binary units)."""
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.3g} MB"
+    return f"{n / 1024:.3g} kB" if n >= 1024 else f"{n} bytes"
+
+
+async def read_body(request: Request, limit: int, what: str = "uploads") -> bytes:
     """The request body, refusing (413) anything over ``limit`` bytes before reading it all."""
+    message = f"{what} are limited to {human_size(limit)}"
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError(f"uploads are limited to {limit // (1024 * 1024)} MB")
+        raise PayloadTooLargeError(message)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLargeError(f"uploads are limited to {limit // (1024 * 1024)} MB")
+            raise PayloadTooLargeError(message)
         chunks.append(chunk)
     return b"".join(chunks)

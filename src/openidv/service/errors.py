@@ -7,13 +7,17 @@ class ServiceError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, status: int | None = None, retry_after_s: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
         if status is not None:
             self.status = status
+        #: seconds after which the client may try again (sent as ``Retry-After``)
+        self.retry_after_s = retry_after_s
 
 
 class NotFoundError(ServiceError):
@@ -51,3 +55,17 @@ class UnsupportedMediaError(ServiceError):
 class UnprocessableError(ServiceError):
     status = 422
     code = "unprocessable"
+
+
+class TooManyRequestsError(ServiceError):
+    """A rate limit was reached; ``retry_after_s`` says when to try again."""
+
+    status = 429
+    code = "too_many_requests"
+
+
+class ServiceBusyError(ServiceError):
+    """A shared resource (the liveness memory budget) is full for now."""
+
+    status = 503
+    code = "busy"

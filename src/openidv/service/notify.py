@@ -36,13 +36,12 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from openidv.service import crypto
+from openidv.service import crypto, egress
 from openidv.service.cases import SELLER_STATUS, STEP_LABELS, Services
 from openidv.service.db import as_utc
 from openidv.service.errors import UnprocessableError
@@ -121,11 +120,12 @@ def set_webhook(svc: Services, db: Session, api_key: ApiKey, url: str) -> bytes:
     The secret is stored only wrapped by the current master key (associated data
     ``webhook:<key name>``); show it to the integrator once. The caller commits.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise UnprocessableError("the webhook URL must be an absolute http(s) URL", code="bad_webhook_url")
     if len(url) > 2000:
         raise UnprocessableError("the webhook URL is longer than 2000 characters", code="bad_webhook_url")
+    try:
+        egress.check_url(url, development=svc.settings.webhook_development, unresolved_ok=True)
+    except egress.EgressRefusedError as exc:
+        raise UnprocessableError(f"webhook URL refused: {exc}", code="bad_webhook_url") from exc
     secret = secrets.token_bytes(WEBHOOK_SECRET_BYTES)
     wrapped = svc.keys.wrap(secret, webhook_secret_aad(api_key.name))
     api_key.webhook_url = url
@@ -350,20 +350,21 @@ def webhook_body(message: OutboxMessage) -> bytes:
     return json.dumps(message.payload["body"], separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
 
 
-def _send_webhook(url: str, body: bytes, secret: bytes, now: datetime) -> Attempt:
+def _send_webhook(url: str, body: bytes, secret: bytes, now: datetime, development: bool) -> Attempt:
+    """POST to a public address checked at connect time; only the answer's status and size are
+    recorded (a receiver's body may carry anything, and admins see the delivery log)."""
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "openidv-webhook/1",
         SIGNATURE_HEADER: sign(secret, body, int(now.timestamp())),
     }
     try:
-        r = httpx.post(url, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT_S)
+        reply = egress.post(url, body, headers, timeout_s=WEBHOOK_TIMEOUT_S, development=development)
+    except egress.EgressRefusedError as exc:
+        return Attempt(False, _clip(f"refused: {exc}"))
     except httpx.HTTPError as exc:
         return Attempt(False, _clip(f"HTTP error: {type(exc).__name__}: {exc}"))
-    detail = f"HTTP {r.status_code}"
-    if not r.is_success and r.text:
-        detail += f": {r.text}"
-    return Attempt(r.is_success, _clip(detail))
+    return Attempt(reply.ok, f"HTTP {reply.status}, {reply.size} bytes")
 
 
 def _prepare(svc: Services, db: Session, message: OutboxMessage, now: datetime) -> Callable[[], Attempt] | Attempt:
@@ -386,8 +387,8 @@ def _prepare(svc: Services, db: Session, message: OutboxMessage, now: datetime) 
             secret = webhook_secret(svc, api_key)
         except (NotifyError, crypto.CryptoError) as exc:
             return Attempt(False, f"cannot sign: {exc}", permanent=True)
-        url, body = message.recipient, webhook_body(message)
-        return lambda: _send_webhook(url, body, secret, now)
+        url, body, dev = message.recipient, webhook_body(message), svc.settings.webhook_development
+        return lambda: _send_webhook(url, body, secret, now, dev)
     return Attempt(False, f"unknown channel {message.channel!r}", permanent=True)
 
 

@@ -13,6 +13,7 @@ Nothing here is written to disk; face embeddings exist only inside ``face.matchi
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -51,11 +52,28 @@ class LruCache(Generic[K, V]):
             return self._items.pop(key, None)
 
 
+#: memory of a liveness session besides its frames, bytes: the face tracker (mediapipe face mesh,
+#: ~29 MB measured per instance) and up to three pinned decoded frames (<= 3.7 MB each at 1280 x 960)
+SESSION_OVERHEAD_BYTES = 40 * 1024 * 1024
+
+
+class MemoryBudgetError(Exception):
+    """The open liveness sessions' reservations leave no room for another session."""
+
+    def __init__(self, in_use: int, budget: int, retry_after_s: int) -> None:
+        super().__init__(f"liveness sessions hold {in_use} of {budget} bytes")
+        self.in_use = in_use
+        self.budget = budget
+        self.retry_after_s = retry_after_s  #: until the first open session expires, seconds
+
+
 @dataclass
 class LiveEntry:
     session: LivenessSession
     lock: threading.Lock = field(default_factory=threading.Lock)
     started: float = field(default_factory=time.time)
+    reserved: int = 0  #: bytes of the shared budget held for this session
+    frames_received: int = 0  #: frames sent to this session, refused ones included
 
 
 class Runtime:
@@ -66,9 +84,22 @@ class Runtime:
         self._live: dict[str, LiveEntry] = {}
         self._lock = threading.Lock()
 
-    def start_liveness(self, case_id: str, session: LivenessSession) -> LiveEntry:
-        entry = LiveEntry(session)
+    def reserved_bytes(self) -> int:
+        """Bytes of the liveness memory budget held by the open sessions."""
         with self._lock:
+            return sum(e.reserved for e in self._live.values())
+
+    def start_liveness(
+        self, case_id: str, session: LivenessSession, *, reserve: int = 0, budget: int | None = None
+    ) -> LiveEntry:
+        """Register ``session`` for ``case_id`` (replacing the case's earlier one), holding ``reserve``
+        bytes of the shared ``budget``; raises :class:`MemoryBudgetError` when they do not fit."""
+        entry = LiveEntry(session, reserved=reserve)
+        with self._lock:
+            in_use = sum(e.reserved for k, e in self._live.items() if k != case_id)
+            if budget is not None and in_use + reserve > budget:
+                first_expiry = min((e.session.expires_at for e in self._live.values()), default=time.time())
+                raise MemoryBudgetError(in_use, budget, max(1, math.ceil(first_expiry - time.time())))
             old = self._live.pop(case_id, None)
             self._live[case_id] = entry
         if old is not None:
@@ -85,10 +116,10 @@ class Runtime:
         if entry is not None:
             entry.session.close()
 
-    def drop_expired(self, now: float) -> int:
-        """Forget liveness sessions past their expiry; returns how many were dropped."""
+    def drop_expired(self, now: float, grace_s: float = 60.0) -> int:
+        """Forget liveness sessions ``grace_s`` past their expiry; returns how many were dropped."""
         with self._lock:
-            dead = [k for k, e in self._live.items() if now > e.session.expires_at + 60]
+            dead = [k for k, e in self._live.items() if now > e.session.expires_at + grace_s]
             entries = [self._live.pop(k) for k in dead]
         for e in entries:
             e.session.close()

@@ -9,10 +9,11 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from openidv.imaging import DEFAULT_MAX_PIXELS
+from openidv.service.throttle import parse_rate
 
 
 class DecisionMode(StrEnum):
@@ -45,8 +46,11 @@ class ServiceSettings(BaseSettings):
     max_upload_bytes: int = Field(8 * 1024 * 1024, gt=0)
     #: largest accepted image, pixels (width x height); decompression bombs are refused before decoding
     max_image_pixels: int = Field(DEFAULT_MAX_PIXELS, gt=0)
-    #: let applicants upload files instead of using the live camera (off: live capture only)
+    #: let applicants upload files instead of using the live camera (off: live capture only, enforced by the
+    #: server: PNGs, JPEGs with Exif/XMP/Photoshop metadata and photos sent with an API key get 422)
     allow_file_upload: bool = False
+    #: serve the interactive API docs (/docs, /redoc), whose scripts come from a CDN: development only
+    api_docs: bool = False
     #: capture attempts per step before the case offers the video call
     max_attempts: int = Field(3, ge=1)
     #: a case not submitted within this many seconds expires
@@ -69,6 +73,40 @@ class ServiceSettings(BaseSettings):
     face_operating_point: str = "1e-3"
     #: decision mode (see DecisionMode)
     decision_mode: DecisionMode = DecisionMode.MANUAL
+    # --- request limits and rate limits
+    #: largest JSON or form body, bytes (image uploads have their own limits above and below); larger: 413
+    max_body_bytes: int = Field(64 * 1024, gt=0)
+    #: a request's line and headers must arrive within this many seconds of the connection opening (or of
+    #: the previous answer on it); slower: 408 and the connection is closed
+    header_timeout_s: float = Field(10.0, gt=0)
+    #: a request's body must arrive within this many seconds of its headers (8 MB at 1 Mbit/s: 64 s); slower: 408
+    body_timeout_s: float = Field(90.0, gt=0)
+    #: rate limits in the ``limits`` notation ("10/minute", "5 per 10 seconds"); past one: 429 + Retry-After.
+    #: Verifications opened with ``POST /start``, per client address
+    rate_start: str = "10/minute"
+    #: cases created through the API, per API key
+    rate_create_case: str = "120/minute"
+    #: reviewer login attempts, per client address
+    rate_login: str = "10/minute"
+    #: failed reviewer logins per client address; past it the address waits until the oldest leaves the window
+    rate_login_failures: str = "10 per 15 minutes"
+    #: video-call requests and bookings, per client address
+    rate_video_call: str = "5/hour"
+
+    # --- liveness resource limits (frames are held in memory until the session finishes)
+    #: largest liveness frame, bytes (the capture page sends 640 px JPEGs of ~30-80 kB); larger: 413
+    liveness_max_frame_bytes: int = Field(400 * 1024, gt=0)
+    #: largest liveness frame, pixels (width x height, read from the header before decoding); larger: 413
+    liveness_max_frame_pixels: int = Field(1280 * 960, gt=0)
+    #: liveness frames accepted per case (the capture page sends ~11 a second); faster: 429
+    liveness_frame_rate: str = "15/second"
+    #: frames accepted per liveness session; more: 429
+    liveness_max_frames: int = Field(600, gt=0)
+    #: frame bytes one session may hold (JPEGs stripped of padding, ~40 kB each at 640 x 480); more: 413
+    liveness_session_bytes: int = Field(32 * 1024 * 1024, gt=0)
+    #: memory all open liveness sessions share, bytes: each reserves ``liveness_session_bytes`` plus its
+    #: face tracker and pinned frames (~40 MB) when it starts; one that does not fit gets 503 + Retry-After
+    liveness_memory_budget: int = Field(512 * 1024 * 1024, gt=0)
     #: liveness frames kept (encrypted) for reviewers, besides the selfie
     keep_liveness_frames: int = Field(6, ge=0)
     #: load the models at start-up (in the background) so the first applicant does not wait
@@ -107,8 +145,18 @@ class ServiceSettings(BaseSettings):
     outbox_backoff_s: float = Field(5.0, gt=0)
     #: how often the worker looks for due messages, seconds
     outbox_poll_s: float = Field(2.0, gt=0)
+    #: development and tests only: webhooks may use http:// and reach loopback or private addresses
+    webhook_development: bool = False
     #: run the outbox worker inside the service process
     outbox_worker: bool = True
+
+    @field_validator(
+        "rate_start", "rate_create_case", "rate_login", "rate_login_failures", "rate_video_call", "liveness_frame_rate"
+    )
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        parse_rate(value)  # ValueError names the text and the notation
+        return value
 
     @model_validator(mode="after")
     def _no_password_in_clear(self) -> ServiceSettings:

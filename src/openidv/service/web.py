@@ -19,7 +19,9 @@ from openidv.service.deps import CASE_COOKIE, DbDep, SvcDep
 from openidv.service.errors import NotFoundError, ServiceError
 from openidv.service.lifecycle import OPEN_FOR_CAPTURE, PENDING, CaseState
 from openidv.service.orm import Case
+from openidv.service.throttle import Bucket
 
+VIDEO_CALL_RATE_MESSAGE = "too many video-call requests from this address"
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
 
@@ -72,6 +74,9 @@ def home(request: Request) -> HTMLResponse:
 
 @router.post("/start")
 def start(request: Request, svc: SvcDep, db: DbDep) -> Response:
+    svc.throttle.per_client(
+        Bucket.START, svc.settings.rate_start, request, "too many verifications were started from this address"
+    )
     _, token = cases.create_case(svc, db, channel="web", actor="applicant")
     response = RedirectResponse("/eligibility", status_code=303)
     _set_cookie(response, request, token, svc.settings.case_ttl_s + 30 * 86400)
@@ -241,6 +246,7 @@ def video_call_book(request: Request, svc: SvcDep, db: DbDep, slot_id: Annotated
     from openidv.service.review import book_slot
 
     case, _ = _case(request, svc, db)
+    svc.throttle.per_client(Bucket.VIDEO_CALL, svc.settings.rate_video_call, request, VIDEO_CALL_RATE_MESSAGE)
     book_slot(svc, db, case, slot_id)
     return RedirectResponse("/video-call", status_code=303)
 
@@ -250,9 +256,12 @@ def video_call_submit(
     request: Request, svc: SvcDep, db: DbDep, email: Annotated[str | None, Form()] = None
 ) -> Response:
     case, _ = _case(request, svc, db)
+    svc.throttle.per_client(Bucket.VIDEO_CALL, svc.settings.rate_video_call, request, VIDEO_CALL_RATE_MESSAGE)
+    address = (email or "").strip() or None
+    cases.check_email(address)  # the same rule as the eligibility page's address
     if case.state == CaseState.STARTED.value and not case.document_type:
         case.eligibility = {"biometric": False, "at": svc.clock().isoformat()}
-    if email:
-        case.contact_email = email.strip()[:320]
-    cases.request_video_call(svc, db, case, reason="requested", actor="applicant", email=email or None)
+    if address:
+        case.contact_email = address
+    cases.request_video_call(svc, db, case, reason="requested", actor="applicant", email=address)
     return RedirectResponse("/video-call", status_code=303)
