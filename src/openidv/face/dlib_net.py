@@ -29,9 +29,9 @@ into the convolution before it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 
@@ -101,7 +101,7 @@ class _Reader:
         self.data = data
         self.pos = 0
 
-    def int(self) -> int:
+    def integer(self) -> int:
         control = self._take(1)[0]
         size, negative = control & 0x0F, bool(control & 0x80)
         if size > 8:
@@ -110,10 +110,10 @@ class _Reader:
         return -value if negative else value
 
     def string(self) -> str:
-        return self._take(self.int()).decode("latin-1")
+        return self._take(self.integer()).decode("latin-1")
 
     def real(self) -> float:
-        mantissa, exponent = self.int(), self.int()
+        mantissa, exponent = self.integer(), self.integer()
         if exponent >= 32000:  # dlib's codes for inf, -inf and nan
             raise DlibFormatError(f"non-finite scalar at {self.pos}")
         return float(mantissa) * 2.0**exponent
@@ -125,17 +125,17 @@ class _Reader:
         return char == b"1"
 
     def tensor(self) -> np.ndarray:
-        version = self.int()
+        version = self.integer()
         if version != 2:
             raise DlibFormatError(f"tensor serialisation version {version} (expected 2) at {self.pos}")
-        shape = tuple(self.int() for _ in range(4))
+        shape = tuple(self.integer() for _ in range(4))
         count = int(np.prod(shape))
         return np.frombuffer(self._take(4 * count), dtype="<f4").astype(np.float32).reshape(shape)
 
     def alias(self) -> tuple[int, int, int, int]:
-        if self.int() != 1:
+        if self.integer() != 1:
             raise DlibFormatError(f"bad alias_tensor version at {self.pos}")
-        n, k, r, c = (self.int() for _ in range(4))
+        n, k, r, c = (self.integer() for _ in range(4))
         return n, k, r, c
 
     def _take(self, n: int) -> bytes:
@@ -154,11 +154,11 @@ _FIRST_LAYER_VERSION = 3  # the computing layer right above the input layer
 def read_layers(data: bytes) -> tuple[InputSpec, list[Layer]]:
     """The input layer and every layer from the input outwards (markers included)."""
     reader = _Reader(data)
-    if reader.int() != 1 or not reader.string().startswith("loss_metric"):
+    if reader.integer() != 1 or not reader.string().startswith("loss_metric"):
         raise DlibFormatError("not a dlib loss_metric network")
     reader.real(), reader.real()  # margin and distance threshold: training settings
-    versions = []
-    while (version := reader.int()) != _FIRST_LAYER_VERSION:
+    versions: list[int] = []
+    while (version := reader.integer()) != _FIRST_LAYER_VERSION:
         if version not in (_LAYER_VERSION, _MARKER_VERSION) or len(versions) > 10_000:
             raise DlibFormatError(f"unexpected layer version {version} at {reader.pos}")
         versions.append(version)
@@ -176,7 +176,7 @@ def _read_input(reader: _Reader) -> InputSpec:
     if name != "input_rgb_image_sized":
         raise DlibFormatError(f"input layer {name!r} (expected input_rgb_image_sized)")
     mean = (reader.real(), reader.real(), reader.real())
-    rows, cols = reader.int(), reader.int()
+    rows, cols = reader.integer(), reader.integer()
     if rows != cols or rows < 32:
         raise DlibFormatError(f"input size {rows}x{cols}")
     return InputSpec(mean, rows)
@@ -190,7 +190,7 @@ def _read_layer(reader: _Reader, *, first: bool = False) -> Layer:
     elif name in ("max_pool_2", "avg_pool_2"):
         kind = LayerKind.MAX_POOL if name.startswith("max") else LayerKind.AVG_POOL
         keys = ("rows", "cols", "stride_y", "stride_x", "pad_y", "pad_x")
-        layer = Layer(kind, {k: reader.int() for k in keys})
+        layer = Layer(kind, {k: reader.integer() for k in keys})
     elif name in ("relu_", "add_prev_"):
         layer = Layer(LayerKind.RELU if name == "relu_" else LayerKind.ADD_PREV)
     else:
@@ -200,16 +200,16 @@ def _read_layer(reader: _Reader, *, first: bool = False) -> Layer:
     for _ in range(3):  # gradient and cached-output tensors (empty in a saved net)
         reader.tensor()
     if first:
-        reader.int()  # sample expansion factor
+        reader.integer()  # sample expansion factor
     return layer
 
 
 def _read_conv(reader: _Reader, name: str) -> Layer:
     params = reader.tensor().reshape(-1)
     keys = ("filters", "rows", "cols", "stride_y", "stride_x", "pad_y", "pad_x")
-    settings = {k: reader.int() for k in keys}
+    settings = {k: reader.integer() for k in keys}
     f_n, f_k, f_r, f_c = reader.alias()
-    b_n, b_k, _, _ = reader.alias()
+    _, b_k, _, _ = reader.alias()
     for _ in range(4):  # learning-rate and weight-decay multipliers
         reader.real()
     if name == "con_5" and not reader.boolean():
@@ -225,7 +225,7 @@ def _read_conv(reader: _Reader, name: str) -> Layer:
 def _read_affine(reader: _Reader, name: str) -> Layer:
     params = reader.tensor().reshape(-1)
     gamma, beta = reader.alias(), reader.alias()
-    mode = reader.int()
+    mode = reader.integer()
     channels = gamma[1]
     if mode != 0 or gamma != beta or params.size != 2 * channels:
         raise DlibFormatError(f"affine layer in mode {mode} with {params.size} parameters")
@@ -233,10 +233,10 @@ def _read_affine(reader: _Reader, name: str) -> Layer:
 
 
 def _read_fc(reader: _Reader, name: str) -> Layer:
-    outputs, inputs = reader.int(), reader.int()
+    outputs, inputs = reader.integer(), reader.integer()
     params = reader.tensor().reshape(-1)
     w_shape, b_shape = reader.alias(), reader.alias()
-    bias_mode = reader.int()
+    bias_mode = reader.integer()
     for _ in range(4):
         reader.real()
     if bias_mode != 1 or w_shape[:2] != (inputs, outputs) or params.size != inputs * outputs or any(b_shape):
@@ -244,8 +244,8 @@ def _read_fc(reader: _Reader, name: str) -> Layer:
     return Layer(LayerKind.FC, {"outputs": outputs}, {"weight": params.reshape(inputs, outputs)})
 
 
-_IDENTITY_BLOCK = "T C A R C A D R".split()
-_DOWN_BLOCK = "T C A R C A T T P D R".split()
+_IDENTITY_BLOCK = ["T", "C", "A", "R", "C", "A", "D", "R"]
+_DOWN_BLOCK = ["T", "C", "A", "R", "C", "A", "T", "T", "P", "D", "R"]
 _CODES = {
     LayerKind.CONV: "C",
     LayerKind.AFFINE: "A",
@@ -305,7 +305,7 @@ class _GraphBuilder:
         self.weights.append(numpy_helper.from_array(value, name))
         return name
 
-    def node(self, op: str, inputs: list[str], shape: tuple[int, int, int], **attrs: object) -> str:
+    def node(self, op: str, inputs: list[str], shape: tuple[int, int, int], **attrs: Any) -> str:
         from onnx import helper
 
         out = self.name(op.lower())
@@ -315,28 +315,19 @@ class _GraphBuilder:
 
     def conv(self, x: str, conv: Layer, affine: Layer | None, relu: bool) -> str:
         """Convolution with the following affine layer folded in (w * gamma, b * gamma + beta)."""
-        weight, bias, s = conv.arrays["weight"], conv.arrays["bias"], conv.settings
+        weight, bias = conv.arrays["weight"], conv.arrays["bias"]
         if affine is not None:
             gamma, beta = affine.arrays["gamma"], affine.arrays["beta"]
             weight, bias = weight * gamma[:, None, None, None], bias * gamma + beta
         _, h, w = self.shapes[x]
-        shape = (
-            weight.shape[0],
-            (h + 2 * s["pad_y"] - s["rows"]) // s["stride_y"] + 1,
-            (w + 2 * s["pad_x"] - s["cols"]) // s["stride_x"] + 1,
-        )
+        shape, window = _window(conv.settings, weight.shape[0], h, w)
         inputs = [x, self.const("w", weight.astype(np.float32)), self.const("b", bias.astype(np.float32))]
-        pads = [s["pad_y"], s["pad_x"], s["pad_y"], s["pad_x"]]
-        y = self.node("Conv", inputs, shape, kernel_shape=[s["rows"], s["cols"]], strides=[s["stride_y"], s["stride_x"]], pads=pads)
+        y = self.node("Conv", inputs, shape, **window)
         return self.node("Relu", [y], shape) if relu else y
 
     def pool(self, x: str, layer: Layer) -> str:
-        s = layer.settings
-        c, h, w = self.shapes[x]
-        shape = (c, (h + 2 * s["pad_y"] - s["rows"]) // s["stride_y"] + 1, (w + 2 * s["pad_x"] - s["cols"]) // s["stride_x"] + 1)
-        op = "MaxPool" if layer.kind is LayerKind.MAX_POOL else "AveragePool"
-        pads = [s["pad_y"], s["pad_x"], s["pad_y"], s["pad_x"]]
-        return self.node(op, [x], shape, kernel_shape=[s["rows"], s["cols"]], strides=[s["stride_y"], s["stride_x"]], pads=pads)
+        shape, window = _window(layer.settings, *self.shapes[x])
+        return self.node("MaxPool" if layer.kind is LayerKind.MAX_POOL else "AveragePool", [x], shape, **window)
 
     def add(self, a: str, b: str) -> str:
         """dlib's add_prev: both zero-padded (channels, rows, columns at the end) to the larger size."""
@@ -379,6 +370,22 @@ def resnet_onnx(net: DlibResNet) -> bytes:
     model.ir_version = 8
     checker.check_model(model)
     return bytes(model.SerializeToString())
+
+
+def _window(s: dict[str, int], channels: int, h: int, w: int) -> tuple[tuple[int, int, int], dict[str, Any]]:
+    """Output (C, H, W) of a dlib convolution or pool with settings ``s`` over (channels, h, w)
+    rows, and its ONNX attributes (dlib pads both sides alike and rounds the size down, as ONNX)."""
+    shape = (
+        channels,
+        (h + 2 * s["pad_y"] - s["rows"]) // s["stride_y"] + 1,
+        (w + 2 * s["pad_x"] - s["cols"]) // s["stride_x"] + 1,
+    )
+    window = {
+        "kernel_shape": [s["rows"], s["cols"]],
+        "strides": [s["stride_y"], s["stride_x"]],
+        "pads": [s["pad_y"], s["pad_x"], s["pad_y"], s["pad_x"]],
+    }
+    return shape, window
 
 
 def _max_shape(g: _GraphBuilder, a: str, b: str) -> tuple[int, int, int]:
