@@ -46,12 +46,23 @@ def embed(image: ImageInput, face: DetectedFace, *, mirror: bool = True) -> Face
     With ``mirror`` the descriptor is the mean of the chip's and its left-right
     mirror's, computed as one batch of 2. The returned vector has shape (128,), dtype float64.
     """
+    chip = align(image, face)
+    return FaceEmbedding(chip=chip, vector=describe(chip, mirror=mirror), face=face)
+
+
+def align(image: ImageInput, face: DetectedFace) -> np.ndarray:
+    """The (150, 150, 3) uint8 RGB chip of ``face``: dlib 5-point shape in the landmark-derived box,
+    then ``dlib.get_face_chip`` (padding 0.25)."""
     import dlib
 
     rgb = load_rgb(image)
     rect = dlib.rectangle(*dlib_box(face))
     shape = get_model("dlib_shape5")(rgb, rect)
-    chip = np.asarray(dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING), dtype=np.uint8)
+    return np.asarray(dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING), dtype=np.uint8)
+
+
+def describe(chip: np.ndarray, *, mirror: bool = True) -> np.ndarray:
+    """The (128,) float64 descriptor of an aligned chip; with ``mirror``, the mean of the chip's and
+    its mirror's, run as one batch of 2."""
     chips = np.stack([chip, chip[:, ::-1]]) if mirror else chip[None]
-    vector = get_model("dlib_resnet")(chips).mean(axis=0)
-    return FaceEmbedding(chip=chip, vector=vector, face=face)
+    return np.asarray(get_model("dlib_resnet")(chips).mean(axis=0), dtype=np.float64)
