@@ -361,7 +361,7 @@ def _iso_date(text: str) -> date:
 
 def _match_config(operating_point: str | None) -> Any:
     from openidv.config import get_settings
-    from openidv.face.matching import MatchConfig
+    from openidv.face.matching import MatchConfig, QualityGates
     from openidv.face.operating_points import threshold_for
 
     settings = get_settings()
@@ -370,7 +370,8 @@ def _match_config(operating_point: str | None) -> Any:
         threshold_for(op)
     except ValueError as exc:
         raise _UsageError(str(exc)) from None
-    return MatchConfig(operating_point=op, max_pixels=settings.max_image_pixels)
+    gates = QualityGates(min_iod_px=settings.face_selfie_min_iod_px)
+    return MatchConfig(operating_point=op, max_pixels=settings.max_image_pixels, selfie_gates=gates)
 
 
 class _UsageError(OpenIDVError):
