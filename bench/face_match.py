@@ -17,7 +17,9 @@ threshold) is computed over every pair with each image analysed once. Speed is a
 loop, one process, warm (one image through each engine first): for each of the first
 ``--timed-pairs`` pairs, both decoded images are analysed from scratch and compared to a
 decision; ms per pair is the mean over those pairs, engines alternating pair by pair.
-``ratio`` = peer ms / openidv ms in this run.
+``ratio`` = peer ms / openidv ms in this run. Both engines compute on one thread (the peer's
+dlib does; OPENIDV_ONNX_THREADS defaults to 1 here: on the shared 2-core machine two
+inference threads per model were 3x slower under load).
 
 Usage: python bench/face_match.py [--data ../shared/data]
        [--sets deepface,face_recognition,openface,id_cards,phone_photos] [--timed-pairs 20] [--json]
@@ -33,6 +35,8 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+os.environ.setdefault("OPENIDV_ONNX_THREADS", "1")  # one core per engine (see above); before openidv reads it
 
 import cv2
 import numpy as np
