@@ -10,6 +10,8 @@ from the deepface pairs (real faces, generated capture):
 - ``id_cards``: side A, the selfie, is the photo scaled to 640 px on its longer side (a
   capture frame); side B is printed as the portrait of a generated ID-1 card front at
   300 dpi (1012 x 638 px, security overprint and ghost portrait): the product's own pair.
+- ``id_cards_small``: the same at half the size: a 480-px selfie frame, the card at 150 dpi
+  (506 x 319 px, portrait eyes ~15 px apart: the small-portrait enhancement runs).
 - ``phone_photos``: both photos enlarged (Lanczos) to 12-20 Mpx, as phones save them.
 
 Accuracy (EER, FNMR at FMR 1e-2 / 1e-3, false accepts / rejects at each engine's default
@@ -49,7 +51,7 @@ from openidv.face.matching import MatchConfig, QualityGates, analyse_side
 from openidv.face.operating_points import DEFAULT_OPERATING_POINT, threshold_for
 from openidv.imaging import decode_image
 
-GENERATED = ("id_cards", "phone_photos")
+GENERATED = ("id_cards", "id_cards_small", "phone_photos")
 Analyse = Callable[[np.ndarray], np.ndarray | None]  # decoded RGB -> descriptor (None: no face)
 
 
@@ -90,6 +92,12 @@ class ImageSource:
         seed = sum(name.encode())
         if self.kind == "id_cards":
             return _capture_frame(photo) if side == "a" else _id_card(photo, np.random.default_rng(seed))
+        if self.kind == "id_cards_small":  # a 480-px selfie frame, the card at 150 dpi (506 x 319 px)
+            return (
+                _capture_frame(photo, 480)
+                if side == "a"
+                else _capture_frame(_id_card(photo, np.random.default_rng(seed)), 506)
+            )
         if self.kind == "phone_photos":
             return _enlarge(photo, 12e6 + 8e6 * np.random.default_rng(seed).random())
         return photo
@@ -121,7 +129,7 @@ def accuracy(pairs: list[Pair], source: ImageSource, analyse: Analyse, threshold
 
     def template(path: Path) -> Template:
         side, name = path.parts[0], str(Path(*path.parts[1:]))
-        key = (name, side if source.kind == "id_cards" else "")  # only id_cards makes the two sides differently
+        key = (name, side if source.kind.startswith("id_cards") else "")  # only id_cards make the two sides differently
         if key not in cache:
             vector = analyse(source.side(name, side))
             cache[key] = Template(vector, "ok" if vector is not None else "no_face", 0.0)
