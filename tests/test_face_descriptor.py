@@ -122,3 +122,14 @@ def test_shared_photos_embed_as_dlib_does(networks: dict, deepface_chips: dict[s
     t = threshold_for(DEFAULT_OPERATING_POINT).distance
     assert np.array_equal(d16 <= t, ref_d <= t)
     assert np.abs(d16 - ref_d).max() < 0.02
+
+
+def test_a_failing_first_runtime_leaves_onnxruntime_f32(dat_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import openidv.models
+
+    def no_openvino(graph: bytes) -> None:
+        raise RuntimeError("no CPU plugin")
+
+    monkeypatch.setattr(openidv.models, "ocr_network", no_openvino)
+    chosen = load_face_descriptor(dat_path)
+    assert chosen.backend is DescriptorBackend.ONNX_ONNXRUNTIME_F32, chosen.note

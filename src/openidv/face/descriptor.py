@@ -5,9 +5,9 @@
 :func:`openidv.models.ocr_network` runs the OCR networks: OpenVINO in bfloat16 where the
 CPU computes it (AVX-512 BF16 or AMX), else onnxruntime in float32 (also with
 ``OPENIDV_INFERENCE_PRECISION=f32``). Before it is used, the converted network is checked
-against dlib on a fixed probe chip (its mirror included); bfloat16 that misses the check is
-replaced by onnxruntime's float32; if the conversion fails in any way or float32 misses the
-check too, dlib's own network is used and :attr:`FaceDescriptor.note` says why
+against dlib on a fixed probe chip (its mirror included); where that runtime fails or misses
+the check, onnxruntime's float32 is tried; if the conversion fails in any way or float32 misses
+the check too, dlib's own network is used and :attr:`FaceDescriptor.note` says why
 (``openidv models`` prints it).
 """
 
@@ -70,9 +70,9 @@ def load_face_descriptor(dat_path: str) -> FaceDescriptor:
         try:
             backend, run = _converted(dat_path, precision)
             distance = float(np.linalg.norm(np.asarray(run(probe), np.float64) - expected, axis=1).max())
-        except Exception as exc:  # noqa: BLE001 - any failure of the conversion means: use dlib
-            problems.append(f"the ONNX conversion failed: {type(exc).__name__}: {exc}")
-            break
+        except Exception as exc:  # noqa: BLE001 - any failure: the next choice (onnxruntime f32, then dlib)
+            problems.append(f"the ONNX network ({precision}) failed: {type(exc).__name__}: {exc}")
+            continue
         if distance <= PROBE_TOLERANCE:
             return FaceDescriptor(backend, f"{backend} (probe chip within {distance:.1e} of dlib)", run)
         problems.append(f"{backend} differs from dlib by {distance:.4f} > {PROBE_TOLERANCE} on the probe chip")
