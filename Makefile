@@ -46,6 +46,7 @@ lint: install
 bench: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps face-recognition==1.3.0 "setuptools<81"
 	$(BIN)/python bench/face_match.py
+	OPENIDV_ONNX_THREADS=1 $(BIN)/python bench/face_descriptor.py
 	$(BIN)/python bench/portrait_enhancement.py
 	OPENIDV_ONNX_THREADS=1 $(BIN)/python bench/document_speed.py
 	$(BIN)/python bench/ocr_runtime.py

@@ -67,6 +67,13 @@ def test_eval_faces_json_and_plot(pair_dir: Path, tmp_path: Path, capsys: pytest
     assert out["auc"] == 1.0 and out["eer"] == 0.0
     assert out["false_accepts"] == 0 and out["false_rejects"] == 0
     assert out["ms_per_pair"] > 0
+    # stage medians per face; the blank image ran detection only
+    assert (
+        0
+        < out["ms_align"] + out["ms_embed"]
+        < out["ms_detect"] + out["ms_align"] + out["ms_embed"]
+        < out["ms_per_pair"]
+    )
     assert plot.stat().st_size > 10_000 and plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -74,6 +81,7 @@ def test_eval_faces_text(pair_dir: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["eval", "faces", str(pair_dir / "pairs.tsv"), "--no-progress"]) == 0
     text = capsys.readouterr().out
     assert "EER" in text and "pairs skipped    1  (no_face: 1)" in text
+    assert "ms per face      detect " in text
 
 
 def test_eval_faces_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -185,12 +185,16 @@ def _cmd_detect(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 def _cmd_models(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     from openidv.models import REGISTRY
 
-    if args.load:
-        for name in REGISTRY.names():
-            REGISTRY.get(name)
+    # the face descriptor's backend (ONNX, or dlib when the conversion fails) is known only once it is loaded
+    for name in REGISTRY.names() if args.load else [s.name for s in REGISTRY.check(["dlib_resnet"]) if s.available]:
+        REGISTRY.get(name)
     statuses = REGISTRY.check()
     payload = {"models": [vars(s) for s in statuses], "all_available": all(s.available for s in statuses)}
-    lines = [f"{'ok ' if s.available else 'MISSING'} {s.name:<12} {s.package}  {s.problem}" for s in statuses]
+    lines = [
+        f"{'ok ' if s.available else 'MISSING'} {s.name:<12} {s.package}  {s.problem}"
+        + (f"\n    runs as: {s.note}" if s.note else "")
+        for s in statuses
+    ]
     return payload, "\n".join(lines)
 
 
@@ -357,7 +361,7 @@ def _iso_date(text: str) -> date:
 
 def _match_config(operating_point: str | None) -> Any:
     from openidv.config import get_settings
-    from openidv.face.matching import MatchConfig
+    from openidv.face.matching import MatchConfig, QualityGates
     from openidv.face.operating_points import threshold_for
 
     settings = get_settings()
@@ -366,7 +370,8 @@ def _match_config(operating_point: str | None) -> Any:
         threshold_for(op)
     except ValueError as exc:
         raise _UsageError(str(exc)) from None
-    return MatchConfig(operating_point=op, max_pixels=settings.max_image_pixels)
+    gates = QualityGates(min_iod_px=settings.face_selfie_min_iod_px)
+    return MatchConfig(operating_point=op, max_pixels=settings.max_image_pixels, selfie_gates=gates)
 
 
 class _UsageError(OpenIDVError):

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(DEFAULT_MAX_PIXELS, gt=0)
     #: face-match operating point: target false-match rate "1e-2", "1e-3" or "1e-4"
     face_operating_point: str = DEFAULT_OPERATING_POINT
+    #: selfie gate: a selfie whose eye centres are closer than this (pixels) is refused (face_too_small)
+    face_selfie_min_iod_px: float = Field(30.0, gt=0)
     #: inference threads per model (ONNX Runtime intra-op threads, OpenVINO inference threads); 0 lets
     #: the runtime choose
     onnx_threads: int = Field(0, ge=0)

@@ -39,6 +39,7 @@ class ModelStatus:
     loaded: bool
     location: str
     problem: str
+    note: str = ""  #: how a loaded model runs, where it says (the face descriptor: ONNX backend or dlib, and why)
 
 
 class ModelRegistry:
@@ -77,7 +78,8 @@ class ModelRegistry:
                 location, problem, ok = spec.locate(), "", True
             except ModelUnavailableError as exc:
                 location, problem, ok = "", exc.message, False
-            out.append(ModelStatus(name, spec.package, ok, name in self._loaded, location, problem))
+            note = str(getattr(self._loaded.get(name), "note", ""))
+            out.append(ModelStatus(name, spec.package, ok, name in self._loaded, location, problem, note))
         return out
 
     def require(self, names: list[str] | None = None) -> None:
@@ -158,6 +160,12 @@ def _load_dlib(kind: str, filename: str) -> Callable[[], Any]:
         return getattr(dlib, kind)(_frm_file(filename)())
 
     return load
+
+
+def _load_face_descriptor() -> Any:
+    from openidv.face.descriptor import load_face_descriptor
+
+    return load_face_descriptor(_frm_file("dlib_face_recognition_resnet_model_v1.dat")())
 
 
 def _load_hog() -> Any:
@@ -399,9 +407,10 @@ REGISTRY.register(
     ModelSpec(
         "dlib_resnet",
         _FRM_PKG,
-        "dlib ResNet-29 face recognition model: 128-d embedding of a 150x150 aligned chip",
+        "dlib ResNet-29 face recognition model: 128-d embedding of a 150x150 aligned chip; read from the "
+        "package's .dat file into an ONNX graph in memory and run where ocr_network chooses (dlib if that fails)",
         _frm_file("dlib_face_recognition_resnet_model_v1.dat"),
-        _load_dlib("face_recognition_model_v1", "dlib_face_recognition_resnet_model_v1.dat"),
+        _load_face_descriptor,
     )
 )
 REGISTRY.register(

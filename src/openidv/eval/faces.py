@@ -44,6 +44,7 @@ class Template:
     vector: np.ndarray | None
     reason: str
     ms: float
+    stage_ms: dict[str, float] = field(default_factory=dict)  #: per stage run ("detect", "align", "embed")
 
 
 Embedder = Callable[[Path], Template]
@@ -66,6 +67,8 @@ class FaceEvalResult:
     distances: np.ndarray = field(repr=False)
     same: np.ndarray = field(repr=False)
     failed_pairs: list[tuple[str, str, str]] = field(default_factory=list, repr=False)
+    #: median ms per face of each stage ("detect", "align", "embed") over the images it ran on
+    stage_ms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +86,7 @@ class FaceEvalResult:
             "false_accepts": self.false_accepts,
             "false_rejects": self.false_rejects,
             "ms_per_pair": round(self.ms_per_pair, 1),
+            **{f"ms_{stage}": round(ms, 1) for stage, ms in self.stage_ms.items()},
         }
 
 
@@ -126,8 +130,8 @@ def openidv_embedder(config: MatchConfig | None = None) -> Embedder:
         except OSError as exc:
             return Template(None, f"unreadable_file ({exc.strerror})", _ms(t0))
         if side.embedding is None:
-            return Template(None, side.reasons[0].code if side.reasons else "no_face", _ms(t0))
-        return Template(side.embedding.vector, "ok", _ms(t0))
+            return Template(None, side.reasons[0].code if side.reasons else "no_face", _ms(t0), side.stage_ms)
+        return Template(side.embedding.vector, "ok", _ms(t0), side.stage_ms)
 
     return run
 
@@ -189,7 +193,17 @@ def evaluate_pairs(
         distances=d,
         same=s,
         failed_pairs=failed_pairs,
+        stage_ms=_median_stage_ms(templates.values()),
     )
+
+
+def _median_stage_ms(templates: Iterable[Template]) -> dict[str, float]:
+    """Median ms per face of each stage, over the templates whose image ran it."""
+    runs: dict[str, list[float]] = {}
+    for template in templates:
+        for stage, ms in template.stage_ms.items():
+            runs.setdefault(stage, []).append(ms)
+    return {stage: float(np.median(ms)) for stage, ms in runs.items()}
 
 
 def format_report(result: FaceEvalResult, title: str = "face verification") -> str:
@@ -212,6 +226,9 @@ def format_report(result: FaceEvalResult, title: str = "face verification") -> s
         f"  false rejects    {result.false_rejects}",
         f"  ms per pair      {result.ms_per_pair:.1f}",
     ]
+    if result.stage_ms:
+        stages = ", ".join(f"{stage} {ms:.1f}" for stage, ms in result.stage_ms.items())
+        lines.append(f"  ms per face      {stages}  (medians)")
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""Alignment and embedding: dlib 5-point predictor + dlib ResNet 128-d descriptor.
+"""Alignment and embedding: dlib 5-point predictor + dlib ResNet 128-d descriptor (run through ONNX).
 
 dlib's 5-point predictor expects a box like its own HOG detector's. That box is
 derived from the detector's landmarks: measured on the shared face photos, the HOG
@@ -7,8 +7,9 @@ distance wide, where E and M are the midpoints of the eyes and of the mouth corn
 (126 faces; see ``docs/architecture.md``). The predictor's landmarks then drive
 ``dlib.get_face_chip`` (150x150, padding 0.25) and the descriptor is computed on that
 chip and, by default, on its mirror image; the two are averaged (on the shared face
-pairs this lowered FNMR at FMR 1e-3 from 3.6% to 3.0% for ~35 ms more per face).
-Embeddings are returned in memory only.
+pairs this lowered FNMR at FMR 1e-3 from 3.6% to 3.0%). The descriptor network is dlib's,
+converted to ONNX at load (:mod:`openidv.face.descriptor`); chip and mirror go through it
+as one batch of 2. Embeddings are returned in memory only.
 """
 
 from __future__ import annotations
@@ -43,17 +44,25 @@ def embed(image: ImageInput, face: DetectedFace, *, mirror: bool = True) -> Face
     """Align ``face`` (found in ``image``) to a 150x150 chip and compute its descriptor.
 
     With ``mirror`` the descriptor is the mean of the chip's and its left-right
-    mirror's. The returned vector has shape (128,), dtype float64.
+    mirror's, computed as one batch of 2. The returned vector has shape (128,), dtype float64.
     """
+    chip = align(image, face)
+    return FaceEmbedding(chip=chip, vector=describe(chip, mirror=mirror), face=face)
+
+
+def align(image: ImageInput, face: DetectedFace) -> np.ndarray:
+    """The (150, 150, 3) uint8 RGB chip of ``face``: dlib 5-point shape in the landmark-derived box,
+    then ``dlib.get_face_chip`` (padding 0.25)."""
     import dlib
 
     rgb = load_rgb(image)
     rect = dlib.rectangle(*dlib_box(face))
     shape = get_model("dlib_shape5")(rgb, rect)
-    chip = np.asarray(dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING), dtype=np.uint8)
-    net = get_model("dlib_resnet")
-    vector = np.asarray(net.compute_face_descriptor(chip), dtype=np.float64)
-    if mirror:
-        flipped = np.ascontiguousarray(chip[:, ::-1])
-        vector = (vector + np.asarray(net.compute_face_descriptor(flipped), dtype=np.float64)) / 2.0
-    return FaceEmbedding(chip=chip, vector=vector, face=face)
+    return np.asarray(dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING), dtype=np.uint8)
+
+
+def describe(chip: np.ndarray, *, mirror: bool = True) -> np.ndarray:
+    """The (128,) float64 descriptor of an aligned chip; with ``mirror``, the mean of the chip's and
+    its mirror's, run as one batch of 2."""
+    chips = np.stack([chip, chip[:, ::-1]]) if mirror else chip[None]
+    return np.asarray(get_model("dlib_resnet")(chips).mean(axis=0), dtype=np.float64)

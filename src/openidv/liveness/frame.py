@@ -75,6 +75,9 @@ class FrameConfig:
     """Thresholds behind the per-frame guidance."""
 
     min_face_frac: float = 0.18  #: face narrower than this fraction of the frame: "move closer"
+    #: eye centres closer than this (frame pixels): "move closer"; the face match refuses a selfie whose eyes
+    #: are closer than its gate (``face_selfie_min_iod_px``), and the service passes the same value here
+    min_interocular_px: float = 30.0
     max_face_frac: float = 0.70  #: wider: "move back"
     second_face_frac: float = 0.35  #: another face at least this fraction of the main one's width counts
     #: ... and only faces at least this sharp relative to the sharpest one count (Laplacian variance
@@ -373,7 +376,7 @@ def frame_guidance(a: FrameAnalysis, config: FrameConfig = DEFAULT_FRAME_CONFIG)
         return GUIDANCE_DARK
     if a.brightness > config.max_brightness:
         return GUIDANCE_BRIGHT
-    if a.face_width_frac < config.min_face_frac:
+    if a.face_width_frac < config.min_face_frac or _eyes_closer_than(a, config.min_interocular_px):
         return GUIDANCE_CLOSER
     if a.face_width_frac > config.max_face_frac:
         return GUIDANCE_BACK
@@ -388,6 +391,10 @@ def frame_guidance(a: FrameAnalysis, config: FrameConfig = DEFAULT_FRAME_CONFIG)
     if a.sharpness < config.min_sharpness:
         return GUIDANCE_STILL
     return ""
+
+
+def _eyes_closer_than(a: FrameAnalysis, pixels: float) -> bool:
+    return a.landmarks is not None and interocular(a.landmarks) < pixels
 
 
 def _with_guidance(a: FrameAnalysis, config: FrameConfig) -> FrameAnalysis:

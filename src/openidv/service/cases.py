@@ -534,14 +534,21 @@ def build_document_report(svc: Services, db: Session, case: Case) -> dict[str, A
 
 
 def liveness_start(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, Any]:
-    from openidv.liveness.session import INSTRUCTIONS, start_session
+    from openidv.liveness.frame import FrameConfig
+    from openidv.liveness.session import INSTRUCTIONS, SessionConfig, start_session
 
     _require_step(svc, db, case, LIVENESS)
     rng = None
     if svc.settings.challenge_seed is not None:
         rng = np.random.default_rng([svc.settings.challenge_seed, len(_attempts(case, LIVENESS))])
+    # the frames' "move closer" guidance also holds the selfie gate of the face match at submit
+    config = SessionConfig(frame=FrameConfig(min_interocular_px=svc.settings.face_selfie_min_iod_px))
     session = start_session(
-        now=time.time(), rng=rng, ttl_s=svc.settings.liveness_ttl_s, screen_light=svc.settings.liveness_screen_light
+        now=time.time(),
+        rng=rng,
+        ttl_s=svc.settings.liveness_ttl_s,
+        screen_light=svc.settings.liveness_screen_light,
+        config=config,
     )
     _register_session(svc, case, session)
     attempt = len(_attempts(case, LIVENESS)) + 1
@@ -702,7 +709,7 @@ def liveness_finish(svc: Services, db: Session, case: Case, *, actor: str) -> di
 
 def submit(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, Any]:
     """Face match (selfie vs document portrait) and the policy's recommendation, then pending."""
-    from openidv.face.matching import MatchConfig, match
+    from openidv.face.matching import MatchConfig, QualityGates, match
 
     _require_open(svc, db, case, "; it cannot be submitted")
     missing = [s for s in steps_for(case) if accepted_capture(case, s) is None]
@@ -719,7 +726,12 @@ def submit(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, A
     selfie = decode_image(read_blob(svc, case, selfie_blob))
     if portrait_blob is not None:
         result = match(
-            selfie, decode_image(read_blob(svc, case, portrait_blob)), MatchConfig(svc.settings.face_operating_point)
+            selfie,
+            decode_image(read_blob(svc, case, portrait_blob)),
+            MatchConfig(
+                svc.settings.face_operating_point,
+                selfie_gates=QualityGates(min_iod_px=svc.settings.face_selfie_min_iod_px),
+            ),
         )
         face_match = result.to_dict()
     else:

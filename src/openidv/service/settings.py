@@ -71,6 +71,9 @@ class ServiceSettings(BaseSettings):
     consent_version: str = "2026-11-29"
     #: face-match operating point for the submit step
     face_operating_point: str = "1e-3"
+    #: selfie gate, pixels between the eye centres: below it the face match refuses the selfie (face_too_small,
+    #: the case goes to review) and the liveness page already tells the applicant to move closer
+    face_selfie_min_iod_px: float = Field(30.0, gt=0)
     #: decision mode (see DecisionMode)
     decision_mode: DecisionMode = DecisionMode.MANUAL
     # --- request limits and rate limits
