@@ -20,6 +20,7 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture
 def review_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("OPENIDV_ENVIRONMENT", "development")  # the CLI uses the development key next to the data
     monkeypatch.setenv("OPENIDV_DATA_DIR", str(tmp_path / "var"))  # the CLI works on the same data
     app = create_app(make_settings(tmp_path, lockout_failures=4, rate_login_failures="1000/minute"))
     with TestClient(app) as c:
