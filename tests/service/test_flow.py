@@ -58,10 +58,17 @@ def test_full_flow_reaches_pending_and_stores_no_biometric_template_or_plaintext
     assert finish["accepted"], finish
     assert "checks" not in finish  # the applicant is not told how liveness decided
 
+    services = client.app.state.services  # type: ignore[attr-defined]
+    with services.sessions() as db:  # as an integrator's case with a return URL (issue 22)
+        case = db.get(Case, a.case_id)
+        assert case is not None
+        case.return_url = "https://market.example/back?x=1"
+        db.commit()
     r = client.post(f"{a.api}/submit")
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["state"] == "in_review" and body["status"] == "pending"  # manual mode: every case is reviewed
+    assert body["return_to"] == f"https://market.example/back?x=1&case_id={a.case_id}&state=in_review"
     assert "recommendation" not in body and "score" not in json.dumps(body)
 
     page = client.get("/pending")
@@ -71,7 +78,6 @@ def test_full_flow_reaches_pending_and_stores_no_biometric_template_or_plaintext
     status = client.get(f"/status/{token}")
     assert status.status_code == 200 and 'data-status="pending"' in status.text
 
-    services = client.app.state.services  # type: ignore[attr-defined]
     with services.sessions() as db:
         case = db.get(Case, a.case_id)
         assert case is not None

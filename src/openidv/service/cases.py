@@ -132,9 +132,18 @@ def transition(svc: Services, db: Session, case: Case, target: CaseState, actor:
 
 
 def create_case(
-    svc: Services, db: Session, *, channel: str, actor: str, external_ref: str | None = None
+    svc: Services,
+    db: Session,
+    *,
+    channel: str,
+    actor: str,
+    external_ref: str | None = None,
+    return_url: str | None = None,
 ) -> tuple[Case, str]:
-    """A new case in ``started`` with its own data key; returns the case and its bearer token."""
+    """A new case in ``started`` with its own data key; returns the case and its bearer token.
+
+    ``return_url`` must already be checked against the API key's allow-list (:mod:`.integrator`).
+    """
     token = secrets.token_urlsafe(32)
     case_id = new_id()
     wrapped = svc.keys.wrap(crypto.new_data_key(), case_id)
@@ -145,6 +154,7 @@ def create_case(
         state=CaseState.STARTED.value,
         channel=channel,
         external_ref=external_ref,
+        return_url=return_url,
         key_id=wrapped.key_id,
         wrapped_data_key=wrapped.wrapped,
         created_at=now,
@@ -156,7 +166,8 @@ def create_case(
         decision_reasons=[],
     )
     db.add(case)
-    db.add(CaseEvent(case_id=case_id, at=now, actor=actor, to_state=case.state, event="created", detail={}))
+    detail = {"return_url": return_url} if return_url else {}
+    db.add(CaseEvent(case_id=case_id, at=now, actor=actor, to_state=case.state, event="created", detail=detail))
     return case, token
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from openidv.service import cases
+from openidv.service import cases, integrator
 from openidv.service.deps import CASE_COOKIE, DbDep, SvcDep
 from openidv.service.errors import NotFoundError, ServiceError
 from openidv.service.lifecycle import OPEN_FOR_CAPTURE, PENDING, CaseState
@@ -133,7 +134,29 @@ def eligibility_submit(
                 answers={"us_resident": us_resident, "adult": adult, "document_type": document_type, "method": method},
             )
         raise
-    return RedirectResponse(_where(case), status_code=303)
+    return RedirectResponse(_after_decline(case) or _where(case), status_code=303)
+
+
+def _after_decline(case: Case) -> str | None:
+    """``/return`` when the applicant chose the video call on an integrator's case with a return URL.
+
+    Forms may only post to this origin (CSP ``form-action 'self'``, which Chromium also applies to
+    the redirects that follow a form), so the way out is a page of our own that then navigates.
+    """
+    if case.state != CaseState.VIDEO_CALL_REQUESTED.value or not case.return_url:
+        return None
+    return "/return"
+
+
+@router.get("/return", response_class=HTMLResponse)
+def return_page(request: Request, db: DbDep) -> Response:
+    """Send the applicant back to the integrator's ``return_url`` (with case id and state), else where they belong."""
+    case, _ = _case(request, db)
+    target = integrator.return_redirect(case)
+    if target is None:
+        return RedirectResponse(_where(case), status_code=303)
+    host = urlsplit(target).hostname or target
+    return render(request, "return.html", target=target, host=host, status=cases.seller_status(case))
 
 
 @router.get("/consent", response_class=HTMLResponse)
@@ -251,4 +274,4 @@ def video_call_submit(
     if email:
         case.contact_email = email.strip()[:320]
     cases.request_video_call(svc, db, case, reason="requested", actor="applicant", email=email or None)
-    return RedirectResponse("/video-call", status_code=303)
+    return RedirectResponse(_after_decline(case) or "/video-call", status_code=303)
