@@ -25,7 +25,7 @@ from openidv.decision.policy import DEFAULT_POLICY, Outcome, PolicyConfig, recom
 from openidv.document.capture import capture_verdict
 from openidv.document.engine import DocumentConfig, SideAnalysis, analyse_side, build_report
 from openidv.imaging import decode_image, encode_jpeg
-from openidv.service import crypto
+from openidv.service import crypto, reuse
 from openidv.service.blobstore import BlobStore
 from openidv.service.db import as_utc
 from openidv.service.errors import (
@@ -418,6 +418,7 @@ def build_document_report(svc: Services, db: Session, case: Case) -> dict[str, A
     today: date = svc.clock().astimezone(UTC).date()
     report = build_report(sides, today=today, config=DocumentConfig(max_pixels=svc.settings.max_image_pixels))
     case.reports = {**case.reports, "document": report.to_dict()}
+    reuse.record(svc, db, case)
     if report.portrait is not None:
         store_blob(svc, db, case, "portrait", "image/jpeg", encode_jpeg(report.portrait, 92))
     return dict(case.reports["document"])
@@ -572,9 +573,15 @@ def submit(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, A
     else:
         face_match = {"same_person": None, "score": None, "reasons": ["no_face"], "checks": [], "detail": "no portrait"}
     rec = recommend(case.reports.get("document"), case.reports.get("liveness"), face_match, svc.policy)
+    uses = [u for u in reuse.earlier_uses(svc, db, case) if not u.same_applicant]
+    rec = reuse.flag(rec, uses)
     mode = svc.settings.decision_mode
     case.reports = {**case.reports, "face_match": face_match}
-    case.recommendation = rec.to_dict() | {"mode": mode.value, "policy": svc.policy.to_dict()}
+    case.recommendation = rec.to_dict() | {
+        "mode": mode.value,
+        "policy": svc.policy.to_dict(),
+        "reused_by": [u.to_dict() for u in uses],
+    }
     case.submitted_at = svc.clock()
     case.review_due_at = case.submitted_at + timedelta(hours=svc.settings.review_deadline_h)
     case.resubmit_step = None
