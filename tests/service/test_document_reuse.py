@@ -162,3 +162,27 @@ def test_reviewer_sees_the_earlier_case_and_its_decision(tmp_path: Path, databas
             db.commit()
         page = c.get(f"/review/cases/{same_id}").text
         assert f'data-case="{case_id}"' in page and f'data-case="{earlier}"' not in page
+
+
+def test_identity_on_real_payloads_and_mrz_lines() -> None:
+    """Shared data: every real AAMVA payload gives an identity, its number equal to the label where
+    one is given; the MRZ numbers equal their labels; no two different documents share a fingerprint."""
+    from openidv.eval import reuse as measure
+    from tests.conftest import shared_path
+
+    data = shared_path("aamva_syfaro_va").parent
+    aamva = measure.real_aamva(data)
+    assert aamva.read == aamva.documents == 12
+    assert aamva.number_matches_label == aamva.numbers_labelled == 7
+    assert aamva.state_matches_label >= 4 and aamva.false_reuse_pairs == 0  # NH: no state in its header
+    mrz = measure.real_mrz(data)
+    assert mrz.documents == 50 and mrz.read == 47  # 3 specimens with a placeholder number (0000...)
+    assert mrz.number_matches_label == mrz.numbers_labelled - 2 and mrz.false_reuse_pairs == 0
+
+
+def test_one_generated_licence_in_every_layout_gives_one_fingerprint() -> None:
+    from openidv.eval import reuse as measure
+
+    generated = measure.generated_aamva(5, seed=1)
+    assert generated["layouts_agree"] == 5 and generated["false_reuse_pairs"] == 0
+    assert generated["number_matches_label"] == generated["documents"]

@@ -15,7 +15,8 @@ The same applicant submitting again (same email and reference) is not flagged. T
 fingerprint row is deleted with its case (foreign key ``ON DELETE CASCADE``; :func:`erase`).
 
 Issuer: ``US-VA`` style for a licence barcode (country and jurisdiction), the MRZ issuing
-state (``USA``) for passports and passport cards. Number: upper case, letters and digits only.
+state (``USA``) for passports and passport cards. Number: upper case, letters and digits only;
+a number of one repeated character (``00000000``, a specimen's placeholder) is not fingerprinted.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def document_identity(report: dict[str, Any] | None) -> DocumentIdentity | None:
             if f.get("source") == source and f.get("value"):
                 fields.setdefault(f["name"], f["value"])
         number = _clean(fields.get("document_number"))
-        if not number:
+        if len(set(number)) < 2:  # absent, or a placeholder such as 00000000 on specimens
             continue
         country = _clean(fields.get("issuing_country"))
         state = _clean(fields.get("issuing_state")) if source == "barcode" else ""
