@@ -168,6 +168,25 @@ class DocumentFingerprint(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Handoff(Base):
+    """A single-use link (QR code) that opens a case on another device, e.g. the applicant's phone.
+
+    Only the SHA-256 of the link's token is stored. ``case_token_sealed`` is the case's bearer token
+    encrypted under the case's data key (AES-GCM, associated data ``openidv:handoff:<case>:<id>``),
+    so that the phone can join the same case; it is wiped when the link is used or expires.
+    """
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    case_token_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
 class VideoCallRequest(Base):
     """A request for an in-person video call instead of the biometric flow."""
 

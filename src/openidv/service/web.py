@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from openidv.service import cases, integrator
+from openidv.service import cases, handoff, integrator
 from openidv.service.deps import CASE_COOKIE, DbDep, SvcDep
 from openidv.service.errors import NotFoundError, ServiceError
 from openidv.service.lifecycle import OPEN_FOR_CAPTURE, PENDING, CaseState
@@ -275,3 +275,27 @@ def video_call_submit(
         case.contact_email = email.strip()[:320]
     cases.request_video_call(svc, db, case, reason="requested", actor="applicant", email=email or None)
     return RedirectResponse(_after_decline(case) or "/video-call", status_code=303)
+
+
+@router.post("/handoff", response_class=HTMLResponse)
+def handoff_start(request: Request, svc: SvcDep, db: DbDep) -> Response:
+    """Desktop: a single-use link and QR code that open this case on the phone; the page follows the case."""
+    case, token = _case(request, db)
+    cases.ensure_not_expired(svc, db, case)
+    if case.state not in OPEN_FOR_CAPTURE:
+        return RedirectResponse(_where(case), status_code=303)
+    url = str(request.base_url).rstrip("/") + handoff.PATH + handoff.create(svc, db, case, token)
+    return render(request, "handoff.html", url=url, qr=handoff.qr_svg(url), case_id=case.id)
+
+
+@router.get(handoff.PATH + "{token}")
+def handoff_open(token: str, request: Request, svc: SvcDep, db: DbDep) -> Response:
+    """Phone: use the link once; the browser gets the case's cookie and goes to the capture page."""
+    try:
+        case, case_token = handoff.redeem(svc, db, token)
+    except handoff.HandoffUnusableError as exc:
+        return render(request, "handoff_unusable.html", exc.status, reason=exc.reason.value)
+    cases.record_event(db, case, "applicant", "handoff_used")
+    response = RedirectResponse(_where(case), status_code=303)
+    _set_cookie(response, request, case_token, svc.settings.case_ttl_s + 30 * 86400)
+    return response
