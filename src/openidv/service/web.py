@@ -290,12 +290,16 @@ def handoff_start(request: Request, svc: SvcDep, db: DbDep) -> Response:
 
 @router.get(handoff.PATH + "{token}")
 def handoff_open(token: str, request: Request, svc: SvcDep, db: DbDep) -> Response:
-    """Phone: use the link once; the browser gets the case's cookie and goes to the capture page."""
+    """Phone: use the link once; the browser gets the case's cookie and goes on to the capture page.
+
+    A page (not a redirect) goes on: the link is often opened from another app or site, and a
+    SameSite=Strict cookie is sent only on a navigation that starts from this site.
+    """
     try:
         case, case_token = handoff.redeem(svc, db, token)
     except handoff.HandoffUnusableError as exc:
         return render(request, "handoff_unusable.html", exc.status, reason=exc.reason.value)
     cases.record_event(db, case, "applicant", "handoff_used")
-    response = RedirectResponse(_where(case), status_code=303)
+    response = render(request, "handoff_opened.html", target=_where(case))
     _set_cookie(response, request, case_token, svc.settings.case_ttl_s + 30 * 86400)
     return response
