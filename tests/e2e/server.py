@@ -29,6 +29,9 @@ class LiveServer:
         self._sock.bind(("127.0.0.1", 0))
         self.port: int = self._sock.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
+        settings = getattr(app.state, "settings", None)
+        if settings is not None:  # the service builds its links from OPENIDV_PUBLIC_URL: its own address here
+            settings.public_url = self.base_url
         config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)

@@ -13,6 +13,7 @@ from openidv.document.forgery import SyntheticDocument
 from openidv.service.cases import status_token
 from openidv.service.orm import Case
 from tests.service.conftest import Applicant
+from tests.service.test_document_reuse import seed_use
 
 
 def _all_database_text(client: TestClient) -> bytes:
@@ -59,10 +60,20 @@ def test_full_flow_reaches_pending_and_stores_no_biometric_template_or_plaintext
     assert finish["accepted"], finish
     assert "checks" not in finish  # the applicant is not told how liveness decided
 
+    services = client.app.state.services  # type: ignore[attr-defined]
+    with services.sessions() as db:  # as an integrator's case with a return URL (issue 22)
+        case = db.get(Case, a.case_id)
+        assert case is not None
+        case.return_url = "https://market.example/back?x=1"
+        db.commit()
+        document = case.reports["document"]
+    # issue 22: another applicant presented this licence before (its barcode's state and number)
+    earlier = seed_use(services, document, email="someone.else@example.com", decision="rejected")
     r = client.post(f"{a.api}/submit")
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["state"] == "in_review" and body["status"] == "pending"  # manual mode: every case is reviewed
+    assert body["return_to"] == f"https://market.example/back?x=1&case_id={a.case_id}&state=in_review"
     assert "recommendation" not in body and "score" not in json.dumps(body)
 
     page = client.get("/pending")
@@ -72,7 +83,6 @@ def test_full_flow_reaches_pending_and_stores_no_biometric_template_or_plaintext
     status = client.get(f"/status/{status_token(token)}")
     assert status.status_code == 200 and 'data-status="pending"' in status.text
 
-    services = client.app.state.services  # type: ignore[attr-defined]
     with services.sessions() as db:
         case = db.get(Case, a.case_id)
         assert case is not None
@@ -83,6 +93,8 @@ def test_full_flow_reaches_pending_and_stores_no_biometric_template_or_plaintext
         assert light["status"] == "pass", light  # the page's colours were answered by the face
         assert case.reports["document"]["type"] == "us_dl_id"
         assert case.recommendation["outcome"] in {"approve", "review", "reject"}
+        reused = [r for r in case.recommendation["reasons"] if r["code"] == "document.reused"]
+        assert len(reused) == 1 and f"case {earlier} (rejected)" in reused[0]["detail"], case.recommendation
         assert case.recommendation["mode"] == "manual"
         transitions = [(e.from_state, e.to_state, e.actor) for e in case.events if e.event == "transition"]
         assert transitions == [
@@ -205,9 +217,13 @@ def test_auto_mode_decides_clear_cases_at_once_and_notifies(
         a.start("drivers_license")
         assert a.capture("document_front", licence.front).json()["accepted"]
         assert a.capture("document_back", licence.back).json()["accepted"]
+        services = app.state.services
+        with services.sessions() as db:
+            document = db.get(Case, a.case_id).reports["document"]  # type: ignore[union-attr]
+        # issue 22: the same seller verified with this licence before: a resubmission, not flagged
+        seed_use(services, document, email="seller@example.com", decision="rejected")
         assert a.liveness(astronaut)["accepted"]
         body = client.post(f"{a.api}/submit").json()
-        services = app.state.services
         with services.sessions() as db:
             case = db.get(Case, a.case_id)
             assert case is not None

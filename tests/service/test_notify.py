@@ -307,6 +307,7 @@ def test_signed_webhook_reaches_a_real_receiver(svc: Services, receiver: Receive
         "event",
         "id",
         "case_id",
+        "reference",
         "external_ref",
         "state",
         "decision",
@@ -316,7 +317,10 @@ def test_signed_webhook_reaches_a_real_receiver(svc: Services, receiver: Receive
         "decided_at",
     }
     assert payload["event"] == "case.decided" and payload["case_id"] == case_id
-    assert payload["external_ref"] == "seller-42" and payload["state"] == payload["decision"] == "rejected"
+    assert (
+        payload["reference"] == payload["external_ref"] == "seller-42"
+        and payload["state"] == payload["decision"] == "rejected"
+    )
     assert payload["reasons"] == ["document.expiry.expired"]
     assert datetime.fromisoformat(payload["decided_at"]).tzinfo is not None
     with svc.sessions() as db:

@@ -302,7 +302,7 @@ def test_refuses_to_start_without_a_key_file_outside_development(
     assert "key_file_required" in err and "OPENIDV_KEY_FILE" in err and "openidv keys generate" in err
     assert not (tmp_path / "var").exists()  # nothing was created, no key generated next to the data
     makefile = (REPO / "Makefile").read_text()
-    assert re.search(r"^run:.*\n\tOPENIDV_ENVIRONMENT=development \$\(BIN\)/openidv serve", makefile, re.M)
+    assert re.search(r"^run:.*\n\tOPENIDV_ENVIRONMENT=development .*\$\(BIN\)/openidv serve", makefile, re.M)
 
 
 def test_data_folder_0700_and_database_0600(tmp_path: Path) -> None:

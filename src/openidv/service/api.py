@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from openidv.service import cases
+from openidv.service import cases, integrator
 from openidv.service.cases import Services
 from openidv.service.deps import Caller, CallerDep, DbDep, SvcDep, case_for, read_body
 from openidv.service.errors import UnauthorizedError
@@ -33,7 +33,26 @@ _IMAGE_BODY: dict[str, Any] = {
 
 
 class CreateCase(BaseModel):
-    external_ref: str | None = Field(None, max_length=200, description="your reference for this seller")
+    reference: str | None = Field(
+        None, max_length=200, description="your opaque reference for this seller (returned in status and webhooks)"
+    )
+    external_ref: str | None = Field(
+        None, max_length=200, description="older name of `reference`", json_schema_extra={"deprecated": True}
+    )
+    return_url: str | None = Field(
+        None,
+        max_length=integrator.MAX_URL_LENGTH,
+        description="where the applicant is sent after submitting or declining for a video call, with `case_id` "
+        "and `state` added to the query; must fall under one of your API key's return URLs "
+        "(`openidv apikey return-urls`), otherwise 422 `return_url_not_allowed`",
+    )
+
+    @model_validator(mode="after")
+    def _one_reference(self) -> CreateCase:
+        if self.reference and self.external_ref and self.reference != self.external_ref:
+            raise ValueError("reference and external_ref differ; send reference only")
+        self.reference = self.reference or self.external_ref
+        return self
 
 
 class CaseCreated(BaseModel):
@@ -43,6 +62,47 @@ class CaseCreated(BaseModel):
     )
     applicant_url: str
     status_url: str = Field(description="read-only status link (its own token: it opens nothing else)")
+    reference: str | None = None
+
+
+class StepProgress(BaseModel):
+    step: str
+    label: str
+    done: bool
+    attempts: int
+    attempts_left: int
+
+
+class SellerStatus(BaseModel):
+    """What the seller and the integrator may see of a case: never scores, checks or reviewer notes."""
+
+    case_id: str
+    state: str = Field(description="started, capturing, submitted, in_review, approved, rejected, ...")
+    status: str = Field(description="not_submitted, pending, approved, rejected, resubmission_requested, expired")
+    message: str
+    pending: bool
+    document_type: str | None
+    resubmit_step: str | None
+    submitted_at: str | None
+    decided_at: str | None
+    reference: str | None = Field(None, description="the `reference` given when the case was created")
+    return_to: str | None = Field(
+        None, description="the case's return URL with case_id and state added: send the applicant's browser there"
+    )
+
+
+class CaseStatus(SellerStatus):
+    steps: list[StepProgress]
+    next_step: str | None
+
+
+class Submitted(SellerStatus):
+    processing_ms: float
+
+
+def _status(case: Case) -> dict[str, Any]:
+    """The seller's status plus the integrator's reference and the return address."""
+    return cases.seller_status(case) | {"reference": case.external_ref, "return_to": integrator.return_redirect(case)}
 
 
 class CaseErased(BaseModel):
@@ -85,22 +145,26 @@ def create_case(body: CreateCase, caller: CallerDep, svc: SvcDep, db: DbDep, req
         raise UnauthorizedError("creating a case needs an API key", code="api_key_required")
     rate = parse_rate(svc.settings.rate_create_case)
     svc.throttle.hit(Bucket.CREATE_CASE, rate, caller.channel, "too many cases created with this API key")
-    case, token = cases.create_case(svc, db, channel=caller.channel, actor=caller.actor, external_ref=body.external_ref)
+    return_url = integrator.checked_return_url(db, caller.channel, body.return_url)
+    case, token = cases.create_case(
+        svc, db, channel=caller.channel, actor=caller.actor, external_ref=body.reference, return_url=return_url
+    )
     base = svc.settings.public_url.rstrip("/")  # never the Host header: a client chooses that
     return CaseCreated(
         case_id=case.id,
         token=token,
         applicant_url=f"{base}/resume/{token}",
         status_url=f"{base}/status/{cases.status_token(token)}",
+        reference=case.external_ref,
     )
 
 
-@router.get("/cases/{case_id}")
+@router.get("/cases/{case_id}", response_model=CaseStatus)
 def get_case(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep) -> dict[str, Any]:
     """The case's status as the seller may see it, plus its steps."""
     case = case_for(svc, db, caller, case_id)
     svc_steps = cases.progress(case, svc.settings.max_attempts)
-    return cases.seller_status(case) | {"steps": svc_steps, "next_step": cases.next_step(case)}
+    return _status(case) | {"steps": svc_steps, "next_step": cases.next_step(case)}
 
 
 @router.post("/cases/{case_id}/eligibility")
@@ -170,15 +234,15 @@ def liveness_finish(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep) -> 
     return cases.liveness_finish(svc, db, case, actor=caller.actor)
 
 
-@router.post("/cases/{case_id}/submit")
+@router.post("/cases/{case_id}/submit", response_model=Submitted)
 def submit(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep, request: Request) -> dict[str, Any]:
-    """Submit: face match and recommendation; the case becomes pending."""
+    """Submit: face match and recommendation; the case becomes pending. ``return_to``: where to send the applicant."""
     case = case_for(svc, db, caller, case_id)
     out = cases.submit(svc, db, case, actor=caller.actor)
-    return cases.seller_status(case) | out
+    return _status(case) | out
 
 
-@router.post("/cases/{case_id}/video-call")
+@router.post("/cases/{case_id}/video-call", response_model=SellerStatus)
 def video_call(
     case_id: str, body: VideoCall, caller: CallerDep, svc: SvcDep, db: DbDep, request: Request
 ) -> dict[str, Any]:
@@ -189,7 +253,7 @@ def video_call(
     )
     email = (body.email or "").strip() or None
     cases.request_video_call(svc, db, case, reason="requested", actor=caller.actor, email=email)
-    return cases.seller_status(case)
+    return _status(case)
 
 
 @router.delete("/cases/{case_id}", response_model=CaseErased)

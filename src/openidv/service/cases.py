@@ -28,7 +28,7 @@ from openidv.document.capture import capture_verdict
 from openidv.document.engine import DocumentConfig, SideAnalysis, analyse_side, build_report
 from openidv.imaging import decode_image, encode_jpeg, image_size, jpeg_metadata
 from openidv.liveness.session import LivenessSession
-from openidv.service import crypto, personal
+from openidv.service import crypto, personal, reuse
 from openidv.service.blobstore import BlobStore
 from openidv.service.db import as_utc
 from openidv.service.errors import (
@@ -193,9 +193,18 @@ def retention_deadline(svc: Services, state: CaseState) -> datetime | None:
 
 
 def create_case(
-    svc: Services, db: Session, *, channel: str, actor: str, external_ref: str | None = None
+    svc: Services,
+    db: Session,
+    *,
+    channel: str,
+    actor: str,
+    external_ref: str | None = None,
+    return_url: str | None = None,
 ) -> tuple[Case, str]:
-    """A new case in ``started`` with its own data key; returns the case and its bearer token."""
+    """A new case in ``started`` with its own data key; returns the case and its bearer token.
+
+    ``return_url`` must already be checked against the API key's allow-list (:mod:`.integrator`).
+    """
     token = secrets.token_urlsafe(32)
     case_id = new_id()
     wrapped = svc.keys.wrap(crypto.new_data_key(), case_id)
@@ -207,6 +216,7 @@ def create_case(
         state=CaseState.STARTED.value,
         channel=channel,
         external_ref=external_ref,
+        return_url=return_url,
         key_id=wrapped.key_id,
         wrapped_data_key=wrapped.wrapped,
         created_at=now,
@@ -219,7 +229,8 @@ def create_case(
         decision_reasons=[],
     )
     db.add(case)
-    db.add(CaseEvent(case_id=case_id, at=now, actor=actor, to_state=case.state, event="created", detail={}))
+    detail = {"return_url": return_url} if return_url else {}
+    db.add(CaseEvent(case_id=case_id, at=now, actor=actor, to_state=case.state, event="created", detail=detail))
     return case, token
 
 
@@ -525,6 +536,7 @@ def build_document_report(svc: Services, db: Session, case: Case) -> dict[str, A
     report = build_report(sides, today=today, config=DocumentConfig(max_pixels=svc.settings.max_image_pixels))
     document = report.to_dict()
     set_reports(svc, case, {**full_reports(svc, case), "document": document})
+    reuse.record(svc, db, case, document)
     if report.portrait is not None:
         store_blob(svc, db, case, "portrait", "image/jpeg", encode_jpeg(report.portrait, 92))
     return document
@@ -738,9 +750,15 @@ def submit(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, A
         face_match = {"same_person": None, "score": None, "reasons": ["no_face"], "checks": [], "detail": "no portrait"}
     reports = full_reports(svc, case)
     rec = recommend(reports.get("document"), reports.get("liveness"), face_match, svc.policy)
+    uses = [u for u in reuse.earlier_uses(svc, db, case, reports.get("document")) if not u.same_applicant]
+    rec = reuse.flag(rec, uses)
     mode = svc.settings.decision_mode
     set_reports(svc, case, {**reports, "face_match": face_match})
-    recommendation = rec.to_dict() | {"mode": mode.value, "policy": svc.policy.to_dict()}
+    recommendation = rec.to_dict() | {
+        "mode": mode.value,
+        "policy": svc.policy.to_dict(),
+        "reused_by": [u.to_dict() for u in uses],
+    }
     case.recommendation = personal.public_recommendation(recommendation)
     case.submitted_at = svc.clock()
     case.review_due_at = case.submitted_at + timedelta(hours=svc.settings.review_deadline_h)

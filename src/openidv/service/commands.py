@@ -39,6 +39,15 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("url", nargs="?", default=None)
     p.add_argument("--clear", action="store_true")
     p.set_defaults(handler=_cmd_apikey_webhook)
+    p = aksub.add_parser(
+        "return-urls",
+        parents=[common],
+        help="set (or --clear) the URL prefixes this key's cases may send applicants back to",
+    )
+    p.add_argument("name")
+    p.add_argument("urls", nargs="*", metavar="URL", help="absolute https URL prefix (http only for localhost)")
+    p.add_argument("--clear", action="store_true")
+    p.set_defaults(handler=_cmd_apikey_return_urls)
     p = aksub.add_parser("revoke", parents=[common], help="revoke a key by name")
     p.add_argument("name")
     p.set_defaults(handler=_cmd_apikey_revoke)
@@ -188,6 +197,27 @@ def _cmd_apikey_webhook(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         db.commit()
     text = f"webhook of {args.name}: {args.url}\nsigning secret (shown once): {secret.hex()}"
     return {"name": args.name, "webhook_url": args.url, "secret": secret.hex()}, text
+
+
+def _cmd_apikey_return_urls(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.service.errors import ServiceError
+    from openidv.service.integrator import set_return_urls
+    from openidv.service.orm import ApiKey
+
+    if args.clear == bool(args.urls):
+        raise CommandError("give one or more return URLs, or --clear")
+    svc = _services()
+    with svc.sessions() as db:
+        key = db.scalar(select(ApiKey).where(ApiKey.name == args.name))
+        if key is None:
+            raise CommandError(f"no API key named {args.name!r}")
+        try:
+            urls = set_return_urls(key, [] if args.clear else list(args.urls))
+        except ServiceError as exc:
+            raise CommandError(exc.message) from exc
+        db.commit()
+    text = f"return URLs of {args.name}: " + (", ".join(urls) if urls else "none (return_url is refused)")
+    return {"name": args.name, "return_urls": urls}, text
 
 
 def _cmd_apikey_revoke(args: argparse.Namespace) -> tuple[dict[str, Any], str]:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from openidv.service import auth, cases, review
+from openidv.service import auth, cases, reuse, review
 from openidv.service.deps import DbDep, SvcDep
 from openidv.service.errors import NotFoundError, ServiceError, UnauthorizedError
 from openidv.service.orm import AuditEntry, Case, LoginSession, User, VideoSlot
@@ -171,6 +171,7 @@ def case_page(case_id: str, request: Request, session: SessionDep, svc: SvcDep, 
         step_labels=cases.STEP_LABELS,
         seller=cases.seller_status(case),
         booking=review.booking_of(db, case),
+        reused_by=[u for u in reuse.earlier_uses(svc, db, case, document) if not u.same_applicant],
         blind=svc.settings.blind_review and case.state == "in_review",
         reviewers=[u.name for u in db.scalars(select(User).where(User.disabled.is_(False)).order_by(User.name))]
         if session.user.role == "admin"

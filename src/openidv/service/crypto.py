@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import logging
 import os
 import re
@@ -157,6 +159,12 @@ class KeyRing:
             return AESGCM(key).decrypt(wrapped.wrapped[:NONCE_BYTES], wrapped.wrapped[NONCE_BYTES:], _dek_aad(case_id))
         except InvalidTag as exc:
             raise CryptoError("data key failed authentication") from exc
+
+    def derived_keys(self, label: bytes) -> dict[str, bytes]:
+        """A 32-byte key per master key for one purpose: HMAC-SHA256(master key, ``label``), current last."""
+        keys = {k: hmac.new(v, label, hashlib.sha256).digest() for k, v in self._keys.items() if k != self.current_id}
+        keys[self.current_id] = hmac.new(self._keys[self.current_id], label, hashlib.sha256).digest()
+        return keys
 
 
 def _read_keys(path: Path) -> list[tuple[str, bytes]]:

@@ -212,7 +212,8 @@ def enqueue_decision(svc: Services, db: Session, case: Case) -> list[OutboxMessa
                 "event": EVENT_DECIDED,
                 "id": new_id(),
                 "case_id": case.id,
-                "external_ref": case.external_ref,
+                "reference": case.external_ref,
+                "external_ref": case.external_ref,  # older name of "reference", kept for existing receivers
                 "state": case.state,
                 "decision": case.decision or case.state,
                 "reasons": list(case.decision_reasons or []),

@@ -42,7 +42,9 @@ class Case(Base):
     status_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     state: Mapped[str] = mapped_column(String(32), index=True)
     channel: Mapped[str] = mapped_column(String(64))  #: "web" or "api:<key name>"
-    external_ref: Mapped[str | None] = mapped_column(String(200))  #: integrator's reference
+    external_ref: Mapped[str | None] = mapped_column(String(200))  #: integrator's reference (API: ``reference``)
+    #: where the applicant goes back to after submit or declining (on the API key's allow-list)
+    return_url: Mapped[str | None] = mapped_column(String(2000))
     document_type: Mapped[str | None] = mapped_column(String(32))
     eligibility: Mapped[dict[str, Any]] = mapped_column(default=dict)
     consent_version: Mapped[str | None] = mapped_column(String(32))
@@ -151,6 +153,44 @@ class ApiKey(Base):
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
     webhook_key_id: Mapped[str | None] = mapped_column(String(64))
     webhook_secret_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: URL prefixes this key's cases may send applicants back to (``openidv apikey return-urls``)
+    return_urls: Mapped[list[Any] | None] = mapped_column(JSON)
+
+
+class DocumentFingerprint(Base):
+    """A keyed HMAC of a case's (issuer, document number), to notice one document used in several cases.
+
+    No biometric data and no readable number: ``digest`` is HMAC-SHA256 under a key derived from
+    master key ``key_id`` (see :mod:`openidv.service.reuse`). Deleted with its case.
+    """
+
+    __tablename__ = "document_fingerprints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True, index=True)
+    digest: Mapped[str] = mapped_column(String(64), index=True)  #: hex HMAC-SHA256
+    key_id: Mapped[str] = mapped_column(String(64))  #: the master key the HMAC key was derived from
+    source: Mapped[str] = mapped_column(String(16))  #: barcode or mrz
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Handoff(Base):
+    """A single-use link (QR code) that opens a case on another device, e.g. the applicant's phone.
+
+    Only the SHA-256 of the link's token is stored. ``case_token_sealed`` is the case's bearer token
+    encrypted under the case's data key (AES-GCM, associated data ``openidv:handoff:<case>:<id>``),
+    so that the phone can join the same case; it is wiped when the link is used or expires.
+    """
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    case_token_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
 
 
 class VideoCallRequest(Base):

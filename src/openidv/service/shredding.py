@@ -16,13 +16,14 @@ and why.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from openidv.service import reuse
 from openidv.service.auth import audit
 from openidv.service.cases import Services, transition
 from openidv.service.lifecycle import CaseState
-from openidv.service.orm import Case, OutboxMessage, VideoCallRequest, VideoSlot
+from openidv.service.orm import Case, Handoff, OutboxMessage, VideoCallRequest, VideoSlot
 from openidv.service.personal import public_recommendation, public_view
 
 ERASED_RECIPIENT = "(erased)"
@@ -49,7 +50,8 @@ def _clear_messages(db: Session, case: Case) -> None:
 
 
 def shred(svc: Services, db: Session, case: Case) -> int:
-    """Destroy ``case``'s images, data key and personal fields (the caller commits); returns the blobs deleted."""
+    """Destroy ``case``'s images, data key, personal fields, document fingerprint and phone links (the caller
+    commits); returns the blobs deleted."""
     now = svc.clock()
     svc.blobs.delete_case(case.id)
     deleted = 0
@@ -67,6 +69,8 @@ def shred(svc: Services, db: Session, case: Case) -> int:
     case.seller_message = None
     case.purged_at = case.purged_at or now
     _clear_messages(db, case)
+    reuse.erase(db, case.id)  # the document's keyed fingerprint goes with the case
+    db.execute(delete(Handoff).where(Handoff.case_id == case.id))  # a pending phone link holds the case token
     return deleted
 
 

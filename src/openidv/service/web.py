@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from openidv.service import cases
+from openidv.service import cases, handoff, integrator
 from openidv.service.deps import CASE_COOKIE, DbDep, SvcDep
 from openidv.service.errors import NotFoundError, ServiceError
 from openidv.service.lifecycle import OPEN_FOR_CAPTURE, PENDING, CaseState
@@ -138,7 +139,29 @@ def eligibility_submit(
                 answers={"us_resident": us_resident, "adult": adult, "document_type": document_type, "method": method},
             )
         raise
-    return RedirectResponse(_where(case), status_code=303)
+    return RedirectResponse(_after_decline(case) or _where(case), status_code=303)
+
+
+def _after_decline(case: Case) -> str | None:
+    """``/return`` when the applicant chose the video call on an integrator's case with a return URL.
+
+    Forms may only post to this origin (CSP ``form-action 'self'``, which Chromium also applies to
+    the redirects that follow a form), so the way out is a page of our own that then navigates.
+    """
+    if case.state != CaseState.VIDEO_CALL_REQUESTED.value or not case.return_url:
+        return None
+    return "/return"
+
+
+@router.get("/return", response_class=HTMLResponse)
+def return_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
+    """Send the applicant back to the integrator's ``return_url`` (with case id and state), else where they belong."""
+    case, _ = _case(request, svc, db)
+    target = integrator.return_redirect(case)
+    if target is None:
+        return RedirectResponse(_where(case), status_code=303)
+    host = urlsplit(target).hostname or target
+    return render(request, "return.html", target=target, host=host, status=cases.seller_status(case))
 
 
 @router.get("/consent", response_class=HTMLResponse)
@@ -264,4 +287,32 @@ def video_call_submit(
     if address:
         case.contact_email = address
     cases.request_video_call(svc, db, case, reason="requested", actor="applicant", email=address)
-    return RedirectResponse("/video-call", status_code=303)
+    return RedirectResponse(_after_decline(case) or "/video-call", status_code=303)
+
+
+@router.post("/handoff", response_class=HTMLResponse)
+def handoff_start(request: Request, svc: SvcDep, db: DbDep) -> Response:
+    """Desktop: a single-use link and QR code that open this case on the phone; the page follows the case."""
+    case, token = _case(request, svc, db)
+    cases.ensure_not_expired(svc, db, case)
+    if case.state not in OPEN_FOR_CAPTURE:
+        return RedirectResponse(_where(case), status_code=303)
+    url = svc.settings.public_url.rstrip("/") + handoff.PATH + handoff.create(svc, db, case, token)
+    return render(request, "handoff.html", url=url, qr=handoff.qr_svg(url), case_id=case.id)
+
+
+@router.get(handoff.PATH + "{token}")
+def handoff_open(token: str, request: Request, svc: SvcDep, db: DbDep) -> Response:
+    """Phone: use the link once; the browser gets the case's cookie and goes on to the capture page.
+
+    A page (not a redirect) goes on: the link is often opened from another app or site, and a
+    SameSite=Strict cookie is sent only on a navigation that starts from this site.
+    """
+    try:
+        case, case_token = handoff.redeem(svc, db, token)
+    except handoff.HandoffUnusableError as exc:
+        return render(request, "handoff_unusable.html", exc.status, reason=exc.reason.value)
+    cases.record_event(db, case, "applicant", "handoff_used")
+    response = render(request, "handoff_opened.html", target=_where(case))
+    _set_cookie(response, request, case_token, svc.settings.case_ttl_s + 30 * 86400)
+    return response

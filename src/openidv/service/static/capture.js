@@ -222,14 +222,15 @@
     submitBtn.disabled = true;
     say("Submitting…");
     const r = await call("/submit", { method: "POST" });
-    if (r.ok) { window.location.assign("/pending"); return; }
+    // an integrator's case goes back to its site (return_to carries the case id and state)
+    if (r.ok) { window.location.assign(r.body.return_to || "/pending"); return; }
     submitBtn.disabled = false;
     say(errorText(r), "bad");
   });
   $("video-call-link").addEventListener("click", async (e) => {
     e.preventDefault();
     const r = await call("/video-call", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
-    if (r.ok) window.location.assign("/video-call"); else say(errorText(r), "bad");
+    if (r.ok) window.location.assign(r.body.return_to || "/video-call"); else say(errorText(r), "bad");
   });
 
   nextStep();
