@@ -244,3 +244,15 @@ def test_any_lines_give_well_formed_fields(items: list[tuple[str, int, int]]) ->
             assert f.value in STATES
         else:
             assert f.value.replace(" ", "").replace("-", "").replace("'", "").isalpha()
+
+
+def test_a_holder_named_after_a_state_does_not_name_the_issuer() -> None:
+    lines = [
+        _line("DRIVER LICENSE", 300, 20, 300),
+        _line("1 SAMPLE", 300, 100),
+        _line("2 GEORGIA", 300, 140),
+        _line("123 MAIN ST", 300, 180),
+        _line("AUSTIN, TX 78701", 300, 220),
+    ]
+    got = _read(lines)
+    assert (got["issuing_state"], got["family_name"], got["given_names"]) == ("TX", "SAMPLE", "GEORGIA")

@@ -177,10 +177,15 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
         # no MRZ). The detection is the one the printed zone needs anyway: it costs nothing here.
         quads = detect_lines(work, max_side=_det_side(side))
         clock.lap("text_detect")
-        if mrz_band_present(quads, work.shape[1], min_fraction=0.6) and _rerectify(side, "td3"):
-            work, quads = side.working, None
-            assert work is not None
-            clock.lap("locate_td3")
+        if mrz_band_present(quads, work.shape[1], min_fraction=0.6):
+            if _rerectify(side, "td3"):
+                work, quads = side.working, None
+                assert work is not None
+                clock.lap("locate_td3")
+            elif side.locate is not None and side.locate.quad is None:
+                # a photo taken as the card (_photo_as_card) that carries an MRZ: a page read as the photo
+                work = _undo_photo_as_card(side)
+                clock.lap("faces")
     if side.faces and side.format != "id1":
         # A passport page, or a card whose outline was measured short or not found: one text
         # detection serves the MRZ and the printed zone. TD3 pages always carry an MRZ band.
@@ -373,6 +378,14 @@ def _drop_outline(side: SideAnalysis) -> None:
     side.faces = []
     if side.role == "front" and _card_shaped(side.rgb):
         _photo_as_card(side, side.rgb)
+
+
+def _undo_photo_as_card(side: SideAnalysis) -> np.ndarray:
+    """Use the photo as it is again (a passport page or TD1 back without a found outline); its faces."""
+    assert side.rgb is not None
+    side.rectified, side.homography, side.format, side.rotation = None, None, "unknown", 0
+    side.faces = _faces(side.rgb)
+    return side.rgb
 
 
 def _card_shaped(rgb: np.ndarray) -> bool:

@@ -80,7 +80,7 @@ _LABELS: tuple[tuple[Label, str], ...] = (
         _numbered(
             "4d",
             r"DLN|DL\s*(?:NO\b\.?|#)|LIC(?:ENSE)?\.?\s*(?:NO+\b\.?|#)|IDN\b|ID\s*NUMBER|CREDENTIAL\s*IDENTIFIER"
-            r"|(?<![A-Z])NUMBER\b|(?<![A-Z])NO\b\.?|NO\.?(?=[A-Z]?\d{5})|(?<![A-Z])DL(?=[A-Z]?\d{5}|\s*$)",
+            r"|(?<![A-Z])ID\s*(?:NO\b\.?|#)|(?<![A-Z])NUMBER\b|(?<![A-Z])NO\b\.?|NO\.?(?=[A-Z]?\d{5})|(?<![A-Z])DL(?=[A-Z]?\d{5}|\s*$)",
         )
         + r"\s*[:#.]?",
     ),
@@ -102,9 +102,9 @@ _LABEL_RX = [(kind, re.compile(p, re.IGNORECASE)) for kind, p in _LABELS]
 MAX_VALIDITY_YEARS = 12
 #: Youngest age, in years, at which a licence or ID card is issued in the position rule (learner permits: 14).
 MIN_AGE_AT_ISSUE = 14
-#: A date with a four-digit year, month first, slashes or dashes; no boundary on its left, so that a date
+#: A date with a four-digit year, month first, slashes, dashes or dots; no boundary on its left, so that a date
 #: glued to its misread label ("300807/15/1980" for "3 DOB 07/15/1980") is still found.
-_DATE = re.compile(r"(\d{2})[/\-](\d{2})[/\-]((?:19|20)\d{2})")
+_DATE = re.compile(r"(\d{2})[/\-.](\d{2})[/\-.]((?:19|20)\d{2})")
 _NUMBER_TOKEN = re.compile(r"^[\s:#.]*([A-Z0-9](?:[A-Z0-9]|-(?=[A-Z0-9]))*)")
 #: The address's last line: "ANYTOWN, CA 95818", "DES MOINES, IA 50301-1234", "SALEM, OR, 97314".
 _CITY_LINE = re.compile(r"\b[A-Z]{2}[\s,.]*\d{5}(?:-\d{4})?\b")
@@ -140,13 +140,16 @@ def read_licence_front(lines: list[OcrLine], height: float = 638.0) -> list[Fiel
     docstring), the issuing state among them (``issuing_state``)."""
     segments = [seg for line in lines for seg in _segments(line)]
     out: list[FieldValue] = []
-    issuer = find_issuer(lines, height)
+    block = _name_block(lines)
+    # a holder named after a state (VIRGINIA, GEORGIA, DAKOTA) does not name the issuer
+    named = {id(line) for _, _, line in block if line is not None}
+    issuer = find_issuer([ln for ln in lines if id(ln) not in named], height)
     if issuer is not None:
         out.append(FieldValue("issuing_state", issuer[0], FieldSource.PRINTED, raw=issuer[1]))
     found = _labelled_values(segments, lines)
     out += found.values()
     out += _dates_by_position(segments, found)
-    names = _names_above_address(lines, issuer[0] if issuer else None)
+    names = _assign_names(block, issuer[0] if issuer else None)
     out += names
     if "document_number" not in found:
         name_lines = [ln for ln in lines if any(f.raw == ln.text for f in names)]
@@ -351,8 +354,12 @@ def _years(earlier: date, later: date) -> float:
 # --------------------------------------------------------------------------- names
 
 
-def _names_above_address(lines: list[OcrLine], state: str | None) -> list[FieldValue]:
-    """The names from the lines above the address (see the module docstring); none without an address."""
+_NameBlock = list[tuple[str | None, str, OcrLine | None]]
+
+
+def _name_block(lines: list[OcrLine]) -> _NameBlock:
+    """The name lines above the address, top to bottom: (field label or None, name, line); a
+    label-only line ("2 GIVEN NAMES") has no name and no line. Empty without an address."""
     city = next((ln for ln in sorted(lines, key=lambda ln: ln.top) if _CITY_LINE.search(ln.text.upper())), None)
     if city is None:
         return []
@@ -378,7 +385,7 @@ def _names_above_address(lines: list[OcrLine], state: str | None) -> list[FieldV
         block.append((kind, value, above))
         if kind in ("family_name", "both"):
             break
-    return _assign_names(block[::-1], state)
+    return block[::-1]
 
 
 def _address_like(text: str, *, street: bool) -> bool:
@@ -406,7 +413,7 @@ def _name_line(text: str) -> tuple[str | None, str | None]:
     return kind, upper
 
 
-def _assign_names(block: list[tuple[str | None, str, OcrLine | None]], state: str | None) -> list[FieldValue]:
+def _assign_names(block: _NameBlock, state: str | None) -> list[FieldValue]:
     """Family and given names from the name block, top to bottom (label-only entries have no line)."""
     parts: dict[str, list[tuple[str, OcrLine]]] = {"family_name": [], "given_names": []}
     values = [(value, line) for _, value, line in block if line is not None]
