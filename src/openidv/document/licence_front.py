@@ -132,7 +132,6 @@ class _Segment:
     line: OcrLine
     label: Label | None  #: None: the text before the line's first label
     text: str  #: the value text, up to the next label
-    start: int  #: where ``text`` starts in the line's text
 
 
 def read_licence_front(lines: list[OcrLine], height: float = 638.0) -> list[FieldValue]:
@@ -184,9 +183,9 @@ def _segments(line: OcrLine) -> Iterator[_Segment]:
                 hits.append((m.start(), m.end(), kind))
     hits.sort()
     starts = [s for s, _, _ in hits] + [len(text)]
-    yield _Segment(line, None, text[: starts[0]], 0)
+    yield _Segment(line, None, text[: starts[0]])
     for (_, end, kind), stop in zip(hits, starts[1:], strict=True):
-        yield _Segment(line, kind, text[end:stop], end)
+        yield _Segment(line, kind, text[end:stop])
 
 
 def _labelled_values(segments: list[_Segment], lines: list[OcrLine]) -> dict[str, FieldValue]:
@@ -198,19 +197,15 @@ def _labelled_values(segments: list[_Segment], lines: list[OcrLine]) -> dict[str
         if seg.label is None or seg.label is Label.OTHER or seg.label.value in out:
             continue
         parse = _PARSERS[seg.label]
-        candidates = [seg.text]
+        candidates = [(seg.text, seg.line)]
         for other in (_right_of(seg.line, lines), _below(seg.line, lines)):
             if other is not None:
-                candidates.append(leading[id(other)].text)
-        for k, text in enumerate(candidates):
+                candidates.append((leading[id(other)].text, other))
+        for text, line in candidates:
             value = parse(text)
             if value is not None:
-                line = seg.line if k == 0 else None
-                raw = text.strip()
-                score = (line or seg.line).score
-                out[seg.label.value] = FieldValue(
-                    seg.label.value, value, FieldSource.PRINTED, raw=raw, confidence=score
-                )
+                name = seg.label.value
+                out[name] = FieldValue(name, value, FieldSource.PRINTED, raw=text.strip(), confidence=line.score)
                 break
     return out
 
