@@ -120,3 +120,21 @@ def test_real_fronts_regression(tmp_path: Path) -> None:
     assert out["fields_correct"] >= 0.9 * out["fields_total"], out
     assert all(v["correct"] >= v["total"] - 1 for v in out["fields"].values()), out["fields"]
     assert not {k for k in out["false_alarms"] if "mrz" in k or k == "date_logic"}, out["false_alarms"]
+
+
+def test_real_front_and_back_agree_on_the_issuer_and_fields() -> None:
+    """The Ohio sample front (300 px wide, no outline found) with its back: the printed state and the
+    barcode's IIN agree, and so do the printed fields and the barcode's."""
+    from datetime import date
+
+    from openidv.checks import Status
+    from openidv.document.engine import analyse_document
+
+    front = shared_path("real_us_fronts", "luckyverma_us_dl_fronts__Ohio_s.jpg").read_bytes()
+    back = shared_path("real_us_backs", "ohio_dl_back_sample.jpg").read_bytes()
+    report = analyse_document(front, back, today=date(2020, 1, 1))
+    checks = {c.name: c for c in report.checks}
+    assert report.issuer == "US-OH"
+    assert checks["issuer_printed_barcode"].status is Status.PASS
+    assert checks["consistency_barcode_printed"].status is Status.PASS
+    assert "taken as the card" in checks["front_document_located"].detail

@@ -256,3 +256,15 @@ def test_a_holder_named_after_a_state_does_not_name_the_issuer() -> None:
     ]
     got = _read(lines)
     assert (got["issuing_state"], got["family_name"], got["given_names"]) == ("TX", "SAMPLE", "GEORGIA")
+
+
+def test_printed_state_is_checked_against_the_barcode_issuer() -> None:
+    from openidv.checks import Status
+    from openidv.document.engine import _issuer_check
+    from openidv.document.types import FieldSource, FieldValue
+
+    printed = FieldValue("issuing_state", "OH", FieldSource.PRINTED, raw="Ohio")
+    agree = _issuer_check("US-OH", printed)
+    assert (agree.name, agree.status, agree.reason) == ("issuer_printed_barcode", Status.PASS, "issuer_agrees")
+    differ = _issuer_check("US-VA", printed)
+    assert (differ.status, differ.reason) == (Status.FAIL, "issuer_mismatch")

@@ -560,7 +560,8 @@ def _located_check(s: SideAnalysis) -> CheckResult:
             0.0,
             "the document runs off the edge of the photo: retake with the whole document in frame",
         )
-    return check(name, Status.INCONCLUSIVE, loc.reason, None, "no document outline found; the photo is used as is")
+    used = "taken as the card" if s.rectified is not None else "used as is"
+    return check(name, Status.INCONCLUSIVE, loc.reason, None, f"no document outline found; the photo is {used}")
 
 
 def _sides_check(sides: list[SideAnalysis], doc_type: DocumentType) -> CheckResult:
