@@ -132,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=_cmd_eval_forgery)
 
+    p = evsub.add_parser("fields", parents=[common], help="printed fields and issuer on labelled real document fronts")
+    p.add_argument("labels", type=Path, help="LABELS.tsv: file, state, document_number, names, dates, sex")
+    p.add_argument("--root", type=Path, default=None, help="folder the paths are relative to (default: the TSV's)")
+    p.add_argument("--today", type=_iso_date, default=None, help="reference date of the checks (YYYY-MM-DD)")
+    p.add_argument("--details", action="store_true", help="JSON: every document with its fields and failed checks")
+    p.set_defaults(handler=_cmd_eval_fields)
+
     p = evsub.add_parser("aamva", parents=[common], help="AAMVA barcode payload parsing on a labelled JSONL file")
     p.add_argument("labels", type=Path, help="JSONL with file, derived_elements / upstream_expected labels")
     p.add_argument("--root", type=Path, default=None, help="folder the paths are relative to (default: the file's)")
@@ -347,6 +354,13 @@ def _cmd_eval_aamva(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
     result = evaluate_aamva(args.labels, args.root, today=args.today)
     return result.to_dict(), format_report(result)
+
+
+def _cmd_eval_fields(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.eval.fields import evaluate_fields, format_report
+
+    result = evaluate_fields(args.labels, args.root, today=args.today)
+    return result.to_dict(details=args.details), format_report(result)
 
 
 # --------------------------------------------------------------------------- helpers

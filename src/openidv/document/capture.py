@@ -113,7 +113,9 @@ def capture_verdict(
     if side.error is not None or side.rgb is None:
         return CaptureVerdict(step, False, ["unreadable_image"], side.kind)
     locate_reason = side.locate.reason if side.locate is not None else "no_document"
-    if side.rectified is None:
+    # a front photo taken as the card itself (no outline found, card-shaped) is still not a located card
+    outline_found = side.locate is not None and side.locate.quad is not None
+    if side.rectified is None or not outline_found:
         reasons.append(locate_reason if locate_reason in MESSAGES else "no_document")
     else:
         metrics["sharpness"] = sharpness(side.rectified)
@@ -146,6 +148,6 @@ def capture_verdict(
     content_read = (step == "document_front" and bool(side.faces)) or (
         step != "document_front" and ("barcode_unreadable" not in reasons and "mrz_not_found" not in reasons)
     )
-    if side.rectified is None and content_read and locate_reason in ("no_document", "low_contrast"):
+    if not outline_found and content_read and locate_reason in ("no_document", "low_contrast"):
         reasons = [r for r in reasons if r != locate_reason]
     return CaptureVerdict(step, not reasons, reasons, side.kind, metrics)

@@ -21,7 +21,7 @@ input: unreadable or unusable images become checks with reason codes.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import cv2
@@ -32,6 +32,7 @@ from openidv.document import geometry
 from openidv.document.aamva import AamvaError, AamvaRecord, parse_aamva, validate_aamva
 from openidv.document.barcode import BarcodeReadout, decode_pdf417
 from openidv.document.crosscheck import cross_check
+from openidv.document.licence_front import read_licence_printed
 from openidv.document.mrz_ocr import MrzReadout, mrz_band_present, read_mrz
 from openidv.document.ocr import DET_SIDE, DET_SIDE_ID1, OcrLine, detect_lines, read_text
 from openidv.document.types import DocumentReport, DocumentType, FieldSource, FieldValue, check
@@ -54,6 +55,15 @@ _PORTRAIT_DETECTOR_FINE = DetectorConfig(score_threshold=0.6, max_side=1024, ret
 ID1_MIN_ASPECT = 1.48
 #: Smallest measured long/short ratio at which a portrait side without an MRZ band is re-read as ID-1.
 ID1_FALLBACK_MIN_ASPECT = 1.30
+#: Width / height range of a front photo without a found outline that is taken as the card itself
+#: (ID-1 is 1.586): a crop at or just inside the card's edges (real DMV samples: 1.57-1.78, a card
+#: whose bottom row is cut off included). Camera frames (4:3, 1.33) and portrait-mode photos are not.
+PHOTO_AS_CARD_ASPECT = (1.45, 1.80)
+#: Widest face, as a share of the rectified side's width, on a document whose outline was found: an ID-1
+#: portrait is about a third of the card's width and its face box narrower still (real DMV samples
+#: 0.13-0.22, generated cards about 0.2); a face 0.6 of the width means the outline found was the
+#: portrait's printed frame (two real samples), so it is dropped.
+MAX_PORTRAIT_WIDTH_FRACTION = 0.45
 #: A face at least this share of the largest face's width is a second portrait (not a ghost image).
 SECOND_FACE_RATIO = 0.6
 
@@ -151,6 +161,9 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
             clock.lap("locate")
     if side.kind is DocumentType.UNKNOWN:
         work = _find_portrait(side)
+        if _outline_is_portrait_frame(side):
+            _drop_outline(side)
+            work = _find_portrait(side)
         clock.lap("faces")
         if side.faces:
             side.kind = DocumentType.PASSPORT_TD3 if side.format == "td3" else DocumentType.US_DL_FRONT
@@ -164,10 +177,15 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
         # no MRZ). The detection is the one the printed zone needs anyway: it costs nothing here.
         quads = detect_lines(work, max_side=_det_side(side))
         clock.lap("text_detect")
-        if mrz_band_present(quads, work.shape[1], min_fraction=0.6) and _rerectify(side, "td3"):
-            work, quads = side.working, None
-            assert work is not None
-            clock.lap("locate_td3")
+        if mrz_band_present(quads, work.shape[1], min_fraction=0.6):
+            if _rerectify(side, "td3"):
+                work, quads = side.working, None
+                assert work is not None
+                clock.lap("locate_td3")
+            elif side.locate is not None and side.locate.quad is None:
+                # a photo taken as the card (_photo_as_card) that carries an MRZ: a page read as the photo
+                work = _undo_photo_as_card(side)
+                clock.lap("faces")
     if side.faces and side.format != "id1":
         # A passport page, or a card whose outline was measured short or not found: one text
         # detection serves the MRZ and the printed zone. TD3 pages always carry an MRZ band.
@@ -207,7 +225,10 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
         if side.kind is DocumentType.PASSPORT_TD3 and not config.read_labels:
             labels = label_lines(quads)  # read them only if the fields are not all found by position
         side.ocr_lines = read_text(work, quads=[q for q, lab in zip(quads, labels, strict=True) if not lab], skip=skip)
-        side.printed = extract_printed_fields(side.ocr_lines, date_order=order)
+        if side.kind is DocumentType.US_DL_FRONT:
+            side.printed = read_licence_printed(side.ocr_lines, work.shape[0])
+        else:
+            side.printed = extract_printed_fields(side.ocr_lines, date_order=order)
         if any(labels) and not {f.name for f in side.printed} >= _PAGE_FIELDS:
             rest = read_text(work, quads=[q for q, lab in zip(quads, labels, strict=True) if lab], skip=skip)
             rank = {id(q): i for i, q in enumerate(quads)}  # detector order, as if read in one pass
@@ -327,6 +348,8 @@ def _locate_and_rectify(side: SideAnalysis) -> None:
     side.locate = geometry.locate_document(rgb)
     quad = side.locate.quad
     if quad is None:
+        if side.role == "front" and _card_shaped(rgb):
+            _photo_as_card(side, rgb)
         return
     # Perspective skews the measured ratio by up to ~5%; ID-1 (1.586) is far more common than TD3 (1.420).
     side.format = "id1" if quad.aspect_ratio >= ID1_MIN_ASPECT else "td3"
@@ -335,6 +358,57 @@ def _locate_and_rectify(side: SideAnalysis) -> None:
     # not turned upright yet: the portrait or the text cues do that (_find_portrait, _turn_upright),
     # or nothing when a barcode is read
     side.rectified, side.rotation = rectified, 0
+
+
+def _outline_is_portrait_frame(side: SideAnalysis) -> bool:
+    """The outline found is the portrait's printed frame, not the document's: the face on the
+    rectified side is wider than :data:`MAX_PORTRAIT_WIDTH_FRACTION` of it."""
+    work = side.working
+    if not side.faces or side.rectified is None or side.locate is None or side.locate.quad is None:
+        return False
+    assert work is not None
+    return bool(side.faces[0].box.width > MAX_PORTRAIT_WIDTH_FRACTION * work.shape[1])
+
+
+def _drop_outline(side: SideAnalysis) -> None:
+    """Forget a wrong outline: the photo is used as it is, or as the card itself when card-shaped."""
+    assert side.rgb is not None and side.locate is not None
+    side.locate = replace(side.locate, quad=None, reason="portrait_frame")
+    side.rectified, side.homography, side.format, side.rotation, side.oriented_by = None, None, "unknown", 0, ""
+    side.faces = []
+    if side.role == "front" and _card_shaped(side.rgb):
+        _photo_as_card(side, side.rgb)
+
+
+def _undo_photo_as_card(side: SideAnalysis) -> np.ndarray:
+    """Use the photo as it is again (a passport page or TD1 back without a found outline); its faces."""
+    assert side.rgb is not None
+    side.rectified, side.homography, side.format, side.rotation = None, None, "unknown", 0
+    side.faces = _faces(side.rgb)
+    return side.rgb
+
+
+def _card_shaped(rgb: np.ndarray) -> bool:
+    """A landscape photo whose width / height lies in :data:`PHOTO_AS_CARD_ASPECT`."""
+    return bool(PHOTO_AS_CARD_ASPECT[0] <= rgb.shape[1] / rgb.shape[0] <= PHOTO_AS_CARD_ASPECT[1])
+
+
+def _photo_as_card(side: SideAnalysis, rgb: np.ndarray) -> None:
+    """Take a front photo without a found outline as the ID-1 card itself, scaled to its canonical size.
+
+    Scans and sample images cropped to (or just inside) the card's edges show no corners, so
+    no outline is found; their own shape is the card's (:data:`PHOTO_AS_CARD_ASPECT`). Scaling
+    them to 1011 x 638 px (300 dpi) enlarges low-resolution cards (243-700 px wide) before OCR
+    (bicubic), so the printed zone is read at the size the detector and the field rules expect.
+    The homography is the scaling (pixel centres kept), so checks still map regions back.
+    """
+    out_w, out_h = geometry.canonical_size("id1")
+    h, w = rgb.shape[:2]
+    sx, sy = out_w / w, out_h / h
+    interpolation = cv2.INTER_CUBIC if sx > 1 else cv2.INTER_AREA
+    side.rectified = cv2.resize(rgb, (out_w, out_h), interpolation=interpolation)
+    side.homography = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]], dtype=np.float64)
+    side.format, side.rotation = "id1", 0
 
 
 def _homography(quad: geometry.DocumentQuad, kind: str) -> np.ndarray:
@@ -394,8 +468,13 @@ def build_report(
     for s in sides:
         fields += s.printed
     report.fields = fields
+    printed_state = next((f for f in fields if f.name == "issuing_state" and f.source is FieldSource.PRINTED), None)
+    if report.issuer is not None and printed_state is not None:
+        checks.append(_issuer_check(report.issuer, printed_state))
     if report.issuer is None:
         report.issuer = _issuer_from_fields(fields)
+    if report.issuer is None and printed_state is not None:
+        report.issuer = f"US-{printed_state.value}"
 
     if doc_type is DocumentType.US_DL_ID:
         checks += _barcode_checks(sides, barcode_side, today)
@@ -481,7 +560,8 @@ def _located_check(s: SideAnalysis) -> CheckResult:
             0.0,
             "the document runs off the edge of the photo: retake with the whole document in frame",
         )
-    return check(name, Status.INCONCLUSIVE, loc.reason, None, "no document outline found; the photo is used as is")
+    used = "taken as the card" if s.rectified is not None else "used as is"
+    return check(name, Status.INCONCLUSIVE, loc.reason, None, f"no document outline found; the photo is {used}")
 
 
 def _sides_check(sides: list[SideAnalysis], doc_type: DocumentType) -> CheckResult:
@@ -593,6 +673,20 @@ def _aamva_issuer(record: AamvaRecord) -> str | None:
     if j is None:
         return None
     return f"{_ALPHA2.get(j.country, j.country)}-{j.code}"
+
+
+def _issuer_check(barcode_issuer: str, printed: FieldValue) -> CheckResult:
+    """The state printed on the front against the barcode's issuer (its IIN's jurisdiction)."""
+    name = "issuer_printed_barcode"
+    if barcode_issuer == f"US-{printed.value}":
+        return check(name, Status.PASS, "issuer_agrees", 1.0, f"{barcode_issuer} (printed {printed.raw!r})")
+    return check(
+        name,
+        Status.FAIL,
+        "issuer_mismatch",
+        0.0,
+        f"the barcode's IIN says {barcode_issuer}, the front reads US-{printed.value} ({printed.raw!r})",
+    )
 
 
 def _issuer_from_fields(fields: list[FieldValue]) -> str | None:

@@ -60,10 +60,11 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
                 ],
                 dtype=np.float64,
             )
+        # the rectified document only with its outline: a front photo taken as the card itself
+        # (engine._photo_as_card) is the photo resampled, whose grids the screen cue must not see
+        document = side.rectified if outline is not None else None
         if side.faces:
-            results = integrity.integrity_checks(
-                side.data, stored, regions=regions, document=side.rectified, outline=outline
-            )
+            results = integrity.integrity_checks(side.data, stored, regions=regions, document=document, outline=outline)
             results.append(_portrait_border(side))
             # A side whose outline was not found (format "unknown"; e.g. the card shown on a screen whose
             # edges the frame cuts) is judged on the photo's centre: still an ID-1 card unless an MRZ says
@@ -88,7 +89,7 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
             if side.role == "front" and (side.barcode is None or not side.barcode.symbol_seen):
                 pixels = stored if stored is not None else integrity.decode_stored(side.data)
                 if pixels is not None:
-                    screen = integrity.screen_recapture(pixels, side.rectified, outline=outline)
+                    screen = integrity.screen_recapture(pixels, document, outline=outline)
                     results.append(screen if card else _advisory(screen, "no portrait and no barcode read"))
         out += [_renamed(f"{side.role}_", r) for r in results]
     out.append(integrity.specimen(fields, printed=[line.text for side in sides for line in side.ocr_lines]))
@@ -146,7 +147,8 @@ def side_regions(side: SideAnalysis) -> dict[str, tuple[int, int, int, int]]:
             [[b.x, b.y], [b.x + b.width, b.y], [b.x + b.width, b.y + b.height], [b.x, b.y + b.height]], np.float64
         )
     for f in side.printed:
-        if f.source is not FieldSource.PRINTED:
+        # the issuer's name is header print, not a holder's value: its region is not compared
+        if f.source is not FieldSource.PRINTED or f.name == "issuing_state":
             continue
         line = _line_with_value(side, f)
         if line is not None:

@@ -52,6 +52,12 @@ def normalize_document_number(text: str) -> str:
     return re.sub(r"[^A-Z0-9]", "", strip_accents(text).upper())
 
 
+def comparable(text: str) -> str:
+    """A value reduced for comparing readings: upper case, no diacritics, letters and digits only
+    (``"S514-172-80-844-0"`` -> ``"S514172808440"``, ``"Tina, A"`` -> ``"TINAA"``)."""
+    return re.sub(r"[^A-Z0-9]", "", strip_accents(text).upper())
+
+
 def parse_date(text: str, *, order: str = "mdy") -> date | None:
     """Find the first date in ``text``; numeric dates are read in ``order`` (``mdy`` or ``dmy``)."""
     upper = strip_accents(text).upper()

@@ -47,6 +47,10 @@ class OcrLine:
         return self.bottom - self.top
 
     @property
+    def cx(self) -> float:
+        return (self.left + self.right) / 2.0
+
+    @property
     def cy(self) -> float:
         return (self.top + self.bottom) / 2.0
 
