@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
 from openidv.document.forgery import SyntheticDocument
-from openidv.service.cases import status_token
+from openidv.service.cases import full_reports, status_token
 from openidv.service.orm import Case
 from tests.service.conftest import Applicant
 from tests.service.test_document_reuse import seed_use
@@ -66,7 +66,7 @@ def test_full_flow_reaches_pending_and_stores_no_biometric_template_or_plaintext
         assert case is not None
         case.return_url = "https://market.example/back?x=1"
         db.commit()
-        document = case.reports["document"]
+        document = full_reports(services, case)["document"]  # with its fields (sealed under the case key)
     # issue 22: another applicant presented this licence before (its barcode's state and number)
     earlier = seed_use(services, document, email="someone.else@example.com", decision="rejected")
     r = client.post(f"{a.api}/submit")

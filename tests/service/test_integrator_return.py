@@ -72,6 +72,7 @@ def test_apikey_return_urls_command(
 ) -> None:
     from openidv.cli import main
 
+    monkeypatch.setenv("OPENIDV_ENVIRONMENT", "development")
     monkeypatch.setenv("OPENIDV_DATA_DIR", str(tmp_path / "var"))
     assert main(["apikey", "create", "shop", "--json"]) == 0
     assert main(["apikey", "return-urls", "shop", *ALLOWED, "--json"]) == 0
