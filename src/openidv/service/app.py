@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openidv.service import api, console, web
-from openidv.service.blobstore import BlobStore
+from openidv.service.blobstore import BlobBackend, BlobStore, BlobStoreUnavailableError
 from openidv.service.cases import Services
 from openidv.service.crypto import CryptoError, load_key_ring
 from openidv.service.db import make_engine, migrate, session_factory
@@ -27,7 +27,7 @@ from openidv.service.guards import BodyGuard, BodyRefusedError, refused_cause
 from openidv.service.lifecycle import TransitionError
 from openidv.service.personal import seal_plaintext_reports
 from openidv.service.retention import expire_stale, purge_due
-from openidv.service.settings import Environment, ServiceSettings
+from openidv.service.settings import BlobBackendKind, Environment, ServiceSettings
 
 log = logging.getLogger(__name__)
 #: routes whose body is a raw image (their own, larger limits)
@@ -58,6 +58,37 @@ def prepare_data_dir(settings: ServiceSettings) -> None:
             os.chmod(path, 0o600)
 
 
+def open_blob_store(settings: ServiceSettings) -> BlobBackend:
+    """The configured blob store: ``<data_dir>/blobs`` (default) or the S3 bucket (boto3 imported only then)."""
+    if settings.blob_backend is BlobBackendKind.S3:
+        from openidv.service.s3store import S3BlobStore
+
+        return S3BlobStore.from_settings(settings)
+    return BlobStore(settings.data_dir / "blobs")
+
+
+def readiness(svc: Services) -> dict[str, str]:
+    """``ok`` or the reason for the database (``SELECT 1``) and the blob store (its ``check``)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    checks: dict[str, str] = {}
+    try:
+        with svc.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except SQLAlchemyError as exc:  # any driver error means not ready; the probe reports, never raises
+        log.warning("readiness: database unavailable: %s", exc)
+        checks["database"] = "unavailable"
+    try:
+        svc.blobs.check()
+        checks["blob_store"] = "ok"
+    except BlobStoreUnavailableError as exc:
+        log.warning("readiness: %s", exc)
+        checks["blob_store"] = "unavailable"
+    return checks
+
+
 def build_services(settings: ServiceSettings) -> Services:
     """Load the key ring (refused outside development without a key file), open the database, the blob store."""
     keys = load_key_ring(
@@ -71,7 +102,7 @@ def build_services(settings: ServiceSettings) -> Services:
         engine=engine,
         sessions=session_factory(engine),
         keys=keys,
-        blobs=BlobStore(settings.data_dir / "blobs"),
+        blobs=open_blob_store(settings),
     )
     sealed = seal_plaintext_reports(svc)
     if sealed:
@@ -216,7 +247,15 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
+        """Liveness probe: the process answers (nothing else is checked)."""
         return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        """Readiness probe: 200 when the database and the blob store answer, else 503 naming which does not."""
+        checks = readiness(svc)
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "unavailable", "checks": checks}, 200 if ready else 503)
 
     @app.get("/privacy", response_class=HTMLResponse, include_in_schema=False)
     def privacy(request: Request) -> HTMLResponse:

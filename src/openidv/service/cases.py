@@ -29,7 +29,7 @@ from openidv.document.engine import DocumentConfig, SideAnalysis, analyse_side, 
 from openidv.imaging import decode_image, encode_jpeg, image_size, jpeg_metadata
 from openidv.liveness.session import LivenessSession
 from openidv.service import crypto, personal
-from openidv.service.blobstore import BlobStore
+from openidv.service.blobstore import BlobBackend
 from openidv.service.db import as_utc
 from openidv.service.errors import (
     ConflictError,
@@ -82,7 +82,7 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     keys: crypto.KeyRing
-    blobs: BlobStore
+    blobs: BlobBackend
     runtime: Runtime = field(default_factory=Runtime)
     throttle: Throttle = field(default_factory=Throttle)
     policy: PolicyConfig = DEFAULT_POLICY
