@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -110,6 +111,15 @@ def build_services(settings: ServiceSettings) -> Services:
     return svc
 
 
+def route_label(request: Request) -> str:
+    """The matched route's template (``/api/v1/cases/{case_id}``), ``/static`` or ``unmatched``; never the path."""
+    route = request.scope.get("route")
+    template = getattr(route, "path", None)
+    if isinstance(template, str):
+        return template
+    return "/static" if request.url.path.startswith("/static/") else "unmatched"
+
+
 def _warm_models() -> None:
     from openidv.models import REGISTRY, get_model
 
@@ -187,6 +197,16 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
         return _error(Request(scope), status, code, message)
 
     app.add_middleware(BodyGuard, limit_for=body_limit, body_timeout_s=settings.body_timeout_s, error=error_app)
+    svc.metrics.watch_store(svc.sessions)
+
+    @app.middleware("http")
+    async def request_metrics(request: Request, call_next: Any) -> Response:
+        """Latency per route template (the raw path can carry tokens)."""
+        t0 = time.perf_counter()
+        response: Response = await call_next(request)
+        elapsed = time.perf_counter() - t0
+        svc.metrics.observe_request(request.method, route_label(request), response.status_code, elapsed)
+        return response
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -249,6 +269,14 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
     def healthz() -> dict[str, str]:
         """Liveness probe: the process answers (nothing else is checked)."""
         return {"status": "ok"}
+
+    if settings.metrics:
+
+        @app.get("/metrics", include_in_schema=False)
+        def metrics() -> Response:
+            """Prometheus exposition text (see :mod:`openidv.service.metrics`)."""
+            body, content_type = svc.metrics.render()
+            return Response(body, media_type=content_type)
 
     @app.get("/readyz", include_in_schema=False)
     def readyz() -> JSONResponse:

@@ -174,6 +174,9 @@ class ServiceSettings(BaseSettings):
     webhook_development: bool = False
     #: run the outbox worker inside the service process
     outbox_worker: bool = True
+    #: serve Prometheus metrics at /metrics (route templates, engine stage times, cases by state, outbox
+    #: backlog; no personal data). Let only the scraper reach it (at the proxy)
+    metrics: bool = True
 
     @field_validator(
         "rate_start", "rate_create_case", "rate_login", "rate_login_failures", "rate_video_call", "liveness_frame_rate"
