@@ -102,7 +102,7 @@ def seaweed_server(bucket: str = "openidv-test") -> Iterator[S3Server]:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
             try:
-                process.wait(15)
+                process.wait(2)  # a throwaway folder: no need to wait for a clean shutdown
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(5)

@@ -7,13 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from openidv.document.forgery import SyntheticDocument
 from openidv.service.app import create_app
 from openidv.service.blobstore import BlobStoreUnavailableError
-from openidv.service.cases import read_blob
+from openidv.service.cases import Services, read_blob
+from openidv.service.crypto import KeyRing
 from openidv.service.orm import Case
 from openidv.service.s3store import S3BlobStore
 from openidv.service.shredding import erase
@@ -76,39 +78,57 @@ def test_s3_store_check_names_a_missing_bucket_or_bad_credentials(s3: S3Server, 
             store.check()
 
 
-def test_a_case_through_s3_is_stored_encrypted_read_back_and_purged(
-    s3: S3Server, tmp_path: Path, licence: SyntheticDocument
+def _stored_objects_decrypt(svc: Services, s3: S3Server, case: Case, licence: SyntheticDocument) -> None:
+    """Every blob row of ``case`` has its object, ciphertext only, which decrypts under the case key."""
+    prefix = f"{svc.settings.s3_prefix}{case.id}/"
+    rows = {b.id: b for b in case.blobs}
+    assert _keys(s3, prefix) == {f"{prefix}{blob_id}.bin" for blob_id in rows}
+    for blob_id, row in rows.items():
+        stored = s3.client().get_object(Bucket=s3.bucket, Key=f"{prefix}{blob_id}.bin")["Body"].read()
+        assert len(stored) == row.size and not stored.startswith((b"\xff\xd8\xff", b"\x89PNG"))
+        assert licence.front[2000:2064] not in stored and b"JFIF\x00" not in stored
+        assert read_blob(svc, case, row).startswith((b"\xff\xd8\xff", b"\x89PNG"))  # decrypts, aad checked
+    front = next(c for c in case.captures if c.step == "document_front")
+    assert read_blob(svc, case, rows[str(front.blob_id)]) == licence.front
+
+
+@pytest.mark.parametrize("database", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_a_case_through_two_processes_on_postgresql_and_s3_is_stored_encrypted_and_purged(
+    s3: S3Server, tmp_path: Path, database: str, licence: SyntheticDocument, astronaut: np.ndarray
 ) -> None:
-    settings = make_settings(tmp_path, **_s3_settings(tmp_path, s3))
-    app = create_app(settings)
-    with TestClient(app) as client:
-        assert client.get("/readyz").json() == {"status": "ready", "checks": {"database": "ok", "blob_store": "ok"}}
-        a = Applicant(client)
+    """Two services (as two web processes) share the database and the bucket, not their memory: the case
+    starts in one, its back photo and liveness go through the other, and the first submits it, reading
+    the other's photo back from S3. Erasing it deletes its objects."""
+    key_file = tmp_path / "master.key"  # one key file, as production processes share it
+    KeyRing.generate_file(key_file, "k1")
+    shared = _s3_settings(tmp_path, s3, environment="production", key_file=key_file)
+    settings = [make_settings(tmp_path / name, database, **shared) for name in ("a", "b")]
+    app_a, app_b = create_app(settings[0]), create_app(settings[1])
+    with TestClient(app_a) as one, TestClient(app_b) as other:
+        for client in (one, other):
+            assert client.get("/readyz").json() == {"status": "ready", "checks": {"database": "ok", "blob_store": "ok"}}
+        a = Applicant(one)
         a.start("drivers_license")
+        assert a.capture("document_front", licence.front).json()["accepted"]
+        other.cookies.set("openidv_case", str(one.cookies.get("openidv_case")))
+        b = Applicant(other, a.case_id)
         assert licence.back is not None
-        for step, photo in (("document_front", licence.front), ("document_back", licence.back)):
-            r = a.capture(step, photo)
-            assert r.status_code == 200 and r.json()["accepted"], r.json()
-        svc = app.state.services
-        prefix = f"{settings.s3_prefix}{a.case_id}/"
+        assert b.capture("document_back", licence.back).json()["accepted"]
+        assert b.liveness(astronaut)["accepted"]
+        r = one.post(f"{a.api}/submit")
+        assert r.status_code == 200 and r.json()["state"] == "in_review", r.text
+        svc = app_a.state.services
         with svc.sessions() as db:
             case = db.get(Case, a.case_id)
-            assert case is not None
-            rows = {b.id: b for b in case.blobs}
-            assert {b.kind for b in rows.values()} >= {"document_front", "document_back", "portrait"}
-            assert _keys(s3, prefix) == {f"{prefix}{blob_id}.bin" for blob_id in rows}
-            for blob_id, row in rows.items():
-                stored = s3.client().get_object(Bucket=s3.bucket, Key=f"{prefix}{blob_id}.bin")["Body"].read()
-                assert len(stored) == row.size and not stored.startswith((b"\xff\xd8\xff", b"\x89PNG"))
-                assert licence.front[2000:2064] not in stored
-                plain = read_blob(svc, case, row)  # decrypts with the case key, checks the associated data
-                assert plain.startswith((b"\xff\xd8\xff", b"\x89PNG"))
-            assert read_blob(svc, case, rows[case.captures[0].blob_id]) == licence.front  # type: ignore[index]
+            assert case is not None and set(case.reports) == {"document", "liveness", "face_match"}
+            assert {b.kind for b in case.blobs} >= {"document_front", "document_back", "portrait", "selfie"}
+            _stored_objects_decrypt(svc, s3, case, licence)
             erase(svc, db, case, actor="system", reason="test")
             db.commit()
-        assert _keys(s3, prefix) == set()
-        assert not (tmp_path / "var" / "blobs").exists() or not any((tmp_path / "var" / "blobs").iterdir())
-    app.state.services.engine.dispose()
+        assert _keys(s3, f"{svc.settings.s3_prefix}{a.case_id}/") == set()
+        assert not any((tmp_path / name / "var" / "blobs").exists() for name in ("a", "b"))
+    for app in (app_a, app_b):
+        app.state.services.engine.dispose()
 
 
 def test_readyz_reports_an_unusable_blob_store_while_healthz_stays_ok(s3: S3Server, tmp_path: Path) -> None:
