@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +17,11 @@ from openidv.service.app import create_app
 from openidv.service.blobstore import BlobStoreUnavailableError
 from openidv.service.cases import Services, read_blob
 from openidv.service.crypto import KeyRing
-from openidv.service.orm import Case
+from openidv.service.orm import ApiKey, Case
 from openidv.service.s3store import S3BlobStore
 from openidv.service.shredding import erase
 from tests.service.conftest import Applicant, make_settings
+from tests.service.pg import _free_port
 from tests.service.seaweed import S3Server, SeaweedUnavailableError, seaweed_server
 
 
@@ -138,6 +140,28 @@ def test_readyz_reports_an_unusable_blob_store_while_healthz_stays_ok(s3: S3Serv
         assert r.status_code == 503
         assert r.json() == {"status": "unavailable", "checks": {"database": "ok", "blob_store": "unavailable"}}
         assert client.get("/healthz").status_code == 200
+
+
+def test_an_unreachable_s3_endpoint_gets_503_and_changes_nothing(s3: S3Server, tmp_path: Path) -> None:
+    closed = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    settings = make_settings(tmp_path, **_s3_settings(tmp_path, s3, s3_endpoint_url=closed, s3_max_attempts=1))
+    with pytest.raises(BlobStoreUnavailableError, match=r"S3 put .* failed"):
+        S3BlobStore.from_settings(settings).put(secrets.token_hex(16), secrets.token_hex(16), b"ciphertext")
+    app = create_app(settings)
+    with TestClient(app) as client:
+        assert client.get("/readyz").status_code == 503 and client.get("/healthz").status_code == 200
+        svc = app.state.services
+        with svc.sessions() as db:
+            db.add(ApiKey(name="shop", prefix="oidv_", key_hash=hashlib.sha256(b"shop").hexdigest()))
+            db.commit()
+        shop = {"Authorization": "Bearer shop"}
+        case_id = client.post("/api/v1/cases", json={}, headers=shop).json()["case_id"]
+        r = client.delete(f"/api/v1/cases/{case_id}", headers=shop)  # its objects cannot be deleted now
+        assert r.status_code == 503 and r.json()["error"]["code"] == "storage_unavailable", r.text
+        assert int(r.headers["Retry-After"]) > 0
+        with svc.sessions() as db:  # the erasure was rolled back whole: the case is as it was
+            case = db.get(Case, case_id)
+            assert case is not None and case.state == "started" and case.wrapped_data_key is not None
 
 
 def test_readyz_on_the_default_folder_store(sqlite_client: TestClient) -> None:

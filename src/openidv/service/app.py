@@ -248,6 +248,11 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
         log.error("crypto error: %s", exc)
         return _error(request, 500, "storage_error", "stored data could not be decrypted")
 
+    @app.exception_handler(BlobStoreUnavailableError)
+    async def blob_store_unavailable(request: Request, exc: BlobStoreUnavailableError) -> Response:
+        log.error("blob store unavailable: %s", exc)  # the request's transaction is rolled back: nothing kept
+        return _error(request, 503, "storage_unavailable", "image storage is unavailable; try again shortly", 10)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         parts = [f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()]

@@ -7,6 +7,8 @@ is either there whole or not at all. The client is made once per store and is th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -22,6 +24,18 @@ _MISSING = {"NoSuchKey", "404", "NotFound"}
 _DELETE_BATCH = 1000
 
 
+@contextmanager
+def _unavailable_on_error(action: str, key: str) -> Iterator[None]:
+    """S3 and transport errors as :class:`BlobStoreUnavailableError` (the service answers 503, nothing kept)."""
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "?")
+        raise BlobStoreUnavailableError(f"S3 {action} of {key} failed: {code}") from exc
+    except BotoCoreError as exc:
+        raise BlobStoreUnavailableError(f"S3 {action} of {key} failed: {exc}") from exc
+
+
 class S3BlobStore:
     """The S3 backend: same interface and guarantees as :class:`openidv.service.blobstore.BlobStore`."""
 
@@ -32,7 +46,7 @@ class S3BlobStore:
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> S3BlobStore:
-        """A client for ``settings``' endpoint, region and credentials (bounded timeouts, 3 attempts)."""
+        """A client for ``settings``' endpoint, region and credentials (bounded timeouts and attempts)."""
         secret = settings.s3_secret_access_key.get_secret_value()
         client = boto3.session.Session().client(
             "s3",
@@ -43,7 +57,7 @@ class S3BlobStore:
             config=Config(
                 connect_timeout=settings.s3_timeout_s,
                 read_timeout=settings.s3_timeout_s,
-                retries={"max_attempts": 3, "mode": "standard"},
+                retries={"max_attempts": settings.s3_max_attempts, "mode": "standard"},
                 s3={"addressing_style": "path"},
             ),
         )
@@ -55,32 +69,37 @@ class S3BlobStore:
 
     def put(self, case_id: str, blob_id: str, ciphertext: bytes) -> None:
         key = self._key(case_id, blob_id)
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=ciphertext, ContentType="application/octet-stream")
+        with _unavailable_on_error("put", key):
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=ciphertext, ContentType="application/octet-stream")
 
     def get(self, case_id: str, blob_id: str) -> bytes:
         key = self._key(case_id, blob_id)
-        try:
-            answer = self.client.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in _MISSING:
-                raise FileNotFoundError(f"no object {key} in bucket {self.bucket}") from exc
-            raise
-        data: bytes = answer["Body"].read()
+        with _unavailable_on_error("get", key):
+            try:
+                answer = self.client.get_object(Bucket=self.bucket, Key=key)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in _MISSING:
+                    raise FileNotFoundError(f"no object {key} in bucket {self.bucket}") from exc
+                raise
+            data: bytes = answer["Body"].read()
         return data
 
     def delete(self, case_id: str, blob_id: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self._key(case_id, blob_id))
+        key = self._key(case_id, blob_id)
+        with _unavailable_on_error("delete", key):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def delete_case(self, case_id: str) -> None:
         """Delete every object under the case's prefix (also orphans whose row was never written)."""
         check_ids(case_id)
-        pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=f"{self.prefix}{case_id}/"
-        )
-        keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
+        prefix = f"{self.prefix}{case_id}/"
+        with _unavailable_on_error("listing", prefix):
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+            keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
         for start in range(0, len(keys), _DELETE_BATCH):
             batch = [{"Key": k} for k in keys[start : start + _DELETE_BATCH]]
-            answer = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            with _unavailable_on_error("delete", prefix):
+                answer = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
             if answer.get("Errors"):
                 first = answer["Errors"][0]
                 raise BlobStoreUnavailableError(f"could not delete {first.get('Key')}: {first.get('Code')}")

@@ -58,8 +58,10 @@ class ServiceSettings(BaseSettings):
     #: S3 credentials; both empty: boto3's own chain (AWS_* variables, ~/.aws, an instance role)
     s3_access_key_id: str = ""
     s3_secret_access_key: SecretStr = SecretStr("")
-    #: seconds to connect to / wait for the S3 endpoint per attempt (3 attempts)
+    #: seconds to connect to / wait for the S3 endpoint per attempt
     s3_timeout_s: float = Field(10.0, gt=0)
+    #: attempts per S3 call (boto3's standard retry mode: throttling, 5xx and connection errors are retried)
+    s3_max_attempts: int = Field(3, ge=1)
     #: master key file (lines ``key_id:base64(32 bytes)``; the last line is the current key; make one with
     #: ``openidv keys generate FILE``). Required outside development; in development, empty means a key
     #: generated in ``data_dir`` with a loud warning.
