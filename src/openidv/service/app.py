@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openidv.service import api, console, web
-from openidv.service.blobstore import BlobStore
+from openidv.service.blobstore import BlobBackend, BlobStore, BlobStoreUnavailableError
 from openidv.service.cases import Services
 from openidv.service.crypto import CryptoError, load_key_ring
 from openidv.service.db import make_engine, migrate, session_factory
@@ -27,7 +28,7 @@ from openidv.service.guards import BodyGuard, BodyRefusedError, refused_cause
 from openidv.service.lifecycle import TransitionError
 from openidv.service.personal import seal_plaintext_reports
 from openidv.service.retention import expire_stale, purge_due
-from openidv.service.settings import Environment, ServiceSettings
+from openidv.service.settings import BlobBackendKind, Environment, ServiceSettings
 
 log = logging.getLogger(__name__)
 #: routes whose body is a raw image (their own, larger limits)
@@ -58,6 +59,37 @@ def prepare_data_dir(settings: ServiceSettings) -> None:
             os.chmod(path, 0o600)
 
 
+def open_blob_store(settings: ServiceSettings) -> BlobBackend:
+    """The configured blob store: ``<data_dir>/blobs`` (default) or the S3 bucket (boto3 imported only then)."""
+    if settings.blob_backend is BlobBackendKind.S3:
+        from openidv.service.s3store import S3BlobStore
+
+        return S3BlobStore.from_settings(settings)
+    return BlobStore(settings.data_dir / "blobs")
+
+
+def readiness(svc: Services) -> dict[str, str]:
+    """``ok`` or the reason for the database (``SELECT 1``) and the blob store (its ``check``)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    checks: dict[str, str] = {}
+    try:
+        with svc.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except SQLAlchemyError as exc:  # any driver error means not ready; the probe reports, never raises
+        log.warning("readiness: database unavailable: %s", exc)
+        checks["database"] = "unavailable"
+    try:
+        svc.blobs.check()
+        checks["blob_store"] = "ok"
+    except BlobStoreUnavailableError as exc:
+        log.warning("readiness: %s", exc)
+        checks["blob_store"] = "unavailable"
+    return checks
+
+
 def build_services(settings: ServiceSettings) -> Services:
     """Load the key ring (refused outside development without a key file), open the database, the blob store."""
     keys = load_key_ring(
@@ -71,12 +103,21 @@ def build_services(settings: ServiceSettings) -> Services:
         engine=engine,
         sessions=session_factory(engine),
         keys=keys,
-        blobs=BlobStore(settings.data_dir / "blobs"),
+        blobs=open_blob_store(settings),
     )
     sealed = seal_plaintext_reports(svc)
     if sealed:
         log.info("sealed the personal fields of %d case(s) stored before sealed reports", sealed)
     return svc
+
+
+def route_label(request: Request) -> str:
+    """The matched route's template (``/api/v1/cases/{case_id}``), ``/static`` or ``unmatched``; never the path."""
+    route = request.scope.get("route")
+    template = getattr(route, "path", None)
+    if isinstance(template, str):
+        return template
+    return "/static" if request.url.path.startswith("/static/") else "unmatched"
 
 
 def _warm_models() -> None:
@@ -156,6 +197,16 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
         return _error(Request(scope), status, code, message)
 
     app.add_middleware(BodyGuard, limit_for=body_limit, body_timeout_s=settings.body_timeout_s, error=error_app)
+    svc.metrics.watch_store(svc.sessions)
+
+    @app.middleware("http")
+    async def request_metrics(request: Request, call_next: Any) -> Response:
+        """Latency per route template (the raw path can carry tokens)."""
+        t0 = time.perf_counter()
+        response: Response = await call_next(request)
+        elapsed = time.perf_counter() - t0
+        svc.metrics.observe_request(request.method, route_label(request), response.status_code, elapsed)
+        return response
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -197,6 +248,11 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
         log.error("crypto error: %s", exc)
         return _error(request, 500, "storage_error", "stored data could not be decrypted")
 
+    @app.exception_handler(BlobStoreUnavailableError)
+    async def blob_store_unavailable(request: Request, exc: BlobStoreUnavailableError) -> Response:
+        log.error("blob store unavailable: %s", exc)  # the request's transaction is rolled back: nothing kept
+        return _error(request, 503, "storage_unavailable", "image storage is unavailable; try again shortly", 10)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         parts = [f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()]
@@ -216,7 +272,23 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
+        """Liveness probe: the process answers (nothing else is checked)."""
         return {"status": "ok"}
+
+    if settings.metrics:
+
+        @app.get("/metrics", include_in_schema=False)
+        def metrics() -> Response:
+            """Prometheus exposition text (see :mod:`openidv.service.metrics`)."""
+            body, content_type = svc.metrics.render()
+            return Response(body, media_type=content_type)
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        """Readiness probe: 200 when the database and the blob store answer, else 503 naming which does not."""
+        checks = readiness(svc)
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "unavailable", "checks": checks}, 200 if ready else 503)
 
     @app.get("/privacy", response_class=HTMLResponse, include_in_schema=False)
     def privacy(request: Request) -> HTMLResponse:

@@ -1,8 +1,12 @@
-"""Encrypted blob storage on the local file system: ``<root>/<case_id>/<blob_id>.bin``.
+"""Encrypted blob storage: the interface, and the default on the local file system.
 
-Only ciphertext reaches the disk (see :mod:`openidv.service.crypto`). Files are written
-to a temporary name and renamed, so a crash never leaves a half-written blob under its
-final name.
+:class:`BlobBackend` is what the use cases see. :class:`BlobStore` keeps
+``<root>/<case_id>/<blob_id>.bin`` (the default); :class:`openidv.service.s3store.S3BlobStore`
+keeps ``<prefix><case_id>/<blob_id>.bin`` in an S3 bucket (``OPENIDV_BLOB_BACKEND=s3``).
+Only ciphertext reaches either (see :mod:`openidv.service.crypto`). The caller writes the
+object before its ``blobs`` row, so a crash leaves at worst an orphaned object, never a row
+without one. Files are written to a temporary name and renamed, so a crash never leaves a
+half-written blob under its final name.
 """
 
 from __future__ import annotations
@@ -11,18 +15,45 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Protocol
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
 
 
+class BlobStoreUnavailableError(RuntimeError):
+    """The blob store cannot be reached or used (readiness check, or an S3 call that failed)."""
+
+
+def check_ids(case_id: str, blob_id: str | None = None) -> None:
+    """``ValueError`` unless the ids are 32 lower-case hex digits (they become paths and object keys)."""
+    if not _ID.match(case_id) or (blob_id is not None and not _ID.match(blob_id)):
+        raise ValueError("malformed case or blob id")
+
+
+class BlobBackend(Protocol):
+    """Ciphertext by (case id, blob id). ``get`` of a missing blob raises ``FileNotFoundError``."""
+
+    def put(self, case_id: str, blob_id: str, ciphertext: bytes) -> None: ...
+
+    def get(self, case_id: str, blob_id: str) -> bytes: ...
+
+    def delete(self, case_id: str, blob_id: str) -> None: ...
+
+    def delete_case(self, case_id: str) -> None: ...
+
+    def check(self) -> None:
+        """Raise :class:`BlobStoreUnavailableError` unless blobs can be written and read now."""
+
+
 class BlobStore:
+    """The local folder backend (the default)."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def _path(self, case_id: str, blob_id: str) -> Path:
-        if not (_ID.match(case_id) and _ID.match(blob_id)):
-            raise ValueError("malformed case or blob id")
+        check_ids(case_id, blob_id)
         return self.root / case_id / f"{blob_id}.bin"
 
     def put(self, case_id: str, blob_id: str, ciphertext: bytes) -> None:
@@ -43,6 +74,9 @@ class BlobStore:
         self._path(case_id, blob_id).unlink(missing_ok=True)
 
     def delete_case(self, case_id: str) -> None:
-        if not _ID.match(case_id):
-            raise ValueError("malformed case id")
+        check_ids(case_id)
         shutil.rmtree(self.root / case_id, ignore_errors=True)
+
+    def check(self) -> None:
+        if not (self.root.is_dir() and os.access(self.root, os.W_OK | os.X_OK)):
+            raise BlobStoreUnavailableError(f"blob folder {self.root} is missing or not writable")

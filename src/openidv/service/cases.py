@@ -29,7 +29,7 @@ from openidv.document.engine import DocumentConfig, SideAnalysis, analyse_side, 
 from openidv.imaging import decode_image, encode_jpeg, image_size, jpeg_metadata
 from openidv.liveness.session import LivenessSession
 from openidv.service import crypto, personal, reuse
-from openidv.service.blobstore import BlobStore
+from openidv.service.blobstore import BlobBackend
 from openidv.service.db import as_utc
 from openidv.service.errors import (
     ConflictError,
@@ -43,6 +43,7 @@ from openidv.service.errors import (
     UnsupportedMediaError,
 )
 from openidv.service.lifecycle import FINAL, OPEN_FOR_CAPTURE, PENDING, CaseState, check_transition
+from openidv.service.metrics import EngineStage, Metrics
 from openidv.service.orm import Blob, Capture, Case, CaseEvent, VideoCallRequest, new_id, utcnow
 from openidv.service.runtime import SESSION_OVERHEAD_BYTES, LiveEntry, MemoryBudgetError, Runtime
 from openidv.service.settings import DecisionMode, ServiceSettings
@@ -82,9 +83,10 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     keys: crypto.KeyRing
-    blobs: BlobStore
+    blobs: BlobBackend
     runtime: Runtime = field(default_factory=Runtime)
     throttle: Throttle = field(default_factory=Throttle)
+    metrics: Metrics = field(default_factory=Metrics)
     policy: PolicyConfig = DEFAULT_POLICY
     clock: Callable[[], datetime] = utcnow
 
@@ -482,7 +484,8 @@ def add_capture(
     if not svc.settings.allow_file_upload:
         require_live_capture(data, actor)
     role = "back" if step == "document_back" else "front"
-    side = analyse_side(data, role, DocumentConfig(max_pixels=svc.settings.max_image_pixels))
+    with svc.metrics.stage(EngineStage.DOCUMENT_SIDE):
+        side = analyse_side(data, role, DocumentConfig(max_pixels=svc.settings.max_image_pixels))
     if side.error is not None:
         raise UnprocessableError(side.error.message, code=side.error.code)
     verdict = capture_verdict(side, step, case.document_type or "")
@@ -524,7 +527,9 @@ def _side_for(svc: Services, case: Case, step: str) -> SideAnalysis:
         return cached
     blob = next(b for b in case.blobs if b.id == capture.blob_id)
     role = "back" if step == "document_back" else "front"
-    side = analyse_side(read_blob(svc, case, blob), role, DocumentConfig(max_pixels=svc.settings.max_image_pixels))
+    photo = read_blob(svc, case, blob)
+    with svc.metrics.stage(EngineStage.DOCUMENT_SIDE):
+        side = analyse_side(photo, role, DocumentConfig(max_pixels=svc.settings.max_image_pixels))
     svc.runtime.sides.put(blob.id, side)
     return side
 
@@ -645,7 +650,8 @@ def liveness_frame(
     entry = _live_entry(svc, case)
     with entry.lock:
         _admit_frame(svc, case, entry, data)
-        p = add_frame(entry.session, data, client_ts, now=time.time())
+        with svc.metrics.stage(EngineStage.LIVENESS_FRAME):
+            p = add_frame(entry.session, data, client_ts, now=time.time())
     return {
         "current": None if p.current is None else p.current.value,
         "instruction": "" if p.current is None else INSTRUCTIONS[p.current],
@@ -671,7 +677,8 @@ def liveness_finish(svc: Services, db: Session, case: Case, *, actor: str) -> di
     entry = _live_entry(svc, case)
     with entry.lock:
         frames = evidence_frames(entry.session, svc.settings.keep_liveness_frames)
-        report = finish(entry.session, now=time.time())
+        with svc.metrics.stage(EngineStage.LIVENESS_FINISH):
+            report = finish(entry.session, now=time.time())
     svc.runtime.end_liveness(case.id)
     capture = next(c for c in reversed(case.captures) if c.step == LIVENESS)
     usable = report.selfie is not None and any(
@@ -737,14 +744,10 @@ def submit(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, A
         raise ConflictError("the face step has to be done again", code="incomplete")
     selfie = decode_image(read_blob(svc, case, selfie_blob))
     if portrait_blob is not None:
-        result = match(
-            selfie,
-            decode_image(read_blob(svc, case, portrait_blob)),
-            MatchConfig(
-                svc.settings.face_operating_point,
-                selfie_gates=QualityGates(min_iod_px=svc.settings.face_selfie_min_iod_px),
-            ),
-        )
+        portrait = decode_image(read_blob(svc, case, portrait_blob))
+        gates = QualityGates(min_iod_px=svc.settings.face_selfie_min_iod_px)
+        with svc.metrics.stage(EngineStage.FACE_MATCH):
+            result = match(selfie, portrait, MatchConfig(svc.settings.face_operating_point, selfie_gates=gates))
         face_match = result.to_dict()
     else:
         face_match = {"same_person": None, "score": None, "reasons": ["no_face"], "checks": [], "detail": "no portrait"}

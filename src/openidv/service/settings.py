@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from openidv.imaging import DEFAULT_MAX_PIXELS
@@ -20,6 +20,13 @@ class DecisionMode(StrEnum):
     MANUAL = "manual"  #: every case goes to a reviewer; the system's recommendation is recorded, not shown
     SHADOW = "shadow"  #: as manual, plus the agreement report
     AUTO = "auto"  #: confident decisions are applied at once; the grey zone goes to review
+
+
+class BlobBackendKind(StrEnum):
+    """Where encrypted images are kept."""
+
+    FOLDER = "folder"  #: ``<data_dir>/blobs`` on this machine (the default; one host only)
+    S3 = "s3"  #: an S3 bucket (``s3_*`` settings); shared by every web process and worker
 
 
 class Environment(StrEnum):
@@ -38,6 +45,23 @@ class ServiceSettings(BaseSettings):
     data_dir: Path = Path("var")
     #: SQLAlchemy URL; empty means SQLite in ``data_dir``. PostgreSQL: ``postgresql+psycopg://user:pw@host/db``
     database_url: str = ""
+    #: blob store: ``folder`` (default) or ``s3`` (then ``s3_bucket`` is required)
+    blob_backend: BlobBackendKind = BlobBackendKind.FOLDER
+    #: S3 bucket for the encrypted images (it must exist); objects are ``<s3_prefix><case_id>/<blob_id>.bin``
+    s3_bucket: str = ""
+    #: key prefix inside the bucket (e.g. ``openidv/``), empty: the bucket's root
+    s3_prefix: str = ""
+    #: S3 API endpoint (``https://s3.example.net``; SeaweedFS, MinIO, Ceph); empty: AWS's endpoint for the region
+    s3_endpoint_url: str = ""
+    #: S3 region (signatures; AWS picks the endpoint from it)
+    s3_region: str = "us-east-1"
+    #: S3 credentials; both empty: boto3's own chain (AWS_* variables, ~/.aws, an instance role)
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr = SecretStr("")
+    #: seconds to connect to / wait for the S3 endpoint per attempt
+    s3_timeout_s: float = Field(10.0, gt=0)
+    #: attempts per S3 call (boto3's standard retry mode: throttling, 5xx and connection errors are retried)
+    s3_max_attempts: int = Field(3, ge=1)
     #: master key file (lines ``key_id:base64(32 bytes)``; the last line is the current key; make one with
     #: ``openidv keys generate FILE``). Required outside development; in development, empty means a key
     #: generated in ``data_dir`` with a loud warning.
@@ -152,6 +176,9 @@ class ServiceSettings(BaseSettings):
     webhook_development: bool = False
     #: run the outbox worker inside the service process
     outbox_worker: bool = True
+    #: serve Prometheus metrics at /metrics (route templates, engine stage times, cases by state, outbox
+    #: backlog; no personal data). Let only the scraper reach it (at the proxy)
+    metrics: bool = True
 
     @field_validator(
         "rate_start", "rate_create_case", "rate_login", "rate_login_failures", "rate_video_call", "liveness_frame_rate"
@@ -166,6 +193,12 @@ class ServiceSettings(BaseSettings):
         """An SMTP login needs STARTTLS, except to a server on this machine."""
         if self.smtp_user and not self.smtp_starttls and self.smtp_host not in ("localhost", "127.0.0.1", "::1"):
             raise ValueError("OPENIDV_SMTP_USER needs OPENIDV_SMTP_STARTTLS=true: the password would cross the network")
+        return self
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> ServiceSettings:
+        if self.blob_backend is BlobBackendKind.S3 and not self.s3_bucket:
+            raise ValueError("OPENIDV_BLOB_BACKEND=s3 needs OPENIDV_S3_BUCKET")
         return self
 
     def resolved_database_url(self) -> str:
