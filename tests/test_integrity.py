@@ -582,3 +582,28 @@ def test_tile_lattice_needs_coefficients_in_most_blocks() -> None:
 
     assert not tile(60).suspicious  # a flat background tile: a few +-1 rounding coefficients
     assert tile(600).suspicious
+
+
+def test_screen_spectrum_of_few_tiles_is_marked_and_white_noise_over_enough_tiles_passes() -> None:
+    """White noise has no lattice: over enough tiles it passes; over a few its spectrum is too noisy to trust."""
+    rng = np.random.default_rng(3)
+    small = integrity.screen_recapture(rng.normal(128, 20, (320, 320, 3)).clip(0, 255).astype(np.uint8))
+    assert small.data["tiles"] < integrity.SCREEN_MIN_TILES and small.data.get("few_tiles"), small.data
+    large = integrity.screen_recapture(rng.normal(128, 20, (768, 768, 3)).clip(0, 255).astype(np.uint8))
+    assert large.data["tiles"] >= integrity.SCREEN_MIN_TILES and "few_tiles" not in large.data, large.data
+    assert large.status is Status.PASS, large.data
+
+
+def test_screen_failures_real_print_also_gives_are_review_signals() -> None:
+    from openidv.checks import CheckResult
+    from openidv.document.integrity_pipeline import _real_print_advisory
+
+    def failed(**data: object) -> CheckResult:
+        return CheckResult("screen_recapture", Status.FAIL, "screen_pattern", 0.3, "", {"tiles": 64, **data})
+
+    for result in (failed(tiles=10, few_tiles=True, cue="lattice_peak"), failed(cue="square_lattice")):
+        signal = _real_print_advisory(result)
+        assert signal.status is Status.INCONCLUSIVE and signal.data["advisory"], signal
+        assert signal.reason == "screen_pattern"
+    for cue in ("lattice_peak", "subpixel_moire", "shared_lattice"):
+        assert _real_print_advisory(failed(cue=cue)).status is Status.FAIL

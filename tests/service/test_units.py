@@ -154,6 +154,19 @@ def test_policy_advisory_uninformative_and_per_check_minimums() -> None:
     assert recommend(*_reports(), config=strict).outcome is Outcome.REVIEW
 
 
+def test_policy_sends_advisory_document_checks_to_review_never_rejects() -> None:
+    """An advisory forensic failure (inconclusive, data.advisory) does not fail the document, but a person looks."""
+    doc, live, face = _reports()
+    doc["checks"].append(
+        _c("front_screen_recapture", "inconclusive", "screen_pattern", 0.3, advisory=True, few_tiles=True)
+    )
+    rec = recommend(doc, live, face)
+    assert rec.outcome is Outcome.REVIEW
+    assert [r.code for r in rec.reasons] == ["document.front_screen_recapture.screen_pattern"]
+    doc["checks"].append(_c("document_not_expired", "fail", "expired", 0.0))
+    assert recommend(doc, live, face).outcome is Outcome.REJECT  # the advisory signal does not soften a fact
+
+
 # --------------------------------------------------------------------------- retention
 
 
