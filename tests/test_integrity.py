@@ -589,6 +589,9 @@ def test_screen_spectrum_of_few_tiles_is_marked_and_white_noise_over_enough_tile
     rng = np.random.default_rng(3)
     small = integrity.screen_recapture(rng.normal(128, 20, (320, 320, 3)).clip(0, 255).astype(np.uint8))
     assert small.data["tiles"] < integrity.SCREEN_MIN_TILES and small.data.get("few_tiles"), small.data
+    assert small.status is Status.PASS, small.data  # its thresholds are raised to the noise floor
+    assert integrity._noise_floor(small.data["tiles"]) > integrity.SCREEN_SUBPIXEL_THRESHOLD
+    assert integrity._noise_floor(integrity.SCREEN_MIN_TILES) < integrity.SCREEN_SUBPIXEL_THRESHOLD
     large = integrity.screen_recapture(rng.normal(128, 20, (768, 768, 3)).clip(0, 255).astype(np.uint8))
     assert large.data["tiles"] >= integrity.SCREEN_MIN_TILES and "few_tiles" not in large.data, large.data
     assert large.status is Status.PASS, large.data

@@ -1226,6 +1226,18 @@ SCREEN_MAX_TILES = 64
 #: cards give 38-64. Below this count a failure is reported with ``data.few_tiles`` (a review
 #: signal in the pipeline, :mod:`openidv.document.integrity_pipeline`).
 SCREEN_MIN_TILES = 25
+#: The largest prominence white noise reaches over ``n`` tiles is about this over sqrt(n) (measured
+#: maxima, 10-12 draws: 2.97 over 2 tiles, 2.06 over 4, 1.72 over 6, 1.14 over 15, 0.90 over 25,
+#: 0.57 over 64; the curve lies on or just above them). Over fewer than 21 tiles it exceeds the
+#: weakest cue's threshold; each cue's threshold is then raised to it (:func:`_noise_floor`).
+SCREEN_NOISE_PROMINENCE = 4.5
+
+
+def _noise_floor(tiles: int) -> float:
+    """The prominence white noise alone reaches in a Welch spectrum of ``tiles`` tiles (see above)."""
+    return SCREEN_NOISE_PROMINENCE / float(np.sqrt(max(tiles, 1)))
+
+
 #: Pixels between the document's outline and the tiles taken as its surroundings.
 SCREEN_OUTSIDE_MARGIN = 12
 
@@ -1538,13 +1550,17 @@ def screen_recapture(
         (0.0, 0) if photo_luma is None or corners is None else _shared_lattice(photo_luma, maps["luma"], corners, tile)
     )
     square = _square_lattice(maps["luma"])
-    worst = max(peaks, key=lambda k: peaks[k] / _PEAK_LIMITS[k])
+    # thresholds at or above what noise alone reaches over this many tiles (only few tiles raise them)
+    floor = _noise_floor(len(origins))
+    limits = {k: max(v, floor) for k, v in _PEAK_LIMITS.items()}
+    subpixel_limit, square_limit = max(SCREEN_SUBPIXEL_THRESHOLD, floor), max(SCREEN_SQUARE_THRESHOLD, floor)
+    worst = max(peaks, key=lambda k: peaks[k] / limits[k])
     value = peaks[worst]
     ratio = max(
-        value / _PEAK_LIMITS[worst],
-        subpixel / SCREEN_SUBPIXEL_THRESHOLD,
+        value / limits[worst],
+        subpixel / subpixel_limit,
         shared / SCREEN_SHARED_THRESHOLD,
-        square / SCREEN_SQUARE_THRESHOLD,
+        square / square_limit,
     )
     score = float(np.clip(1.0 - ratio / 2.0, 0.0, 1.0))
     data = {
@@ -1557,17 +1573,17 @@ def screen_recapture(
         "area": where,
     }
     if len(origins) < SCREEN_MIN_TILES:
-        data["few_tiles"] = True
-    if value > _PEAK_LIMITS[worst]:
+        data |= {"few_tiles": True, "noise_floor": round(floor, 2)}
+    if value > limits[worst]:
         detail = f"periodic lattice peak in {worst}"
         return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), detail, **data, cue="lattice_peak")
-    if subpixel > SCREEN_SUBPIXEL_THRESHOLD:
+    if subpixel > subpixel_limit:
         detail = "colour moire whose red, green and blue parts are out of phase (screen sub-pixels)"
         return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), detail, **data, cue="subpixel_moire")
     if shared > SCREEN_SHARED_THRESHOLD:
         detail = "the same periodic pattern on the document and around it (a screen's lattice, not print)"
         return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), detail, **data, cue="shared_lattice")
-    if square > SCREEN_SQUARE_THRESHOLD:
+    if square > square_limit:
         detail = "two equal, perpendicular periodic patterns (a screen's square pixel lattice)"
         return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), detail, **data, cue="square_lattice")
     return check(name, Status.PASS, "no_screen_pattern", max(score, 0.5), "no screen lattice or moire", **data)
