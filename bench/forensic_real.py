@@ -46,6 +46,7 @@ def evaluate(root: Path, sets: list[str], today: date) -> dict[str, Any]:
 
     per_check: dict[str, Counter[str]] = {name: Counter() for name in FORENSIC}
     failing: dict[str, list[str]] = {}
+    flagged: dict[str, list[str]] = {}
     n = 0
     for folder in sets:
         for path in sorted(p for p in (root / folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
@@ -56,13 +57,15 @@ def evaluate(root: Path, sets: list[str], today: date) -> dict[str, Any]:
                 if base is None:
                     continue
                 per_check[base][outcome(c)] += 1
-                if c["status"] == "fail":
-                    failing.setdefault(f"{folder}/{path.name}", []).append(f"{c['name']}.{c['reason']}")
+                if outcome(c) in ("fail", "advisory"):
+                    into = failing if c["status"] == "fail" else flagged
+                    into.setdefault(f"{folder}/{path.name}", []).append(f"{c['name']}.{c['reason']}")
     return {
         "images": n,
         "sets": sets,
         "checks": {name: dict(counts) for name, counts in per_check.items()},
         "images_failing_a_forensic_check": failing,
+        "images_flagged_for_review": flagged,
     }
 
 
@@ -89,6 +92,8 @@ def main() -> int:
         print(f"  {name:<26}{row}")
     for image, failed in result["images_failing_a_forensic_check"].items():
         print(f"  fails: {image}: {', '.join(failed)}")
+    for image, flags in result["images_flagged_for_review"].items():
+        print(f"  review signal: {image}: {', '.join(flags)}")
     return 0
 
 
