@@ -2,7 +2,8 @@
 
 Issue 17 asks each forensic check's false-alarm rate on real genuine documents (a check above
 2 % must be advisory). Every image of the chosen folders (default ``real_us_fronts``,
-``real_passports``, ``real_us_backs``) goes through ``analyse_document`` alone, as
+``real_passports``, ``real_us_backs``; folders are searched recursively, e.g. ``passporteye``,
+``fastmrz``) goes through ``analyse_document`` alone, as
 ``openidv doc IMAGE --json`` does. Per check (screen recapture, compression consistency,
 portrait border, copy-move, photocopy, editing software, screenshot): how many images it
 failed (``fail``: a false alarm), flagged as an advisory review signal (inconclusive with
@@ -49,7 +50,7 @@ def evaluate(root: Path, sets: list[str], today: date) -> dict[str, Any]:
     flagged: dict[str, list[str]] = {}
     n = 0
     for folder in sets:
-        for path in sorted(p for p in (root / folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+        for path in sorted(p for p in (root / folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES):
             n += 1
             report = analyse_document(path.read_bytes(), today=today).to_dict()
             for c in report["checks"]:
@@ -59,7 +60,7 @@ def evaluate(root: Path, sets: list[str], today: date) -> dict[str, Any]:
                 per_check[base][outcome(c)] += 1
                 if outcome(c) in ("fail", "advisory"):
                     into = failing if c["status"] == "fail" else flagged
-                    into.setdefault(f"{folder}/{path.name}", []).append(f"{c['name']}.{c['reason']}")
+                    into.setdefault(str(path.relative_to(root)), []).append(f"{c['name']}.{c['reason']}")
     return {
         "images": n,
         "sets": sets,
