@@ -25,7 +25,7 @@ Rules, in order:
 Advisory document checks (``data.advisory`` true: a forensic failure the engine reports as
 ``inconclusive`` because the check is not trusted to fail a genuine document there) send the case
 to review and never reject it: the screen check's failures on spectra of few tiles or on the
-square-lattice cue alone (real genuine licence scans gave them: 7 of 26 fronts), and the
+square-lattice cue alone (the kinds of failure real genuine licence scans gave), and the
 screen, photocopy and portrait-border failures on passport pages. Advisory liveness checks (rPPG)
 are listed but never decide. Image-forensic checks that are calibrated on generated data only
 (screen recapture, photocopy, portrait border) send a case to review, never reject it on their own.
