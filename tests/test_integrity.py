@@ -610,3 +610,16 @@ def test_screen_failures_real_print_also_gives_are_review_signals() -> None:
         assert signal.reason == "screen_pattern"
     for cue in ("lattice_peak", "subpixel_moire", "shared_lattice"):
         assert _real_print_advisory(failed(cue=cue)).status is Status.FAIL
+
+
+def test_copy_move_period_of_repeated_print_is_found_and_texture_has_none() -> None:
+    """A row of '<' fillers repeats every glyph: a shift of a whole number of glyphs matches it, so the
+    matches one period short of the shift are removed as repeated print, not a clone."""
+    xx = np.arange(400, dtype=np.float32)
+    fillers = np.tile(128 + 60 * np.cos(2 * np.pi * xx / 12.0), (40, 1)).astype(np.float32)
+    mask = np.zeros_like(fillers, bool)
+    mask[5:35, 10:150] = True
+    assert integrity._period_along(fillers, mask, 156, 0) == (12, 0)
+    assert integrity._period_along(fillers.T.copy(), mask.T.copy(), 0, 156) == (0, 12)
+    texture = np.random.default_rng(2).normal(128, 30, (40, 400)).astype(np.float32)
+    assert integrity._period_along(texture, mask, 156, 0) is None

@@ -1088,7 +1088,13 @@ def copy_move(rgb: np.ndarray) -> CheckResult:
     area, (dx, dy), mask = best
     # Aperture test: a true copy matches at one shift only; a straight edge or a smooth gradient
     # along the shift direction still matches 3 px further on. Keep only what is lost when moved.
-    for ex, ey in ((3, 0), (-3, 0), (0, 3), (0, -3)):
+    # Periodic print (an MRZ's run of '<' fillers, a guilloche row) repeats at its own period p too: a
+    # region whose content recurs every p px along the shift also matches p px short of it or past it.
+    period = _period_along(y, mask, dx, dy)
+    steps = [(3, 0), (-3, 0), (0, 3), (0, -3)]
+    if period is not None:
+        steps += [(period[0], period[1]), (-period[0], -period[1])]
+    for ex, ey in steps:
         _, moved = _verify_shift(y, texture, dx + ex, dy + ey)
         mask &= ~cv2.dilate(moved.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     # Strips thinner than 9 px (an edge matched along itself) are not copied areas.
@@ -1125,6 +1131,38 @@ def copy_move(rgb: np.ndarray) -> CheckResult:
         copy_box=list(dst),
         area_px=int(area * inv * inv),
     )
+
+
+#: Normalised autocorrelation above which a matched region counts as periodic along the shift.
+COPY_PERIODIC_CORRELATION = 0.8
+
+
+def _period_along(y: np.ndarray, mask: np.ndarray, dx: int, dy: int) -> tuple[int, int] | None:
+    """The repeat (px, along the shift's main axis) of the matched source region, if it is periodic.
+
+    ``mask``: the region's pixels in ``y``; the shift (``dx``, ``dy``) is mostly horizontal or
+    mostly vertical. Lags of 4 px up to half the shift (at most 64) are tried on the region's
+    bounding box; the one with the highest normalised autocorrelation, if above
+    :data:`COPY_PERIODIC_CORRELATION`, is the period, returned as an (x, y) step.
+    """
+    ys, xs = np.nonzero(mask)
+    if ys.size == 0:
+        return None
+    patch = y[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float64)
+    horizontal = abs(dx) >= abs(dy)
+    if not horizontal:
+        patch = patch.T
+    longest = min(64, max(abs(dx), abs(dy)) // 2, patch.shape[1] // 2)
+    best_lag, best = 0, COPY_PERIODIC_CORRELATION
+    for lag in range(4, longest + 1):
+        a, b = patch[:, :-lag] - patch[:, :-lag].mean(), patch[:, lag:] - patch[:, lag:].mean()
+        denominator = float(np.sqrt((a * a).sum() * (b * b).sum()))
+        correlation = float((a * b).sum()) / denominator if denominator > 0 else 0.0
+        if correlation > best + 1e-6:
+            best_lag, best = lag, correlation
+    if best_lag == 0:
+        return None
+    return (best_lag, 0) if horizontal else (0, best_lag)
 
 
 def _refine_shift(y: np.ndarray, pts: np.ndarray, guess: tuple[int, int]) -> tuple[int, int]:
