@@ -155,5 +155,7 @@ def test_eval_forgery_subset_makes_the_full_runs_documents(capsys: pytest.Captur
     assert docs["expired"]["seed"] == 3 * 100_003 + (FORGERY_TYPES.index("expired") + 1) * 10_000
     assert any(f["name"] == "document_not_expired" for f in docs["expired"]["failures"]), docs["expired"]
     assert out["by_type"] == {"expired": {"detected": 1, "n": 1}}
+    assert set(out["review_signals"]) == {"genuine", "expired"} and out["review_signals"]["expired"] == 0
+    assert all(isinstance(d["advisory_checks"], list) for d in out["documents"])
     assert main([*base, "--types", "expired,forged_by_magic"]) == 2
     assert "forged_by_magic" in capsys.readouterr().out

@@ -54,7 +54,7 @@ def _png(image: np.ndarray) -> bytes:
 def test_editing_software_found_in_exif(varied: list[tamper.GenuineSample]) -> None:
     data = tamper.with_editing_metadata(varied[0].data, "Adobe Photoshop 25.0 (Windows)")
     r = integrity.editing_software_metadata(data)
-    assert r.status is Status.FAIL and r.reason == "editing_software"
+    assert r.status is Status.INCONCLUSIVE and r.reason == "editing_software" and r.data["advisory"]
     assert r.data["editor"] == "photoshop" and r.data["where"] == "exif_software"
     # the pixels are untouched
     assert np.array_equal(tamper.decode(data), tamper.decode(varied[0].data))
@@ -63,19 +63,19 @@ def test_editing_software_found_in_exif(varied: list[tamper.GenuineSample]) -> N
 def test_editing_software_other_places() -> None:
     pixels = np.random.default_rng(1).integers(0, 255, (80, 96, 3)).astype(np.uint8)
     gimp = encode(pixels, "JPEG", quality=90, comment=b"Created with GIMP")
-    assert integrity.editing_software_metadata(gimp).status is Status.FAIL
+    assert integrity.editing_software_metadata(gimp).reason == "editing_software"
     xmp = b'<x:xmpmeta><rdf:Description xmp:CreatorTool="Snapseed 2.0"/></x:xmpmeta>'
     plain = encode(pixels, "JPEG", quality=90)
     segment = b"\xff\xe1" + (len(xmp) + 31).to_bytes(2, "big") + b"http://ns.adobe.com/xap/1.0/\x00" + xmp
     r = integrity.editing_software_metadata(plain[:2] + segment + plain[2:])
-    assert r.status is Status.FAIL and r.data["where"] == "xmp_tool" and r.data["editor"] == "snapseed"
+    assert r.reason == "editing_software" and r.data["where"] == "xmp_tool" and r.data["editor"] == "snapseed"
     from PIL.PngImagePlugin import PngInfo
 
     info = PngInfo()
     info.add_text("Software", "GIMP 2.10.34")
     buf = io.BytesIO()
     Image.fromarray(pixels).save(buf, format="PNG", pnginfo=info)
-    assert integrity.editing_software_metadata(buf.getvalue()).status is Status.FAIL
+    assert integrity.editing_software_metadata(buf.getvalue()).reason == "editing_software"
 
 
 def test_editing_software_camera_and_absent(varied: list[tamper.GenuineSample]) -> None:
@@ -582,3 +582,44 @@ def test_tile_lattice_needs_coefficients_in_most_blocks() -> None:
 
     assert not tile(60).suspicious  # a flat background tile: a few +-1 rounding coefficients
     assert tile(600).suspicious
+
+
+def test_screen_spectrum_of_few_tiles_is_marked_and_white_noise_over_enough_tiles_passes() -> None:
+    """White noise has no lattice: over enough tiles it passes; over a few its spectrum is too noisy to trust."""
+    rng = np.random.default_rng(3)
+    small = integrity.screen_recapture(rng.normal(128, 20, (320, 320, 3)).clip(0, 255).astype(np.uint8))
+    assert small.data["tiles"] < integrity.SCREEN_MIN_TILES and small.data.get("few_tiles"), small.data
+    assert small.status is Status.PASS, small.data  # its thresholds are raised to the noise floor
+    assert integrity._noise_floor(small.data["tiles"]) > integrity.SCREEN_SUBPIXEL_THRESHOLD
+    assert integrity._noise_floor(integrity.SCREEN_MIN_TILES) < integrity.SCREEN_SUBPIXEL_THRESHOLD
+    large = integrity.screen_recapture(rng.normal(128, 20, (768, 768, 3)).clip(0, 255).astype(np.uint8))
+    assert large.data["tiles"] >= integrity.SCREEN_MIN_TILES and "few_tiles" not in large.data, large.data
+    assert large.status is Status.PASS, large.data
+
+
+def test_screen_failures_real_print_also_gives_are_review_signals() -> None:
+    from openidv.checks import CheckResult
+    from openidv.document.integrity_pipeline import _real_print_advisory
+
+    def failed(**data: object) -> CheckResult:
+        return CheckResult("screen_recapture", Status.FAIL, "screen_pattern", 0.3, "", {"tiles": 64, **data})
+
+    for result in (failed(tiles=10, few_tiles=True, cue="lattice_peak"), failed(cue="square_lattice")):
+        signal = _real_print_advisory(result)
+        assert signal.status is Status.INCONCLUSIVE and signal.data["advisory"], signal
+        assert signal.reason == "screen_pattern"
+    for cue in ("lattice_peak", "subpixel_moire", "shared_lattice"):
+        assert _real_print_advisory(failed(cue=cue)).status is Status.FAIL
+
+
+def test_copy_move_period_of_repeated_print_is_found_and_texture_has_none() -> None:
+    """A row of '<' fillers repeats every glyph: a shift of a whole number of glyphs matches it, so the
+    matches one period short of the shift are removed as repeated print, not a clone."""
+    xx = np.arange(400, dtype=np.float32)
+    fillers = np.tile(128 + 60 * np.cos(2 * np.pi * xx / 12.0), (40, 1)).astype(np.float32)
+    mask = np.zeros_like(fillers, bool)
+    mask[5:35, 10:150] = True
+    assert integrity._period_along(fillers, mask, 156, 0) == (12, 0)
+    assert integrity._period_along(fillers.T.copy(), mask.T.copy(), 0, 156) == (0, 12)
+    texture = np.random.default_rng(2).normal(128, 30, (40, 400)).astype(np.float32)
+    assert integrity._period_along(texture, mask, 156, 0) is None

@@ -161,6 +161,32 @@ def test_policy_advisory_uninformative_and_per_check_minimums() -> None:
     assert recommend(*_reports(), config=strict).outcome is Outcome.REVIEW
 
 
+def test_policy_sends_advisory_document_checks_to_review_never_rejects() -> None:
+    """An advisory forensic failure (inconclusive, data.advisory) does not fail the document, but a person looks."""
+    doc, live, face = _reports()
+    doc["checks"].append(
+        _c("front_screen_recapture", "inconclusive", "screen_pattern", 0.3, advisory=True, few_tiles=True)
+    )
+    rec = recommend(doc, live, face)
+    assert rec.outcome is Outcome.REVIEW
+    assert [r.code for r in rec.reasons] == ["document.front_screen_recapture.screen_pattern"]
+    doc["checks"].append(_c("document_not_expired", "fail", "expired", 0.0))
+    assert recommend(doc, live, face).outcome is Outcome.REJECT  # the advisory signal does not soften a fact
+
+
+def test_policy_approves_licence_barcodes_with_repaired_layout_deviations() -> None:
+    """Issue 23: a deviation of separators, counts or offsets, repaired while every element parsed, is named
+    (inconclusive, advisory) but keeps no case from automation; a malformed element still sends it to review."""
+    doc, live, face = _reports()
+    doc["checks"].append(
+        _c("barcode_header", "inconclusive", "format_deviations", None, advisory=True, deviations=["record_separator"])
+    )
+    doc["checks"].append(_c("barcode_formats", "inconclusive", "date_order", 0.9, advisory=True))
+    assert recommend(doc, live, face).outcome is Outcome.APPROVE
+    doc["checks"].append(_c("barcode_formats", "inconclusive", "malformed_elements", 0.8))
+    assert recommend(doc, live, face).outcome is Outcome.REVIEW
+
+
 # --------------------------------------------------------------------------- retention
 
 

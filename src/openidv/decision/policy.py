@@ -22,9 +22,13 @@ Rules, in order:
    >= ``approve_liveness_min``; same person with score >= ``approve_match_min``.
 4. Otherwise **review**, with every reason that kept the case from approval.
 
-Advisory checks (``data.advisory`` true) are listed but never decide. Image-forensic
-checks that are calibrated on generated data only (screen recapture, photocopy, portrait border) send a
-case to review, never reject it on their own.
+Advisory document checks (``data.advisory`` true: a forensic failure the engine reports as
+``inconclusive`` because the check is not trusted to fail a genuine document there) send the case
+to review and never reject it: the screen check's failures on spectra of few tiles or on the
+square-lattice cue alone (the kinds of failure real genuine licence scans gave), and the
+screen, photocopy and portrait-border failures on passport pages. Advisory liveness checks (rPPG)
+are listed but never decide. Image-forensic checks that are calibrated on generated data only
+(screen recapture, photocopy, portrait border) send a case to review, never reject it on their own.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-POLICY_VERSION = "2026-11-30.2"
+POLICY_VERSION = "2026-12-06.2"
 
 
 class Outcome(StrEnum):
@@ -53,8 +57,6 @@ DECISIVE_DOCUMENT_CHECKS: frozenset[str] = frozenset(
         "mrz_composite_check_digit",
         "us_issuer",
         "specimen",
-        "front_editing_software",
-        "back_editing_software",
     }
 )
 
@@ -74,6 +76,12 @@ UNINFORMATIVE: frozenset[str] = frozenset(
         "back_compression_consistency.no_compression_trace",
         "front_portrait_border.no_portrait_border",
         "front_portrait_border.outline_unmeasurable",
+        # licence barcodes as real issuers write them (issue 23): a layout deviation repaired while every
+        # element still parsed, dates written in the other order, descriptive values (eyes, hair, height)
+        # outside the standard's codes. None of them questions the data the other checks compare.
+        "barcode_header.format_deviations",
+        "barcode_formats.date_order",
+        "barcode_formats.unusual_element_values",
     }
 )
 
@@ -136,7 +144,11 @@ class Recommendation:
 
 
 def _checks(report: dict[str, Any]) -> list[dict[str, Any]]:
-    return [c for c in report.get("checks", []) if not (c.get("data") or {}).get("advisory")]
+    return [c for c in report.get("checks", []) if not _is_advisory(c)]
+
+
+def _is_advisory(c: dict[str, Any]) -> bool:
+    return bool((c.get("data") or {}).get("advisory"))
 
 
 def _reason(part: str, c: dict[str, Any]) -> Reason:
@@ -176,6 +188,11 @@ def recommend(
                 continue
             elif c["status"] == "inconclusive" or _below_minimum(c, config):
                 review.append(_reason("document", c))
+        review += [
+            _reason("document", c)
+            for c in document.get("checks", [])
+            if _is_advisory(c) and f"{c['name']}.{c['reason']}" not in config.uninformative
+        ]
 
     if liveness is not None:
         decision, score = liveness.get("decision"), float(liveness.get("score") or 0.0)

@@ -426,6 +426,22 @@ def _faces(image: np.ndarray) -> list[DetectedFace]:
         return []
 
 
+def _mrz_missing_check(sides: list[SideAnalysis]) -> CheckResult:
+    """``mrz_read`` for a document taken for a passport page or TD1 card on which no MRZ was read.
+
+    It fails only where the document is known to carry an MRZ: a side whose outline has a
+    passport page's shape (``td3``), or MRZ-like text (``<`` fillers) that did not parse. A side without an
+    outline and without any MRZ-like text was only guessed to be a page (long text lines at the
+    bottom of a tight crop, as on many US licence fronts, which have no MRZ): ``inconclusive``.
+    """
+    page_outline = any(s.format == "td3" for s in sides)
+    mrz_text = any(s.mrz is not None and any("<" in line for line in s.mrz.raw_lines) for s in sides)
+    if page_outline or mrz_text:
+        return check("mrz_read", Status.FAIL, "mrz_unreadable", 0.0, "no MRZ could be read on the document")
+    detail = "no MRZ text and no passport-shaped outline: the document may be a card without an MRZ"
+    return check("mrz_read", Status.INCONCLUSIVE, "no_mrz_found", None, detail)
+
+
 def _kind_from_mrz(mrz: MrzReadout, current: DocumentType) -> DocumentType:
     assert mrz.result is not None
     kind = mrz.result.type.value.lower()
@@ -481,7 +497,7 @@ def build_report(
     if mrz_side is not None and mrz_side.mrz is not None and mrz_side.mrz.result is not None:
         checks += list(mrz_side.mrz.result.checks)
     elif doc_type in (DocumentType.PASSPORT_TD3, DocumentType.CARD_TD1):
-        checks.append(check("mrz_read", Status.FAIL, "mrz_unreadable", 0.0, "no MRZ could be read on the document"))
+        checks.append(_mrz_missing_check(sides))
     if barcode_side is None or barcode_side.aamva is None:
         checks += validate_fields(fields, today, min_age=config.min_age)
 

@@ -74,6 +74,7 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
             elif not card:
                 why = "the document's outline is not confirmed by a barcode"
                 results = [_advisory(r, why) if r.data.get("cue") == "shared_lattice" else r for r in results]
+            results = [_real_print_advisory(r) for r in results]
         else:
             # A side without a portrait (a licence back) is mostly grey and carries a periodic barcode:
             # the colour (photocopy), lattice (screen) and self-similarity (copy-move) cues do not apply.
@@ -90,6 +91,7 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
                 pixels = stored if stored is not None else integrity.decode_stored(side.data)
                 if pixels is not None:
                     screen = integrity.screen_recapture(pixels, document, outline=outline)
+                    screen = _real_print_advisory(screen)
                     results.append(screen if card else _advisory(screen, "no portrait and no barcode read"))
         out += [_renamed(f"{side.role}_", r) for r in results]
     out.append(integrity.specimen(fields, printed=[line.text for side in sides for line in side.ocr_lines]))
@@ -99,6 +101,26 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
 #: Checks calibrated on ID-1 card photos only: on passport pages the security print is
 #: periodic and pale, so their failures there are review signals, not verdicts.
 _ID1_ONLY = frozenset({"screen_recapture", "photocopy", "portrait_border"})
+
+
+def _real_print_advisory(result: CheckResult) -> CheckResult:
+    """Failures of the screen check that real genuine print also gives, as review signals.
+
+    Measured on the real genuine images of ``../shared/data`` (26 US licence fronts, 8 passport
+    pages, 1 licence back): every screen-check failure there came from a spectrum of fewer than
+    :data:`~openidv.document.integrity.SCREEN_MIN_TILES` tiles (scans 240-700 px wide; white noise
+    alone reaches the thresholds there) or from the square-lattice cue (a licence front at 1.58,
+    an infrared passport scan at 2.21, against at most 1.36 on generated genuine cards): printed
+    halftone screens are square lattices too. Those failures send a case to review; they do not
+    fail the document.
+    """
+    if result.name != "screen_recapture" or result.status is not Status.FAIL:
+        return result
+    if result.data.get("few_tiles"):
+        return _advisory(result, "too few 128 px tiles for a calibrated spectrum")
+    if result.data.get("cue") == "square_lattice":
+        return _advisory(result, "printed halftone forms square lattices too")
+    return result
 
 
 def _portrait_border(side: SideAnalysis) -> CheckResult:

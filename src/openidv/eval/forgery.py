@@ -2,7 +2,10 @@
 
 A document counts as *detected* (forged) or as a *false alarm* (genuine) when any check
 of its report fails. For each forgery type the table also shows which checks failed,
-so the evidence behind each detection is visible. All figures rest on synthetic
+so the evidence behind each detection is visible. Advisory checks (``data.advisory``:
+failures the engine reports as inconclusive review signals) do not count as detections;
+``review_signals`` counts the documents that no check failed but an advisory check flagged
+(the decision policy sends them to review), for forgeries and for genuine documents. All figures rest on synthetic
 documents made from real portrait photos (see :mod:`openidv.document.forgery`).
 """
 
@@ -40,6 +43,8 @@ class ForgeryEvalResult:
     ms_per_document: float
     seed: int
     today: date
+    #: documents no check failed but an advisory check flagged: "genuine" and each forgery type
+    review_signals: dict[str, int] = field(default_factory=dict)
     details: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     def to_dict(self, *, details: bool = False) -> dict[str, Any]:
@@ -53,15 +58,15 @@ class ForgeryEvalResult:
             "false_alarm_checks": self.false_alarm_checks,
             "by_type": self.by_type,
             "caught_by": self.caught_by,
+            "review_signals": self.review_signals,
             "ms_per_document": round(self.ms_per_document, 1),
             "seed": self.seed,
             "today": self.today.isoformat(),
             "data": "synthetic documents with real portrait photos, camera-simulated",
         }
         if details:
-            out["documents"] = [
-                {k: d[k] for k in ("label", "kind", "seed", "status", "failures", "ms")} for d in self.details
-            ]
+            keys = ("label", "kind", "seed", "status", "failures", "advisory_checks", "ms")
+            out["documents"] = [{k: d[k] for k in keys} for d in self.details]
         return out
 
 
@@ -128,8 +133,11 @@ def evaluate_forgery(
     caught: dict[str, Counter[str]] = {t: Counter() for t in chosen}
     genuine_n = false_alarms = 0
     fa_checks: Counter[str] = Counter()
+    signals: Counter[str] = Counter({t: 0 for t in ["genuine", *chosen]})
     for r in results:
         failed = r["failed_checks"]
+        if not failed and r["advisory_checks"]:
+            signals[r["label"]] += 1
         if r["label"] == "genuine":
             genuine_n += 1
             if failed:
@@ -147,6 +155,7 @@ def evaluate_forgery(
         caught_by={t: dict(c.most_common()) for t, c in caught.items()},
         false_alarm_checks=dict(fa_checks.most_common()),
         ms_per_document=elapsed * max(1, workers) / max(1, len(jobs)),
+        review_signals=dict(signals),
         seed=seed,
         today=today,
         details=results,
@@ -176,6 +185,7 @@ def _run_job(job: _Job) -> dict[str, Any]:
         "kind": doc.kind,
         "seed": job.seed,
         "failed_checks": [c.name for c in failed],
+        "advisory_checks": [c.name for c in report.checks if c.data.get("advisory")],
         "failures": [{"name": c.name, "reason": c.reason, "detail": c.detail} for c in failed],
         "status": report.status.value,
         "ms": ms,
@@ -199,10 +209,12 @@ def format_report(result: ForgeryEvalResult) -> str:
         lines.append(
             "    false alarms raised by: " + ", ".join(f"{k} {v}" for k, v in result.false_alarm_checks.items())
         )
-    lines.append(f"  {'forgery type':<22}{'detected':>9}{'n':>6}{'rate':>8}   caught by")
+    lines.append(f"    genuine sent to review by an advisory check only: {result.review_signals.get('genuine', 0)}")
+    lines.append(f"  {'forgery type':<22}{'detected':>9}{'n':>6}{'rate':>8}{'review':>8}   caught by")
     for t, v in result.by_type.items():
         rate = v["detected"] / v["n"] if v["n"] else 0.0
         top = ", ".join(f"{k} {c}" for k, c in list(result.caught_by.get(t, {}).items())[:4])
-        lines.append(f"  {t:<22}{v['detected']:>9}{v['n']:>6}{100 * rate:>7.1f}%   {top}")
+        review = result.review_signals.get(t, 0)
+        lines.append(f"  {t:<22}{v['detected']:>9}{v['n']:>6}{100 * rate:>7.1f}%{review:>8}   {top}")
     lines.append(f"  ms per document      {result.ms_per_document:.0f}")
     return "\n".join(lines)
