@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 from openidv.service.app import create_app
-from openidv.service.cases import Services, create_case, request_video_call, status_token, transition
+from openidv.service.cases import Services, create_case, request_video_call, set_reports, status_token, transition
 from openidv.service.lifecycle import CaseState
-from openidv.service.orm import Capture, VideoSlot
+from openidv.service.orm import Capture, Case, VideoSlot
 from tests.e2e import axe
 from tests.e2e.browser import CHROMIUM, launch
 from tests.e2e.server import LiveServer
 from tests.service.conftest import make_settings
-from tests.service.console_helpers import PASSWORD, add_users, seed_case
+from tests.service.console_helpers import PASSWORD, add_users, check, recorded_reports, seed_case
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -48,26 +48,43 @@ MAX_TABS = 60
 class Site:
     """The running service, a case waiting for review, and a case at its face step."""
 
-    def __init__(self, server: LiveServer, review_case: tuple[str, str], face_token: str, call_token: str) -> None:
+    def __init__(self, server: LiveServer, review_case: tuple[str, str], tokens: dict[str, str]) -> None:
         self.server = server
         self.base = server.base_url
         self.review_case_id, self.review_case_token = review_case
-        self.face_case_token = face_token
-        self.video_call_token = call_token
+        self.face_case_token = tokens["face"]
+        self.ready_case_token = tokens["ready"]
+        self.video_call_token = tokens["call"]
 
 
-def _case_at_face_step(svc: Services) -> str:
-    """A consented licence case whose document photos were accepted: the capture page opens at the face check."""
+def _case_with_steps_done(svc: Services, steps: tuple[str, ...]) -> str:
+    """A consented licence case whose ``steps`` were accepted: the capture page opens at the next one."""
     with svc.sessions() as db:
         case, token = create_case(svc, db, channel="web", actor="applicant")
         case.document_type = "drivers_license"
         case.contact_email = "seller@example.com"
         case.consent_version, case.consent_at = svc.settings.consent_version, svc.clock()
         transition(svc, db, case, CaseState.CAPTURING, "applicant")
-        for step in ("document_front", "document_back"):
+        for step in steps:
             case.captures.append(Capture(case_id=case.id, step=step, attempt=1, accepted=True))
         db.commit()
         return token
+
+
+def _case_for_review(svc: Services) -> tuple[str, str]:
+    """A case in review whose checks show every row style: a mismatch, an inconclusive and an advisory check."""
+    case_id, token = seed_case(svc, email="ann@example.com", mismatch=True)
+    reports, _ = recorded_reports(mismatch=True)
+    reports["document"]["checks"] += [
+        check("front_screen_recapture", "inconclusive", "mixed_evidence", None),
+        check("front_portrait_border", "fail", "portrait_border_too_sharp", 0.2) | {"data": {"advisory": True}},
+    ]
+    with svc.sessions() as db:
+        case = db.get(Case, case_id)
+        assert case is not None
+        set_reports(svc, case, reports)
+        db.commit()
+    return case_id, token
 
 
 def _case_with_a_call(svc: Services) -> str:
@@ -90,10 +107,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     app = create_app(settings)
     svc = app.state.services
     add_users(svc)
-    review_case = seed_case(svc, email="ann@example.com", mismatch=True)
-    face_token, call_token = _case_at_face_step(svc), _case_with_a_call(svc)
+    review_case = _case_for_review(svc)
+    tokens = {
+        "face": _case_with_steps_done(svc, ("document_front", "document_back")),
+        "ready": _case_with_steps_done(svc, ("document_front", "document_back", "liveness")),
+        "call": _case_with_a_call(svc),
+    }
     with LiveServer(app) as server:
-        yield Site(server, review_case, face_token, call_token)
+        yield Site(server, review_case, tokens)
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +219,9 @@ def test_every_applicant_page_has_no_serious_violation(site: Site, browser: Brow
     page.wait_for_url("**/capture")
     _wait_enabled(page, "#face-start")
     _assert_accessible(page, "capture, face step with the screen-light warning", checked)
+    page.goto(f"{base}/resume/{site.ready_case_token}")
+    _wait_enabled(page, "#submit")
+    _assert_accessible(page, "capture, all done (submit)", checked)
     page.goto(f"{base}/resume/{site.video_call_token}")
     page.wait_for_url("**/video-call")
     page.locator("#book").wait_for()
@@ -229,10 +253,20 @@ def test_every_console_page_has_no_serious_violation(site: Site, context: Browse
     _log_in(page, base, "rita")
     _assert_accessible(page, "queue", checked)
     page.goto(f"{base}/review/cases/{site.review_case_id}")
+    assert page.locator("tr.advisory").count() == 1 and page.locator("tr.st-inconclusive").count() == 1
     _assert_accessible(page, "case", checked)
     page.click("#claim")
     page.locator("#decide").wait_for()
     _assert_accessible(page, "case, claimed (decision form)", checked)
+    page.check("#decide input[name=action][value=reject]")
+    page.check("#decide input[name=reason][value=document_not_genuine]")
+    page.fill("#decide textarea[name=seller_message]", "The document does not look genuine.")
+    page.click("#decide-button")
+    page.wait_for_load_state()
+    _assert_accessible(page, "case, decided", checked)
+    page.goto(f"{base}/status/{status_token(site.review_case_token)}")
+    assert page.locator("#status-heading").get_attribute("data-status") == "rejected"
+    _assert_accessible(page, "applicant's status, rejected", checked)
     _log_in(page, base, "ada")
     for path, name in (
         ("/review/video-calls", "video calls (a call to record)"),
@@ -240,7 +274,7 @@ def test_every_console_page_has_no_serious_violation(site: Site, context: Browse
         ("/review/audit", "audit log"),
         ("/review/notifications", "notifications"),
         ("/review/users", "users"),
-        (f"/review/cases/{site.review_case_id}", "case, held by another reviewer (admin)"),
+        (f"/review/cases/{site.review_case_id}", "case, decided (admin, with erase form)"),
     ):
         page.goto(base + path)
         _assert_accessible(page, name, checked)
