@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo test test-system-packages lint bench bench-mrz clean
+.PHONY: install run demo test test-system-packages test-js-packages lint bench bench-mrz clean
 
 install: $(STAMP)
 
@@ -35,7 +35,17 @@ test-system-packages:
 	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium) || echo "warning: chromium not installed; browser tests will be skipped"
 	test -n "$(PG_BIN)" || (apt-get update -qq && apt-get install -y -qq postgresql) || echo "warning: postgresql not installed; PostgreSQL tests will be skipped"
 
-test: install lint test-system-packages
+# axe-core for the accessibility browser tests, pinned in package.json / package-lock.json, into ./node_modules
+# (test-only, git-ignored; without it those tests are skipped, saying so).
+AXE_JS := node_modules/axe-core/axe.min.js
+
+test-js-packages: $(AXE_JS)
+
+$(AXE_JS): package.json package-lock.json
+	command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq npm) || echo "warning: npm not installed; accessibility tests will be skipped"
+	(npm ci --no-audit --no-fund --loglevel=error && touch $(AXE_JS)) || echo "warning: axe-core not installed; accessibility tests will be skipped"
+
+test: install lint test-system-packages test-js-packages
 	$(BIN)/python -m pytest -q
 
 lint: install
@@ -60,4 +70,4 @@ bench-mrz: install
 	OPENIDV_ONNX_THREADS=1 $(BIN)/python bench/mrz_passporteye.py --peer-python /tmp/pe-venv/bin/python
 
 clean:
-	rm -rf $(VENV) demo-output var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-output var node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -24,7 +24,8 @@ BASE_ARGS = (
 #: ``window.__cameraAt``, ms on the page clock), when the liveness challenges appeared
 #: (``window.__challengesAt``) and every text the page shows in ``#instruction`` in
 #: ``window.__instructions`` (in order, repeats collapsed), and the colours the screen-light overlay
-#: was painted with in ``window.__screenColours`` (computed "rgb(r, g, b)", repeats collapsed).
+#: was painted with in ``window.__screenColours`` (computed "rgb(r, g, b)", repeats collapsed) and when
+#: each was seen in ``window.__screenColourAt`` (ms on the page clock).
 RECORDER = """
 (() => {
   window.__cameraCalls = 0;
@@ -55,11 +56,12 @@ RECORDER = """
     const light = document.getElementById("screen-light");
     if (!light) return;
     window.__screenColours = [];
+    window.__screenColourAt = [];
     new MutationObserver(() => {
       if (light.hidden) return;
       const painted = getComputedStyle(light).backgroundColor;
       const seen = window.__screenColours;
-      if (seen[seen.length - 1] !== painted) seen.push(painted);
+      if (seen[seen.length - 1] !== painted) { seen.push(painted); window.__screenColourAt.push(performance.now()); }
     }).observe(light, { attributes: true, attributeFilter: ["style", "hidden", "data-colour"] });
   });
 })();

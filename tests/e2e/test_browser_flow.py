@@ -1,5 +1,6 @@
 """Issue 5 end to end: a seller walks the web flow in real headless Chromium with a fake camera.
 
+The camera steps and the submit are activated from the keyboard (Enter on the focused button).
 The service runs in-process (uvicorn in a thread, SQLite in a temporary folder) with
 every check on: document analysis, liveness and face matching run as for a real seller.
 The test-specific settings: ``challenge_seed`` fixes the order of the liveness challenges
@@ -147,6 +148,13 @@ def _wait_button(page: Page, button_id: str) -> None:
     assert page.locator(f"#{button_id}").is_visible(), f"#{button_id} is not hidden but cannot be seen"
 
 
+def _press(page: Page, button_id: str) -> None:
+    """Activate a capture control the way a keyboard user does: focus it, press Enter (Tab reaching
+    each control is ``test_accessibility``'s part)."""
+    page.focus(f"#{button_id}")
+    page.keyboard.press("Enter")
+
+
 def _only_visible_button(page: Page, button_id: str) -> None:
     """The seller sees one action button at a time."""
     visible = [b for b in ("shoot", "face-start", "submit") if page.locator(f"#{b}").is_visible()]
@@ -171,7 +179,7 @@ def _shoot_document(page: Page, step: str, server: LiveServer, case_id: str, rec
     )
     assert size == [1280, 960], f"the camera delivers {size}; the file is 1280x960"
     rec.shot(page, f"{step}-framed")
-    page.click("#shoot")
+    _press(page, "shoot")
     outcome = _wait_step(page, step)
     rec.shot(page, f"{step}-{'accepted' if outcome == 'done' else 'refused'}")
     assert outcome == "done", (
@@ -181,7 +189,7 @@ def _shoot_document(page: Page, step: str, server: LiveServer, case_id: str, rec
 
 def _run_face_check(page: Page, rec: Recorder) -> tuple[str, list[str]]:
     """Run the face check; returns the outcome and the instructions the page showed, in order."""
-    page.click("#face-start")
+    _press(page, "face-start")
     deadline = time.monotonic() + STEP_TIMEOUT_MS / 1000
     seen: set[str] = set()
     outcome = ""
@@ -287,7 +295,7 @@ def test_seller_walks_the_whole_flow_in_chromium(service: LiveServer, tmp_path: 
             _wait_button(page, "submit")
             _only_visible_button(page, "submit")
             rec.shot(page, "ready-to-submit")
-            page.click("#submit")
+            _press(page, "submit")
             page.wait_for_url("**/pending", timeout=STEP_TIMEOUT_MS)
             heading = page.locator("h1#status-heading")
             assert heading.get_attribute("data-status") == "pending"

@@ -9,6 +9,7 @@ uploaded through the API with the seller's cookie (the document steps are covere
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -114,8 +115,12 @@ def test_page_paints_the_issued_colours_and_a_replayed_video_fails_the_screen_li
                 assert r.ok and r.json()["accepted"], (step, r.status, r.text())
             page.reload()
             _wait_button(page, "face-start")
+            # people with photosensitivity are warned, and offered the video call, before it starts
+            warning = page.locator("#light-warning")
+            assert warning.is_visible() and page.locator("#light-warning #light-video-call").is_visible()
             outcome, instructions = _run_face_check(page, rec)
             painted = [str(c) for c in page.evaluate("() => window.__screenColours")]
+            painted_at = [float(t) for t in page.evaluate("() => window.__screenColourAt")]
             assert outcome == "done", (
                 f"liveness: {outcome}; attempts: {_attempts(light_service, case_id, 'liveness')}; "
                 f"instructions: {instructions}; {rec.where()}"
@@ -124,6 +129,10 @@ def test_page_paints_the_issued_colours_and_a_replayed_video_fails_the_screen_li
             # the page painted exactly the issued colours, in order, and put the page back afterwards
             assert painted == [_rgb(c) for c in issued.light_colours], (painted, issued.light_colours)
             assert page.locator("#screen-light").is_hidden()
+            # at most two colour changes a second (WCAG 2.3.1 allows three flashes); 10 ms for timer jitter
+            held_ms = [round(b - a) for a, b in itertools.pairwise(painted_at)]
+            assert min(held_ms) >= 490, f"colours held {held_ms} ms"
+            assert warning.is_hidden()
             _wait_button(page, "submit")
             page.click("#submit")
             page.wait_for_url("**/pending", timeout=STEP_TIMEOUT_MS)
@@ -142,4 +151,4 @@ def test_page_paints_the_issued_colours_and_a_replayed_video_fails_the_screen_li
     failing = sorted(name for name, c in checks.items() if c["status"] == "fail")
     assert failing == [light["name"]], failing
     assert case.recommendation.get("outcome") != "approve", case.recommendation
-    print(f"\nscreen light: {light}\nrecommendation: {case.recommendation}")
+    print(f"\nscreen light: {light}\nrecommendation: {case.recommendation}\ncolours held (ms): {held_ms}")

@@ -218,6 +218,7 @@ def capture_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
         steps=cases.progress(case, svc.settings.max_attempts),
         document=cases.DOCUMENT_LABELS[case.document_type or "passport"],
         allow_upload=svc.settings.allow_file_upload,
+        screen_light=svc.settings.liveness_screen_light,  # the face step warns of flashing colours
     )
 
 

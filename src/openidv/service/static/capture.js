@@ -25,6 +25,9 @@
   let done = new Set(flow.steps.filter((s) => s.done).map((s) => s.step));
   let current = null;
 
+  // Live regions (#instruction, #feedback) are announced when their text changes: write only changes,
+  // or a screen reader repeats the same hint at every frame
+  function tell(text) { if (instruction.textContent !== text) instruction.textContent = text; }
   function say(text, kind) {
     feedback.textContent = text;
     feedback.className = "feedback " + (kind || "");
@@ -34,7 +37,10 @@
       li.classList.toggle("done", done.has(li.dataset.step));
       li.classList.toggle("current", li.dataset.step === current);
       li.dataset.done = done.has(li.dataset.step) ? "true" : "false";
+      if (li.dataset.step === current) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
     });
+    const warning = $("light-warning");  // flashing colours ahead: warned before the face check starts
+    if (warning) warning.hidden = current !== "liveness";
     document.body.dataset.step = current || "complete";
   }
   async function call(path, options) {
@@ -100,28 +106,32 @@
     hintTimer = setInterval(() => {
       if (!current || current === "liveness") return;
       const hint = framingHint();
-      instruction.textContent = hint || HINTS[current];
+      tell(hint || HINTS[current]);
       instruction.dataset.hint = hint ? "warning" : "";
     }, 400);
   }
   function stopHints() { if (hintTimer) clearInterval(hintTimer); hintTimer = null; }
 
   async function nextStep() {
+    const previous = current;
     current = steps.find((s) => !done.has(s)) || null;
     markSteps();
+    // a new step: its heading takes the focus (read out; Tab goes on to its controls), since the
+    // button that had it may now be hidden
+    if (previous !== null && previous !== current) $("step-title").focus();
     shoot.hidden = faceStart.hidden = submitBtn.hidden = true;
     stopHints();
     setTimeout(() => { if (feedback.classList.contains("good")) say(""); }, 1500);  // "Got it." fades
     if (!current) {
       $("step-title").textContent = "All done";
-      instruction.textContent = "Everything is captured.";
+      tell("Everything is captured.");
       guide.className = "guide";
       submitBtn.hidden = false;
       return;
     }
     $("step-title").textContent = TITLES[current];
     guide.className = "guide " + GUIDES[current];
-    instruction.textContent = HINTS[current];
+    tell(HINTS[current]);
     try {
       if (current === "liveness") {
         await openCamera("user", 640, 480);
@@ -167,7 +177,7 @@
     const start = await call("/liveness/start", { method: "POST" });
     if (!start.ok) { say(errorText(start), "bad"); offerVideoCall(); return; }
     document.body.dataset.challenges = start.body.challenges.join(",");
-    instruction.textContent = "Look straight at the camera";
+    tell("Look straight at the camera");
     let finished = false;
     const deadline = Date.now() + start.body.expires_in_s * 1000;
     while (!finished && Date.now() < deadline) {
@@ -179,7 +189,7 @@
       if (!r.ok) { say(errorText(r), "bad"); break; }
       const p = r.body;
       if (p.done || p.expired) finished = true;
-      else instruction.textContent = p.instruction ? capitalise(p.instruction) + (p.guidance && p.guidance !== p.instruction ? " · " + p.guidance : "") : (p.guidance || "Look straight at the camera");
+      else tell(p.instruction ? capitalise(p.instruction) + (p.guidance && p.guidance !== p.instruction ? " · " + p.guidance : "") : (p.guidance || "Look straight at the camera"));
       if (!finished && p.screen_colour) {
         // the next frame must be taken under this colour: paint it, let the camera see it, then grab
         await showLight(p.screen_colour);
@@ -190,7 +200,7 @@
       if (wait > 0) await new Promise((ok) => setTimeout(ok, wait));
     }
     hideLight();
-    instruction.textContent = "Checking…";
+    tell("Checking…");
     const end = await call("/liveness/finish", { method: "POST" });
     if (end.ok && end.body.accepted) {
       done.add("liveness");
@@ -206,8 +216,17 @@
   // display, LIGHT_SETTLE_MS more let the camera expose a frame under it.
   const light = $("screen-light");
   const LIGHT_SETTLE_MS = 120;
+  // WCAG 2.3.1 (three flashes): a colour stays at least MIN_COLOUR_MS, so the screen changes at most
+  // twice a second whatever the pace of the frames (3 frames per colour take about that long anyway)
+  const MIN_COLOUR_MS = 500;
+  let paintedAt = 0;
   const nextPaint = () => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)));
   async function showLight(colour) {
+    if (light.hidden || light.dataset.colour !== colour) {
+      const wait = paintedAt + MIN_COLOUR_MS - performance.now();
+      if (!light.hidden && wait > 0) await new Promise((ok) => setTimeout(ok, wait));
+      paintedAt = performance.now();
+    }
     light.style.background = colour;
     light.dataset.colour = colour;
     light.hidden = false;
