@@ -21,7 +21,7 @@ input: unreadable or unusable images become checks with reason codes.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import cv2
@@ -54,6 +54,14 @@ _PORTRAIT_DETECTOR_FINE = DetectorConfig(score_threshold=0.6, max_side=1024, ret
 ID1_MIN_ASPECT = 1.48
 #: Smallest measured long/short ratio at which a portrait side without an MRZ band is re-read as ID-1.
 ID1_FALLBACK_MIN_ASPECT = 1.30
+#: The largest share of a located outline's area a face box may cover for the outline to be the
+#: document. ICAO 9303 puts the whole portrait at ~14 % of a TD3 page (35x45 mm of 125x88 mm) and
+#: ID-1 cards at ~17 % (about 25x32 mm of 85.6x54 mm), the face box at about half of that. Measured:
+#: real genuine pages and fronts 0.5-11 %, generated ones 2.5-3.3 %, outlines that were the portrait's
+#: own frame 36-39 %.
+MAX_FACE_AREA_FRACTION = 0.20
+#: ``LocateResult.reason`` of an outline dropped because it framed the portrait only
+PORTRAIT_OUTLINE = "portrait_outline"
 #: A face at least this share of the largest face's width is a second portrait (not a ghost image).
 SECOND_FACE_RATIO = 0.6
 
@@ -151,6 +159,9 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
             clock.lap("locate")
     if side.kind is DocumentType.UNKNOWN:
         work = _find_portrait(side)
+        if _outline_is_portrait(side):
+            _drop_outline(side)
+            work = _find_portrait(side)
         clock.lap("faces")
         if side.faces:
             side.kind = DocumentType.PASSPORT_TD3 if side.format == "td3" else DocumentType.US_DL_FRONT
@@ -289,6 +300,25 @@ def _find_portrait(side: SideAnalysis) -> np.ndarray:
         if faces and not _upside_down(faces[0]):
             side.rectified, side.rotation, side.faces = turned, other, faces
     return side.rectified
+
+
+def _outline_is_portrait(side: SideAnalysis) -> bool:
+    """The located outline is the portrait's own frame, not the document's: its face box covers more
+    than :data:`MAX_FACE_AREA_FRACTION` of the rectified side (a printed portrait is a small part
+    of a card or page)."""
+    if side.rectified is None or not side.faces:
+        return False
+    height, width = side.rectified.shape[:2]
+    largest = max(face.box.area for face in side.faces)
+    return bool(largest > MAX_FACE_AREA_FRACTION * width * height)
+
+
+def _drop_outline(side: SideAnalysis) -> None:
+    """Forget a wrong outline: the photo is used as is, as when no outline is found."""
+    if side.locate is not None:
+        side.locate = replace(side.locate, quad=None, reason=PORTRAIT_OUTLINE)
+    side.format, side.rectified, side.rotation, side.oriented_by = "unknown", None, 0, ""
+    side.homography, side.faces = None, []
 
 
 def _turn_upright(side: SideAnalysis) -> None:
@@ -481,6 +511,9 @@ def _located_check(s: SideAnalysis) -> CheckResult:
             0.0,
             "the document runs off the edge of the photo: retake with the whole document in frame",
         )
+    if loc.reason == PORTRAIT_OUTLINE:
+        detail = "the outline found framed the portrait, not the document; the photo is used as is"
+        return check(name, Status.INCONCLUSIVE, loc.reason, None, detail)
     return check(name, Status.INCONCLUSIVE, loc.reason, None, "no document outline found; the photo is used as is")
 
 
