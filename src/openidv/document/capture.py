@@ -26,7 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from openidv.document.engine import SideAnalysis
+from openidv.document.engine import PORTRAIT_OUTLINE, SideAnalysis
 from openidv.document.types import DocumentType
 
 STEPS = ("document_front", "document_back", "passport_page")
@@ -148,6 +148,6 @@ def capture_verdict(
     content_read = (step == "document_front" and bool(side.faces)) or (
         step != "document_front" and ("barcode_unreadable" not in reasons and "mrz_not_found" not in reasons)
     )
-    if not outline_found and content_read and locate_reason in ("no_document", "low_contrast"):
-        reasons = [r for r in reasons if r != locate_reason]
+    if not outline_found and content_read and locate_reason in ("no_document", "low_contrast", PORTRAIT_OUTLINE):
+        reasons = [r for r in reasons if r not in (locate_reason, "no_document")]
     return CaptureVerdict(step, not reasons, reasons, side.kind, metrics)

@@ -59,11 +59,14 @@ ID1_FALLBACK_MIN_ASPECT = 1.30
 #: (ID-1 is 1.586): a crop at or just inside the card's edges (real DMV samples: 1.57-1.78, a card
 #: whose bottom row is cut off included). Camera frames (4:3, 1.33) and portrait-mode photos are not.
 PHOTO_AS_CARD_ASPECT = (1.45, 1.80)
-#: Widest face, as a share of the rectified side's width, on a document whose outline was found: an ID-1
-#: portrait is about a third of the card's width and its face box narrower still (real DMV samples
-#: 0.13-0.22, generated cards about 0.2); a face 0.6 of the width means the outline found was the
-#: portrait's printed frame (two real samples), so it is dropped.
-MAX_PORTRAIT_WIDTH_FRACTION = 0.45
+#: The largest share of a located outline's area a face box may cover for the outline to be the
+#: document. ICAO 9303 puts the whole portrait at ~14 % of a TD3 page (35x45 mm of 125x88 mm) and
+#: ID-1 cards at ~17 % (about 25x32 mm of 85.6x54 mm), the face box at about half of that. Measured:
+#: real genuine pages and fronts 0.5-11 %, generated ones 2.5-3.3 %, outlines that were the portrait's
+#: own frame 36-39 %.
+MAX_FACE_AREA_FRACTION = 0.20
+#: ``LocateResult.reason`` of an outline dropped because it framed the portrait only
+PORTRAIT_OUTLINE = "portrait_outline"
 #: A face at least this share of the largest face's width is a second portrait (not a ghost image).
 SECOND_FACE_RATIO = 0.6
 
@@ -161,7 +164,7 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
             clock.lap("locate")
     if side.kind is DocumentType.UNKNOWN:
         work = _find_portrait(side)
-        if _outline_is_portrait_frame(side):
+        if side.locate is not None and side.locate.quad is not None and _outline_is_portrait(side):
             _drop_outline(side)
             work = _find_portrait(side)
         clock.lap("faces")
@@ -312,6 +315,17 @@ def _find_portrait(side: SideAnalysis) -> np.ndarray:
     return side.rectified
 
 
+def _outline_is_portrait(side: SideAnalysis) -> bool:
+    """The located outline is the portrait's own frame, not the document's: its face box covers more
+    than :data:`MAX_FACE_AREA_FRACTION` of the rectified side (a printed portrait is a small part
+    of a card or page)."""
+    if side.rectified is None or not side.faces:
+        return False
+    height, width = side.rectified.shape[:2]
+    largest = max(face.box.area for face in side.faces)
+    return bool(largest > MAX_FACE_AREA_FRACTION * width * height)
+
+
 def _turn_upright(side: SideAnalysis) -> None:
     """Turn the rectified side by the text cues (:func:`geometry.upright`; rotations are counted from the
     rectified image as :func:`geometry.rectify` returns it)."""
@@ -360,20 +374,10 @@ def _locate_and_rectify(side: SideAnalysis) -> None:
     side.rectified, side.rotation = rectified, 0
 
 
-def _outline_is_portrait_frame(side: SideAnalysis) -> bool:
-    """The outline found is the portrait's printed frame, not the document's: the face on the
-    rectified side is wider than :data:`MAX_PORTRAIT_WIDTH_FRACTION` of it."""
-    work = side.working
-    if not side.faces or side.rectified is None or side.locate is None or side.locate.quad is None:
-        return False
-    assert work is not None
-    return bool(side.faces[0].box.width > MAX_PORTRAIT_WIDTH_FRACTION * work.shape[1])
-
-
 def _drop_outline(side: SideAnalysis) -> None:
     """Forget a wrong outline: the photo is used as it is, or as the card itself when card-shaped."""
     assert side.rgb is not None and side.locate is not None
-    side.locate = replace(side.locate, quad=None, reason="portrait_frame")
+    side.locate = replace(side.locate, quad=None, reason=PORTRAIT_OUTLINE)
     side.rectified, side.homography, side.format, side.rotation, side.oriented_by = None, None, "unknown", 0, ""
     side.faces = []
     if side.role == "front" and _card_shaped(side.rgb):
@@ -577,6 +581,9 @@ def _located_check(s: SideAnalysis) -> CheckResult:
             "the document runs off the edge of the photo: retake with the whole document in frame",
         )
     used = "taken as the card" if s.rectified is not None else "used as is"
+    if loc.reason == PORTRAIT_OUTLINE:
+        detail = f"the outline found framed the portrait, not the document; the photo is {used}"
+        return check(name, Status.INCONCLUSIVE, loc.reason, None, detail)
     return check(name, Status.INCONCLUSIVE, loc.reason, None, f"no document outline found; the photo is {used}")
 
 

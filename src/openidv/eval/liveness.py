@@ -249,7 +249,8 @@ def _subjects(rng: np.random.Generator, n: int) -> tuple[list[synth.Subject], in
                 skipped += 1
                 continue
             analyzer.close()  # a fresh tracker per photo: no state carried over
-            if analyzer.analyse(subject.base, 0.0).n_faces > 1:
+            first = analyzer.analyse(subject.base, 0.0)
+            if first.n_faces > 1 or first.n_smaller_faces > 0:  # one person per subject photo
                 skipped += 1
                 continue
             subjects.append(subject)

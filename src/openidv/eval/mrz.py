@@ -9,9 +9,10 @@ a ``MANIFEST.tsv`` beside the TSV whose ``label`` starts with ``no MRZ`` are add
 images without an MRZ too.
 
 Per image with an MRZ: *found* (an MRZ was read), *exact* (every corrected line equals the
-label), *check digits agree* (the reader's pass/fail of each check digit equals the
-label's, key for key). ``exact_and_agree`` counts images with both. Per image without an
-MRZ: *no_mrz_correct* when nothing was found. ``ms_per_image`` is wall time per image,
+label), *check digits agree* (the reader's pass/fail of each check digit the label states
+equals the label's, key for key; a check digit the label does not state is not scored).
+``exact_and_agree`` counts images with both. Per image without an MRZ: *no_mrz_correct*
+when nothing was found. ``ms_per_image`` is wall time per image,
 decoding the file included, over all images.
 """
 
@@ -68,7 +69,10 @@ class MrzImageResult:
 
     @property
     def check_digits_agree(self) -> bool:
-        return self.has_mrz and self.reading.found and self.reading.check_digits == self.case.check_digits
+        if not (self.has_mrz and self.reading.found):
+            return False
+        read = self.reading.check_digits
+        return all(read.get(key) == valid for key, valid in self.case.check_digits.items())
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -85,6 +85,12 @@ class FrameConfig:
     #: not a face presented to the camera (a blurred crowd measured 0.03 of the user's sharpness; a
     #: photo held up beside the face is in focus)
     second_face_sharpness: float = 0.2
+    #: another face at least this fraction of the main one's width is comparable to it (``n_faces``): a
+    #: second person beside the user, or a life-size face shown; between ``second_face_frac`` and this it
+    #: is a smaller face (``n_smaller_faces``): a bystander 1-2 m behind a user at arm's length measures
+    #: 0.25-0.45 of the user's width (inverse distance), a face on a phone held up beside the user's
+    #: 0.35-0.55 (a 5-8 cm face against a 14 cm one); which of the two it is cannot be told from one frame
+    comparable_face_frac: float = 0.6
     min_brightness: float = 40.0  #: face (or, without a face, frame) mean luma below: "too dark"
     max_brightness: float = 230.0  #: face mean luma above: "too bright"
     min_sharpness: float = 12.0  #: Laplacian variance at 112 px below: "hold still" (motion blur)
@@ -339,7 +345,10 @@ class FrameAnalyzer:
         in_focus = [k for k in range(len(boxes)) if sharp[k] >= cfg.second_face_sharpness * max(sharp)]
         main = max(in_focus, key=lambda k: boxes[k][2])
         landmarks, box, gray, sharpness = faces[main], boxes[main], grays[main], sharp[main]
-        n_faces = sum(1 for k in in_focus if boxes[k][2] >= cfg.second_face_frac * box[2])
+        n_faces = sum(1 for k in in_focus if boxes[k][2] >= cfg.comparable_face_frac * box[2])
+        n_smaller = sum(
+            1 for k in in_focus if cfg.second_face_frac * box[2] <= boxes[k][2] < cfg.comparable_face_frac * box[2]
+        )
         yaw, pitch, roll = head_pose(landmarks)
         brightness = float(gray.mean()) if gray.size else 0.0
         analysis = FrameAnalysis(
@@ -347,6 +356,7 @@ class FrameAnalyzer:
             width=width,
             height=height,
             n_faces=n_faces,
+            n_smaller_faces=n_smaller,
             face_found=True,
             landmarks=landmarks,
             box=box,

@@ -894,15 +894,28 @@ def _check_challenges(session: LivenessSession, now: float) -> CheckResult:
 
 
 def _check_single_face(session: LivenessSession) -> CheckResult:
+    """Fail when another face of about the user's size shows in several frames (another person, or a
+    life-size face shown); inconclusive when only clearly smaller ones do (``FrameAnalysis.n_smaller_faces``:
+    a bystander behind the user looks the same as a small face held up, so a reviewer decides)."""
     with_face = [a for a in session.analyses if a.face_found]
     multi = sum(1 for a in with_face if a.n_faces > 1)
-    data = {"frames_with_face": len(with_face), "frames_with_several_faces": multi, "frames": len(session.analyses)}
+    smaller = sum(1 for a in with_face if a.n_faces == 1 and a.n_smaller_faces > 0)
+    data = {
+        "frames_with_face": len(with_face),
+        "frames_with_several_faces": multi,
+        "frames_with_smaller_faces": smaller,
+        "frames": len(session.analyses),
+    }
     if not with_face:
         return CheckResult(CHECK_SINGLE_FACE, Status.INCONCLUSIVE, "no_face", None, "no face was seen", data)
     score = 1.0 - multi / len(with_face)
-    if multi > session.config.max_multi_face_frames:
+    limit = session.config.max_multi_face_frames
+    if multi > limit:
         detail = f"{multi} frames show more than one face"
         return CheckResult(CHECK_SINGLE_FACE, Status.FAIL, "multiple_faces", score, detail, data)
+    if multi + smaller > limit:
+        detail = f"{smaller} frames show a smaller face beside or behind the user's"
+        return CheckResult(CHECK_SINGLE_FACE, Status.INCONCLUSIVE, "smaller_face", score, detail, data)
     return CheckResult(CHECK_SINGLE_FACE, Status.PASS, "one_face", score, "one face throughout", data)
 
 

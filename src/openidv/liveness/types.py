@@ -46,7 +46,7 @@ class FrameAnalysis:
     timestamp: float  #: client timestamp, seconds
     width: int
     height: int
-    n_faces: int
+    n_faces: int  #: faces of about the main face's size (itself included): another person or a shown face
     face_found: bool
     landmarks: np.ndarray | None = field(default=None, repr=False)  #: (478, 3) float32: x, y px; z relative depth px
     box: tuple[float, float, float, float] | None = None  #: face box x, y, w, h px
@@ -60,6 +60,9 @@ class FrameAnalysis:
     sharpness: float = 0.0  #: variance of the Laplacian of the face crop at 112 px width
     frame_hash: str = ""  #: hash of the decoded pixels (duplicate detection)
     guidance: str = ""  #: what to tell the user about this frame ("move closer", ...)
+    #: in-focus faces clearly smaller than the main one but not negligible (``FrameConfig.second_face_frac``
+    #: to ``comparable_face_frac`` of its width): a bystander behind the user, or a small face shown
+    n_smaller_faces: int = 0
 
 
 @dataclass(frozen=True)
