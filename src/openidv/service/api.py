@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from openidv.service import cases, integrator
-from openidv.service.cases import Services
 from openidv.service.deps import Caller, CallerDep, DbDep, SvcDep, case_for, read_body
 from openidv.service.errors import UnauthorizedError
 from openidv.service.orm import Case
+from openidv.service.services import Services
 from openidv.service.throttle import Bucket, parse_rate
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])

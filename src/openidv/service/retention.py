@@ -15,11 +15,12 @@ import logging
 
 from sqlalchemy import select
 
-from openidv.service.cases import Services, transition
 from openidv.service.db import checkpoint
 from openidv.service.lifecycle import OPEN, OPEN_FOR_CAPTURE, CaseState
 from openidv.service.orm import Case, CaseEvent
+from openidv.service.services import Services
 from openidv.service.shredding import shred
+from openidv.service.transitions import transition
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openidv.service import cases
+from openidv.service import cases, messages
 from openidv.service.auth import ForbiddenError, audit
-from openidv.service.cases import Services, transition
 from openidv.service.db import as_utc
+from openidv.service.decisions import decide_case
 from openidv.service.errors import ConflictError, NotFoundError, UnprocessableError
 from openidv.service.lifecycle import CaseState
 from openidv.service.orm import Case, Review, User, VideoSlot
+from openidv.service.services import Services
 
 ACTIONS = ("approve", "reject", "request_resubmission", "escalate")
 CALL_OUTCOMES = ("verified", "not_verified", "no_show")
@@ -32,16 +33,7 @@ SLOT_HORIZON = timedelta(days=365)
 #: states a reviewer claims a case in: awaiting review, or waiting for its video call
 CLAIMABLE = frozenset({CaseState.IN_REVIEW.value, CaseState.VIDEO_CALL_REQUESTED.value})
 #: reason codes a reviewer can give for a rejection (the seller sees their plain-language text)
-REJECT_REASONS: dict[str, str] = {
-    "document_not_genuine": "The document does not appear to be genuine.",
-    "document_expired": "The document has expired.",
-    "document_unreadable": "We could not read the document.",
-    "face_mismatch": "The face does not match the photo on the document.",
-    "not_live": "We could not confirm that a live person took part.",
-    "under_18": "Sellers must be 18 or older.",
-    "not_us": "Online verification is for US residents with US documents.",
-    "suspected_fraud": "We could not verify your identity.",
-}
+REJECT_REASONS = messages.REJECT_REASONS
 
 
 @dataclass(frozen=True)
@@ -190,26 +182,23 @@ def decide(
         cases.record_event(db, case, actor, "escalated", note=internal_note)
         return
     if action == "approve":
-        transition(svc, db, case, CaseState.APPROVED, actor)
-        case.decision = "approved"
-        case.decision_reasons = []
-        case.seller_message = seller_message or None
+        decide_case(svc, db, case, CaseState.APPROVED, actor, reasons=[], seller_message=seller_message or None)
     elif action == "reject":
-        transition(svc, db, case, CaseState.REJECTED, actor, reasons=reason_codes)
-        case.decision = "rejected"
-        case.decision_reasons = reason_codes
-        case.seller_message = seller_message or " ".join(REJECT_REASONS[r] for r in reason_codes)
+        message, target = seller_message or messages.rejection_message(reason_codes), CaseState.REJECTED
+        detail = {"reasons": reason_codes}
+        decide_case(svc, db, case, target, actor, reasons=reason_codes, seller_message=message, detail=detail)
     else:
         assert resubmit_step is not None
         request_resubmission(svc, db, case, resubmit_step, actor, seller_message)
-    notify(svc, db, case)
 
 
 def request_resubmission(svc: Services, db: Session, case: Case, step: str, actor: str, seller_message: str) -> None:
     """Send the seller back to redo one step; the step's earlier captures stop counting."""
-    transition(svc, db, case, CaseState.RESUBMISSION_REQUESTED, actor, step=step)
     case.resubmit_step = step
-    case.seller_message = seller_message or f"Please retake: {cases.STEP_LABELS[step].lower()}."
+    message = seller_message or messages.retake_message(step)
+    reasons = list(case.decision_reasons)  # a step sent back keeps the reasons it had
+    target = CaseState.RESUBMISSION_REQUESTED
+    decide_case(svc, db, case, target, actor, reasons=reasons, seller_message=message, detail={"step": step})
     case.expires_at = svc.clock() + timedelta(seconds=svc.settings.resubmission_ttl_s)
     for capture in case.captures:
         if capture.step == step:
@@ -219,13 +208,6 @@ def request_resubmission(svc: Services, db: Session, case: Case, step: str, acto
     reports.pop("liveness" if step == cases.LIVENESS else "document", None)
     cases.set_reports(svc, case, reports)
     case.assigned_to = None
-
-
-def notify(svc: Services, db: Session, case: Case) -> None:
-    """Queue the seller's email and the integrator's webhook (delivered by the outbox worker)."""
-    from openidv.service.notify import enqueue_decision
-
-    enqueue_decision(svc, db, case)
 
 
 def view_image(svc: Services, db: Session, case: Case, blob_id: str, user: User) -> tuple[bytes, str]:
@@ -311,20 +293,16 @@ def record_call_outcome(
     slot.outcome_seller_message = seller_message or None
     audit(db, user.name, f"video_call_{outcome}", case.id, slot=slot.id)
     actor = f"reviewer:{user.name}"
-    if outcome == "verified":
-        transition(svc, db, case, CaseState.APPROVED, actor, via="video_call")
-        case.decision = "approved"
-        case.seller_message = seller_message or None
-    elif outcome == "not_verified":
-        transition(svc, db, case, CaseState.REJECTED, actor, via="video_call")
-        case.decision = "rejected"
-        case.decision_reasons = ["video_call_not_verified"]
-        case.seller_message = seller_message or "We could not verify your identity in the video call."
-    else:
+    if outcome == "no_show":
         cases.record_event(db, case, actor, "video_call_no_show", slot=slot.id)
         return
     case.assigned_to, case.claimed_at = None, None
-    notify(svc, db, case)
+    if outcome == "verified":
+        reasons, target, message = list(case.decision_reasons), CaseState.APPROVED, seller_message or None
+    else:
+        reasons, target = ["video_call_not_verified"], CaseState.REJECTED
+        message = seller_message or messages.VIDEO_CALL_NOT_VERIFIED
+    decide_case(svc, db, case, target, actor, reasons=reasons, seller_message=message, detail={"via": "video_call"})
 
 
 def require_admin(user: User) -> None:

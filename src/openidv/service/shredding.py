@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 
 from openidv.service import reuse
 from openidv.service.auth import audit
-from openidv.service.cases import Services, transition
 from openidv.service.lifecycle import CaseState
 from openidv.service.orm import Case, Handoff, OutboxMessage, VideoCallRequest, VideoSlot
 from openidv.service.personal import public_recommendation, public_view
+from openidv.service.services import Services
+from openidv.service.transitions import transition
 
 ERASED_RECIPIENT = "(erased)"
 
