@@ -158,7 +158,7 @@ def create_case(
         id=case_id,
         token_hash=token_hash(token),
         status_token_hash=token_hash(status_token(token)),
-        state=CaseState.STARTED.value,
+        state=CaseState.STARTED,
         channel=channel,
         external_ref=external_ref,
         return_url=return_url,
@@ -181,7 +181,7 @@ def create_case(
 
 def ensure_not_expired(svc: Services, db: Session, case: Case) -> None:
     """Expire a case left unsubmitted past its deadline (recorded), then refuse with 410."""
-    if case.state == CaseState.EXPIRED.value:
+    if case.state == CaseState.EXPIRED:
         raise GoneError("this verification has expired; please start a new one")
     if (case.state == CaseState.STARTED or case.state in OPEN_FOR_CAPTURE) and svc.clock() >= as_utc(case.expires_at):
         transition(svc, db, case, CaseState.EXPIRED, "system", reason="not submitted in time")
@@ -213,7 +213,7 @@ def set_eligibility(
 ) -> None:
     """Record the eligibility answers. Declining the biometric flow requests a video call."""
     ensure_not_expired(svc, db, case)
-    if case.state != CaseState.STARTED.value:
+    if case.state != CaseState.STARTED:
         raise ConflictError("eligibility was already recorded for this case", code="out_of_order")
     # refuse before recording anything: a refused applicant must not be able to go on to consent
     if document_type not in DOCUMENT_TYPES:
@@ -250,7 +250,7 @@ def set_consent(svc: Services, db: Session, case: Case, *, accepted: bool, versi
             status=403,
         )
     ensure_not_expired(svc, db, case)
-    if case.state != CaseState.STARTED.value or not case.document_type:
+    if case.state != CaseState.STARTED or not case.document_type:
         raise ConflictError("answer the eligibility questions first", code="out_of_order")
     if version != svc.settings.consent_version:
         raise ConflictError("the notice has changed; please read the current version", code="consent_version_changed")
@@ -267,7 +267,7 @@ def request_video_call(
     svc: Services, db: Session, case: Case, *, reason: str, actor: str, email: str | None = None
 ) -> None:
     check_email(email)
-    if case.state == CaseState.VIDEO_CALL_REQUESTED.value:
+    if case.state == CaseState.VIDEO_CALL_REQUESTED:
         return
     transition(svc, db, case, CaseState.VIDEO_CALL_REQUESTED, actor, reason=reason)
     db.add(VideoCallRequest(case_id=case.id, reason=reason, contact_email=email))
@@ -319,7 +319,7 @@ def _require_open(svc: Services, db: Session, case: Case, detail: str = "") -> N
 
 def _require_step(svc: Services, db: Session, case: Case, step: str) -> None:
     _require_open(svc, db, case, "; no more captures")
-    if case.state == CaseState.RESUBMISSION_REQUESTED.value:
+    if case.state == CaseState.RESUBMISSION_REQUESTED:
         transition(svc, db, case, CaseState.CAPTURING, "applicant", step=case.resubmit_step)
     steps = steps_for(case)
     if step not in steps:
@@ -684,7 +684,7 @@ def submit(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, A
 
 def seller_status(case: Case) -> dict[str, Any]:
     """What the seller (or the integrator) may see: never scores, checks or reviewer notes."""
-    state = CaseState(case.state)
+    state = CaseState(case.state)  # a member even before the row is reloaded
     status, text = SELLER_STATUS[state]
     return {
         "case_id": case.id,

@@ -15,7 +15,9 @@ from sqlalchemy import select
 
 from openidv.service import auth, cases, reuse, review
 from openidv.service.deps import DbDep, SvcDep
+from openidv.service.enums import Role
 from openidv.service.errors import NotFoundError, ServiceError, UnauthorizedError
+from openidv.service.lifecycle import CaseState
 from openidv.service.orm import AuditEntry, Case, LoginSession, User, VideoSlot
 from openidv.service.throttle import Bucket, client_address, parse_rate
 from openidv.service.web import render
@@ -172,9 +174,9 @@ def case_page(case_id: str, request: Request, session: SessionDep, svc: SvcDep, 
         seller=cases.seller_status(case),
         booking=review.booking_of(db, case),
         reused_by=[u for u in reuse.earlier_uses(svc, db, case, document) if not u.same_applicant],
-        blind=svc.settings.blind_review and case.state == "in_review",
+        blind=svc.settings.blind_review and case.state == CaseState.IN_REVIEW,
         reviewers=[u.name for u in db.scalars(select(User).where(User.disabled.is_(False)).order_by(User.name))]
-        if session.user.role == "admin"
+        if session.user.role == Role.ADMIN
         else [],
     )
 

@@ -187,7 +187,7 @@ def enqueue_decision(svc: Services, db: Session, case: Case) -> list[OutboxMessa
     Call in the decision's transaction (the caller commits). A case in any other state queues
     nothing. Returns the messages added (none when there is no contact address and no webhook).
     """
-    state = CaseState(case.state)
+    state = CaseState(case.state)  # a member even before the row is reloaded
     if state not in NOTIFIED_STATES:
         return []
     now = svc.clock()

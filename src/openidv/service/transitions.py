@@ -25,7 +25,7 @@ def record_event(db: Session, case: Case, actor: str, event: str, **detail: Any)
 
 
 def transition(svc: Services, db: Session, case: Case, target: CaseState, actor: str, **detail: Any) -> None:
-    current = CaseState(case.state)
+    current = CaseState(case.state)  # a member even before the row is reloaded
     check_transition(current, target)
     db.add(
         CaseEvent(
@@ -38,7 +38,7 @@ def transition(svc: Services, db: Session, case: Case, target: CaseState, actor:
             detail=detail,
         )
     )
-    case.state = target.value
+    case.state = target
     case.updated_at = svc.clock()
     if target in FINAL:
         case.decided_at = svc.clock()
