@@ -40,6 +40,16 @@ def reviewer_session(request: Request, svc: SvcDep, db: DbDep) -> LoginSession:
 SessionDep = Annotated[LoginSession, Depends(reviewer_session)]
 
 
+def admin_session(session: SessionDep) -> LoginSession:
+    """The logged-in reviewer's session when the account is an admin; 403 ``forbidden`` otherwise."""
+    review.require_admin(session.user)
+    return session
+
+
+#: the session of an admin: every admin-only page and form takes it instead of ``SessionDep``
+AdminDep = Annotated[LoginSession, Depends(admin_session)]
+
+
 def _page(
     request: Request, template: str, session: LoginSession, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
@@ -219,7 +229,7 @@ def release(case_id: str, session: SessionDep, svc: SvcDep, db: DbDep, csrf_toke
 @router.post("/cases/{case_id}/erase")
 def erase(
     case_id: str,
-    session: SessionDep,
+    session: AdminDep,
     svc: SvcDep,
     db: DbDep,
     csrf_token: Annotated[str, Form()],
@@ -230,7 +240,6 @@ def erase(
     from openidv.service.shredding import erase as erase_case
 
     auth.check_csrf(session, csrf_token)
-    review.require_admin(session.user)
     case = review.get_case(db, case_id)
     if confirm.strip() != case.id:
         raise ServiceError("type the case id to confirm the erasure", code="confirm_required", status=422)
@@ -336,8 +345,7 @@ def agreement_chart(session: SessionDep, svc: SvcDep, db: DbDep) -> Response:
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, session: SessionDep, db: DbDep, case_id: str | None = None) -> HTMLResponse:
-    review.require_admin(session.user)
+def audit_page(request: Request, session: AdminDep, db: DbDep, case_id: str | None = None) -> HTMLResponse:
     q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(300)
     if case_id:
         q = q.where(AuditEntry.case_id == case_id)
@@ -345,11 +353,10 @@ def audit_page(request: Request, session: SessionDep, db: DbDep, case_id: str | 
 
 
 @router.get("/notifications", response_class=HTMLResponse)
-def notifications_page(request: Request, session: SessionDep, db: DbDep, status: str | None = None) -> HTMLResponse:
+def notifications_page(request: Request, session: AdminDep, db: DbDep, status: str | None = None) -> HTMLResponse:
     from openidv.service.notify import outbox_counts
     from openidv.service.orm import Delivery, OutboxMessage
 
-    review.require_admin(session.user)
     q = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)
     if status:
         q = q.where(OutboxMessage.status == status)
@@ -370,13 +377,12 @@ def notifications_page(request: Request, session: SessionDep, db: DbDep, status:
 
 @router.post("/notifications/{message_id}/requeue")
 def requeue_notification(
-    message_id: int, session: SessionDep, svc: SvcDep, db: DbDep, csrf_token: Annotated[str, Form()]
+    message_id: int, session: AdminDep, svc: SvcDep, db: DbDep, csrf_token: Annotated[str, Form()]
 ) -> Response:
     from openidv.service.notify import NotifyError, requeue
     from openidv.service.orm import OutboxMessage
 
     auth.check_csrf(session, csrf_token)
-    review.require_admin(session.user)
     message = db.get(OutboxMessage, message_id)
     if message is None:
         raise NotFoundError("no such message")
@@ -389,6 +395,5 @@ def requeue_notification(
 
 
 @router.get("/users", response_class=HTMLResponse)
-def users_page(request: Request, session: SessionDep, db: DbDep) -> HTMLResponse:
-    review.require_admin(session.user)
+def users_page(request: Request, session: AdminDep, db: DbDep) -> HTMLResponse:
     return _page(request, "review/users.html", session, users=db.scalars(select(User).order_by(User.name)).all())
