@@ -172,6 +172,9 @@ def test_resubmission_and_escalation(app_svc: tuple[TestClient, Services]) -> No
         assert db.get(Case, escalate_id).state == "approved"  # type: ignore[union-attr]
     assert "view_case" in admin.get("/review/audit").text
     assert c.get("/review/audit").status_code == 403  # reviewers do not see the audit log
+    assert c.get("/review/users").status_code == 403 and admin.get("/review/users").status_code == 200
+    erase_form = {"csrf_token": t, "confirm": escalate_id}
+    assert c.post(f"/review/cases/{escalate_id}/erase", data=erase_form).status_code == 403  # admins only
     report = admin.get("/review/agreement")
     assert report.status_code == 200 and 'id="matrix"' in report.text and "(current)" in report.text
     chart = admin.get("/review/agreement.png")

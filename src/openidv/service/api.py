@@ -11,15 +11,32 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
-from pydantic import BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from openidv.service import cases, integrator
-from openidv.service.cases import Services
 from openidv.service.deps import Caller, CallerDep, DbDep, SvcDep, case_for, read_body
 from openidv.service.errors import UnauthorizedError
 from openidv.service.orm import Case
+from openidv.service.schemas import (
+    CaptureResult,
+    CaseCreated,
+    CaseErased,
+    CaseStatus,
+    Consent,
+    ConsentAnswer,
+    CreateCase,
+    Eligibility,
+    EligibilityAnswer,
+    LivenessFinished,
+    LivenessProgress,
+    LivenessStarted,
+    SellerStatus,
+    Submitted,
+    VideoCall,
+)
+from openidv.service.services import Services
+from openidv.service.shredding import erase
 from openidv.service.throttle import Bucket, parse_rate
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -32,101 +49,9 @@ _IMAGE_BODY: dict[str, Any] = {
 }
 
 
-class CreateCase(BaseModel):
-    reference: str | None = Field(
-        None, max_length=200, description="your opaque reference for this seller (returned in status and webhooks)"
-    )
-    external_ref: str | None = Field(
-        None, max_length=200, description="older name of `reference`", json_schema_extra={"deprecated": True}
-    )
-    return_url: str | None = Field(
-        None,
-        max_length=integrator.MAX_URL_LENGTH,
-        description="where the applicant is sent after submitting or declining for a video call, with `case_id` "
-        "and `state` added to the query; must fall under one of your API key's return URLs "
-        "(`openidv apikey return-urls`), otherwise 422 `return_url_not_allowed`",
-    )
-
-    @model_validator(mode="after")
-    def _one_reference(self) -> CreateCase:
-        if self.reference and self.external_ref and self.reference != self.external_ref:
-            raise ValueError("reference and external_ref differ; send reference only")
-        self.reference = self.reference or self.external_ref
-        return self
-
-
-class CaseCreated(BaseModel):
-    case_id: str
-    token: str = Field(
-        description="bearer token of this case: give it to the applicant's browser only; it expires with the case"
-    )
-    applicant_url: str
-    status_url: str = Field(description="read-only status link (its own token: it opens nothing else)")
-    reference: str | None = None
-
-
-class StepProgress(BaseModel):
-    step: str
-    label: str
-    done: bool
-    attempts: int
-    attempts_left: int
-
-
-class SellerStatus(BaseModel):
-    """What the seller and the integrator may see of a case: never scores, checks or reviewer notes."""
-
-    case_id: str
-    state: str = Field(description="started, capturing, submitted, in_review, approved, rejected, ...")
-    status: str = Field(description="not_submitted, pending, approved, rejected, resubmission_requested, expired")
-    message: str
-    pending: bool
-    document_type: str | None
-    resubmit_step: str | None
-    submitted_at: str | None
-    decided_at: str | None
-    reference: str | None = Field(None, description="the `reference` given when the case was created")
-    return_to: str | None = Field(
-        None, description="the case's return URL with case_id and state added: send the applicant's browser there"
-    )
-
-
-class CaseStatus(SellerStatus):
-    steps: list[StepProgress]
-    next_step: str | None
-
-
-class Submitted(SellerStatus):
-    processing_ms: float
-
-
 def _status(case: Case) -> dict[str, Any]:
     """The seller's status plus the integrator's reference and the return address."""
     return cases.seller_status(case) | {"reference": case.external_ref, "return_to": integrator.return_redirect(case)}
-
-
-class CaseErased(BaseModel):
-    case_id: str
-    state: str
-    images_deleted: int
-    already_erased: bool
-
-
-class Eligibility(BaseModel):
-    us_resident: bool
-    adult: bool
-    document_type: str = Field(description="drivers_license, id_card, passport or passport_card")
-    biometric: bool = Field(True, description="false: the seller prefers an in-person video call")
-    email: str | None = Field(None, max_length=320, description="where the seller is told of the decision")
-
-
-class Consent(BaseModel):
-    accepted: bool
-    version: str
-
-
-class VideoCall(BaseModel):
-    email: str | None = Field(None, max_length=320)
 
 
 async def _upload(
@@ -167,14 +92,14 @@ def get_case(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep) -> dict[st
     return _status(case) | {"steps": svc_steps, "next_step": cases.next_step(case)}
 
 
-@router.post("/cases/{case_id}/eligibility")
+@router.post("/cases/{case_id}/eligibility", response_model=EligibilityAnswer)
 def eligibility(case_id: str, body: Eligibility, caller: CallerDep, svc: SvcDep, db: DbDep) -> dict[str, Any]:
     case = case_for(svc, db, caller, case_id)
     cases.set_eligibility(svc, db, case, **body.model_dump(), actor=caller.actor)
     return cases.seller_status(case) | {"consent_version": svc.settings.consent_version}
 
 
-@router.post("/cases/{case_id}/consent")
+@router.post("/cases/{case_id}/consent", response_model=ConsentAnswer)
 def consent(case_id: str, body: Consent, caller: CallerDep, svc: SvcDep, db: DbDep) -> dict[str, Any]:
     case = case_for(svc, db, caller, case_id)
     cases.set_consent(svc, db, case, accepted=body.accepted, version=body.version, actor=caller.actor)
@@ -184,6 +109,8 @@ def consent(case_id: str, body: Consent, caller: CallerDep, svc: SvcDep, db: DbD
 @router.post(
     "/cases/{case_id}/captures/{step}",
     openapi_extra=_IMAGE_BODY,
+    response_model=CaptureResult,
+    response_model_exclude_unset=True,  # document_report_ms only once the document report was built
 )
 async def capture(
     case_id: str,
@@ -199,7 +126,7 @@ async def capture(
     return await run_in_threadpool(cases.add_capture, svc, db, case, step, data, content_type, actor=caller.actor)
 
 
-@router.post("/cases/{case_id}/liveness/start")
+@router.post("/cases/{case_id}/liveness/start", response_model=LivenessStarted)
 def liveness_start(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep) -> dict[str, Any]:
     """Start a liveness session: the random challenges, in order, to show one at a time."""
     case = case_for(svc, db, caller, case_id)
@@ -209,6 +136,7 @@ def liveness_start(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep) -> d
 @router.post(
     "/cases/{case_id}/liveness/frames",
     openapi_extra=_IMAGE_BODY,
+    response_model=LivenessProgress,
 )
 async def liveness_frame(
     case_id: str,
@@ -228,7 +156,7 @@ async def liveness_frame(
     return await run_in_threadpool(cases.liveness_frame, svc, db, case, data, content_type, ts)
 
 
-@router.post("/cases/{case_id}/liveness/finish")
+@router.post("/cases/{case_id}/liveness/finish", response_model=LivenessFinished)
 def liveness_finish(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep) -> dict[str, Any]:
     case = case_for(svc, db, caller, case_id)
     return cases.liveness_finish(svc, db, case, actor=caller.actor)
@@ -268,8 +196,6 @@ def erase_case(
 
     A minimal audit record stays (who, when, the state it was in). Erasing it again changes nothing.
     """
-    from openidv.service.shredding import erase
-
     if caller.channel is None:
         raise UnauthorizedError("erasing a case needs the API key that created it", code="api_key_required")
     case = case_for(svc, db, caller, case_id)

@@ -20,7 +20,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openidv.service import api, console, web
 from openidv.service.blobstore import BlobBackend, BlobStore, BlobStoreUnavailableError
-from openidv.service.cases import Services
 from openidv.service.crypto import CryptoError, load_key_ring
 from openidv.service.db import make_engine, migrate, session_factory
 from openidv.service.errors import ServiceError
@@ -28,6 +27,7 @@ from openidv.service.guards import BodyGuard, BodyRefusedError, refused_cause
 from openidv.service.lifecycle import TransitionError
 from openidv.service.personal import seal_plaintext_reports
 from openidv.service.retention import expire_stale, purge_due
+from openidv.service.services import Services
 from openidv.service.settings import BlobBackendKind, Environment, ServiceSettings
 
 log = logging.getLogger(__name__)

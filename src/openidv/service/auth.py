@@ -23,11 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openidv.service.db import as_utc
+from openidv.service.enums import Role
 from openidv.service.errors import ServiceError, UnauthorizedError
 from openidv.service.orm import AuditEntry, LoginSession, User
 from openidv.service.settings import ServiceSettings
 
-ROLES = ("reviewer", "admin")
+ROLES = tuple(Role)
 REVIEW_COOKIE = "openidv_review"
 MIN_PASSWORD = 12
 _HASHER = PasswordHasher()
@@ -53,6 +54,7 @@ def _verify(hashed: str, password: str) -> bool:
 def create_user(db: Session, name: str, role: str, password: str) -> User:
     if role not in ROLES:
         raise ServiceError(f"role must be one of {', '.join(ROLES)}", code="bad_role")
+    role = Role(role)
     if not name or len(name) > 100 or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise ServiceError("names are 1-100 letters, digits, '-', '_' or '.'", code="bad_name")
     if len(password) < MIN_PASSWORD:

@@ -13,24 +13,31 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from openidv.decision.policy import DEFAULT_POLICY, Outcome, PolicyConfig, recommend
+from openidv.decision.policy import Outcome, recommend
 from openidv.document.capture import capture_verdict
 from openidv.document.engine import DocumentConfig, SideAnalysis, analyse_side, build_report
+from openidv.face.matching import MatchConfig, QualityGates, match
 from openidv.imaging import decode_image, encode_jpeg, image_size, jpeg_metadata
-from openidv.liveness.session import LivenessSession
-from openidv.service import crypto, personal, reuse
-from openidv.service.blobstore import BlobBackend
+from openidv.liveness.frame import FrameConfig
+from openidv.liveness.session import (
+    INSTRUCTIONS,
+    LivenessSession,
+    SessionConfig,
+    add_frame,
+    evidence_frames,
+    finish,
+    start_session,
+)
+from openidv.service import crypto, messages, personal, reuse
 from openidv.service.db import as_utc
+from openidv.service.decisions import decide_case
 from openidv.service.errors import (
     ConflictError,
     GoneError,
@@ -42,12 +49,23 @@ from openidv.service.errors import (
     UnprocessableError,
     UnsupportedMediaError,
 )
-from openidv.service.lifecycle import FINAL, OPEN_FOR_CAPTURE, PENDING, CaseState, check_transition
-from openidv.service.metrics import EngineStage, Metrics
-from openidv.service.orm import Blob, Capture, Case, CaseEvent, VideoCallRequest, new_id, utcnow
-from openidv.service.runtime import SESSION_OVERHEAD_BYTES, LiveEntry, MemoryBudgetError, Runtime
-from openidv.service.settings import DecisionMode, ServiceSettings
-from openidv.service.throttle import Bucket, Throttle, parse_rate
+from openidv.service.lifecycle import FINAL, OPEN_FOR_CAPTURE, PENDING, CaseState
+from openidv.service.messages import DOCUMENT_LABELS as DOCUMENT_LABELS
+from openidv.service.messages import SELLER_STATUS as SELLER_STATUS
+from openidv.service.messages import STEP_LABELS as STEP_LABELS
+from openidv.service.metrics import EngineStage
+from openidv.service.orm import Blob, Capture, Case, CaseEvent, VideoCallRequest, new_id
+from openidv.service.personal import data_key as data_key
+from openidv.service.personal import full_reports as full_reports
+from openidv.service.personal import set_reports as set_reports
+from openidv.service.runtime import SESSION_OVERHEAD_BYTES, LiveEntry, MemoryBudgetError
+from openidv.service.services import Services as Services
+from openidv.service.settings import DecisionMode
+from openidv.service.throttle import Bucket, parse_rate
+from openidv.service.transitions import TOKEN_RENEWING as TOKEN_RENEWING
+from openidv.service.transitions import record_event as record_event
+from openidv.service.transitions import retention_deadline as retention_deadline
+from openidv.service.transitions import transition as transition
 
 log = logging.getLogger(__name__)
 
@@ -57,38 +75,10 @@ DOCUMENT_TYPES: dict[str, tuple[str, ...]] = {
     "passport": ("passport_page",),
     "passport_card": ("document_front", "document_back"),
 }
-DOCUMENT_LABELS = {
-    "drivers_license": "US driver's licence",
-    "id_card": "US state ID card",
-    "passport": "US passport (book)",
-    "passport_card": "US passport card",
-}
-STEP_LABELS = {
-    "document_front": "Front of your document",
-    "document_back": "Back of your document",
-    "passport_page": "Passport photo page",
-    "liveness": "Your face",
-}
 LIVENESS = "liveness"
 #: the screen-light check's advice when the face answered the colours too faintly to judge (a bright room)
 BRIGHT_LIGHT_ADVICE = "move_away_from_bright_light"
 _MEDIA = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
-
-
-@dataclass
-class Services:
-    """Everything the use cases need, built once per process by :func:`openidv.service.app.create_app`."""
-
-    settings: ServiceSettings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    keys: crypto.KeyRing
-    blobs: BlobBackend
-    runtime: Runtime = field(default_factory=Runtime)
-    throttle: Throttle = field(default_factory=Throttle)
-    metrics: Metrics = field(default_factory=Metrics)
-    policy: PolicyConfig = DEFAULT_POLICY
-    clock: Callable[[], datetime] = utcnow
 
 
 # --------------------------------------------------------------------------- tokens, lookup
@@ -148,52 +138,6 @@ def case_by_id(db: Session, case_id: str, *, channel: str | None = None) -> Case
 # --------------------------------------------------------------------------- life cycle
 
 
-def record_event(db: Session, case: Case, actor: str, event: str, **detail: Any) -> None:
-    db.add(
-        CaseEvent(case_id=case.id, actor=actor, event=event, from_state=case.state, to_state=case.state, detail=detail)
-    )
-
-
-def transition(svc: Services, db: Session, case: Case, target: CaseState, actor: str, **detail: Any) -> None:
-    current = CaseState(case.state)
-    check_transition(current, target)
-    db.add(
-        CaseEvent(
-            case_id=case.id,
-            at=svc.clock(),
-            actor=actor,
-            from_state=current.value,
-            to_state=target.value,
-            event="transition",
-            detail=detail,
-        )
-    )
-    case.state = target.value
-    case.updated_at = svc.clock()
-    if target in FINAL:
-        case.decided_at = svc.clock()
-    if target in TOKEN_RENEWING:
-        case.expires_at = svc.clock() + timedelta(seconds=svc.settings.resubmission_ttl_s)
-    case.purge_after = retention_deadline(svc, target)
-
-
-#: states in which the applicant's token lives on for ``resubmission_ttl_s`` (to ask for or book a video call)
-TOKEN_RENEWING = frozenset({CaseState.REJECTED, CaseState.VIDEO_CALL_REQUESTED})
-
-
-def retention_deadline(svc: Services, state: CaseState) -> datetime | None:
-    """When a case entering ``state`` loses its images, key and personal fields (UTC).
-
-    Every state has a limit: ``retention_days`` after a final decision or expiry,
-    ``open_case_retention_days`` after the last change of a case still open (in review,
-    escalated, waiting for a video call or a resubmission). An erased case has nothing left.
-    """
-    if state is CaseState.ERASED:
-        return None
-    days = svc.settings.retention_days if state in FINAL else svc.settings.open_case_retention_days
-    return svc.clock() + timedelta(days=days)
-
-
 def create_case(
     svc: Services,
     db: Session,
@@ -215,7 +159,7 @@ def create_case(
         id=case_id,
         token_hash=token_hash(token),
         status_token_hash=token_hash(status_token(token)),
-        state=CaseState.STARTED.value,
+        state=CaseState.STARTED,
         channel=channel,
         external_ref=external_ref,
         return_url=return_url,
@@ -238,7 +182,7 @@ def create_case(
 
 def ensure_not_expired(svc: Services, db: Session, case: Case) -> None:
     """Expire a case left unsubmitted past its deadline (recorded), then refuse with 410."""
-    if case.state == CaseState.EXPIRED.value:
+    if case.state == CaseState.EXPIRED:
         raise GoneError("this verification has expired; please start a new one")
     if (case.state == CaseState.STARTED or case.state in OPEN_FOR_CAPTURE) and svc.clock() >= as_utc(case.expires_at):
         transition(svc, db, case, CaseState.EXPIRED, "system", reason="not submitted in time")
@@ -270,7 +214,7 @@ def set_eligibility(
 ) -> None:
     """Record the eligibility answers. Declining the biometric flow requests a video call."""
     ensure_not_expired(svc, db, case)
-    if case.state != CaseState.STARTED.value:
+    if case.state != CaseState.STARTED:
         raise ConflictError("eligibility was already recorded for this case", code="out_of_order")
     # refuse before recording anything: a refused applicant must not be able to go on to consent
     if document_type not in DOCUMENT_TYPES:
@@ -307,7 +251,7 @@ def set_consent(svc: Services, db: Session, case: Case, *, accepted: bool, versi
             status=403,
         )
     ensure_not_expired(svc, db, case)
-    if case.state != CaseState.STARTED.value or not case.document_type:
+    if case.state != CaseState.STARTED or not case.document_type:
         raise ConflictError("answer the eligibility questions first", code="out_of_order")
     if version != svc.settings.consent_version:
         raise ConflictError("the notice has changed; please read the current version", code="consent_version_changed")
@@ -324,7 +268,7 @@ def request_video_call(
     svc: Services, db: Session, case: Case, *, reason: str, actor: str, email: str | None = None
 ) -> None:
     check_email(email)
-    if case.state == CaseState.VIDEO_CALL_REQUESTED.value:
+    if case.state == CaseState.VIDEO_CALL_REQUESTED:
         return
     transition(svc, db, case, CaseState.VIDEO_CALL_REQUESTED, actor, reason=reason)
     db.add(VideoCallRequest(case_id=case.id, reason=reason, contact_email=email))
@@ -376,7 +320,7 @@ def _require_open(svc: Services, db: Session, case: Case, detail: str = "") -> N
 
 def _require_step(svc: Services, db: Session, case: Case, step: str) -> None:
     _require_open(svc, db, case, "; no more captures")
-    if case.state == CaseState.RESUBMISSION_REQUESTED.value:
+    if case.state == CaseState.RESUBMISSION_REQUESTED:
         transition(svc, db, case, CaseState.CAPTURING, "applicant", step=case.resubmit_step)
     steps = steps_for(case)
     if step not in steps:
@@ -424,26 +368,6 @@ def require_live_capture(data: bytes, actor: str) -> None:
 
 
 # --------------------------------------------------------------------------- blobs
-
-
-def data_key(svc: Services, case: Case) -> bytes:
-    """The case's data key; 410 ``data_deleted`` once it was destroyed (purge or erasure)."""
-    if case.wrapped_data_key is None:
-        raise GoneError("the data of this case was deleted", code="data_deleted")
-    return svc.keys.unwrap(crypto.WrappedKey(case.key_id, case.wrapped_data_key), case.id)
-
-
-def full_reports(svc: Services, case: Case) -> dict[str, Any]:
-    """The engine reports with their personal fields (decrypted); the public view once the key is gone."""
-    if case.sealed_reports is None or case.wrapped_data_key is None:
-        return dict(case.reports or {})
-    return personal.unseal(data_key(svc, case), case.id, case.sealed_reports)
-
-
-def set_reports(svc: Services, case: Case, reports: dict[str, Any]) -> None:
-    """Store ``reports``: in full encrypted under the case key, and the public view in plaintext."""
-    case.sealed_reports = personal.seal(data_key(svc, case), case.id, reports)
-    case.reports = personal.public_view(reports)
 
 
 def store_blob(svc: Services, db: Session, case: Case, kind: str, media_type: str, plaintext: bytes) -> Blob:
@@ -551,9 +475,6 @@ def build_document_report(svc: Services, db: Session, case: Case) -> dict[str, A
 
 
 def liveness_start(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, Any]:
-    from openidv.liveness.frame import FrameConfig
-    from openidv.liveness.session import INSTRUCTIONS, SessionConfig, start_session
-
     _require_step(svc, db, case, LIVENESS)
     rng = None
     if svc.settings.challenge_seed is not None:
@@ -643,8 +564,6 @@ def _live_entry(svc: Services, case: Case) -> LiveEntry:
 def liveness_frame(
     svc: Services, db: Session, case: Case, data: bytes, declared: str | None, client_ts: float
 ) -> dict[str, Any]:
-    from openidv.liveness.session import INSTRUCTIONS, add_frame
-
     _require_open(svc, db, case)
     sniff_media_type(data, declared)
     entry = _live_entry(svc, case)
@@ -671,8 +590,6 @@ def liveness_finish(svc: Services, db: Session, case: Case, *, actor: str) -> di
 
     The applicant is told only whether to go on or try again, never the checks' details.
     """
-    from openidv.liveness.session import evidence_frames, finish
-
     _require_open(svc, db, case)
     entry = _live_entry(svc, case)
     with entry.lock:
@@ -702,23 +619,12 @@ def liveness_finish(svc: Services, db: Session, case: Case, *, actor: str) -> di
             store_blob(svc, db, case, "liveness_frame", "image/jpeg", raw)
         set_reports(svc, case, {**full_reports(svc, case), "liveness": report.to_dict()})
     record_event(db, case, actor, "liveness_finished", accepted=usable, decision=report.decision.value)
-    if usable:
-        message = ""
-    elif too_bright:
-        message = (
-            "The light around you is too bright for the face check. Move away from windows and bright lamps "
-            "(or turn your back to them), keep your face close to the screen, and try again."
-        )
-    else:
-        message = (
-            "We could not complete the face check. Please try again in good light, "
-            "with your whole face in view, and follow each instruction when it appears."
-        )
+    message = messages.LIVENESS_TOO_BRIGHT if too_bright else messages.LIVENESS_RETRY
     return {
         "accepted": usable,
         "retry": not usable and attempts_left > 0,
         "attempts_left": attempts_left,
-        "message": message,
+        "message": "" if usable else message,
         "next_step": next_step(case),
     }
 
@@ -728,8 +634,6 @@ def liveness_finish(svc: Services, db: Session, case: Case, *, actor: str) -> di
 
 def submit(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, Any]:
     """Face match (selfie vs document portrait) and the policy's recommendation, then pending."""
-    from openidv.face.matching import MatchConfig, QualityGates, match
-
     _require_open(svc, db, case, "; it cannot be submitted")
     missing = [s for s in steps_for(case) if accepted_capture(case, s) is None]
     if missing:
@@ -769,12 +673,9 @@ def submit(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, A
     transition(svc, db, case, CaseState.SUBMITTED, actor)
     if mode is DecisionMode.AUTO and rec.outcome is not Outcome.REVIEW:
         target = CaseState.APPROVED if rec.outcome is Outcome.APPROVE else CaseState.REJECTED
-        case.decision = target.value
-        case.decision_reasons = [r.code for r in rec.reasons]
-        transition(svc, db, case, target, "system", policy_version=rec.policy_version)
-        from openidv.service.review import notify
-
-        notify(svc, db, case)
+        reasons = [r.code for r in rec.reasons]
+        detail = {"policy_version": rec.policy_version}
+        decide_case(svc, db, case, target, "system", reasons=reasons, seller_message=case.seller_message, detail=detail)
     else:
         transition(svc, db, case, CaseState.IN_REVIEW, "system", recommendation=rec.outcome.value)
     return {"state": case.state, "processing_ms": round((time.perf_counter() - t0) * 1000.0, 1)}
@@ -783,23 +684,9 @@ def submit(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, A
 # --------------------------------------------------------------------------- status
 
 
-SELLER_STATUS = {
-    CaseState.STARTED: ("not_submitted", "You have not finished the verification yet."),
-    CaseState.CAPTURING: ("not_submitted", "You have not finished the verification yet."),
-    CaseState.SUBMITTED: ("pending", "We are checking your documents. This usually takes less than a day."),
-    CaseState.IN_REVIEW: ("pending", "We are checking your documents. This usually takes less than a day."),
-    CaseState.APPROVED: ("approved", "You are verified. Thank you!"),
-    CaseState.REJECTED: ("rejected", "We could not verify your identity."),
-    CaseState.RESUBMISSION_REQUESTED: ("resubmission_requested", "We need you to retake part of the verification."),
-    CaseState.VIDEO_CALL_REQUESTED: ("pending", "You asked for a video call. We will contact you to book it."),
-    CaseState.EXPIRED: ("expired", "This verification expired before it was submitted. Please start again."),
-    CaseState.ERASED: ("erased", "This verification and its data were deleted."),
-}
-
-
 def seller_status(case: Case) -> dict[str, Any]:
     """What the seller (or the integrator) may see: never scores, checks or reviewer notes."""
-    state = CaseState(case.state)
+    state = CaseState(case.state)  # a member even before the row is reloaded
     status, text = SELLER_STATUS[state]
     return {
         "case_id": case.id,

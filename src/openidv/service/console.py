@@ -15,7 +15,9 @@ from sqlalchemy import select
 
 from openidv.service import auth, cases, reuse, review
 from openidv.service.deps import DbDep, SvcDep
+from openidv.service.enums import Role
 from openidv.service.errors import NotFoundError, ServiceError, UnauthorizedError
+from openidv.service.lifecycle import CaseState
 from openidv.service.orm import AuditEntry, Case, LoginSession, User, VideoSlot
 from openidv.service.throttle import Bucket, client_address, parse_rate
 from openidv.service.web import render
@@ -36,6 +38,16 @@ def reviewer_session(request: Request, svc: SvcDep, db: DbDep) -> LoginSession:
 
 
 SessionDep = Annotated[LoginSession, Depends(reviewer_session)]
+
+
+def admin_session(session: SessionDep) -> LoginSession:
+    """The logged-in reviewer's session when the account is an admin; 403 ``forbidden`` otherwise."""
+    review.require_admin(session.user)
+    return session
+
+
+#: the session of an admin: every admin-only page and form takes it instead of ``SessionDep``
+AdminDep = Annotated[LoginSession, Depends(admin_session)]
 
 
 def _page(
@@ -172,9 +184,9 @@ def case_page(case_id: str, request: Request, session: SessionDep, svc: SvcDep, 
         seller=cases.seller_status(case),
         booking=review.booking_of(db, case),
         reused_by=[u for u in reuse.earlier_uses(svc, db, case, document) if not u.same_applicant],
-        blind=svc.settings.blind_review and case.state == "in_review",
+        blind=svc.settings.blind_review and case.state == CaseState.IN_REVIEW,
         reviewers=[u.name for u in db.scalars(select(User).where(User.disabled.is_(False)).order_by(User.name))]
-        if session.user.role == "admin"
+        if session.user.role == Role.ADMIN
         else [],
     )
 
@@ -217,7 +229,7 @@ def release(case_id: str, session: SessionDep, svc: SvcDep, db: DbDep, csrf_toke
 @router.post("/cases/{case_id}/erase")
 def erase(
     case_id: str,
-    session: SessionDep,
+    session: AdminDep,
     svc: SvcDep,
     db: DbDep,
     csrf_token: Annotated[str, Form()],
@@ -228,7 +240,6 @@ def erase(
     from openidv.service.shredding import erase as erase_case
 
     auth.check_csrf(session, csrf_token)
-    review.require_admin(session.user)
     case = review.get_case(db, case_id)
     if confirm.strip() != case.id:
         raise ServiceError("type the case id to confirm the erasure", code="confirm_required", status=422)
@@ -334,8 +345,7 @@ def agreement_chart(session: SessionDep, svc: SvcDep, db: DbDep) -> Response:
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, session: SessionDep, db: DbDep, case_id: str | None = None) -> HTMLResponse:
-    review.require_admin(session.user)
+def audit_page(request: Request, session: AdminDep, db: DbDep, case_id: str | None = None) -> HTMLResponse:
     q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(300)
     if case_id:
         q = q.where(AuditEntry.case_id == case_id)
@@ -343,11 +353,10 @@ def audit_page(request: Request, session: SessionDep, db: DbDep, case_id: str | 
 
 
 @router.get("/notifications", response_class=HTMLResponse)
-def notifications_page(request: Request, session: SessionDep, db: DbDep, status: str | None = None) -> HTMLResponse:
+def notifications_page(request: Request, session: AdminDep, db: DbDep, status: str | None = None) -> HTMLResponse:
     from openidv.service.notify import outbox_counts
     from openidv.service.orm import Delivery, OutboxMessage
 
-    review.require_admin(session.user)
     q = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)
     if status:
         q = q.where(OutboxMessage.status == status)
@@ -368,13 +377,12 @@ def notifications_page(request: Request, session: SessionDep, db: DbDep, status:
 
 @router.post("/notifications/{message_id}/requeue")
 def requeue_notification(
-    message_id: int, session: SessionDep, svc: SvcDep, db: DbDep, csrf_token: Annotated[str, Form()]
+    message_id: int, session: AdminDep, svc: SvcDep, db: DbDep, csrf_token: Annotated[str, Form()]
 ) -> Response:
     from openidv.service.notify import NotifyError, requeue
     from openidv.service.orm import OutboxMessage
 
     auth.check_csrf(session, csrf_token)
-    review.require_admin(session.user)
     message = db.get(OutboxMessage, message_id)
     if message is None:
         raise NotFoundError("no such message")
@@ -387,6 +395,5 @@ def requeue_notification(
 
 
 @router.get("/users", response_class=HTMLResponse)
-def users_page(request: Request, session: SessionDep, db: DbDep) -> HTMLResponse:
-    review.require_admin(session.user)
+def users_page(request: Request, session: AdminDep, db: DbDep) -> HTMLResponse:
     return _page(request, "review/users.html", session, users=db.scalars(select(User).order_by(User.name)).all())

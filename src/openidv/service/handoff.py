@@ -27,7 +27,7 @@ from openidv.service.lifecycle import OPEN_FOR_CAPTURE
 from openidv.service.orm import Case, Handoff, new_id
 
 if TYPE_CHECKING:
-    from openidv.service.cases import Services
+    from openidv.service.services import Services
 
 #: a handoff link is valid this long, seconds
 TTL_S = 600

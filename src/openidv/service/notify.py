@@ -42,11 +42,12 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from openidv.service import crypto, egress
-from openidv.service.cases import SELLER_STATUS, STEP_LABELS, Services
 from openidv.service.db import as_utc
 from openidv.service.errors import UnprocessableError
 from openidv.service.lifecycle import CaseState
+from openidv.service.messages import EMAIL_SUBJECTS, SELLER_STATUS, STEP_LABELS
 from openidv.service.orm import ApiKey, Case, Delivery, OutboxMessage, new_id
+from openidv.service.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +66,7 @@ NOTIFIED_STATES = frozenset({CaseState.APPROVED, CaseState.REJECTED, CaseState.R
 WEBHOOK_SECRET_BYTES = 32
 _DETAIL_MAX = 500
 
-_SUBJECTS = {
-    CaseState.APPROVED: "Your identity verification: you are verified",
-    CaseState.REJECTED: "Your identity verification: we could not verify your identity",
-    CaseState.RESUBMISSION_REQUESTED: "Your identity verification: please retake a step",
-}
+_SUBJECTS = EMAIL_SUBJECTS
 
 
 class NotifyError(Exception):
@@ -190,7 +187,7 @@ def enqueue_decision(svc: Services, db: Session, case: Case) -> list[OutboxMessa
     Call in the decision's transaction (the caller commits). A case in any other state queues
     nothing. Returns the messages added (none when there is no contact address and no webhook).
     """
-    state = CaseState(case.state)
+    state = CaseState(case.state)  # a member even before the row is reloaded
     if state not in NOTIFIED_STATES:
         return []
     now = svc.clock()

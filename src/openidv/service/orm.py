@@ -10,10 +10,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from openidv.service.enums import ReviewAction, Role
+from openidv.service.lifecycle import CaseState
+
+
+def text_enum(enum: type[StrEnum], length: int) -> Enum:
+    """A StrEnum stored as VARCHAR(``length``) holding its values (not its names); no CHECK
+    constraint and no database enum type, so the columns keep the schema of the migrations."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
 
 
 def utcnow() -> datetime:
@@ -40,7 +57,7 @@ class Case(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     #: SHA-256 of the read-only status token (the ``/status/<token>`` link); derived from the case token
     status_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
-    state: Mapped[str] = mapped_column(String(32), index=True)
+    state: Mapped[CaseState] = mapped_column(text_enum(CaseState, 32), index=True)
     channel: Mapped[str] = mapped_column(String(64))  #: "web" or "api:<key name>"
     external_ref: Mapped[str | None] = mapped_column(String(200))  #: integrator's reference (API: ``reference``)
     #: where the applicant goes back to after submit or declining (on the API key's allow-list)
@@ -212,7 +229,7 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    role: Mapped[str] = mapped_column(String(16))  #: reviewer, admin
+    role: Mapped[Role] = mapped_column(text_enum(Role, 16))
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
@@ -255,7 +272,7 @@ class Review(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     reviewer: Mapped[str] = mapped_column(String(100))
-    action: Mapped[str] = mapped_column(String(32))  #: approve, reject, request_resubmission, escalate
+    action: Mapped[ReviewAction] = mapped_column(text_enum(ReviewAction, 32))
     reason_codes: Mapped[list[Any]] = mapped_column(default=list)
     internal_note: Mapped[str | None] = mapped_column(Text)
     seller_message: Mapped[str | None] = mapped_column(Text)

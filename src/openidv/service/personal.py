@@ -18,10 +18,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
 from openidv.service import crypto
+from openidv.service.errors import GoneError
+from openidv.service.orm import Case
 
 if TYPE_CHECKING:
-    from openidv.service.cases import Services
+    from openidv.service.services import Services
 
 #: keys of a report part that carry no personal data (everything else is dropped from the public view)
 _PUBLIC_PART_KEYS = frozenset(
@@ -102,14 +106,9 @@ def seal_plaintext_reports(svc: Services, batch: int = 200) -> int:
     """Seal the reports of cases stored before sealed reports existed (migration ``0003_privacy``).
 
     A case with a live key, no sealed reports and a plaintext report that is more than its
-    public view gets both written as :func:`openidv.service.cases.set_reports` does. Run at
+    public view gets both written as :func:`set_reports` does. Run at
     start-up; returns the number of cases sealed.
     """
-    from sqlalchemy import select
-
-    from openidv.service.cases import set_reports
-    from openidv.service.orm import Case
-
     sealed = 0
     last_id = ""
     while True:
@@ -130,3 +129,23 @@ def seal_plaintext_reports(svc: Services, batch: int = 200) -> int:
                     sealed += 1
             last_id = rows[-1].id
             db.commit()
+
+
+def data_key(svc: Services, case: Case) -> bytes:
+    """The case's data key; 410 ``data_deleted`` once it was destroyed (purge or erasure)."""
+    if case.wrapped_data_key is None:
+        raise GoneError("the data of this case was deleted", code="data_deleted")
+    return svc.keys.unwrap(crypto.WrappedKey(case.key_id, case.wrapped_data_key), case.id)
+
+
+def full_reports(svc: Services, case: Case) -> dict[str, Any]:
+    """The engine reports with their personal fields (decrypted); the public view once the key is gone."""
+    if case.sealed_reports is None or case.wrapped_data_key is None:
+        return dict(case.reports or {})
+    return unseal(data_key(svc, case), case.id, case.sealed_reports)
+
+
+def set_reports(svc: Services, case: Case, reports: dict[str, Any]) -> None:
+    """Store ``reports``: in full encrypted under the case key, and the public view in plaintext."""
+    case.sealed_reports = seal(data_key(svc, case), case.id, reports)
+    case.reports = public_view(reports)

@@ -15,11 +15,12 @@ import logging
 
 from sqlalchemy import select
 
-from openidv.service.cases import Services, transition
 from openidv.service.db import checkpoint
 from openidv.service.lifecycle import OPEN, OPEN_FOR_CAPTURE, CaseState
 from openidv.service.orm import Case, CaseEvent
+from openidv.service.services import Services
 from openidv.service.shredding import shred
+from openidv.service.transitions import transition
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def purge_due(svc: Services, limit: int = 200) -> int:
             .limit(limit)
         ).all()
         for case in due:
-            state = CaseState(case.state)
+            state = CaseState(case.state)  # a member even before the row is reloaded
             if state in OPEN:
                 transition(
                     svc, db, case, CaseState.EXPIRED, "system", reason="retention limit reached", was=state.value
@@ -53,7 +54,7 @@ def purge_due(svc: Services, limit: int = 200) -> int:
 def expire_stale(svc: Services, limit: int = 500) -> int:
     """Expire unsubmitted cases past their deadline (their images are then purged on schedule)."""
     now = svc.clock()
-    open_states = [CaseState.STARTED.value, *(s.value for s in OPEN_FOR_CAPTURE)]
+    open_states = [CaseState.STARTED, *OPEN_FOR_CAPTURE]
     with svc.sessions() as db:
         stale = db.scalars(select(Case).where(Case.state.in_(open_states), Case.expires_at <= now).limit(limit)).all()
         for case in stale:

@@ -36,7 +36,7 @@ from openidv.decision.policy import Outcome, Reason, Recommendation
 from openidv.service.orm import Case, DocumentFingerprint
 
 if TYPE_CHECKING:
-    from openidv.service.cases import Services
+    from openidv.service.services import Services
 
 KEY_LABEL = b"openidv:document-reuse:v1"
 REASON = "document.reused"

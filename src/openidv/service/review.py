@@ -14,34 +14,27 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openidv.service import cases
+from openidv.service import cases, messages
 from openidv.service.auth import ForbiddenError, audit
-from openidv.service.cases import Services, transition
 from openidv.service.db import as_utc
+from openidv.service.decisions import decide_case
+from openidv.service.enums import CallOutcome, ReviewAction, Role
 from openidv.service.errors import ConflictError, NotFoundError, UnprocessableError
 from openidv.service.lifecycle import CaseState
 from openidv.service.orm import Case, Review, User, VideoSlot
+from openidv.service.services import Services
 
-ACTIONS = ("approve", "reject", "request_resubmission", "escalate")
-CALL_OUTCOMES = ("verified", "not_verified", "no_show")
+ACTIONS = tuple(ReviewAction)
+CALL_OUTCOMES = tuple(CallOutcome)
 #: bounds on what reviewers and admins type (characters) and on published slots
 MAX_NOTE_CHARS = 2000
 MAX_SELLER_MESSAGE_CHARS = 1000
 SLOT_MINUTES = (5, 120)
 SLOT_HORIZON = timedelta(days=365)
 #: states a reviewer claims a case in: awaiting review, or waiting for its video call
-CLAIMABLE = frozenset({CaseState.IN_REVIEW.value, CaseState.VIDEO_CALL_REQUESTED.value})
+CLAIMABLE = frozenset({CaseState.IN_REVIEW, CaseState.VIDEO_CALL_REQUESTED})
 #: reason codes a reviewer can give for a rejection (the seller sees their plain-language text)
-REJECT_REASONS: dict[str, str] = {
-    "document_not_genuine": "The document does not appear to be genuine.",
-    "document_expired": "The document has expired.",
-    "document_unreadable": "We could not read the document.",
-    "face_mismatch": "The face does not match the photo on the document.",
-    "not_live": "We could not confirm that a live person took part.",
-    "under_18": "Sellers must be 18 or older.",
-    "not_us": "Online verification is for US residents with US documents.",
-    "suspected_fraud": "We could not verify your identity.",
-}
+REJECT_REASONS = messages.REJECT_REASONS
 
 
 @dataclass(frozen=True)
@@ -62,9 +55,7 @@ def failed_checks(case: Case) -> list[str]:
 
 def queue(db: Session, user: User, filters: QueueFilters, now: datetime) -> list[dict[str, Any]]:
     """Cases awaiting review, oldest submission first, with the time left before their deadline."""
-    rows = db.scalars(
-        select(Case).where(Case.state == CaseState.IN_REVIEW.value).order_by(Case.submitted_at, Case.id)
-    ).all()
+    rows = db.scalars(select(Case).where(Case.state == CaseState.IN_REVIEW).order_by(Case.submitted_at, Case.id)).all()
     out = []
     for case in rows:
         rec = (case.recommendation or {}).get("outcome")
@@ -108,7 +99,7 @@ def claim(svc: Services, db: Session, case: Case, user: User) -> None:
     """Hold a case awaiting review (or waiting for its video call) so only this reviewer decides it."""
     if case.state not in CLAIMABLE:
         raise ConflictError(f"the case is {case.state.replace('_', ' ')}, not awaiting review", code="not_in_review")
-    if case.escalated and user.role != "admin":
+    if case.escalated and user.role != Role.ADMIN:
         raise ForbiddenError("this case was escalated to an admin", code="escalated")
     if case.assigned_to and case.assigned_to != user.name:
         raise ConflictError(f"{case.assigned_to} is working on this case", code="claimed_by_other")
@@ -120,12 +111,12 @@ def claim(svc: Services, db: Session, case: Case, user: User) -> None:
 def assign(svc: Services, db: Session, case: Case, admin: User, reviewer_name: str) -> None:
     """An admin hands a case to a named reviewer (or admin), replacing any claim."""
     require_admin(admin)
-    if case.state != CaseState.IN_REVIEW.value:
+    if case.state != CaseState.IN_REVIEW:
         raise ConflictError(f"the case is {case.state.replace('_', ' ')}, not awaiting review", code="not_in_review")
     target = db.scalar(select(User).where(User.name == reviewer_name, User.disabled.is_(False)))
     if target is None:
         raise UnprocessableError(f"no active user named {reviewer_name!r}", code="unknown_user")
-    if case.escalated and target.role != "admin":
+    if case.escalated and target.role != Role.ADMIN:
         raise ConflictError("an escalated case can only go to an admin", code="escalated")
     audit(db, admin.name, "assign", case.id, to=target.name, was=case.assigned_to)
     case.assigned_to = target.name
@@ -133,7 +124,7 @@ def assign(svc: Services, db: Session, case: Case, admin: User, reviewer_name: s
 
 
 def release(svc: Services, db: Session, case: Case, user: User) -> None:
-    if case.assigned_to != user.name and user.role != "admin":
+    if case.assigned_to != user.name and user.role != Role.ADMIN:
         raise ConflictError("only the reviewer holding the case (or an admin) can release it", code="not_yours")
     audit(db, user.name, "release", case.id, was=case.assigned_to)
     case.assigned_to = None
@@ -152,64 +143,65 @@ def decide(
     seller_message: str,
     resubmit_step: str | None,
 ) -> None:
-    """Approve, reject (with reasons), request a step again, or escalate to an admin."""
+    """Approve, reject (with reasons), request a step again, or escalate to an admin.
+
+    ``action`` is a :class:`ReviewAction` value as the console's form sends it.
+    """
     if action not in ACTIONS:
         raise UnprocessableError(f"action must be one of {', '.join(ACTIONS)}", code="bad_action")
+    kind = ReviewAction(action)
     _check_texts(internal_note, seller_message)
-    if case.state != CaseState.IN_REVIEW.value:
+    if case.state != CaseState.IN_REVIEW:
         raise ConflictError(f"the case is {case.state.replace('_', ' ')}, not awaiting review", code="not_in_review")
     if case.assigned_to != user.name:
         raise ConflictError("claim the case before deciding it", code="not_claimed")
-    if case.escalated and user.role != "admin":
+    if case.escalated and user.role != Role.ADMIN:
         raise ForbiddenError("this case was escalated to an admin", code="escalated")
     unknown = [r for r in reason_codes if r not in REJECT_REASONS]
     if unknown:
         raise UnprocessableError(f"unknown reason codes: {', '.join(unknown)}", code="bad_reason")
-    if action == "reject" and not reason_codes:
+    if kind is ReviewAction.REJECT and not reason_codes:
         raise UnprocessableError("a rejection needs at least one reason", code="reason_required")
-    if action == "request_resubmission" and resubmit_step not in cases.steps_for(case):
+    if kind is ReviewAction.REQUEST_RESUBMISSION and resubmit_step not in cases.steps_for(case):
         raise UnprocessableError("name the step the seller must redo", code="step_required")
     db.add(
         Review(
             case_id=case.id,
             reviewer=user.name,
-            action=action,
+            action=kind,
             reason_codes=reason_codes,
             internal_note=internal_note or None,
             seller_message=seller_message or None,
-            resubmit_step=resubmit_step if action == "request_resubmission" else None,
+            resubmit_step=resubmit_step if kind is ReviewAction.REQUEST_RESUBMISSION else None,
             system_outcome=(case.recommendation or {}).get("outcome"),
             at=svc.clock(),
         )
     )
-    audit(db, user.name, action, case.id, reasons=reason_codes, step=resubmit_step)
+    audit(db, user.name, kind, case.id, reasons=reason_codes, step=resubmit_step)
     actor = f"reviewer:{user.name}"
-    if action == "escalate":
+    if kind is ReviewAction.ESCALATE:
         case.escalated = True
         case.assigned_to = None
         cases.record_event(db, case, actor, "escalated", note=internal_note)
         return
-    if action == "approve":
-        transition(svc, db, case, CaseState.APPROVED, actor)
-        case.decision = "approved"
-        case.decision_reasons = []
-        case.seller_message = seller_message or None
-    elif action == "reject":
-        transition(svc, db, case, CaseState.REJECTED, actor, reasons=reason_codes)
-        case.decision = "rejected"
-        case.decision_reasons = reason_codes
-        case.seller_message = seller_message or " ".join(REJECT_REASONS[r] for r in reason_codes)
+    if kind is ReviewAction.APPROVE:
+        decide_case(svc, db, case, CaseState.APPROVED, actor, reasons=[], seller_message=seller_message or None)
+    elif kind is ReviewAction.REJECT:
+        message, target = seller_message or messages.rejection_message(reason_codes), CaseState.REJECTED
+        detail = {"reasons": reason_codes}
+        decide_case(svc, db, case, target, actor, reasons=reason_codes, seller_message=message, detail=detail)
     else:
         assert resubmit_step is not None
         request_resubmission(svc, db, case, resubmit_step, actor, seller_message)
-    notify(svc, db, case)
 
 
 def request_resubmission(svc: Services, db: Session, case: Case, step: str, actor: str, seller_message: str) -> None:
     """Send the seller back to redo one step; the step's earlier captures stop counting."""
-    transition(svc, db, case, CaseState.RESUBMISSION_REQUESTED, actor, step=step)
     case.resubmit_step = step
-    case.seller_message = seller_message or f"Please retake: {cases.STEP_LABELS[step].lower()}."
+    message = seller_message or messages.retake_message(step)
+    reasons = list(case.decision_reasons)  # a step sent back keeps the reasons it had
+    target = CaseState.RESUBMISSION_REQUESTED
+    decide_case(svc, db, case, target, actor, reasons=reasons, seller_message=message, detail={"step": step})
     case.expires_at = svc.clock() + timedelta(seconds=svc.settings.resubmission_ttl_s)
     for capture in case.captures:
         if capture.step == step:
@@ -219,13 +211,6 @@ def request_resubmission(svc: Services, db: Session, case: Case, step: str, acto
     reports.pop("liveness" if step == cases.LIVENESS else "document", None)
     cases.set_reports(svc, case, reports)
     case.assigned_to = None
-
-
-def notify(svc: Services, db: Session, case: Case) -> None:
-    """Queue the seller's email and the integrator's webhook (delivered by the outbox worker)."""
-    from openidv.service.notify import enqueue_decision
-
-    enqueue_decision(svc, db, case)
 
 
 def view_image(svc: Services, db: Session, case: Case, blob_id: str, user: User) -> tuple[bytes, str]:
@@ -242,7 +227,7 @@ def view_image(svc: Services, db: Session, case: Case, blob_id: str, user: User)
 
 def publish_slot(svc: Services, db: Session, user: User, starts_at: datetime, duration_min: int) -> VideoSlot:
     """A new free slot: in the future (at most a year ahead), 5-120 minutes long; admins only."""
-    if user.role != "admin":
+    if user.role != Role.ADMIN:
         raise ForbiddenError("only admins publish video-call slots")
     if starts_at <= svc.clock():
         raise UnprocessableError("a slot must start in the future", code="slot_in_past")
@@ -271,7 +256,7 @@ def booking_of(db: Session, case: Case) -> VideoSlot | None:
 
 
 def book_slot(svc: Services, db: Session, case: Case, slot_id: int) -> VideoSlot:
-    if case.state != CaseState.VIDEO_CALL_REQUESTED.value:
+    if case.state != CaseState.VIDEO_CALL_REQUESTED:
         raise ConflictError("ask for a video call first", code="not_video_call")
     slot = db.get(VideoSlot, slot_id)
     if slot is None or slot.case_id not in (None, case.id) or as_utc(slot.starts_at) <= svc.clock():
@@ -290,7 +275,7 @@ def _check_call(svc: Services, slot: VideoSlot, case: Case, user: User) -> None:
     """Only the reviewer holding the case (or an admin) records a call, once, and not before it starts."""
     if slot.outcome is not None:
         raise ConflictError("this call's outcome is recorded already", code="outcome_recorded")
-    if case.assigned_to != user.name and user.role != "admin":
+    if case.assigned_to != user.name and user.role != Role.ADMIN:
         raise ForbiddenError("claim the case before recording its call", code="not_claimed")
     if svc.clock() < as_utc(slot.starts_at):
         raise ConflictError("the call has not started yet", code="call_not_started")
@@ -302,6 +287,7 @@ def record_call_outcome(
     """The outcome of a booked call: ``note`` is internal, ``seller_message`` is what the seller reads."""
     if outcome not in CALL_OUTCOMES:
         raise UnprocessableError("outcome must be verified, not_verified or no_show", code="bad_outcome")
+    result = CallOutcome(outcome)
     _check_texts(note, seller_message)
     if slot.case_id is None:
         raise ConflictError("nobody booked this slot", code="not_booked")
@@ -311,22 +297,18 @@ def record_call_outcome(
     slot.outcome_seller_message = seller_message or None
     audit(db, user.name, f"video_call_{outcome}", case.id, slot=slot.id)
     actor = f"reviewer:{user.name}"
-    if outcome == "verified":
-        transition(svc, db, case, CaseState.APPROVED, actor, via="video_call")
-        case.decision = "approved"
-        case.seller_message = seller_message or None
-    elif outcome == "not_verified":
-        transition(svc, db, case, CaseState.REJECTED, actor, via="video_call")
-        case.decision = "rejected"
-        case.decision_reasons = ["video_call_not_verified"]
-        case.seller_message = seller_message or "We could not verify your identity in the video call."
-    else:
+    if result is CallOutcome.NO_SHOW:
         cases.record_event(db, case, actor, "video_call_no_show", slot=slot.id)
         return
     case.assigned_to, case.claimed_at = None, None
-    notify(svc, db, case)
+    if result is CallOutcome.VERIFIED:
+        reasons, target, message = list(case.decision_reasons), CaseState.APPROVED, seller_message or None
+    else:
+        reasons, target = ["video_call_not_verified"], CaseState.REJECTED
+        message = seller_message or messages.VIDEO_CALL_NOT_VERIFIED
+    decide_case(svc, db, case, target, actor, reasons=reasons, seller_message=message, detail={"via": "video_call"})
 
 
 def require_admin(user: User) -> None:
-    if user.role != "admin":
+    if user.role != Role.ADMIN:
         raise ForbiddenError("admins only")

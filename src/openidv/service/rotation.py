@@ -20,9 +20,9 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from openidv.service.cases import Services
 from openidv.service.crypto import KeyRing, WrappedKey
 from openidv.service.orm import ApiKey, Case
+from openidv.service.services import Services
 
 BATCH = 200
 

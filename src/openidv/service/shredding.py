@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session
 
 from openidv.service import reuse
 from openidv.service.auth import audit
-from openidv.service.cases import Services, transition
 from openidv.service.lifecycle import CaseState
 from openidv.service.orm import Case, Handoff, OutboxMessage, VideoCallRequest, VideoSlot
 from openidv.service.personal import public_recommendation, public_view
+from openidv.service.services import Services
+from openidv.service.transitions import transition
 
 ERASED_RECIPIENT = "(erased)"
 
@@ -80,7 +81,7 @@ def erase(svc: Services, db: Session, case: Case, *, actor: str, reason: str = "
     Erasing an erased case changes nothing. A minimal audit record stays: who, when, the
     state the case was in, how many images were deleted and the reason given.
     """
-    if case.state == CaseState.ERASED.value:
+    if case.state == CaseState.ERASED:
         return {"case_id": case.id, "state": case.state, "images_deleted": 0, "already_erased": True}
     was = case.state
     deleted = shred(svc, db, case)

@@ -58,7 +58,7 @@ def _set_cookie(response: Response, request: Request, token: str, max_age: int) 
 
 def _where(case: Case) -> str:
     """The page an applicant belongs on for the case's state."""
-    state = CaseState(case.state)
+    state = CaseState(case.state)  # a member even before the row is reloaded
     if state is CaseState.STARTED:
         return "/eligibility" if not case.document_type else "/consent"
     if state in OPEN_FOR_CAPTURE:
@@ -97,7 +97,7 @@ def resume(token: str, request: Request, svc: SvcDep, db: DbDep) -> Response:
 def eligibility_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
     case, _ = _case(request, svc, db)
     cases.ensure_not_expired(svc, db, case)
-    if case.state != CaseState.STARTED.value or case.document_type:
+    if case.state != CaseState.STARTED or case.document_type:
         return RedirectResponse(_where(case), status_code=303)
     return render(request, "eligibility.html", document_types=cases.DOCUMENT_LABELS, answers={})
 
@@ -148,7 +148,7 @@ def _after_decline(case: Case) -> str | None:
     Forms may only post to this origin (CSP ``form-action 'self'``, which Chromium also applies to
     the redirects that follow a form), so the way out is a page of our own that then navigates.
     """
-    if case.state != CaseState.VIDEO_CALL_REQUESTED.value or not case.return_url:
+    if case.state != CaseState.VIDEO_CALL_REQUESTED or not case.return_url:
         return None
     return "/return"
 
@@ -168,7 +168,7 @@ def return_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
 def consent_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
     case, _ = _case(request, svc, db)
     cases.ensure_not_expired(svc, db, case)
-    if case.state != CaseState.STARTED.value or not case.document_type:
+    if case.state != CaseState.STARTED or not case.document_type:
         return RedirectResponse(_where(case), status_code=303)
     return render(
         request,
@@ -283,7 +283,7 @@ def video_call_submit(
     svc.throttle.per_client(Bucket.VIDEO_CALL, svc.settings.rate_video_call, request, VIDEO_CALL_RATE_MESSAGE)
     address = (email or "").strip() or None
     cases.check_email(address)  # the same rule as the eligibility page's address
-    if case.state == CaseState.STARTED.value and not case.document_type:
+    if case.state == CaseState.STARTED and not case.document_type:
         case.eligibility = {"biometric": False, "at": svc.clock().isoformat()}
     if address:
         case.contact_email = address
