@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -157,3 +158,15 @@ class Applicant:
         finish = self.client.post(f"{self.api}/liveness/finish")
         assert finish.status_code == 200, finish.text
         return dict(finish.json())
+
+
+@contextmanager
+def overridden_settings(client: TestClient, **overrides: Any) -> Iterator[None]:
+    """The running service's settings with ``overrides`` for the duration of the block."""
+    svc = client.app.state.services  # type: ignore[attr-defined]
+    before = svc.settings
+    svc.settings = before.model_copy(update=overrides)
+    try:
+        yield
+    finally:
+        svc.settings = before

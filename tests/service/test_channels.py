@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ from PIL import Image
 from openidv.imaging import encode_jpeg
 from openidv.service.app import create_app
 from openidv.service.orm import ApiKey, Case
-from tests.service.conftest import Applicant, make_settings
+from tests.service.conftest import Applicant, make_settings, overridden_settings
 
 KEY = {"Authorization": "Bearer oidv_market_key"}
 
@@ -25,17 +23,6 @@ KEY = {"Authorization": "Bearer oidv_market_key"}
 def _error(r: Any, status: int, code: str) -> None:
     assert r.status_code == status, (r.status_code, r.text[:300])
     assert r.json()["error"]["code"] == code, r.json()
-
-
-@contextmanager
-def _settings(client: TestClient, **overrides: Any) -> Iterator[None]:
-    svc = client.app.state.services  # type: ignore[attr-defined]
-    before = svc.settings
-    svc.settings = before.model_copy(update=overrides)
-    try:
-        yield
-    finally:
-        svc.settings = before
 
 
 def _with_key(c: TestClient) -> None:
@@ -97,7 +84,7 @@ def test_document_photos_come_only_from_the_live_capture(sqlite_client: TestClie
     assert c.get(a.api).json()["steps"][0]["attempts"] == 0  # refusals cost no attempt
     r = a.capture("document_front", encode_jpeg(rgb, 85))  # what the page's canvas sends: judged on content
     assert r.status_code == 200 and r.json()["accepted"] is False and r.json()["attempt"] == 1, r.text
-    with _settings(c, allow_file_upload=True):
+    with overridden_settings(c, allow_file_upload=True):
         r = a.capture("document_front", png.getvalue(), "image/png")
         assert r.status_code == 200 and r.json()["attempt"] == 2, r.text
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from openidv.imaging import encode_jpeg
 from openidv.liveness.session import start_session
 from openidv.service.app import create_app
 from openidv.service.runtime import SESSION_OVERHEAD_BYTES, MemoryBudgetError, Runtime
-from tests.service.conftest import Applicant, make_settings
+from tests.service.conftest import Applicant, make_settings, overridden_settings
 
 
 def _error(r: Any, status: int, code: str) -> dict[str, Any]:
@@ -36,17 +35,6 @@ def _pad_jpeg(jpeg: bytes, total: int) -> bytes:
     segment = b"\xff\xfe\xff\xff" + b"x" * 65533
     count = max(0, (total - len(jpeg)) // len(segment))
     return jpeg[:2] + segment * count + jpeg[2:]
-
-
-@contextmanager
-def _settings(client: TestClient, **overrides: Any) -> Iterator[None]:
-    svc = client.app.state.services  # type: ignore[attr-defined]
-    before = svc.settings
-    svc.settings = before.model_copy(update=overrides)
-    try:
-        yield
-    finally:
-        svc.settings = before
 
 
 @pytest.fixture(scope="module")
@@ -114,19 +102,19 @@ def test_a_session_keeps_only_the_image_data_of_padded_frames(at_liveness: Appli
 
 def test_frame_rate_and_frame_count_get_429(at_liveness: Applicant, frame: bytes) -> None:
     a = at_liveness
-    with _settings(a.client, liveness_frame_rate="3/minute", liveness_max_frames=1000):
+    with overridden_settings(a.client, liveness_frame_rate="3/minute", liveness_max_frames=1000):
         assert a.client.post(f"{a.api}/liveness/start").status_code == 200
         answers = [_post_frame(a, frame, 1.0 + i / 10) for i in range(5)]
         assert [r.status_code for r in answers[:3]] == [200, 200, 200]
         refused = answers[3]
         _error(refused, 429, "too_many_requests")
         assert 1 <= int(refused.headers["Retry-After"]) <= 60
-    with _settings(a.client, liveness_max_frames=4):
+    with overridden_settings(a.client, liveness_max_frames=4):
         assert a.client.post(f"{a.api}/liveness/start").status_code == 200
         codes = [_post_frame(a, frame, 1.0 + i / 10).status_code for i in range(4)]
         assert codes == [200] * 4
         _error(_post_frame(a, frame, 2.0), 429, "too_many_frames")
-    with _settings(a.client, liveness_session_bytes=3 * len(frame)):
+    with overridden_settings(a.client, liveness_session_bytes=3 * len(frame)):
         assert a.client.post(f"{a.api}/liveness/start").status_code == 200
         assert [_post_frame(a, frame, 1.0 + i / 10).status_code for i in range(3)] == [200] * 3
         _error(_post_frame(a, frame, 2.0), 413, "session_data_limit")
@@ -135,7 +123,9 @@ def test_frame_rate_and_frame_count_get_429(at_liveness: Applicant, frame: bytes
 def test_liveness_sessions_share_one_memory_budget(at_liveness: Applicant) -> None:
     a = at_liveness
     attempts = a.client.get(a.api).json()["steps"][-1]["attempts"]
-    with _settings(a.client, liveness_session_bytes=1024 * 1024, liveness_memory_budget=SESSION_OVERHEAD_BYTES):
+    with overridden_settings(
+        a.client, liveness_session_bytes=1024 * 1024, liveness_memory_budget=SESSION_OVERHEAD_BYTES
+    ):
         r = a.client.post(f"{a.api}/liveness/start")
         _error(r, 503, "liveness_busy")
         assert int(r.headers["Retry-After"]) >= 1
@@ -196,7 +186,7 @@ def test_rate_limits_per_address_and_per_key(sqlite_client: TestClient) -> None:
     from openidv.service.orm import ApiKey
 
     c = sqlite_client
-    with _settings(c, rate_start="3/minute"):
+    with overridden_settings(c, rate_start="3/minute"):
         assert [c.post("/start", follow_redirects=False).status_code for _ in range(3)] == [303] * 3
         page = c.post("/start", follow_redirects=False, headers={"Accept": "text/html"})
         assert page.status_code == 429 and int(page.headers["Retry-After"]) >= 1
@@ -207,7 +197,7 @@ def test_rate_limits_per_address_and_per_key(sqlite_client: TestClient) -> None:
             raw = f"oidv_{name}_key"
             db.add(ApiKey(name=name, prefix=raw[:9], key_hash=hashlib.sha256(raw.encode()).hexdigest()))
         db.commit()
-    with _settings(c, rate_create_case="2/minute"):
+    with overridden_settings(c, rate_create_case="2/minute"):
         key = {"Authorization": "Bearer oidv_market_key"}
         assert [c.post("/api/v1/cases", json={}, headers=key).status_code for _ in range(2)] == [201, 201]
         r = c.post("/api/v1/cases", json={}, headers=key)
@@ -215,7 +205,7 @@ def test_rate_limits_per_address_and_per_key(sqlite_client: TestClient) -> None:
         assert int(r.headers["Retry-After"]) >= 1
         other = {"Authorization": "Bearer oidv_other_key"}
         assert c.post("/api/v1/cases", json={}, headers=other).status_code == 201  # per key
-    with _settings(c, rate_login="2/minute"):
+    with overridden_settings(c, rate_login="2/minute"):
         for _ in range(2):
             assert c.post("/review/login", data={"name": "nobody", "password": "x" * 12}).status_code == 401
         page = c.post("/review/login", data={"name": "nobody", "password": "x" * 12})
@@ -225,7 +215,7 @@ def test_rate_limits_per_address_and_per_key(sqlite_client: TestClient) -> None:
 
 def test_video_call_requests_are_rate_limited(sqlite_client: TestClient) -> None:
     c = sqlite_client
-    with _settings(c, rate_video_call="2/minute"):
+    with overridden_settings(c, rate_video_call="2/minute"):
         assert c.post("/start", follow_redirects=False).status_code == 303
         assert c.post("/video-call", data={"email": "s@example.com"}, follow_redirects=False).status_code == 303
         assert c.post("/video-call/book", data={"slot_id": "1"}).status_code == 409  # counted: no such slot
