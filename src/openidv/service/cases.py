@@ -49,6 +49,7 @@ from openidv.service.errors import (
     UnprocessableError,
     UnsupportedMediaError,
 )
+from openidv.service.i18n import N_
 from openidv.service.lifecycle import FINAL, OPEN_FOR_CAPTURE, PENDING, CaseState
 from openidv.service.messages import DOCUMENT_LABELS as DOCUMENT_LABELS
 from openidv.service.messages import SELLER_STATUS as SELLER_STATUS
@@ -101,15 +102,22 @@ def status_token(token: str) -> str:
 def case_by_token(db: Session, token: str) -> Case:
     case = db.scalar(select(Case).where(Case.token_hash == token_hash(token))) if token else None
     if case is None:
-        raise NotFoundError("no such verification (the link may be wrong or expired)")
+        raise NotFoundError(N_("no such verification (the link may be wrong or expired)"))
     return case
+
+
+def set_language(db: Session, token: str, language: str) -> None:
+    """Remember the applicant's chosen language on the case of ``token`` (for its emails), if any."""
+    case = db.scalar(select(Case).where(Case.token_hash == token_hash(token)))
+    if case is not None:
+        case.language = language
 
 
 def case_by_status_token(db: Session, token: str) -> Case:
     """The case a status link opens (read only: it gives no other access)."""
     case = db.scalar(select(Case).where(Case.status_token_hash == token_hash(token))) if token else None
     if case is None:
-        raise NotFoundError("no such verification (the link may be wrong or expired)")
+        raise NotFoundError(N_("no such verification (the link may be wrong or expired)"))
     return case
 
 
@@ -124,7 +132,7 @@ def applicant_case(svc: Services, db: Session, token: str) -> Case:
     case = case_by_token(db, token)
     if svc.clock() >= as_utc(case.expires_at):
         ensure_not_expired(svc, db, case)  # an open case is recorded as expired (and refused)
-        raise GoneError("this link has expired; your status link still shows the outcome", code="token_expired")
+        raise GoneError(N_("this link has expired; your status link still shows the outcome"), code="token_expired")
     return case
 
 
@@ -146,8 +154,11 @@ def create_case(
     actor: str,
     external_ref: str | None = None,
     return_url: str | None = None,
+    language: str | None = None,
 ) -> tuple[Case, str]:
     """A new case in ``started`` with its own data key; returns the case and its bearer token.
+
+    ``language`` (an ``i18n.Language`` code) is the applicant's, remembered for the emails.
 
     ``return_url`` must already be checked against the API key's allow-list (:mod:`.integrator`).
     """
@@ -163,6 +174,7 @@ def create_case(
         channel=channel,
         external_ref=external_ref,
         return_url=return_url,
+        language=language,
         key_id=wrapped.key_id,
         wrapped_data_key=wrapped.wrapped,
         created_at=now,
@@ -197,7 +209,7 @@ def check_email(email: str | None) -> None:
     if email and (
         "@" not in email or len(email) > 320 or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in email)
     ):
-        raise UnprocessableError("that email address does not look right", code="bad_email")
+        raise UnprocessableError(N_("that email address does not look right"), code="bad_email")
 
 
 def set_eligibility(
@@ -222,11 +234,11 @@ def set_eligibility(
     check_email(email)
     if not us_resident:
         raise UnprocessableError(
-            "online verification is available to US residents only; you can ask for a video call instead",
+            N_("online verification is available to US residents only; you can ask for a video call instead"),
             code="not_us_resident",
         )
     if not adult:
-        raise UnprocessableError("sellers must be 18 or older", code="under_18")
+        raise UnprocessableError(N_("sellers must be 18 or older"), code="under_18")
     case.eligibility = {
         "us_resident": us_resident,
         "adult": adult,
@@ -257,7 +269,7 @@ def set_consent(svc: Services, db: Session, case: Case, *, accepted: bool, versi
         raise ConflictError("the notice has changed; please read the current version", code="consent_version_changed")
     if not accepted:
         raise UnprocessableError(
-            "the biometric check needs your consent; you can ask for a video call instead", code="no_consent"
+            N_("the biometric check needs your consent; you can ask for a video call instead"), code="no_consent"
         )
     case.consent_version = version
     case.consent_at = svc.clock()

@@ -14,28 +14,96 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, pass_context
+from jinja2.runtime import Context
 
-from openidv.service import cases, handoff, integrator
+from openidv.service import cases, handoff, i18n, integrator, page_texts
 from openidv.service.deps import CASE_COOKIE, DbDep, SvcDep
-from openidv.service.errors import NotFoundError, ServiceError
+from openidv.service.errors import NotFoundError, ServiceError, UnprocessableError
+from openidv.service.i18n import N_
 from openidv.service.lifecycle import OPEN_FOR_CAPTURE, PENDING, CaseState
 from openidv.service.orm import Case
 from openidv.service.throttle import Bucket
 
-VIDEO_CALL_RATE_MESSAGE = "too many video-call requests from this address"
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+VIDEO_CALL_RATE_MESSAGE = N_("too many video-call requests from this address")
+TEMPLATES = Jinja2Templates(
+    env=Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+)
 router = APIRouter(include_in_schema=False)
+STAFF_PREFIX = "/review"  # the review console stays in English: reviewers are staff
+
+
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    return i18n.gettext(context.get("language", i18n.DEFAULT_LANGUAGE), message)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    return i18n.translations(context.get("language", i18n.DEFAULT_LANGUAGE)).ngettext(singular, plural, n)
+
+
+TEMPLATES.env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+#: ``tr(text)``: a text from Python (status line, error message) in the page's language, escaped as any
+#: value (``_()`` marks its result safe and %-formats it, right for template literals only)
+TEMPLATES.env.globals["tr"] = _gettext
+
+
+def page_language(request: Request) -> i18n.Language:
+    """The applicant's language: the switcher's cookie, else ``Accept-Language``; English in the console."""
+    if request.url.path.startswith(STAFF_PREFIX):
+        return i18n.DEFAULT_LANGUAGE
+    chosen = i18n.parse_language(request.cookies.get(i18n.LANGUAGE_COOKIE))
+    return chosen or i18n.negotiate(request.headers.get("accept-language"))
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render ``template`` in the request's language; applicant pages get the language switcher."""
+    staff = request.url.path.startswith(STAFF_PREFIX)
+    context.setdefault("language", page_language(request))
+    context.setdefault("languages", {} if staff else i18n.LANGUAGE_NAMES)
+    context.setdefault("here", request.url.path if request.method == "GET" else "/")
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def _safe_next(path: str | None) -> str:
+    """A path on this site to go back to after switching language (never another origin)."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    return path
+
+
+@router.post("/language")
+def choose_language(
+    request: Request,
+    svc: SvcDep,
+    db: DbDep,
+    language: Annotated[str, Form()],
+    next_path: Annotated[str | None, Form(alias="next")] = None,
+) -> Response:
+    """The switcher: remember the language in a cookie (and on the case, for its emails); back to the page."""
+    chosen = i18n.parse_language(language)
+    if chosen is None:
+        raise UnprocessableError("this language is not available", code="bad_language")
+    token = request.cookies.get(CASE_COOKIE)
+    if token:
+        cases.set_language(db, token, chosen.value)
+    response = RedirectResponse(_safe_next(next_path), status_code=303)
+    response.set_cookie(
+        i18n.LANGUAGE_COOKIE, chosen.value, max_age=365 * 86400, samesite="lax", secure=request.url.scheme == "https"
+    )
+    return response
 
 
 def _token(request: Request) -> str:
     token = request.cookies.get(CASE_COOKIE)
     if not token:
         raise NotFoundError(
-            "no verification is in progress in this browser; start one from the home page", code="no_case"
+            N_("no verification is in progress in this browser; start one from the home page"), code="no_case"
         )
     return token
 
@@ -78,7 +146,7 @@ def start(request: Request, svc: SvcDep, db: DbDep) -> Response:
     svc.throttle.per_client(
         Bucket.START, svc.settings.rate_start, request, "too many verifications were started from this address"
     )
-    _, token = cases.create_case(svc, db, channel="web", actor="applicant")
+    _, token = cases.create_case(svc, db, channel="web", actor="applicant", language=page_language(request).value)
     response = RedirectResponse("/eligibility", status_code=303)
     _set_cookie(response, request, token, svc.settings.case_ttl_s + 30 * 86400)
     return response
@@ -88,6 +156,8 @@ def start(request: Request, svc: SvcDep, db: DbDep) -> Response:
 def resume(token: str, request: Request, svc: SvcDep, db: DbDep) -> Response:
     """Entry for cases created through the API: the link the integrator gives the seller."""
     case = cases.applicant_case(svc, db, token)
+    if case.language is None:  # an integrator's case: the applicant's browser tells the language
+        case.language = page_language(request).value
     response = RedirectResponse(_where(case), status_code=303)
     _set_cookie(response, request, token, svc.settings.case_ttl_s + 30 * 86400)
     return response
@@ -216,9 +286,11 @@ def capture_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
         "capture.html",
         case_id=case.id,
         steps=cases.progress(case, svc.settings.max_attempts),
-        document=cases.DOCUMENT_LABELS[case.document_type or "passport"],
+        document=i18n.gettext(page_language(request), cases.DOCUMENT_LABELS[case.document_type or "passport"]),
         allow_upload=svc.settings.allow_file_upload,
         screen_light=svc.settings.liveness_screen_light,  # the face step warns of flashing colours
+        texts=page_texts.translated(page_texts.CAPTURE_TEXTS, page_language(request)),
+        server_texts=page_texts.server_texts(page_language(request)),
     )
 
 
@@ -299,7 +371,8 @@ def handoff_start(request: Request, svc: SvcDep, db: DbDep) -> Response:
     if case.state not in OPEN_FOR_CAPTURE:
         return RedirectResponse(_where(case), status_code=303)
     url = svc.settings.public_url.rstrip("/") + handoff.PATH + handoff.create(svc, db, case, token)
-    return render(request, "handoff.html", url=url, qr=handoff.qr_svg(url), case_id=case.id)
+    texts = page_texts.translated(page_texts.HANDOFF_TEXTS, page_language(request))
+    return render(request, "handoff.html", url=url, qr=handoff.qr_svg(url), case_id=case.id, texts=texts)
 
 
 @router.get(handoff.PATH + "{token}")
