@@ -159,3 +159,17 @@ def test_decision_email_is_in_the_case_language(client: TestClient) -> None:
     assert spanish["subject"] == "Su verificación de identidad: su identidad está verificada"
     assert spanish["text"].startswith("Hola:") and "Su referencia:" in spanish["text"]
     assert subjects[None]["subject"] == "Your identity verification: you are verified"
+
+
+def test_api_errors_reach_the_applicants_browser_in_its_language(client: TestClient) -> None:
+    a = Applicant(client)
+    a.start("drivers_license")
+    english = client.post(f"{a.api}/liveness/finish")
+    assert english.status_code == 409 and english.json()["error"] == {
+        "code": "no_liveness_session",
+        "message": "no liveness session is running; start one first",
+    }
+    client.post("/language", data={"language": "es", "next": "/capture"})
+    spanish = client.post(f"{a.api}/liveness/finish").json()["error"]
+    assert spanish["code"] == "no_liveness_session"  # the code stays: integrators and scripts read it
+    assert spanish["message"] == "no hay ninguna comprobación del rostro en curso; inicie una primero"

@@ -137,7 +137,9 @@ def _wants_json(request: Request) -> bool:
 def _error(request: Request, status: int, code: str, message: str, retry_after_s: int | None = None) -> Response:
     response: Response
     if _wants_json(request):
-        response = JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+        # the applicant's own browser (its case cookie) reads the message in its language; API keys get English
+        text = web.applicant_text(request, message)
+        response = JSONResponse({"error": {"code": code, "message": text}}, status_code=status)
     else:
         response = web.render(request, "error.html", status, code=code, message=message, status=status)
     if retry_after_s is not None:

@@ -195,12 +195,12 @@ def create_case(
 def ensure_not_expired(svc: Services, db: Session, case: Case) -> None:
     """Expire a case left unsubmitted past its deadline (recorded), then refuse with 410."""
     if case.state == CaseState.EXPIRED:
-        raise GoneError("this verification has expired; please start a new one")
+        raise GoneError(N_("this verification has expired; please start a new one"))
     if (case.state == CaseState.STARTED or case.state in OPEN_FOR_CAPTURE) and svc.clock() >= as_utc(case.expires_at):
         transition(svc, db, case, CaseState.EXPIRED, "system", reason="not submitted in time")
         db.commit()  # the expiry stands even though this request fails
         svc.runtime.end_liveness(case.id)
-        raise GoneError("this verification has expired; please start a new one")
+        raise GoneError(N_("this verification has expired; please start a new one"))
 
 
 def check_email(email: str | None) -> None:
@@ -227,7 +227,7 @@ def set_eligibility(
     """Record the eligibility answers. Declining the biometric flow requests a video call."""
     ensure_not_expired(svc, db, case)
     if case.state != CaseState.STARTED:
-        raise ConflictError("eligibility was already recorded for this case", code="out_of_order")
+        raise ConflictError(N_("eligibility was already recorded for this case"), code="out_of_order")
     # refuse before recording anything: a refused applicant must not be able to go on to consent
     if document_type not in DOCUMENT_TYPES:
         raise UnprocessableError(f"document_type must be one of {sorted(DOCUMENT_TYPES)}", code="bad_document_type")
@@ -264,9 +264,11 @@ def set_consent(svc: Services, db: Session, case: Case, *, accepted: bool, versi
         )
     ensure_not_expired(svc, db, case)
     if case.state != CaseState.STARTED or not case.document_type:
-        raise ConflictError("answer the eligibility questions first", code="out_of_order")
+        raise ConflictError(N_("answer the eligibility questions first"), code="out_of_order")
     if version != svc.settings.consent_version:
-        raise ConflictError("the notice has changed; please read the current version", code="consent_version_changed")
+        raise ConflictError(
+            N_("the notice has changed; please read the current version"), code="consent_version_changed"
+        )
     if not accepted:
         raise UnprocessableError(
             N_("the biometric check needs your consent; you can ask for a video call instead"), code="no_consent"
@@ -353,7 +355,7 @@ def sniff_media_type(data: bytes, declared: str | None) -> str:
     """The image type from its signature; refuse anything else or a mismatching declaration."""
     media = next((m for sig, m in _MEDIA.items() if data.startswith(sig)), None)
     if media is None:
-        raise UnsupportedMediaError("only JPEG or PNG images are accepted")
+        raise UnsupportedMediaError(N_("only JPEG or PNG images are accepted"))
     if declared and declared.split(";")[0].strip().lower() not in (media, "application/octet-stream"):
         raise UnsupportedMediaError(f"the content is {media} but was declared as {declared}")
     return media
@@ -369,7 +371,9 @@ def require_live_capture(data: bytes, actor: str) -> None:
     detect injected images (the document and liveness checks look for those).
     """
     if actor != "applicant":
-        raise UnprocessableError("document photos come from the applicant's live capture", code="live_capture_required")
+        raise UnprocessableError(
+            N_("document photos come from the applicant's live capture"), code="live_capture_required"
+        )
     found = jpeg_metadata(data)
     if found is None or found:
         what = "a PNG file" if found is None else f"a file ({', '.join(found)} metadata)"
@@ -536,7 +540,7 @@ def _register_session(svc: Services, case: Case, session: LivenessSession) -> No
         session.close()
         log.warning("liveness start refused: %s", exc)
         raise ServiceBusyError(
-            "the face check is busy with other applicants; please try again in a minute",
+            N_("the face check is busy with other applicants; please try again in a minute"),
             code="liveness_busy",
             retry_after_s=exc.retry_after_s,
         ) from exc
@@ -560,7 +564,7 @@ def _admit_frame(svc: Services, case: Case, entry: LiveEntry, data: bytes) -> No
         )
     if entry.session.stored_bytes + len(data) > cfg.liveness_session_bytes:
         raise PayloadTooLargeError(
-            "this face check has received too much image data; finish it or start again",
+            N_("this face check has received too much image data; finish it or start again"),
             code="session_data_limit",
         )
     entry.frames_received += 1
@@ -569,7 +573,7 @@ def _admit_frame(svc: Services, case: Case, entry: LiveEntry, data: bytes) -> No
 def _live_entry(svc: Services, case: Case) -> LiveEntry:
     entry = svc.runtime.liveness(case.id)
     if entry is None:
-        raise ConflictError("no liveness session is running; start one first", code="no_liveness_session")
+        raise ConflictError(N_("no liveness session is running; start one first"), code="no_liveness_session")
     return entry
 
 
@@ -657,7 +661,7 @@ def submit(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, A
         build_document_report(svc, db, case)
     selfie_blob, portrait_blob = blob_of(case, "selfie"), blob_of(case, "portrait")
     if selfie_blob is None:
-        raise ConflictError("the face step has to be done again", code="incomplete")
+        raise ConflictError(N_("the face step has to be done again"), code="incomplete")
     selfie = decode_image(read_blob(svc, case, selfie_blob))
     if portrait_blob is not None:
         portrait = decode_image(read_blob(svc, case, portrait_blob))

@@ -61,6 +61,13 @@ def page_language(request: Request) -> i18n.Language:
     return chosen or i18n.negotiate(request.headers.get("accept-language"))
 
 
+def applicant_text(request: Request, message: str) -> str:
+    """``message`` in the applicant's language when the applicant's browser asks (case cookie), else as it is."""
+    if CASE_COOKIE not in request.cookies or request.url.path.startswith(STAFF_PREFIX):
+        return message
+    return i18n.gettext(page_language(request), message)
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render ``template`` in the request's language; applicant pages get the language switcher."""
     staff = request.url.path.startswith(STAFF_PREFIX)
