@@ -173,3 +173,36 @@ def test_api_errors_reach_the_applicants_browser_in_its_language(client: TestCli
     spanish = client.post(f"{a.api}/liveness/finish").json()["error"]
     assert spanish["code"] == "no_liveness_session"  # the code stays: integrators and scripts read it
     assert spanish["message"] == "no hay ninguna comprobación del rostro en curso; inicie una primero"
+
+
+def test_default_decision_messages_are_rebuilt_in_spanish(client: TestClient) -> None:
+    """The reviewer's default rejection / retake texts are stored in English and shown from translated parts."""
+    from openidv.service.messages import localized_seller_message, rejection_message, retake_message
+
+    def es(text: str) -> str:
+        return i18n.gettext(Language.ES, text)
+
+    reasons = ["document_expired", "face_mismatch"]
+    assert localized_seller_message(rejection_message(reasons), reasons, None, es) == (
+        "El documento está vencido. El rostro no coincide con la foto del documento."
+    )
+    retake = localized_seller_message(retake_message("document_back"), [], "document_back", es)
+    assert retake == "Repita este paso: reverso de su documento."
+    own_words = "Su foto salió oscura."
+    assert localized_seller_message(own_words, reasons, None, es) == own_words  # a reviewer's own words stay
+
+
+def test_video_call_times_are_written_in_the_page_language(client: TestClient) -> None:
+    from datetime import datetime
+
+    from openidv.service.orm import VideoSlot
+
+    svc = client.app.state.services  # type: ignore[attr-defined]
+    client.headers["Accept-Language"] = "es"
+    client.post("/start")
+    client.post("/video-call", data={"email": "vendedora@example.org"})
+    with svc.sessions() as db:
+        db.add(VideoSlot(starts_at=datetime(2030, 12, 2, 15, 30), duration_min=20, created_by="ada"))
+        db.commit()
+    page = client.get("/video-call").text
+    assert "2 dic 2030, 15:30" in page and "20 min" in page and "Verifique su identidad en una videollamada" in page

@@ -8,6 +8,8 @@ it is shown: pages with ``tr()``, emails in the case's language (:mod:`.notify`)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from openidv.service.i18n import N_
 from openidv.service.lifecycle import CaseState
 
@@ -65,11 +67,26 @@ EMAIL_SUBJECTS: dict[CaseState, str] = {
 }
 
 
+RETAKE: str = N_("Please retake: {step}.")
+
+
 def retake_message(step: str) -> str:
     """The default message when a reviewer asks the seller to redo ``step``."""
-    return f"Please retake: {STEP_LABELS[step].lower()}."
+    return RETAKE.format(step=STEP_LABELS[step].lower())
 
 
 def rejection_message(reason_codes: list[str]) -> str:
     """The default message of a rejection: the plain-language text of each reason, in order."""
     return " ".join(REJECT_REASONS[r] for r in reason_codes)
+
+
+def localized_seller_message(
+    message: str, reason_codes: list[str], resubmit_step: str | None, gettext: Callable[[str], str]
+) -> str:
+    """``message`` (stored in English) through ``gettext``; the defaults composed above are rebuilt from
+    their translated parts. A reviewer's own words are shown as written."""
+    if reason_codes and all(r in REJECT_REASONS for r in reason_codes) and message == rejection_message(reason_codes):
+        return " ".join(gettext(REJECT_REASONS[r]) for r in reason_codes)
+    if resubmit_step in STEP_LABELS and message == retake_message(resubmit_step):
+        return gettext(RETAKE).format(step=gettext(STEP_LABELS[resubmit_step]).lower())
+    return gettext(message)

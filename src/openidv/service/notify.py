@@ -45,7 +45,7 @@ from openidv.service import crypto, egress, i18n
 from openidv.service.db import as_utc
 from openidv.service.errors import UnprocessableError
 from openidv.service.lifecycle import CaseState
-from openidv.service.messages import EMAIL_SUBJECTS, SELLER_STATUS, STEP_LABELS
+from openidv.service.messages import EMAIL_SUBJECTS, SELLER_STATUS, STEP_LABELS, localized_seller_message
 from openidv.service.orm import ApiKey, Case, Delivery, OutboxMessage, new_id
 from openidv.service.services import Services
 
@@ -161,7 +161,9 @@ def _email_text(svc: Services, case: Case, state: CaseState) -> str:
     base = svc.settings.public_url.rstrip("/")
     lines = [_("Hello,"), "", _(SELLER_STATUS[state][1])]
     if case.seller_message:
-        lines += ["", _("Message from our team:"), _(case.seller_message.strip())]
+        reasons = list(case.decision_reasons or [])
+        text = localized_seller_message(case.seller_message.strip(), reasons, case.resubmit_step, _)
+        lines += ["", _("Message from our team:"), text]
     if state is CaseState.RESUBMISSION_REQUESTED:
         step = STEP_LABELS.get(case.resubmit_step or "", "")
         lines += [

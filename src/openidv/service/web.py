@@ -7,17 +7,19 @@ Flow: ``/`` -> ``POST /start`` (new case, token cookie) -> ``/eligibility`` -> `
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+from babel.dates import format_date, format_time
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context
 from jinja2.runtime import Context
 
-from openidv.service import cases, handoff, i18n, integrator, page_texts
+from openidv.service import cases, handoff, i18n, integrator, messages, page_texts
 from openidv.service.deps import CASE_COOKIE, DbDep, SvcDep
 from openidv.service.errors import NotFoundError, ServiceError, UnprocessableError
 from openidv.service.i18n import N_
@@ -51,6 +53,16 @@ TEMPLATES.env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # t
 #: ``tr(text)``: a text from Python (status line, error message) in the page's language, escaped as any
 #: value (``_()`` marks its result safe and %-formats it, right for template literals only)
 TEMPLATES.env.globals["tr"] = _gettext
+
+
+@pass_context
+def _when(context: Context, moment: datetime, style: str) -> str:
+    """``moment`` (UTC) as the page's language writes a date (CLDR ``style``: full, long, medium) and 24 h time."""
+    locale = context.get("language", i18n.DEFAULT_LANGUAGE).value
+    return f"{format_date(moment, style, locale=locale)}, {format_time(moment, 'HH:mm', tzinfo=UTC, locale=locale)}"
+
+
+TEMPLATES.env.filters["when"] = _when
 
 
 def page_language(request: Request) -> i18n.Language:
@@ -238,7 +250,7 @@ def return_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
     if target is None:
         return RedirectResponse(_where(case), status_code=303)
     host = urlsplit(target).hostname or target
-    return render(request, "return.html", target=target, host=host, status=cases.seller_status(case))
+    return render(request, "return.html", target=target, host=host, message=_seller_message(request, case))
 
 
 @router.get("/consent", response_class=HTMLResponse)
@@ -301,10 +313,26 @@ def capture_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
     )
 
 
+def _seller_message(request: Request, case: Case) -> str:
+    """The status line or the decision's message for the seller, in the page's language."""
+    language = page_language(request)
+    return messages.localized_seller_message(
+        cases.seller_status(case)["message"],
+        list(case.decision_reasons or []),
+        case.resubmit_step,
+        lambda text: i18n.gettext(language, text),
+    )
+
+
 def _status(request: Request, case: Case, status_token: str, case_token: str | None = None) -> HTMLResponse:
     """The seller's status page; ``case_token`` (from the cookie, never from a link) enables its actions."""
     return render(
-        request, "status.html", status=cases.seller_status(case), status_token=status_token, case_token=case_token
+        request,
+        "status.html",
+        status=cases.seller_status(case),
+        message=_seller_message(request, case),
+        status_token=status_token,
+        case_token=case_token,
     )
 
 
