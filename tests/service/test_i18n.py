@@ -206,3 +206,15 @@ def test_video_call_times_are_written_in_the_page_language(client: TestClient) -
         db.commit()
     page = client.get("/video-call").text
     assert "2 dic 2030, 15:30" in page and "20 min" in page and "Verifique su identidad en una videollamada" in page
+
+
+def test_messages_with_values_are_translated_before_the_values_go_in(client: TestClient) -> None:
+    """A refusal naming a step: the message and the step's label in Spanish, the code unchanged."""
+    a = Applicant(client)
+    a.start("drivers_license")
+    client.post("/language", data={"language": "es"})
+    error = a.capture("document_back", b"\xff\xd8\xff").json()["error"]
+    assert error == {"code": "out_of_order", "message": "primero complete «Anverso de su documento»"}
+    client.post("/language", data={"language": "en"})
+    error = a.capture("document_back", b"\xff\xd8\xff").json()["error"]
+    assert error["message"] == "complete 'Front of your document' first"

@@ -343,11 +343,14 @@ def _require_step(svc: Services, db: Session, case: Case, step: str) -> None:
         )
     for earlier in steps[: steps.index(step)]:
         if accepted_capture(case, earlier) is None:
-            raise ConflictError(f"complete '{STEP_LABELS[earlier]}' first", code="out_of_order")
+            raise ConflictError(
+                N_("complete '{step}' first"), code="out_of_order", params={"step": STEP_LABELS[earlier]}
+            )
     if len(_attempts(case, step)) >= svc.settings.max_attempts:
         raise ConflictError(
-            f"no attempts left for '{STEP_LABELS[step]}'; you can ask for a video call instead",
+            N_("no attempts left for '{step}'; you can ask for a video call instead"),
             code="attempts_exhausted",
+            params={"step": STEP_LABELS[step]},
         )
 
 
@@ -550,7 +553,9 @@ def _admit_frame(svc: Services, case: Case, entry: LiveEntry, data: bytes) -> No
     """Refuse a frame over the rate (429), the session's frame count (429), the pixel budget or the
     session's memory share (413); counts the frames let through."""
     cfg = svc.settings
-    svc.throttle.hit(Bucket.LIVENESS_FRAME, parse_rate(cfg.liveness_frame_rate), case.id, "frames are sent too fast")
+    svc.throttle.hit(
+        Bucket.LIVENESS_FRAME, parse_rate(cfg.liveness_frame_rate), case.id, N_("frames are sent too fast")
+    )
     if entry.frames_received >= cfg.liveness_max_frames:
         raise TooManyRequestsError(
             f"a face check takes at most {cfg.liveness_max_frames} frames; finish it or start again",

@@ -73,11 +73,18 @@ def page_language(request: Request) -> i18n.Language:
     return chosen or i18n.negotiate(request.headers.get("accept-language"))
 
 
-def applicant_text(request: Request, message: str) -> str:
-    """``message`` in the applicant's language when the applicant's browser asks (case cookie), else as it is."""
-    if CASE_COOKIE not in request.cookies or request.url.path.startswith(STAFF_PREFIX):
-        return message
-    return i18n.gettext(page_language(request), message)
+def applicant_text(
+    request: Request, message: str, params: dict[str, str | int] | None = None, *, page: bool = False
+) -> str:
+    """``message`` with ``params`` filled in, in the applicant's language on a page or when the applicant's
+    browser asks (case cookie); API keys and the console get it as it is (English)."""
+    values = dict(params or {})
+    if request.url.path.startswith(STAFF_PREFIX) or not (page or CASE_COOKIE in request.cookies):
+        return message.format(**values) if values else message
+    language = page_language(request)
+    texts = {k: i18n.gettext(language, v) if isinstance(v, str) else v for k, v in values.items()}
+    translated = i18n.gettext(language, message)
+    return translated.format(**texts) if texts else translated
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -163,7 +170,7 @@ def home(request: Request) -> HTMLResponse:
 @router.post("/start")
 def start(request: Request, svc: SvcDep, db: DbDep) -> Response:
     svc.throttle.per_client(
-        Bucket.START, svc.settings.rate_start, request, "too many verifications were started from this address"
+        Bucket.START, svc.settings.rate_start, request, N_("too many verifications were started from this address")
     )
     _, token = cases.create_case(svc, db, channel="web", actor="applicant", language=page_language(request).value)
     response = RedirectResponse("/eligibility", status_code=303)
