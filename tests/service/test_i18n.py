@@ -218,3 +218,19 @@ def test_messages_with_values_are_translated_before_the_values_go_in(client: Tes
     client.post("/language", data={"language": "en"})
     error = a.capture("document_back", b"\xff\xd8\xff").json()["error"]
     assert error["message"] == "complete 'Front of your document' first"
+
+
+def test_switcher_on_a_page_answering_a_form_returns_to_the_form(client: TestClient) -> None:
+    client.post("/start")
+    refused = client.post(
+        "/eligibility",
+        data={"us_resident": "no", "adult": "yes", "document_type": "passport", "method": "online", "email": "a@b.co"},
+        headers={"Referer": "http://testserver/eligibility"},
+    )
+    assert '<input type="hidden" name="next" value="/eligibility">' in refused.text
+    elsewhere = client.post(
+        "/eligibility",
+        data={"us_resident": "no", "adult": "yes", "document_type": "passport", "method": "online", "email": "a@b.co"},
+        headers={"Referer": "https://other.example/eligibility"},
+    )
+    assert elsewhere.status_code == 422 and '<input type="hidden" name="next" value="/">' in elsewhere.text

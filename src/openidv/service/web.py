@@ -87,12 +87,20 @@ def applicant_text(
     return translated.format(**texts) if texts else translated
 
 
+def _here(request: Request) -> str:
+    """Where the switcher returns: this page, or for a page answering a form the page that sent it."""
+    if request.method == "GET":
+        return request.url.path
+    referer = urlsplit(request.headers.get("referer", ""))
+    return referer.path if referer.netloc == request.url.netloc and referer.path else "/"
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render ``template`` in the request's language; applicant pages get the language switcher."""
     staff = request.url.path.startswith(STAFF_PREFIX)
     context.setdefault("language", page_language(request))
     context.setdefault("languages", {} if staff else i18n.LANGUAGE_NAMES)
-    context.setdefault("here", request.url.path if request.method == "GET" else "/")
+    context.setdefault("here", _here(request))
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
 
 
