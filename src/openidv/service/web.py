@@ -315,16 +315,17 @@ def capture_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
     cases.ensure_not_expired(svc, db, case)
     if case.state not in OPEN_FOR_CAPTURE:
         return RedirectResponse(_where(case), status_code=303)
+    language = page_language(request)
     return render(
         request,
         "capture.html",
         case_id=case.id,
         steps=cases.progress(case, svc.settings.max_attempts),
-        document=i18n.gettext(page_language(request), cases.DOCUMENT_LABELS[case.document_type or "passport"]),
+        document=i18n.gettext(language, cases.DOCUMENT_LABELS[case.document_type or "passport"]),
         allow_upload=svc.settings.allow_file_upload,
         screen_light=svc.settings.liveness_screen_light,  # the face step warns of flashing colours
-        texts=page_texts.translated(page_texts.CAPTURE_TEXTS, page_language(request)),
-        server_texts=page_texts.server_texts(page_language(request)),
+        texts=page_texts.translated(page_texts.CAPTURE_TEXTS, language),  # capture.js's wording
+        server_texts=page_texts.server_texts(language),  # the API's verdicts and guidance
     )
 
 
