@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo test test-system-packages test-js-packages lint bench bench-mrz clean
+.PHONY: install run demo test test-system-packages test-js-packages lint messages bench bench-mrz clean
 
 install: $(STAMP)
 
@@ -52,6 +52,13 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+
+# The applicant's texts for translators: var/messages.pot from the templates and the service's Python
+# (babel.cfg). Add new msgids to src/openidv/service/locale/es/LC_MESSAGES/messages.po (tests/service/test_i18n.py
+# names any without a Spanish msgstr); the .po is compiled in memory at start-up, no .mo to build.
+messages: install
+	mkdir -p var
+	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header -o var/messages.pot .
 
 # Benchmarks against peers; the peer packages are installed here only.
 bench: install

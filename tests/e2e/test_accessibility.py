@@ -380,3 +380,48 @@ def test_the_applicant_flow_works_with_the_keyboard_alone(site: Site, context: B
     page.keyboard.press("Enter")
     page.wait_for_url("**/video-call")
     assert "We have your request" in page.inner_text("main")
+
+
+@needs_axe
+def test_spanish_pages_have_lang_es_no_serious_violation_and_a_keyboard_switcher(site: Site, browser: Browser) -> None:
+    """A browser asking for Spanish gets Spanish pages (``<html lang="es">``, the capture script's wording
+    too); the labelled switcher takes it back to English with the keyboard alone."""
+    base, checked = site.base, []
+    ctx = browser.new_context(bypass_csp=True, locale="es-ES", viewport={"width": 900, "height": 1000})
+    ctx.set_default_timeout(UI_TIMEOUT_MS)
+    page = ctx.new_page()
+    page.goto(base + "/")
+    assert page.get_attribute("html", "lang") == "es"
+    assert page.locator("label[for=language-select]").inner_text() == "Idioma"
+    _assert_accessible(page, "home (es)", checked)
+    page.click("#start")
+    page.wait_for_url("**/eligibility")
+    _assert_accessible(page, "eligibility (es)", checked)
+    for name, value in (("us_resident", "yes"), ("adult", "yes"), ("document_type", "drivers_license")):
+        page.check(f"input[name={name}][value={value}]")
+    page.check("input[name=method][value=online]")
+    page.fill("#email", "vendedora@example.com")
+    page.click("#continue")
+    page.wait_for_url("**/consent")
+    _assert_accessible(page, "consent (es)", checked)
+    page.check("#accept")
+    page.click("#agree")
+    page.wait_for_url("**/capture")
+    _wait_enabled(page, "#shoot")
+    assert page.inner_text("#step-title") == "Fotografíe el anverso de su licencia de conducir de EE. UU."
+    _assert_accessible(page, "capture (es)", checked)
+    # the switcher, from the keyboard: choose English, press the labelled button
+    _tab_to(page, "#language-select")
+    for _ in range(3):
+        if page.evaluate("() => document.activeElement.value") == "en":
+            break
+        page.keyboard.press("ArrowUp")
+    assert page.evaluate("() => document.activeElement.value") == "en"
+    _tab_to(page, "#language-change")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
+    assert page.url.endswith("/capture")
+    _wait_enabled(page, "#shoot")
+    assert page.inner_text("#step-title") == "Photograph the front of your US driver's licence"
+    ctx.close()
+    print(f"\naxe-core: 0 serious/critical on {len(checked)} Spanish pages: {', '.join(checked)}")

@@ -134,12 +134,23 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
 
 
-def _error(request: Request, status: int, code: str, message: str, retry_after_s: int | None = None) -> Response:
+def _error(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    retry_after_s: int | None = None,
+    params: dict[str, str | int] | None = None,
+) -> Response:
+    """The error as JSON or a page; ``message`` may hold ``{name}`` fields filled from ``params``."""
     response: Response
     if _wants_json(request):
-        response = JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+        # the applicant's own browser (its case cookie) reads the message in its language; API keys get English
+        text = web.applicant_text(request, message, params)
+        response = JSONResponse({"error": {"code": code, "message": text}}, status_code=status)
     else:
-        response = web.render(request, "error.html", status, code=code, message=message, status=status)
+        text = web.applicant_text(request, message, params, page=True)
+        response = web.render(request, "error.html", status, code=code, message=text, status=status)
     if retry_after_s is not None:
         response.headers["Retry-After"] = str(max(1, retry_after_s))
     return response
@@ -231,7 +242,7 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> Response:
-        return _error(request, exc.status, exc.code, exc.message, exc.retry_after_s)
+        return _error(request, exc.status, exc.code, exc.template, exc.retry_after_s, exc.params)
 
     @app.exception_handler(console.LoginRequiredError)
     async def login_required(request: Request, exc: console.LoginRequiredError) -> Response:

@@ -49,6 +49,7 @@ from openidv.service.errors import (
     UnprocessableError,
     UnsupportedMediaError,
 )
+from openidv.service.i18n import N_
 from openidv.service.lifecycle import FINAL, OPEN_FOR_CAPTURE, PENDING, CaseState
 from openidv.service.messages import DOCUMENT_LABELS as DOCUMENT_LABELS
 from openidv.service.messages import SELLER_STATUS as SELLER_STATUS
@@ -101,15 +102,22 @@ def status_token(token: str) -> str:
 def case_by_token(db: Session, token: str) -> Case:
     case = db.scalar(select(Case).where(Case.token_hash == token_hash(token))) if token else None
     if case is None:
-        raise NotFoundError("no such verification (the link may be wrong or expired)")
+        raise NotFoundError(N_("no such verification (the link may be wrong or expired)"))
     return case
+
+
+def set_language(db: Session, token: str, language: str) -> None:
+    """Remember the applicant's chosen language on the case of ``token`` (for its emails), if any."""
+    case = db.scalar(select(Case).where(Case.token_hash == token_hash(token)))
+    if case is not None:
+        case.language = language
 
 
 def case_by_status_token(db: Session, token: str) -> Case:
     """The case a status link opens (read only: it gives no other access)."""
     case = db.scalar(select(Case).where(Case.status_token_hash == token_hash(token))) if token else None
     if case is None:
-        raise NotFoundError("no such verification (the link may be wrong or expired)")
+        raise NotFoundError(N_("no such verification (the link may be wrong or expired)"))
     return case
 
 
@@ -124,7 +132,7 @@ def applicant_case(svc: Services, db: Session, token: str) -> Case:
     case = case_by_token(db, token)
     if svc.clock() >= as_utc(case.expires_at):
         ensure_not_expired(svc, db, case)  # an open case is recorded as expired (and refused)
-        raise GoneError("this link has expired; your status link still shows the outcome", code="token_expired")
+        raise GoneError(N_("this link has expired; your status link still shows the outcome"), code="token_expired")
     return case
 
 
@@ -146,8 +154,11 @@ def create_case(
     actor: str,
     external_ref: str | None = None,
     return_url: str | None = None,
+    language: str | None = None,
 ) -> tuple[Case, str]:
     """A new case in ``started`` with its own data key; returns the case and its bearer token.
+
+    ``language`` (an ``i18n.Language`` code) is the applicant's, remembered for the emails.
 
     ``return_url`` must already be checked against the API key's allow-list (:mod:`.integrator`).
     """
@@ -163,6 +174,7 @@ def create_case(
         channel=channel,
         external_ref=external_ref,
         return_url=return_url,
+        language=language,
         key_id=wrapped.key_id,
         wrapped_data_key=wrapped.wrapped,
         created_at=now,
@@ -183,12 +195,12 @@ def create_case(
 def ensure_not_expired(svc: Services, db: Session, case: Case) -> None:
     """Expire a case left unsubmitted past its deadline (recorded), then refuse with 410."""
     if case.state == CaseState.EXPIRED:
-        raise GoneError("this verification has expired; please start a new one")
+        raise GoneError(N_("this verification has expired; please start a new one"))
     if (case.state == CaseState.STARTED or case.state in OPEN_FOR_CAPTURE) and svc.clock() >= as_utc(case.expires_at):
         transition(svc, db, case, CaseState.EXPIRED, "system", reason="not submitted in time")
         db.commit()  # the expiry stands even though this request fails
         svc.runtime.end_liveness(case.id)
-        raise GoneError("this verification has expired; please start a new one")
+        raise GoneError(N_("this verification has expired; please start a new one"))
 
 
 def check_email(email: str | None) -> None:
@@ -197,7 +209,7 @@ def check_email(email: str | None) -> None:
     if email and (
         "@" not in email or len(email) > 320 or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in email)
     ):
-        raise UnprocessableError("that email address does not look right", code="bad_email")
+        raise UnprocessableError(N_("that email address does not look right"), code="bad_email")
 
 
 def set_eligibility(
@@ -215,18 +227,18 @@ def set_eligibility(
     """Record the eligibility answers. Declining the biometric flow requests a video call."""
     ensure_not_expired(svc, db, case)
     if case.state != CaseState.STARTED:
-        raise ConflictError("eligibility was already recorded for this case", code="out_of_order")
+        raise ConflictError(N_("eligibility was already recorded for this case"), code="out_of_order")
     # refuse before recording anything: a refused applicant must not be able to go on to consent
     if document_type not in DOCUMENT_TYPES:
         raise UnprocessableError(f"document_type must be one of {sorted(DOCUMENT_TYPES)}", code="bad_document_type")
     check_email(email)
     if not us_resident:
         raise UnprocessableError(
-            "online verification is available to US residents only; you can ask for a video call instead",
+            N_("online verification is available to US residents only; you can ask for a video call instead"),
             code="not_us_resident",
         )
     if not adult:
-        raise UnprocessableError("sellers must be 18 or older", code="under_18")
+        raise UnprocessableError(N_("sellers must be 18 or older"), code="under_18")
     case.eligibility = {
         "us_resident": us_resident,
         "adult": adult,
@@ -252,12 +264,14 @@ def set_consent(svc: Services, db: Session, case: Case, *, accepted: bool, versi
         )
     ensure_not_expired(svc, db, case)
     if case.state != CaseState.STARTED or not case.document_type:
-        raise ConflictError("answer the eligibility questions first", code="out_of_order")
+        raise ConflictError(N_("answer the eligibility questions first"), code="out_of_order")
     if version != svc.settings.consent_version:
-        raise ConflictError("the notice has changed; please read the current version", code="consent_version_changed")
+        raise ConflictError(
+            N_("the notice has changed; please read the current version"), code="consent_version_changed"
+        )
     if not accepted:
         raise UnprocessableError(
-            "the biometric check needs your consent; you can ask for a video call instead", code="no_consent"
+            N_("the biometric check needs your consent; you can ask for a video call instead"), code="no_consent"
         )
     case.consent_version = version
     case.consent_at = svc.clock()
@@ -329,11 +343,14 @@ def _require_step(svc: Services, db: Session, case: Case, step: str) -> None:
         )
     for earlier in steps[: steps.index(step)]:
         if accepted_capture(case, earlier) is None:
-            raise ConflictError(f"complete '{STEP_LABELS[earlier]}' first", code="out_of_order")
+            raise ConflictError(
+                N_("complete '{step}' first"), code="out_of_order", params={"step": STEP_LABELS[earlier]}
+            )
     if len(_attempts(case, step)) >= svc.settings.max_attempts:
         raise ConflictError(
-            f"no attempts left for '{STEP_LABELS[step]}'; you can ask for a video call instead",
+            N_("no attempts left for '{step}'; you can ask for a video call instead"),
             code="attempts_exhausted",
+            params={"step": STEP_LABELS[step]},
         )
 
 
@@ -341,7 +358,7 @@ def sniff_media_type(data: bytes, declared: str | None) -> str:
     """The image type from its signature; refuse anything else or a mismatching declaration."""
     media = next((m for sig, m in _MEDIA.items() if data.startswith(sig)), None)
     if media is None:
-        raise UnsupportedMediaError("only JPEG or PNG images are accepted")
+        raise UnsupportedMediaError(N_("only JPEG or PNG images are accepted"))
     if declared and declared.split(";")[0].strip().lower() not in (media, "application/octet-stream"):
         raise UnsupportedMediaError(f"the content is {media} but was declared as {declared}")
     return media
@@ -357,7 +374,9 @@ def require_live_capture(data: bytes, actor: str) -> None:
     detect injected images (the document and liveness checks look for those).
     """
     if actor != "applicant":
-        raise UnprocessableError("document photos come from the applicant's live capture", code="live_capture_required")
+        raise UnprocessableError(
+            N_("document photos come from the applicant's live capture"), code="live_capture_required"
+        )
     found = jpeg_metadata(data)
     if found is None or found:
         what = "a PNG file" if found is None else f"a file ({', '.join(found)} metadata)"
@@ -524,7 +543,7 @@ def _register_session(svc: Services, case: Case, session: LivenessSession) -> No
         session.close()
         log.warning("liveness start refused: %s", exc)
         raise ServiceBusyError(
-            "the face check is busy with other applicants; please try again in a minute",
+            N_("the face check is busy with other applicants; please try again in a minute"),
             code="liveness_busy",
             retry_after_s=exc.retry_after_s,
         ) from exc
@@ -534,7 +553,9 @@ def _admit_frame(svc: Services, case: Case, entry: LiveEntry, data: bytes) -> No
     """Refuse a frame over the rate (429), the session's frame count (429), the pixel budget or the
     session's memory share (413); counts the frames let through."""
     cfg = svc.settings
-    svc.throttle.hit(Bucket.LIVENESS_FRAME, parse_rate(cfg.liveness_frame_rate), case.id, "frames are sent too fast")
+    svc.throttle.hit(
+        Bucket.LIVENESS_FRAME, parse_rate(cfg.liveness_frame_rate), case.id, N_("frames are sent too fast")
+    )
     if entry.frames_received >= cfg.liveness_max_frames:
         raise TooManyRequestsError(
             f"a face check takes at most {cfg.liveness_max_frames} frames; finish it or start again",
@@ -548,7 +569,7 @@ def _admit_frame(svc: Services, case: Case, entry: LiveEntry, data: bytes) -> No
         )
     if entry.session.stored_bytes + len(data) > cfg.liveness_session_bytes:
         raise PayloadTooLargeError(
-            "this face check has received too much image data; finish it or start again",
+            N_("this face check has received too much image data; finish it or start again"),
             code="session_data_limit",
         )
     entry.frames_received += 1
@@ -557,7 +578,7 @@ def _admit_frame(svc: Services, case: Case, entry: LiveEntry, data: bytes) -> No
 def _live_entry(svc: Services, case: Case) -> LiveEntry:
     entry = svc.runtime.liveness(case.id)
     if entry is None:
-        raise ConflictError("no liveness session is running; start one first", code="no_liveness_session")
+        raise ConflictError(N_("no liveness session is running; start one first"), code="no_liveness_session")
     return entry
 
 
@@ -645,7 +666,7 @@ def submit(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, A
         build_document_report(svc, db, case)
     selfie_blob, portrait_blob = blob_of(case, "selfie"), blob_of(case, "portrait")
     if selfie_blob is None:
-        raise ConflictError("the face step has to be done again", code="incomplete")
+        raise ConflictError(N_("the face step has to be done again"), code="incomplete")
     selfie = decode_image(read_blob(svc, case, selfie_blob))
     if portrait_blob is not None:
         portrait = decode_image(read_blob(svc, case, portrait_blob))

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class ServiceError(Exception):
     status = 400
     code = "bad_request"
 
     def __init__(
-        self, message: str, *, code: str | None = None, status: int | None = None, retry_after_s: int | None = None
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        retry_after_s: int | None = None,
+        params: Mapping[str, str | int] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
+        """``message`` may hold ``{name}`` fields filled from ``params``; the applicant's pages translate the
+        unfilled message and the text values (``template``, ``params``) before filling them in."""
+        filled = message.format(**params) if params else message
+        super().__init__(filled)
+        self.message = filled
+        self.template = message
+        self.params: dict[str, str | int] = dict(params or {})
         if code is not None:
             self.code = code
         if status is not None:

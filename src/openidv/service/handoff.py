@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from openidv.service import crypto
 from openidv.service.db import as_utc
 from openidv.service.errors import ConflictError, ServiceError
+from openidv.service.i18n import N_
 from openidv.service.lifecycle import OPEN_FOR_CAPTURE
 from openidv.service.orm import Case, Handoff, new_id
 
@@ -63,7 +64,7 @@ def create(svc: Services, db: Session, case: Case, case_token: str) -> str:
     from openidv.service.cases import data_key, token_hash
 
     if case.state not in OPEN_FOR_CAPTURE:
-        raise ConflictError("this verification is not at a capture step", code="not_capturing")
+        raise ConflictError(N_("this verification is not at a capture step"), code="not_capturing")
     token = secrets.token_urlsafe(24)
     handoff = Handoff(
         id=new_id(),

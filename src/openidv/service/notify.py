@@ -41,11 +41,11 @@ import httpx
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from openidv.service import crypto, egress
+from openidv.service import crypto, egress, i18n
 from openidv.service.db import as_utc
 from openidv.service.errors import UnprocessableError
 from openidv.service.lifecycle import CaseState
-from openidv.service.messages import EMAIL_SUBJECTS, SELLER_STATUS, STEP_LABELS
+from openidv.service.messages import EMAIL_SUBJECTS, SELLER_STATUS, STEP_LABELS, localized_seller_message
 from openidv.service.orm import ApiKey, Case, Delivery, OutboxMessage, new_id
 from openidv.service.services import Services
 
@@ -152,29 +152,43 @@ def webhook_secret(svc: Services, api_key: ApiKey) -> bytes:
 
 
 def _email_text(svc: Services, case: Case, state: CaseState) -> str:
+    """The seller's email in the case's language (``cases.language``; English when unset)."""
+    language = i18n.parse_language(case.language) or i18n.DEFAULT_LANGUAGE
+
+    def _(text: str) -> str:
+        return i18n.gettext(language, text)
+
     base = svc.settings.public_url.rstrip("/")
-    lines = ["Hello,", "", SELLER_STATUS[state][1]]
+    lines = [_("Hello,"), "", _(SELLER_STATUS[state][1])]
     if case.seller_message:
-        lines += ["", "Message from our team:", case.seller_message.strip()]
+        reasons = list(case.decision_reasons or [])
+        text = localized_seller_message(case.seller_message.strip(), reasons, case.resubmit_step, _)
+        lines += ["", _("Message from our team:"), text]
     if state is CaseState.RESUBMISSION_REQUESTED:
         step = STEP_LABELS.get(case.resubmit_step or "", "")
         lines += [
             "",
-            f"Please open your verification again and retake this step: {step}."
+            _("Please open your verification again and retake this step: {step}.").format(step=_(step))
             if step
-            else "Please open your verification again and follow the instructions.",
+            else _("Please open your verification again and follow the instructions."),
         ]
     lines += [
         "",
-        "To see your verification, open the status link you were given when you started it "
-        f"(it begins with {base}/status/), or open {base}/done in the browser you used for the verification. "
-        "For your security this email does not contain that link.",
+        _(
+            "To see your verification, open the status link you were given when you started it "
+            "(it begins with {status_url}), or open {done_url} in the browser you used for the verification. "
+            "For your security this email does not contain that link."
+        ).format(status_url=f"{base}/status/", done_url=f"{base}/done"),
         "",
-        f"Your reference: {case.id}",
+        _("Your reference: {case_id}").format(case_id=case.id),
         "",
-        "This message was sent automatically; replies are not read.",
+        _("This message was sent automatically; replies are not read."),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _email_subject(case: Case, state: CaseState) -> str:
+    return i18n.gettext(i18n.parse_language(case.language) or i18n.DEFAULT_LANGUAGE, _SUBJECTS[state])
 
 
 def _decided_at(case: Case) -> str | None:
@@ -198,7 +212,7 @@ def enqueue_decision(svc: Services, db: Session, case: Case) -> list[OutboxMessa
                 channel="email",
                 case_id=case.id,
                 recipient=case.contact_email.strip(),
-                payload={"subject": _SUBJECTS[state], "text": _email_text(svc, case, state)},
+                payload={"subject": _email_subject(case, state), "text": _email_text(svc, case, state)},
             )
         )
     if case.channel.startswith("api:"):

@@ -90,6 +90,8 @@ class Case(Base):
     purged_at: Mapped[datetime | None] = mapped_column()
     #: where the seller is told of the decision
     contact_email: Mapped[str | None] = mapped_column(String(320))
+    #: the applicant's page language (``i18n.Language`` code), used for the seller's emails
+    language: Mapped[str | None] = mapped_column(String(8))
     #: review: who holds the case, since when, and by when it must be decided
     assigned_to: Mapped[str | None] = mapped_column(String(100), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column()

@@ -18,6 +18,7 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import Request
 
 from openidv.service.errors import TooManyRequestsError
+from openidv.service.i18n import N_
 
 
 class Bucket(StrEnum):
@@ -45,6 +46,10 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
+#: a refusal's reason (itself a marked message) and the seconds to wait
+RETRY_IN = N_("{reason}; try again in {wait} s")
+
+
 class Throttle:
     """Moving-window counters; :meth:`hit` raises 429 with ``Retry-After`` past the limit."""
 
@@ -57,7 +62,7 @@ class Throttle:
             return
         stats = self._limiter.get_window_stats(rate, bucket.value, key)
         wait = max(1, math.ceil(stats.reset_time - time.time()))
-        raise TooManyRequestsError(f"{message}; try again in {wait} s", retry_after_s=wait)
+        raise TooManyRequestsError(RETRY_IN, retry_after_s=wait, params={"reason": message, "wait": wait})
 
     def check(self, bucket: Bucket, rate: RateLimitItem, key: str, message: str) -> None:
         """Raise :class:`TooManyRequestsError` when ``key`` has used up ``rate``, without counting."""
@@ -65,7 +70,7 @@ class Throttle:
             return
         stats = self._limiter.get_window_stats(rate, bucket.value, key)
         wait = max(1, math.ceil(stats.reset_time - time.time()))
-        raise TooManyRequestsError(f"{message}; try again in {wait} s", retry_after_s=wait)
+        raise TooManyRequestsError(RETRY_IN, retry_after_s=wait, params={"reason": message, "wait": wait})
 
     def count(self, bucket: Bucket, rate: RateLimitItem, key: str) -> None:
         """Count one event for ``key`` (checked later with :meth:`check`)."""

@@ -7,35 +7,137 @@ Flow: ``/`` -> ``POST /start`` (new case, token cookie) -> ``/eligibility`` -> `
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+from babel.dates import format_date, format_time
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, pass_context
+from jinja2.runtime import Context
 
-from openidv.service import cases, handoff, integrator
+from openidv.service import cases, handoff, i18n, integrator, messages, page_texts
 from openidv.service.deps import CASE_COOKIE, DbDep, SvcDep
-from openidv.service.errors import NotFoundError, ServiceError
+from openidv.service.errors import NotFoundError, ServiceError, UnprocessableError
+from openidv.service.i18n import N_
 from openidv.service.lifecycle import OPEN_FOR_CAPTURE, PENDING, CaseState
 from openidv.service.orm import Case
 from openidv.service.throttle import Bucket
 
-VIDEO_CALL_RATE_MESSAGE = "too many video-call requests from this address"
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+VIDEO_CALL_RATE_MESSAGE = N_("too many video-call requests from this address")
+TEMPLATES = Jinja2Templates(
+    env=Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+)
 router = APIRouter(include_in_schema=False)
+STAFF_PREFIX = "/review"  # the review console stays in English: reviewers are staff
+
+
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    return i18n.gettext(context.get("language", i18n.DEFAULT_LANGUAGE), message)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    return i18n.translations(context.get("language", i18n.DEFAULT_LANGUAGE)).ngettext(singular, plural, n)
+
+
+TEMPLATES.env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+#: ``tr(text)``: a text from Python (status line, error message) in the page's language, escaped as any
+#: value (``_()`` marks its result safe and %-formats it, right for template literals only)
+TEMPLATES.env.globals["tr"] = _gettext
+
+
+@pass_context
+def _when(context: Context, moment: datetime, style: str) -> str:
+    """``moment`` (UTC) as the page's language writes a date (CLDR ``style``: full, long, medium) and 24 h time."""
+    locale = context.get("language", i18n.DEFAULT_LANGUAGE).value
+    return f"{format_date(moment, style, locale=locale)}, {format_time(moment, 'HH:mm', tzinfo=UTC, locale=locale)}"
+
+
+TEMPLATES.env.filters["when"] = _when
+
+
+def page_language(request: Request) -> i18n.Language:
+    """The applicant's language: the switcher's cookie, else ``Accept-Language``; English in the console."""
+    if request.url.path.startswith(STAFF_PREFIX):
+        return i18n.DEFAULT_LANGUAGE
+    chosen = i18n.parse_language(request.cookies.get(i18n.LANGUAGE_COOKIE))
+    return chosen or i18n.negotiate(request.headers.get("accept-language"))
+
+
+def applicant_text(
+    request: Request, message: str, params: dict[str, str | int] | None = None, *, page: bool = False
+) -> str:
+    """``message`` with ``params`` filled in, in the applicant's language on a page or when the applicant's
+    browser asks (case cookie); API keys and the console get it as it is (English)."""
+    values = dict(params or {})
+    if request.url.path.startswith(STAFF_PREFIX) or not (page or CASE_COOKIE in request.cookies):
+        return message.format(**values) if values else message
+    language = page_language(request)
+    texts = {k: i18n.gettext(language, v) if isinstance(v, str) else v for k, v in values.items()}
+    translated = i18n.gettext(language, message)
+    return translated.format(**texts) if texts else translated
+
+
+def _here(request: Request) -> str:
+    """Where the switcher returns: this page, or for a page answering a form the page that sent it."""
+    if request.method == "GET":
+        return request.url.path
+    referer = urlsplit(request.headers.get("referer", ""))
+    return referer.path if referer.netloc == request.url.netloc and referer.path else "/"
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render ``template`` in the request's language; applicant pages get the language switcher."""
+    staff = request.url.path.startswith(STAFF_PREFIX)
+    context.setdefault("language", page_language(request))
+    context.setdefault("languages", {} if staff else i18n.LANGUAGE_NAMES)
+    context.setdefault("here", _here(request))
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def _safe_next(path: str | None) -> str:
+    """A path on this site to go back to after switching language (never another origin)."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    return path
+
+
+@router.post("/language")
+def choose_language(
+    request: Request,
+    svc: SvcDep,
+    db: DbDep,
+    language: Annotated[str, Form()],
+    next_path: Annotated[str | None, Form(alias="next")] = None,
+) -> Response:
+    """The switcher: remember the language in a cookie (and on the case, for its emails); back to the page."""
+    chosen = i18n.parse_language(language)
+    if chosen is None:
+        raise UnprocessableError("this language is not available", code="bad_language")
+    token = request.cookies.get(CASE_COOKIE)
+    if token:
+        cases.set_language(db, token, chosen.value)
+    response = RedirectResponse(_safe_next(next_path), status_code=303)
+    response.set_cookie(
+        i18n.LANGUAGE_COOKIE, chosen.value, max_age=365 * 86400, samesite="lax", secure=request.url.scheme == "https"
+    )
+    return response
 
 
 def _token(request: Request) -> str:
     token = request.cookies.get(CASE_COOKIE)
     if not token:
         raise NotFoundError(
-            "no verification is in progress in this browser; start one from the home page", code="no_case"
+            N_("no verification is in progress in this browser; start one from the home page"), code="no_case"
         )
     return token
 
@@ -76,9 +178,9 @@ def home(request: Request) -> HTMLResponse:
 @router.post("/start")
 def start(request: Request, svc: SvcDep, db: DbDep) -> Response:
     svc.throttle.per_client(
-        Bucket.START, svc.settings.rate_start, request, "too many verifications were started from this address"
+        Bucket.START, svc.settings.rate_start, request, N_("too many verifications were started from this address")
     )
-    _, token = cases.create_case(svc, db, channel="web", actor="applicant")
+    _, token = cases.create_case(svc, db, channel="web", actor="applicant", language=page_language(request).value)
     response = RedirectResponse("/eligibility", status_code=303)
     _set_cookie(response, request, token, svc.settings.case_ttl_s + 30 * 86400)
     return response
@@ -88,6 +190,8 @@ def start(request: Request, svc: SvcDep, db: DbDep) -> Response:
 def resume(token: str, request: Request, svc: SvcDep, db: DbDep) -> Response:
     """Entry for cases created through the API: the link the integrator gives the seller."""
     case = cases.applicant_case(svc, db, token)
+    if case.language is None:  # an integrator's case: the applicant's browser tells the language
+        case.language = page_language(request).value
     response = RedirectResponse(_where(case), status_code=303)
     _set_cookie(response, request, token, svc.settings.case_ttl_s + 30 * 86400)
     return response
@@ -161,7 +265,7 @@ def return_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
     if target is None:
         return RedirectResponse(_where(case), status_code=303)
     host = urlsplit(target).hostname or target
-    return render(request, "return.html", target=target, host=host, status=cases.seller_status(case))
+    return render(request, "return.html", target=target, host=host, message=_seller_message(request, case))
 
 
 @router.get("/consent", response_class=HTMLResponse)
@@ -211,21 +315,40 @@ def capture_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
     cases.ensure_not_expired(svc, db, case)
     if case.state not in OPEN_FOR_CAPTURE:
         return RedirectResponse(_where(case), status_code=303)
+    language = page_language(request)
     return render(
         request,
         "capture.html",
         case_id=case.id,
         steps=cases.progress(case, svc.settings.max_attempts),
-        document=cases.DOCUMENT_LABELS[case.document_type or "passport"],
+        document=i18n.gettext(language, cases.DOCUMENT_LABELS[case.document_type or "passport"]),
         allow_upload=svc.settings.allow_file_upload,
         screen_light=svc.settings.liveness_screen_light,  # the face step warns of flashing colours
+        texts=page_texts.translated(page_texts.CAPTURE_TEXTS, language),  # capture.js's wording
+        server_texts=page_texts.server_texts(language),  # the API's verdicts and guidance
+    )
+
+
+def _seller_message(request: Request, case: Case) -> str:
+    """The status line or the decision's message for the seller, in the page's language."""
+    language = page_language(request)
+    return messages.localized_seller_message(
+        cases.seller_status(case)["message"],
+        list(case.decision_reasons or []),
+        case.resubmit_step,
+        lambda text: i18n.gettext(language, text),
     )
 
 
 def _status(request: Request, case: Case, status_token: str, case_token: str | None = None) -> HTMLResponse:
     """The seller's status page; ``case_token`` (from the cookie, never from a link) enables its actions."""
     return render(
-        request, "status.html", status=cases.seller_status(case), status_token=status_token, case_token=case_token
+        request,
+        "status.html",
+        status=cases.seller_status(case),
+        message=_seller_message(request, case),
+        status_token=status_token,
+        case_token=case_token,
     )
 
 
@@ -299,7 +422,8 @@ def handoff_start(request: Request, svc: SvcDep, db: DbDep) -> Response:
     if case.state not in OPEN_FOR_CAPTURE:
         return RedirectResponse(_where(case), status_code=303)
     url = svc.settings.public_url.rstrip("/") + handoff.PATH + handoff.create(svc, db, case, token)
-    return render(request, "handoff.html", url=url, qr=handoff.qr_svg(url), case_id=case.id)
+    texts = page_texts.translated(page_texts.HANDOFF_TEXTS, page_language(request))
+    return render(request, "handoff.html", url=url, qr=handoff.qr_svg(url), case_id=case.id, texts=texts)
 
 
 @router.get(handoff.PATH + "{token}")

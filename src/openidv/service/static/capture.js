@@ -9,17 +9,21 @@
   const instruction = $("instruction"), feedback = $("feedback");
   const shoot = $("shoot"), faceStart = $("face-start"), submitBtn = $("submit");
   const GUIDES = { document_front: "card", document_back: "card", passport_page: "page", liveness: "face" };
+  // Wording comes translated from the server (the page's JSON island): T(name, {placeholder: value})
+  // for the script's own texts, S(text) for the English texts the API sends (verdicts, guidance)
+  const T = (name, values) => flow.texts[name].replace(/\{(\w+)\}/g, (m, k) => (values && k in values ? values[k] : m));
+  const S = (text) => (text && flow.server_texts[text]) || text;
   const TITLES = {
-    document_front: "Photograph the front of your " + flow.document,
-    document_back: "Photograph the back of your " + flow.document,
-    passport_page: "Photograph your passport's photo page",
-    liveness: "Face check",
+    document_front: T("title_document_front", { document: flow.document }),
+    document_back: T("title_document_back", { document: flow.document }),
+    passport_page: T("title_passport_page"),
+    liveness: T("title_liveness"),
   };
   const HINTS = {
-    document_front: "Place the front inside the frame, flat and without glare, then take the photo.",
-    document_back: "Show the back with the barcode inside the frame, then take the photo.",
-    passport_page: "Open your passport at the photo page; keep the lines at the bottom visible.",
-    liveness: "Put your face in the oval. Follow each instruction as it appears.",
+    document_front: T("hint_document_front"),
+    document_back: T("hint_document_back"),
+    passport_page: T("hint_passport_page"),
+    liveness: T("hint_liveness"),
   };
   let steps = flow.steps.map((s) => s.step);
   let done = new Set(flow.steps.filter((s) => s.done).map((s) => s.step));
@@ -50,7 +54,7 @@
     return { ok: res.ok, status: res.status, body: body };
   }
   function errorText(r) {
-    return (r.body && r.body.error && r.body.error.message) || ("Something went wrong (" + r.status + ").");
+    return (r.body && r.body.error && r.body.error.message) || T("went_wrong", { status: r.status });
   }
   function offerVideoCall() { $("fallback").hidden = false; }
 
@@ -95,10 +99,10 @@
       for (let c = 1; c < probe.width; c++) grad += Math.abs(luma[r * probe.width + c] - luma[r * probe.width + c - 1]);
     }
     const n = luma.length, mean = sum / n;
-    if (mean < 45) return "It is too dark: find more light.";
-    if (mean > 225) return "The picture is washed out: move away from direct light.";
-    if (clipped / n > 0.04) return "Glare on the document: tilt it slightly.";
-    if (grad / n < 2.0) return "Hold still and let the camera focus.";
+    if (mean < 45) return T("too_dark");
+    if (mean > 225) return T("washed_out");
+    if (clipped / n > 0.04) return T("glare");
+    if (grad / n < 2.0) return T("focus");
     return "";
   }
   function startHints() {
@@ -123,8 +127,8 @@
     stopHints();
     setTimeout(() => { if (feedback.classList.contains("good")) say(""); }, 1500);  // "Got it." fades
     if (!current) {
-      $("step-title").textContent = "All done";
-      tell("Everything is captured.");
+      $("step-title").textContent = T("all_done");
+      tell(T("captured"));
       guide.className = "guide";
       submitBtn.hidden = false;
       return;
@@ -144,23 +148,23 @@
         startHints();
       }
     } catch (e) {
-      say("We cannot use your camera (" + e.name + "). Allow camera access for this site and reload, or ask for a video call.", "bad");
+      say(T("no_camera", { error: e.name }), "bad");
       offerVideoCall();
     }
   }
 
   async function sendDocument(blob) {
     shoot.disabled = true;
-    say("Checking the photo…");
+    say(T("checking_photo"));
     const r = await call("/captures/" + current, { method: "POST", headers: { "Content-Type": blob.type || "image/jpeg" }, body: blob });
     if (r.ok && r.body.accepted) {
       done.add(current);
-      say("Got it.", "good");
+      say(T("got_it"), "good");
       return nextStep();
     }
     shoot.disabled = false;
     if (r.ok) {
-      say((r.body.messages || []).join(" ") + " (" + r.body.attempts_left + " attempt(s) left)", "bad");
+      say((r.body.messages || []).map(S).join(" ") + " " + T("attempts_left", { count: r.body.attempts_left }), "bad");
       if (r.body.attempts_left <= 0) { shoot.disabled = true; offerVideoCall(); }
     } else {
       say(errorText(r), "bad");
@@ -177,7 +181,7 @@
     const start = await call("/liveness/start", { method: "POST" });
     if (!start.ok) { say(errorText(start), "bad"); offerVideoCall(); return; }
     document.body.dataset.challenges = start.body.challenges.join(",");
-    tell("Look straight at the camera");
+    tell(T("look_straight"));
     let finished = false;
     const deadline = Date.now() + start.body.expires_in_s * 1000;
     while (!finished && Date.now() < deadline) {
@@ -189,7 +193,7 @@
       if (!r.ok) { say(errorText(r), "bad"); break; }
       const p = r.body;
       if (p.done || p.expired) finished = true;
-      else tell(p.instruction ? capitalise(p.instruction) + (p.guidance && p.guidance !== p.instruction ? " · " + p.guidance : "") : (p.guidance || "Look straight at the camera"));
+      else tell(p.instruction ? capitalise(S(p.instruction)) + (p.guidance && p.guidance !== p.instruction ? " · " + S(p.guidance) : "") : (S(p.guidance) || T("look_straight")));
       if (!finished && p.screen_colour) {
         // the next frame must be taken under this colour: paint it, let the camera see it, then grab
         await showLight(p.screen_colour);
@@ -200,15 +204,15 @@
       if (wait > 0) await new Promise((ok) => setTimeout(ok, wait));
     }
     hideLight();
-    tell("Checking…");
+    tell(T("checking"));
     const end = await call("/liveness/finish", { method: "POST" });
     if (end.ok && end.body.accepted) {
       done.add("liveness");
-      say("Thank you.", "good");
+      say(T("thank_you"), "good");
       return nextStep();
     }
-    say(end.ok ? end.body.message : errorText(end), "bad");
-    if (end.ok && end.body.retry) { faceStart.disabled = false; faceStart.hidden = false; faceStart.textContent = "Try the face check again"; }
+    say(end.ok ? S(end.body.message) : errorText(end), "bad");
+    if (end.ok && end.body.retry) { faceStart.disabled = false; faceStart.hidden = false; faceStart.textContent = T("face_again"); }
     else offerVideoCall();
   }
   // The screen-light step: the server names a colour for the next frame; the face, close to the
@@ -239,7 +243,7 @@
 
   submitBtn.addEventListener("click", async () => {
     submitBtn.disabled = true;
-    say("Submitting…");
+    say(T("submitting"));
     const r = await call("/submit", { method: "POST" });
     // an integrator's case goes back to its site (return_to carries the case id and state)
     if (r.ok) { window.location.assign(r.body.return_to || "/pending"); return; }

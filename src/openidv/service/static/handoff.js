@@ -1,7 +1,9 @@
 // The desktop's handoff page: follow the case while the applicant continues on the phone.
 (() => {
   "use strict";
-  const caseId = JSON.parse(document.getElementById("handoff-case").textContent).case_id;
+  const island = JSON.parse(document.getElementById("handoff-case").textContent);
+  const caseId = island.case_id;
+  const texts = island.texts;  // translated on the server
   const progress = document.getElementById("handoff-progress");
   const POLL_MS = 2000;
   let last = "";
@@ -15,7 +17,9 @@
           return;
         }
         const done = (body.steps || []).filter((s) => s.done).length;
-        const text = done ? "Your phone has done " + done + " of " + body.steps.length + " steps." : "Waiting for your phone…";
+        const text = done
+          ? texts.progress.replace("{done}", done).replace("{total}", body.steps.length)
+          : texts.waiting;
         if (text !== last) { progress.textContent = text; last = text; }
       }
     } catch (e) { /* offline for a moment: try again */ }
