@@ -137,6 +137,18 @@ def test_fingerprints_survive_a_master_key_rotation_and_go_with_the_case(svc: Se
         assert reuse.earlier_uses(svc2, db, case, case.reports.get("document")) == []
 
 
+def _present_the_document(svc: Services, case_id: str) -> None:
+    """The recorded case ``case_id`` read the document of :func:`_report` (sealed report and fingerprint)."""
+    with svc.sessions() as db:
+        case = db.get(Case, case_id)
+        assert case is not None
+        reports = full_reports(svc, case)
+        reports["document"] = reports["document"] | _report()
+        set_reports(svc, case, reports)
+        reuse.record(svc, db, case, reports["document"])
+        db.commit()
+
+
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_reviewer_sees_the_earlier_case_and_its_decision(tmp_path: Path, database: str) -> None:
     app = create_app(make_settings(tmp_path, database))
@@ -145,28 +157,14 @@ def test_reviewer_sees_the_earlier_case_and_its_decision(tmp_path: Path, databas
         add_users(svc)
         earlier = seed_use(svc, _report(), email="ann@example.com", decision="rejected")
         case_id, _ = seed_case(svc, email="bob@example.com")
-        with svc.sessions() as db:
-            case = db.get(Case, case_id)
-            assert case is not None
-            reports = full_reports(svc, case)
-            reports["document"] = reports["document"] | _report()
-            set_reports(svc, case, reports)
-            reuse.record(svc, db, case, reports["document"])
-            db.commit()
+        _present_the_document(svc, case_id)
         login(c, "rita")
         page = c.get(f"/review/cases/{case_id}").text
         assert 'id="document-reused"' in page and f'data-case="{earlier}"' in page
         section = page.split('id="document-reused"')[1].split("</section>")[0]
         assert f"/review/cases/{earlier}" in section and "rejected" in section
         same_id, _ = seed_case(svc, email="ann@example.com")  # ann again: only bob's case is another applicant
-        with svc.sessions() as db:
-            case = db.get(Case, same_id)
-            assert case is not None
-            reports = full_reports(svc, case)
-            reports["document"] = reports["document"] | _report()
-            set_reports(svc, case, reports)
-            reuse.record(svc, db, case, reports["document"])
-            db.commit()
+        _present_the_document(svc, same_id)
         page = c.get(f"/review/cases/{same_id}").text
         assert f'data-case="{case_id}"' in page and f'data-case="{earlier}"' not in page
 

@@ -20,7 +20,6 @@ the images are genuine, so every failure is a false alarm, except ``document_not
 
 from __future__ import annotations
 
-import csv
 import re
 import time
 from collections import Counter
@@ -32,6 +31,7 @@ from typing import Any
 from openidv.checks import Status
 from openidv.document.normalize import comparable
 from openidv.errors import DataFormatError
+from openidv.eval.tsv import read_rows
 
 #: Label columns compared with the engine's fields of the same name.
 FIELD_COLUMNS = (
@@ -122,11 +122,7 @@ def _issuer_code(issuer: str | None) -> str:
 
 def load_labels(tsv: Path) -> list[LabelledDocument]:
     """Read LABELS.tsv; a missing file, header or ``file`` column is a :class:`DataFormatError`."""
-    try:
-        with tsv.open(newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f, delimiter="\t"))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataFormatError(f"cannot read {tsv}: {exc}") from exc
+    rows = read_rows(tsv)
     if not rows or "file" not in rows[0]:
         raise DataFormatError(f"{tsv}: needs a header with file and label columns ({', '.join(FIELD_COLUMNS)})")
     out = []

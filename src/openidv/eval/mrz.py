@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from openidv.errors import DataFormatError, OpenIDVError
+from openidv.eval.tsv import read_rows
 from openidv.imaging import load_rgb
 
 
@@ -132,11 +133,7 @@ class MrzEvalResult:
 
 def load_cases(tsv: Path) -> list[MrzCase]:
     """Read EXPECTED.tsv (and no-MRZ images from a MANIFEST.tsv beside it)."""
-    try:
-        with tsv.open(newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f, delimiter="\t"))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataFormatError(f"cannot read {tsv}: {exc}") from exc
+    rows = read_rows(tsv)
     if not rows or not {"file", "mrz_type", "line1", "line2"} <= set(rows[0]):
         raise DataFormatError(f"{tsv}: needs a header with file, mrz_type, line1, line2, line3, check_digits_valid")
     cases: list[MrzCase] = []

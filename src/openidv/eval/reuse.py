@@ -17,7 +17,6 @@ AAMVA payloads and real MRZ lines of the shared data and for generated licence p
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import random
 from collections.abc import Iterable
@@ -29,6 +28,7 @@ from openidv.document.aamva import AamvaError, parse_aamva
 from openidv.document.aamva_variants import Deviation, deviate, sample_elements
 from openidv.document.mrz import MrzError, parse_mrz
 from openidv.document.types import FieldValue
+from openidv.eval.tsv import read_rows
 from openidv.service.reuse import DocumentIdentity, document_identity, fingerprint
 
 KEY = b"eval-key-not-secret-000000000000"
@@ -105,7 +105,7 @@ def real_mrz(data: Path) -> Tally:
         path = data / labels
         if not path.exists():
             continue
-        for row in csv.DictReader(path.open(), delimiter="\t"):
+        for row in read_rows(path):
             lines = [row[k] for k in ("line1", "line2", "line3") if row.get(k)]
             parsed = json.loads(row["parsed_fields"]) if row.get("parsed_fields") else {}
             try:
