@@ -77,3 +77,29 @@ def test_handoff_needs_a_case_at_a_capture_step(client: TestClient) -> None:
     client.post("/start", follow_redirects=False)
     r = client.post("/handoff", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/eligibility"
+
+
+def test_a_new_link_replaces_the_earlier_ones_and_a_case_gets_a_bounded_number(client: TestClient) -> None:
+    desktop = Applicant(client)
+    desktop.start("passport")
+    first = _link(client.post("/handoff").text)
+    second = _link(client.post("/handoff").text)
+    page = TestClient(client.app).get(first)
+    assert _unusable(page) == "replaced" and "newest" in page.text
+    services = client.app.state.services  # type: ignore[attr-defined]
+    with services.sessions() as db:
+        rows = db.query(Handoff).filter_by(case_id=desktop.case_id).order_by(Handoff.created_at).all()
+        # the replaced link's sealed case token was wiped when the new link was made
+        assert [row.case_token_sealed is None for row in rows] == [True, False]
+    phone = TestClient(client.app)
+    assert phone.get(second, follow_redirects=False).status_code == 200  # the newest one opens the case
+    assert phone.cookies.get("openidv_case") == client.cookies.get("openidv_case")
+    for _ in range(handoff.MAX_LINKS_PER_CASE - 2):
+        assert client.post("/handoff").status_code == 200
+    refused = client.post("/handoff")
+    assert refused.status_code == 409 and 'data-code="handoff_limit"' in refused.text
+    assert f"{handoff.MAX_LINKS_PER_CASE} phone links" in refused.text
+    with services.sessions() as db:
+        rows = db.query(Handoff).filter_by(case_id=desktop.case_id).all()
+        assert len(rows) == handoff.MAX_LINKS_PER_CASE
+        assert sum(row.case_token_sealed is not None for row in rows) == 1  # one live link at most

@@ -11,6 +11,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
+from httpx import Response
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,6 +21,7 @@ from openidv.service.i18n import Language, negotiate
 from openidv.service.lifecycle import CaseState
 from openidv.service.orm import Case
 from openidv.service.transitions import transition
+from openidv.service.web import FORM_COOKIE
 from tests.service.conftest import Applicant
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +48,19 @@ def _missing(catalog: Catalog) -> list[str]:
         elif sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(str(message.string))):
             missing.append(f"{msgid} (placeholders differ)")
     return missing
+
+
+def _switch(client: TestClient, language: str, next_path: str | None = None) -> Response:
+    """Post the switcher's form as the page has it: with this browser's form token."""
+    token = client.cookies.get(FORM_COOKIE) or _form_token(client.get("/").text)
+    form = {"language": language, "form_token": token} | ({"next": next_path} if next_path else {})
+    return client.post("/language", data=form, follow_redirects=False)
+
+
+def _form_token(page: str) -> str:
+    found = re.search(r'name="form_token" value="([A-Za-z0-9_-]+)"', page)
+    assert found is not None, page
+    return found.group(1)
 
 
 def _spanish() -> Catalog:
@@ -113,7 +128,7 @@ def test_home_page_answers_in_spanish_to_accept_language_es(client: TestClient) 
 def test_switcher_changes_the_language_and_the_case_remembers_it(client: TestClient) -> None:
     a = Applicant(client)
     a.start("drivers_license")
-    r = client.post("/language", data={"language": "es", "next": "/capture"}, follow_redirects=False)
+    r = _switch(client, "es", "/capture")
     assert r.status_code == 303 and r.headers["location"] == "/capture"
     page = client.get("/capture", headers={"Accept-Language": "en"})  # the choice beats the browser's
     assert '<html lang="es">' in page.text and "Tomar foto" in page.text
@@ -125,9 +140,9 @@ def test_switcher_changes_the_language_and_the_case_remembers_it(client: TestCli
         case = db.get(Case, a.case_id)
         assert case is not None and case.language == "es"
     # an address off this site is never a target; an unknown language is refused
-    off_site = client.post("/language", data={"language": "en", "next": "//evil.example/"}, follow_redirects=False)
+    off_site = _switch(client, "en", "//evil.example/")
     assert off_site.headers["location"] == "/"
-    assert client.post("/language", data={"language": "xx"}).status_code == 422
+    assert _switch(client, "xx").status_code == 422
 
 
 def test_case_starts_in_the_browser_language_and_error_pages_follow_it(client: TestClient) -> None:
@@ -169,7 +184,7 @@ def test_api_errors_reach_the_applicants_browser_in_its_language(client: TestCli
         "code": "no_liveness_session",
         "message": "no liveness session is running; start one first",
     }
-    client.post("/language", data={"language": "es", "next": "/capture"})
+    _switch(client, "es", "/capture")
     spanish = client.post(f"{a.api}/liveness/finish").json()["error"]
     assert spanish["code"] == "no_liveness_session"  # the code stays: integrators and scripts read it
     assert spanish["message"] == "no hay ninguna comprobación del rostro en curso; inicie una primero"
@@ -212,10 +227,10 @@ def test_messages_with_values_are_translated_before_the_values_go_in(client: Tes
     """A refusal naming a step: the message and the step's label in Spanish, the code unchanged."""
     a = Applicant(client)
     a.start("drivers_license")
-    client.post("/language", data={"language": "es"})
+    _switch(client, "es")
     error = a.capture("document_back", b"\xff\xd8\xff").json()["error"]
     assert error == {"code": "out_of_order", "message": "primero complete «Anverso de su documento»"}
-    client.post("/language", data={"language": "en"})
+    _switch(client, "en")
     error = a.capture("document_back", b"\xff\xd8\xff").json()["error"]
     assert error["message"] == "complete 'Front of your document' first"
 
@@ -234,3 +249,55 @@ def test_switcher_on_a_page_answering_a_form_returns_to_the_form(client: TestCli
         headers={"Referer": "https://other.example/eligibility"},
     )
     assert elsewhere.status_code == 422 and '<input type="hidden" name="next" value="/">' in elsewhere.text
+
+
+def test_the_switcher_refuses_a_form_without_this_browsers_token(client: TestClient) -> None:
+    """CSRF: another site's form can post to /language but cannot send (or read) the form cookie."""
+    a = Applicant(client)
+    a.start("drivers_license")
+    token = client.cookies.get(FORM_COOKIE)
+    assert token and _form_token(client.get("/capture").text) == token  # the page repeats its cookie
+    forged = [
+        client.post("/language", data={"language": "es"}, follow_redirects=False),  # no field
+        client.post("/language", data={"language": "es", "form_token": token[::-1]}, follow_redirects=False),
+        TestClient(client.app).post("/language", data={"language": "es", "form_token": token}),  # no cookie
+    ]
+    assert [r.status_code for r in forged] == [403, 403, 403]
+    assert all('data-code="csrf_failed"' in r.text for r in forged) and "reload the page" in forged[0].text
+    assert all(i18n.LANGUAGE_COOKIE not in r.cookies for r in forged)
+    with client.app.state.services.sessions() as db:  # type: ignore[attr-defined]
+        case = db.get(Case, a.case_id)
+        assert case is not None and case.language == "en"  # the case's language did not change
+    assert _switch(client, "es").status_code == 303
+
+
+def test_errors_with_values_reach_the_applicant_in_spanish(client: TestClient) -> None:
+    """The refusals that name steps, a state or a file type: Spanish text, Spanish labels, codes unchanged."""
+    import io
+
+    from PIL import Image
+
+    a = Applicant(client)
+    a.start("drivers_license")
+    english = client.post(f"{a.api}/submit").json()["error"]
+    assert english == {
+        "code": "incomplete",
+        "message": "complete these steps first: Front of your document, Back of your document, Your face",
+    }
+    _switch(client, "es")
+    incomplete = client.post(f"{a.api}/submit").json()["error"]
+    assert incomplete == {
+        "code": "incomplete",
+        "message": "primero complete estos pasos: Anverso de su documento, Reverso de su documento, Su rostro",
+    }
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(png, "PNG")
+    mislabelled = a.capture("document_front", png.getvalue(), "image/jpeg")
+    assert mislabelled.status_code == 415
+    assert mislabelled.json()["error"]["message"] == "el contenido es image/png, pero se declaró como image/jpeg"
+    assert client.post(f"{a.api}/video-call", json={}).status_code == 200
+    closed = a.capture("document_front", b"\xff\xd8\xff").json()["error"]
+    assert closed == {
+        "code": "not_capturing",
+        "message": "esta verificación está a la espera de una videollamada; ya no admite más fotos",
+    }

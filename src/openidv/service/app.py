@@ -7,7 +7,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from openidv.service import api, console, web
 from openidv.service.blobstore import BlobBackend, BlobStore, BlobStoreUnavailableError
 from openidv.service.crypto import CryptoError, load_key_ring
 from openidv.service.db import make_engine, migrate, session_factory
-from openidv.service.errors import ServiceError
+from openidv.service.errors import ParamValue, ServiceError
 from openidv.service.guards import BodyGuard, BodyRefusedError, refused_cause
 from openidv.service.lifecycle import TransitionError
 from openidv.service.personal import seal_plaintext_reports
@@ -140,7 +140,7 @@ def _error(
     code: str,
     message: str,
     retry_after_s: int | None = None,
-    params: dict[str, str | int] | None = None,
+    params: Mapping[str, ParamValue] | None = None,
 ) -> Response:
     """The error as JSON or a page; ``message`` may hold ``{name}`` fields filled from ``params``."""
     response: Response
@@ -204,8 +204,8 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
             return max(settings.max_upload_bytes, settings.liveness_max_frame_bytes)
         return settings.max_body_bytes
 
-    def error_app(scope: dict[str, Any], status: int, code: str, message: str) -> Response:
-        return _error(Request(scope), status, code, message)
+    def error_app(scope: dict[str, Any], status: int, code: str, message: str, params: dict[str, int]) -> Response:
+        return _error(Request(scope), status, code, message, params=params)
 
     app.add_middleware(BodyGuard, limit_for=body_limit, body_timeout_s=settings.body_timeout_s, error=error_app)
     svc.metrics.watch_store(svc.sessions)
@@ -271,7 +271,7 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
 
     @app.exception_handler(BodyRefusedError)
     async def body_refused(request: Request, exc: BodyRefusedError) -> Response:
-        return _error(request, exc.status, exc.code, exc.message)
+        return _error(request, exc.status, exc.code, exc.message, params=exc.params)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -325,21 +325,25 @@ def progress(case: Case, max_attempts: int) -> list[dict[str, Any]]:
     ]
 
 
-def _require_open(svc: Services, db: Session, case: Case, detail: str = "") -> None:
-    """Refuse (409) a case that no longer takes captures; a case past its deadline expires first (410)."""
+def _require_open(svc: Services, db: Session, case: Case, refusal: str = N_("this verification is {state}")) -> None:
+    """Refuse (409, ``refusal`` naming the state) a case that no longer takes captures; a case past its
+    deadline expires first (410)."""
     ensure_not_expired(svc, db, case)
     if case.state not in OPEN_FOR_CAPTURE:
-        raise ConflictError(f"this case is {case.state.replace('_', ' ')}{detail}", code="not_capturing")
+        state = messages.STATE_WORDS.get(CaseState(case.state), case.state.replace("_", " "))
+        raise ConflictError(refusal, code="not_capturing", params={"state": state})
 
 
 def _require_step(svc: Services, db: Session, case: Case, step: str) -> None:
-    _require_open(svc, db, case, "; no more captures")
+    _require_open(svc, db, case, N_("this verification is {state}; it takes no more photos"))
     if case.state == CaseState.RESUBMISSION_REQUESTED:
         transition(svc, db, case, CaseState.CAPTURING, "applicant", step=case.resubmit_step)
     steps = steps_for(case)
     if step not in steps:
         raise NotFoundError(
-            f"step {step!r} is not part of this verification (steps: {', '.join(steps)})", code="unknown_step"
+            N_("step '{step}' is not part of this verification (steps: {steps})"),
+            code="unknown_step",
+            params={"step": step, "steps": ", ".join(steps)},
         )
     for earlier in steps[: steps.index(step)]:
         if accepted_capture(case, earlier) is None:
@@ -360,7 +364,9 @@ def sniff_media_type(data: bytes, declared: str | None) -> str:
     if media is None:
         raise UnsupportedMediaError(N_("only JPEG or PNG images are accepted"))
     if declared and declared.split(";")[0].strip().lower() not in (media, "application/octet-stream"):
-        raise UnsupportedMediaError(f"the content is {media} but was declared as {declared}")
+        raise UnsupportedMediaError(
+            N_("the content is {media} but was declared as {declared}"), params={"media": media, "declared": declared}
+        )
     return media
 
 
@@ -379,10 +385,12 @@ def require_live_capture(data: bytes, actor: str) -> None:
         )
     found = jpeg_metadata(data)
     if found is None or found:
-        what = "a PNG file" if found is None else f"a file ({', '.join(found)} metadata)"
         raise UnprocessableError(
-            f"this looks like {what}; take the photo with the camera on the capture page",
+            N_("this looks like a PNG file; take the photo with the camera on the capture page")
+            if found is None
+            else N_("this looks like a file ({metadata} metadata); take the photo with the camera on the capture page"),
             code="live_capture_required",
+            params={} if found is None else {"metadata": ", ".join(found)},
         )
 
 
@@ -421,7 +429,7 @@ def add_capture(
     attempt is recorded and the verdict returned (``accepted`` or a retake with reasons).
     """
     if step == LIVENESS:
-        raise ConflictError("the face step uses the liveness endpoints", code="wrong_endpoint")
+        raise ConflictError(N_("the face step uses the liveness endpoints"), code="wrong_endpoint")
     _require_step(svc, db, case, step)
     media = sniff_media_type(data, declared_type)
     if not svc.settings.allow_file_upload:
@@ -430,7 +438,8 @@ def add_capture(
     with svc.metrics.stage(EngineStage.DOCUMENT_SIDE):
         side = analyse_side(data, role, DocumentConfig(max_pixels=svc.settings.max_image_pixels))
     if side.error is not None:
-        raise UnprocessableError(side.error.message, code=side.error.code)
+        message = messages.PHOTO_ERRORS.get(side.error.code, messages.UNUSABLE_PHOTO)
+        raise UnprocessableError(message, code=side.error.code)
     verdict = capture_verdict(side, step, case.document_type or "")
     attempt = len(_attempts(case, step)) + 1
     blob_id = None
@@ -558,14 +567,16 @@ def _admit_frame(svc: Services, case: Case, entry: LiveEntry, data: bytes) -> No
     )
     if entry.frames_received >= cfg.liveness_max_frames:
         raise TooManyRequestsError(
-            f"a face check takes at most {cfg.liveness_max_frames} frames; finish it or start again",
+            N_("a face check takes at most {count} frames; finish it or start again"),
             code="too_many_frames",
+            params={"count": cfg.liveness_max_frames},
         )
     size = image_size(data)
     if size is not None and size[0] * size[1] > cfg.liveness_max_frame_pixels:
         raise PayloadTooLargeError(
-            f"the frame is {size[0]}x{size[1]} pixels; send at most {cfg.liveness_max_frame_pixels} pixels",
+            N_("the frame is {width}x{height} pixels; send at most {limit} pixels"),
             code="frame_too_large",
+            params={"width": size[0], "height": size[1], "limit": cfg.liveness_max_frame_pixels},
         )
     if entry.session.stored_bytes + len(data) > cfg.liveness_session_bytes:
         raise PayloadTooLargeError(
@@ -655,11 +666,13 @@ def liveness_finish(svc: Services, db: Session, case: Case, *, actor: str) -> di
 
 def submit(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, Any]:
     """Face match (selfie vs document portrait) and the policy's recommendation, then pending."""
-    _require_open(svc, db, case, "; it cannot be submitted")
+    _require_open(svc, db, case, N_("this verification is {state}; it cannot be submitted"))
     missing = [s for s in steps_for(case) if accepted_capture(case, s) is None]
     if missing:
         raise ConflictError(
-            f"complete these steps first: {', '.join(STEP_LABELS[s] for s in missing)}", code="incomplete"
+            N_("complete these steps first: {steps}"),
+            code="incomplete",
+            params={"steps": tuple(STEP_LABELS[s] for s in missing)},
         )
     t0 = time.perf_counter()
     if "document" not in case.reports:

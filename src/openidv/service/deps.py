@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from openidv.service.cases import Services, applicant_case, case_by_id
 from openidv.service.errors import NotFoundError, PayloadTooLargeError, UnauthorizedError
+from openidv.service.i18n import N_
 from openidv.service.orm import ApiKey, Case
 
 CASE_COOKIE = "openidv_case"
@@ -84,7 +85,7 @@ def case_for(svc: Services, db: Session, caller: Caller, case_id: str) -> Case:
     if caller.token is not None:
         case = applicant_case(svc, db, caller.token)
         if case.id != case_id:
-            raise NotFoundError("no such case")
+            raise NotFoundError(N_("no such case"))
         return case
     return case_by_id(db, case_id, channel=caller.channel)
 
@@ -96,17 +97,25 @@ def human_size(n: int) -> str:
     return f"{n / 1024:.3g} kB" if n >= 1024 else f"{n} bytes"
 
 
+#: the refusal of a body over its limit, by what the route takes
+BODY_LIMITS: dict[str, str] = {
+    "uploads": N_("uploads are limited to {size}"),
+    "frames": N_("frames are limited to {size}"),
+}
+
+
 async def read_body(request: Request, limit: int, what: str = "uploads") -> bytes:
     """The request body, refusing (413) anything over ``limit`` bytes before reading it all."""
-    message = f"{what} are limited to {human_size(limit)}"
+    message = BODY_LIMITS.get(what, BODY_LIMITS["uploads"])
+    params = {"size": human_size(limit)}
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError(message)
+        raise PayloadTooLargeError(message, params=params)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLargeError(message)
+            raise PayloadTooLargeError(message, params=params)
         chunks.append(chunk)
     return b"".join(chunks)

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+#: a value of an error message: text (translated on the applicant's pages), a number, or a list of texts
+#: (each translated, then joined with ", ")
+ParamValue = str | int | tuple[str, ...]
+
+
+def fill(message: str, params: Mapping[str, ParamValue]) -> str:
+    """``message`` with its ``{name}`` fields filled from ``params`` (lists joined with ", ")."""
+    return message.format(**{k: ", ".join(v) if isinstance(v, tuple) else v for k, v in params.items()})
+
 
 class ServiceError(Exception):
     status = 400
@@ -16,15 +25,15 @@ class ServiceError(Exception):
         code: str | None = None,
         status: int | None = None,
         retry_after_s: int | None = None,
-        params: Mapping[str, str | int] | None = None,
+        params: Mapping[str, ParamValue] | None = None,
     ) -> None:
         """``message`` may hold ``{name}`` fields filled from ``params``; the applicant's pages translate the
         unfilled message and the text values (``template``, ``params``) before filling them in."""
-        filled = message.format(**params) if params else message
+        filled = fill(message, params) if params else message
         super().__init__(filled)
         self.message = filled
         self.template = message
-        self.params: dict[str, str | int] = dict(params or {})
+        self.params: dict[str, ParamValue] = dict(params or {})
         if code is not None:
             self.code = code
         if status is not None:

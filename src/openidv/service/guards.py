@@ -20,21 +20,26 @@ import h11
 from starlette.responses import Response
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from openidv.service.i18n import N_
+
 Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: the error answer: (scope, status, code, message) -> the response that sends it
-ErrorApp = Callable[[Scope, int, str, str], Response]
+ErrorApp = Callable[[Scope, int, str, str, dict[str, int]], Response]
+TOO_LARGE = N_("request bodies here are limited to {limit} bytes")
+TOO_SLOW = N_("the request body arrived too slowly")
 
 
 class BodyRefusedError(Exception):
     """A body over its limit (413) or too slow (408); the app turns it into its error answer."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, params: dict[str, int] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.params: dict[str, int] = dict(params or {})
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -57,10 +62,10 @@ class BodyGuard:
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(scope["path"])
-        too_large = f"request bodies here are limited to {limit} bytes"
+        too_large = {"limit": limit}
         declared = _declared_length(scope)
         if declared is not None and declared > limit:
-            await self.error(scope, 413, "payload_too_large", too_large)(scope, receive, send)  # type: ignore[arg-type]
+            await self.error(scope, 413, "payload_too_large", TOO_LARGE, too_large)(scope, receive, send)  # type: ignore[arg-type]
             return
         deadline = time.monotonic() + self.body_timeout_s
         received, complete = 0, False
@@ -72,12 +77,12 @@ class BodyGuard:
             try:
                 message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
             except TimeoutError:
-                raise BodyRefusedError(408, "request_timeout", "the request body arrived too slowly") from None
+                raise BodyRefusedError(408, "request_timeout", TOO_SLOW) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 complete = not message.get("more_body", False)
                 if received > limit:
-                    raise BodyRefusedError(413, "payload_too_large", too_large)
+                    raise BodyRefusedError(413, "payload_too_large", TOO_LARGE, too_large)
             return message
 
         await self.app(scope, guarded_receive, send)

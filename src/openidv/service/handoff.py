@@ -7,6 +7,9 @@ phone the case's own bearer token (kept sealed under the case's data key until t
 after), so both devices work on one case; the desktop polls the case's status and moves to the
 pending page when the phone submits. A used, expired or unknown token gets
 :class:`HandoffUnusableError` with the reason, rendered as a plain page.
+
+A case has at most one live link: a new one replaces the earlier ones (their sealed tokens are wiped
+at once; opening one says it was replaced), and a case gets at most :data:`MAX_LINKS_PER_CASE` links.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ if TYPE_CHECKING:
 
 #: a handoff link is valid this long, seconds
 TTL_S = 600
+#: links a case may be given in all (each new one replaces the one before)
+MAX_LINKS_PER_CASE = 10
 PATH = "/h/"
 
 
@@ -40,6 +45,7 @@ class Unusable(StrEnum):
 
     USED = "used"
     EXPIRED = "expired"
+    REPLACED = "replaced"
     UNKNOWN = "unknown"
     CASE_CLOSED = "case_closed"
 
@@ -51,7 +57,7 @@ class HandoffUnusableError(ServiceError):
     code = "handoff_unusable"
 
     def __init__(self, reason: Unusable) -> None:
-        super().__init__(f"this link cannot be used ({reason.value.replace('_', ' ')})")
+        super().__init__(N_("this link cannot be used ({reason})"), params={"reason": reason.value})
         self.reason = reason
 
 
@@ -65,6 +71,15 @@ def create(svc: Services, db: Session, case: Case, case_token: str) -> str:
 
     if case.state not in OPEN_FOR_CAPTURE:
         raise ConflictError(N_("this verification is not at a capture step"), code="not_capturing")
+    earlier = list(db.scalars(select(Handoff).where(Handoff.case_id == case.id)))
+    if len(earlier) >= MAX_LINKS_PER_CASE:
+        raise ConflictError(
+            N_("this verification has had {count} phone links, the most it can have; continue on this computer"),
+            code="handoff_limit",
+            params={"count": MAX_LINKS_PER_CASE},
+        )
+    for old in earlier:  # the new link replaces them: none of them opens the case any more
+        old.case_token_sealed = None
     token = secrets.token_urlsafe(24)
     handoff = Handoff(
         id=new_id(),
@@ -81,6 +96,19 @@ def create(svc: Services, db: Session, case: Case, case_token: str) -> str:
     return token
 
 
+def _unusable(svc: Services, handoff: Handoff, case: Case | None) -> Unusable | None:
+    """Why ``handoff`` cannot open ``case`` now; None when it can."""
+    if handoff.used_at is not None:
+        return Unusable.USED
+    if svc.clock() >= as_utc(handoff.expires_at):
+        return Unusable.EXPIRED
+    if case is None or case.state not in OPEN_FOR_CAPTURE:
+        return Unusable.CASE_CLOSED
+    if handoff.case_token_sealed is None:  # wiped by nothing else: a newer link replaced this one
+        return Unusable.REPLACED
+    return None
+
+
 def redeem(svc: Services, db: Session, token: str) -> tuple[Case, str]:
     """Use the link once: the case and its bearer token (for the phone's cookie)."""
     from openidv.service.cases import data_key, token_hash
@@ -88,14 +116,12 @@ def redeem(svc: Services, db: Session, token: str) -> tuple[Case, str]:
     handoff = db.scalar(select(Handoff).where(Handoff.token_hash == token_hash(token))) if token else None
     if handoff is None:
         raise HandoffUnusableError(Unusable.UNKNOWN)
-    if handoff.used_at is not None:
-        raise HandoffUnusableError(Unusable.USED)
     case = db.get(Case, handoff.case_id)
-    expired = svc.clock() >= as_utc(handoff.expires_at) or case is None or handoff.case_token_sealed is None
-    if expired or case is None or case.state not in OPEN_FOR_CAPTURE:
+    reason = _unusable(svc, handoff, case)
+    if reason is not None or case is None:
         handoff.case_token_sealed = None
         db.commit()  # the wipe stands although the request fails
-        raise HandoffUnusableError(Unusable.EXPIRED if expired else Unusable.CASE_CLOSED)
+        raise HandoffUnusableError(reason or Unusable.CASE_CLOSED)
     sealed = handoff.case_token_sealed
     assert sealed is not None
     handoff.used_at, handoff.case_token_sealed = svc.clock(), None

@@ -1,7 +1,8 @@
 """Seller-facing text: labels, status lines, default decision messages and email wording.
 
 Everything the seller (or the integrator passing it on) reads in plain language lives here,
-so wording changes in one place. Reviewer-facing and error texts stay with their use cases.
+so wording changes in one place, with the parts of error messages that name a case's state or a
+photo's problem. Reviewer-facing and other error texts stay with their use cases.
 Each text is marked with ``N_`` for the Spanish catalog (``service/locale``) and translated where
 it is shown: pages with ``tr()``, emails in the case's language (:mod:`.notify`). The API keeps English.
 """
@@ -38,6 +39,27 @@ SELLER_STATUS: dict[CaseState, tuple[str, str]] = {
     CaseState.EXPIRED: ("expired", N_("This verification expired before it was submitted. Please start again.")),
     CaseState.ERASED: ("erased", N_("This verification and its data were deleted.")),
 }
+
+#: per state: how a refusal names it ("this verification is {state}"); open states take photos, never refused
+STATE_WORDS: dict[CaseState, str] = {
+    CaseState.STARTED: N_("waiting for the eligibility answers"),
+    CaseState.SUBMITTED: N_("submitted"),
+    CaseState.IN_REVIEW: N_("being reviewed"),
+    CaseState.APPROVED: N_("approved"),
+    CaseState.REJECTED: N_("rejected"),
+    CaseState.VIDEO_CALL_REQUESTED: N_("waiting for a video call"),
+    CaseState.EXPIRED: N_("expired"),
+    CaseState.ERASED: N_("erased"),
+}
+#: a photo the engines cannot decode, by :class:`openidv.errors.ImageError` code (their own messages are
+#: technical); :data:`UNUSABLE_PHOTO` for the others
+PHOTO_ERRORS: dict[str, str] = {
+    "empty_image": N_("the photo is empty; please take it again"),
+    "corrupt_image": N_("the photo arrived damaged; please take it again"),
+    "image_too_large": N_("the photo has too many pixels; please take it again with the camera"),
+    "image_too_small": N_("the photo is too small to read; please take it again"),
+}
+UNUSABLE_PHOTO = N_("this photo cannot be read; please take it again with the camera")
 
 
 #: reason codes a reviewer can give for a rejection, with the seller's plain-language text

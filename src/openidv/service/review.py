@@ -20,6 +20,7 @@ from openidv.service.db import as_utc
 from openidv.service.decisions import decide_case
 from openidv.service.enums import CallOutcome, ReviewAction, Role
 from openidv.service.errors import ConflictError, NotFoundError, UnprocessableError
+from openidv.service.i18n import N_
 from openidv.service.lifecycle import CaseState
 from openidv.service.orm import Case, Review, User, VideoSlot
 from openidv.service.services import Services
@@ -257,10 +258,10 @@ def booking_of(db: Session, case: Case) -> VideoSlot | None:
 
 def book_slot(svc: Services, db: Session, case: Case, slot_id: int) -> VideoSlot:
     if case.state != CaseState.VIDEO_CALL_REQUESTED:
-        raise ConflictError("ask for a video call first", code="not_video_call")
+        raise ConflictError(N_("ask for a video call first"), code="not_video_call")
     slot = db.get(VideoSlot, slot_id)
     if slot is None or slot.case_id not in (None, case.id) or as_utc(slot.starts_at) <= svc.clock():
-        raise ConflictError("that time is no longer available; please pick another", code="slot_taken")
+        raise ConflictError(N_("that time is no longer available; please pick another"), code="slot_taken")
     previous = booking_of(db, case)
     if previous is not None and previous.id != slot.id:
         previous.case_id = None

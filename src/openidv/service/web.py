@@ -7,6 +7,10 @@ Flow: ``/`` -> ``POST /start`` (new case, token cookie) -> ``/eligibility`` -> `
 
 from __future__ import annotations
 
+import hmac
+import re
+import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,7 +25,7 @@ from jinja2.runtime import Context
 
 from openidv.service import cases, handoff, i18n, integrator, messages, page_texts
 from openidv.service.deps import CASE_COOKIE, DbDep, SvcDep
-from openidv.service.errors import NotFoundError, ServiceError, UnprocessableError
+from openidv.service.errors import NotFoundError, ParamValue, ServiceError, UnprocessableError, fill
 from openidv.service.i18n import N_
 from openidv.service.lifecycle import OPEN_FOR_CAPTURE, PENDING, CaseState
 from openidv.service.orm import Case
@@ -37,6 +41,11 @@ TEMPLATES = Jinja2Templates(
 )
 router = APIRouter(include_in_schema=False)
 STAFF_PREFIX = "/review"  # the review console stays in English: reviewers are staff
+#: the applicant's form token (double submit): a cookie that another site's form cannot send (SameSite=Lax
+#: withholds it from cross-site POSTs) and cannot read, repeated in a hidden field of the form
+FORM_COOKIE = "openidv_form"
+FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")  # secrets.token_urlsafe(24)
+FORM_EXPIRED = N_("this form has expired; reload the page and try again")
 
 
 @pass_context
@@ -74,17 +83,25 @@ def page_language(request: Request) -> i18n.Language:
 
 
 def applicant_text(
-    request: Request, message: str, params: dict[str, str | int] | None = None, *, page: bool = False
+    request: Request, message: str, params: Mapping[str, ParamValue] | None = None, *, page: bool = False
 ) -> str:
     """``message`` with ``params`` filled in, in the applicant's language on a page or when the applicant's
     browser asks (case cookie); API keys and the console get it as it is (English)."""
     values = dict(params or {})
     if request.url.path.startswith(STAFF_PREFIX) or not (page or CASE_COOKIE in request.cookies):
-        return message.format(**values) if values else message
+        return fill(message, values) if values else message
     language = page_language(request)
-    texts = {k: i18n.gettext(language, v) if isinstance(v, str) else v for k, v in values.items()}
+    texts = {k: _translated_value(language, v) for k, v in values.items()}
     translated = i18n.gettext(language, message)
-    return translated.format(**texts) if texts else translated
+    return fill(translated, texts) if texts else translated
+
+
+def _translated_value(language: i18n.Language, value: ParamValue) -> ParamValue:
+    if isinstance(value, str):
+        return i18n.gettext(language, value)
+    if isinstance(value, tuple):
+        return tuple(i18n.gettext(language, v) for v in value)
+    return value
 
 
 def _here(request: Request) -> str:
@@ -95,13 +112,34 @@ def _here(request: Request) -> str:
     return referer.path if referer.netloc == request.url.netloc and referer.path else "/"
 
 
+def _form_token(request: Request) -> str:
+    """This browser's form token: its cookie when well formed, else a new random one."""
+    token = request.cookies.get(FORM_COOKIE, "")
+    return token if FORM_TOKEN.fullmatch(token) else secrets.token_urlsafe(24)
+
+
+def check_form_token(request: Request, supplied: str | None) -> None:
+    """Refuse (403 ``csrf_failed``) a form whose hidden token is not this browser's form cookie."""
+    expected = request.cookies.get(FORM_COOKIE)
+    if not expected or not supplied or not hmac.compare_digest(expected.encode(), supplied.encode()):
+        raise ServiceError(FORM_EXPIRED, code="csrf_failed", status=403)
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """Render ``template`` in the request's language; applicant pages get the language switcher."""
+    """Render ``template`` in the request's language; applicant pages get the language switcher (a form
+    carrying the browser's form token, whose cookie is set here when missing)."""
     staff = request.url.path.startswith(STAFF_PREFIX)
+    token = None if staff else _form_token(request)
     context.setdefault("language", page_language(request))
     context.setdefault("languages", {} if staff else i18n.LANGUAGE_NAMES)
     context.setdefault("here", _here(request))
-    return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+    context.setdefault("form_token", token)
+    response = TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+    if token is not None and request.cookies.get(FORM_COOKIE) != token:
+        response.set_cookie(
+            FORM_COOKIE, token, max_age=365 * 86400, httponly=True, samesite="lax", secure=request.url.scheme == "https"
+        )
+    return response
 
 
 def _safe_next(path: str | None) -> str:
@@ -118,11 +156,15 @@ def choose_language(
     db: DbDep,
     language: Annotated[str, Form()],
     next_path: Annotated[str | None, Form(alias="next")] = None,
+    form_token: Annotated[str | None, Form()] = None,
 ) -> Response:
-    """The switcher: remember the language in a cookie (and on the case, for its emails); back to the page."""
+    """The switcher: remember the language in a cookie (and on the case, for its emails); back to the page.
+
+    The form carries the browser's form token (:func:`check_form_token`): another site cannot switch it."""
+    check_form_token(request, form_token)
     chosen = i18n.parse_language(language)
     if chosen is None:
-        raise UnprocessableError("this language is not available", code="bad_language")
+        raise UnprocessableError(N_("this language is not available"), code="bad_language")
     token = request.cookies.get(CASE_COOKIE)
     if token:
         cases.set_language(db, token, chosen.value)
@@ -237,7 +279,7 @@ def eligibility_submit(
                 "eligibility.html",
                 422,
                 document_types=cases.DOCUMENT_LABELS,
-                error=exc.message,
+                error=applicant_text(request, exc.template, exc.params, page=True),
                 code=exc.code,
                 email=email,
                 answers={"us_resident": us_resident, "adult": adult, "document_type": document_type, "method": method},
@@ -303,7 +345,7 @@ def consent_submit(
                 version=svc.settings.consent_version,
                 retention_days=svc.settings.retention_days,
                 document=cases.DOCUMENT_LABELS[case.document_type or "passport"],
-                error=exc.message,
+                error=applicant_text(request, exc.template, exc.params, page=True),
             )
         raise
     return RedirectResponse("/capture", status_code=303)
