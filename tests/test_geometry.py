@@ -17,6 +17,7 @@ from skimage import data
 
 from openidv.document import geometry as geo
 from openidv.document import synth
+from openidv.document.geometry import refine, score
 from openidv.errors import ImageTooSmallError, OpenIDVError, UnsupportedImageError
 
 FRAME = (1280, 960)
@@ -131,14 +132,16 @@ def test_intersect_lines() -> None:
     rng = np.random.default_rng(8)
     for _ in range(50):
         a0, a1, b0, b1 = rng.uniform(-500, 1500, (4, 2))
-        point = geo._intersect((a0, a1), (b0, b1))
+        point = refine.intersect_lines((a0, a1), (b0, b1))
         assert point is not None
         # on both lines: the cross product with each line's direction vanishes
         for p, q in ((a0, a1), (b0, b1)):
             d = q - p
             assert abs(d[0] * (point[1] - p[1]) - d[1] * (point[0] - p[0])) <= 1e-6 * max(1.0, np.hypot(*d) ** 2)
     assert (
-        geo._intersect((np.array([0.0, 0.0]), np.array([10.0, 0.0])), (np.array([0.0, 5.0]), np.array([3.0, 5.0])))
+        refine.intersect_lines(
+            (np.array([0.0, 0.0]), np.array([10.0, 0.0])), (np.array([0.0, 5.0]), np.array([3.0, 5.0]))
+        )
         is None
     )
 
@@ -146,7 +149,7 @@ def test_intersect_lines() -> None:
 def test_gradient_takes_the_strongest_channel() -> None:
     rng = np.random.default_rng(9)
     lab = cv2.GaussianBlur(rng.uniform(0, 255, (60, 80, 3)).astype(np.float32), (0, 0), 1.5)
-    grad = geo._Gradient.of(lab)
+    grad = score.EdgeGradient.of(lab)
     gx = cv2.Scharr(lab, cv2.CV_32F, 1, 0) / 16.0
     gy = cv2.Scharr(lab, cv2.CV_32F, 0, 1) / 16.0
     pick = np.argmax(gx * gx + gy * gy, axis=2)[..., None]
@@ -159,16 +162,16 @@ def test_side_support_of_a_drawn_rectangle() -> None:
     image = np.full((240, 320, 3), 60, np.uint8)
     cv2.rectangle(image, (60, 50), (260, 190), (230, 230, 230), -1)
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
-    grad = geo._Gradient.of(cv2.GaussianBlur(lab, (0, 0), 1.0))
+    grad = score.EdgeGradient.of(cv2.GaussianBlur(lab, (0, 0), 1.0))
     quad = np.array([[60.0, 50.0], [260.0, 50.0], [260.0, 190.0], [60.0, 190.0]])
     off = quad - np.array([30.0, 0.0])  # left and right sides off the edges
-    parts = geo._score_many([quad, off], [False, False], grad, lab, 320, 240)
+    parts = score.score_many([quad, off], [False, False], grad, lab, 320, 240)
     assert parts[0] is not None and parts[1] is not None
     assert parts[0]["edge"] > 0.95 and parts[0]["contrast"] > 100
     assert parts[1]["edge_min"] < 0.2 and parts[1]["edge"] < parts[0]["edge"]
     # one side at a time gives the same numbers as the batch
     centre = quad.mean(axis=0)
-    single = [geo._side_support(quad[i], quad[(i + 1) % 4], centre, grad, lab, 320, 240) for i in range(4)]
+    single = [score.side_support(quad[i], quad[(i + 1) % 4], centre, grad, lab, 320, 240) for i in range(4)]
     assert parts[0]["edge"] == pytest.approx(float(np.mean([s[0] for s in single])))
     assert parts[0]["contrast"] == pytest.approx(float(np.median([s[1] for s in single])))
 

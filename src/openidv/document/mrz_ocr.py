@@ -454,17 +454,8 @@ def read_mrz(
     timings: dict[str, float] = {}
     engine = engine if engine is not None else get_model("rapidocr")
     rgb = np.ascontiguousarray(rgb)
-    h, w = rgb.shape[:2]
     steps: dict[str, Any] = {}
-    if quads is None:
-        scale = min(1.0, det_side / max(h, w))
-        small = (
-            rgb if scale >= 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-        )
-        steps["det_input"] = small
-        lines = [_line_from_quad(q / scale) for q in _detect(engine, small)]
-    else:
-        lines = [_line_from_quad(np.asarray(q, dtype=np.float32).reshape(4, 2)) for q in quads]
+    lines = _text_lines(engine, rgb, det_side, quads, steps)
     timings["detect"] = (time.perf_counter() - t0) * 1000
     long_lines = [t for t in lines if t.length >= _MIN_ASPECT * t.height and t.length >= 40]
     steps["det_quads"] = [t.quad for t in lines]
@@ -475,18 +466,8 @@ def read_mrz(
         return readout
     groups = _groups(long_lines)
     steps["candidates"] = [[t.quad for t in g] for g in groups]
-    best: _Attempt | None = None
     t1 = time.perf_counter()
-    tried = 0
-    for group in groups[:3]:
-        if len(group) < 2 and best is not None:
-            break
-        tried += 1
-        att = _read_band(engine, rgb, group)
-        if _better(att, best):
-            best = att
-        if best is not None and _good(best.result):
-            break
+    best, tried = _best_band(engine, rgb, groups)
     timings["read"] = (time.perf_counter() - t1) * 1000
     timings["total"] = (time.perf_counter() - t0) * 1000
     readout.timings_ms = timings
@@ -497,7 +478,47 @@ def read_mrz(
             readout.raw_lines, readout.scores = best.texts, best.scores
             steps["line_strips"] = best.strips
         return readout
-    r = best.result
+    _record_found(readout, best, best.result, rgb.shape[1], rgb.shape[0])
+    return readout
+
+
+def _text_lines(
+    engine: Any, rgb: np.ndarray, det_side: int, quads: Sequence[np.ndarray] | None, steps: dict[str, Any]
+) -> list[TextLine]:
+    """Step 1: the text lines, from the caller's ``quads`` or from the detector run on a copy
+    downscaled to at most ``det_side`` pixels (its input kept as ``steps["det_input"]``);
+    quadrilaterals in input pixels."""
+    if quads is not None:
+        return [_line_from_quad(np.asarray(q, dtype=np.float32).reshape(4, 2)) for q in quads]
+    h, w = rgb.shape[:2]
+    scale = min(1.0, det_side / max(h, w))
+    small = rgb if scale >= 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    steps["det_input"] = small
+    return [_line_from_quad(q / scale) for q in _detect(engine, small)]
+
+
+def _best_band(engine: Any, rgb: np.ndarray, groups: list[list[TextLine]]) -> tuple[_Attempt | None, int]:
+    """Steps 2-5 on the first (at most 3) candidate bands: the best reading and the number of
+    bands read. Stops at a band read well enough (:func:`_good`), or after the first band when
+    the next has a single line."""
+    best: _Attempt | None = None
+    tried = 0
+    for group in groups[:3]:
+        if len(group) < 2 and best is not None:
+            break
+        tried += 1
+        att = _read_band(engine, rgb, group)
+        if _better(att, best):
+            best = att
+        if best is not None and _good(best.result):
+            break
+    return best, tried
+
+
+def _record_found(readout: MrzReadout, best: _Attempt, r: MrzResult, w: int, h: int) -> None:
+    """Fill ``readout`` from a reading parsed as ``r`` (``best.result``): lines, scores of the lines
+    used, band corners and bounding box (input pixels, clipped to the ``w`` x ``h`` image),
+    rotation and tilt (degrees)."""
     readout.found, readout.reason = True, "ok"
     readout.result, readout.raw_lines, readout.lines = r, list(r.raw_lines), list(r.lines)
     used = set(r.raw_lines)
@@ -511,6 +532,5 @@ def read_mrz(
     readout.rotation = round(angle / 90.0) % 4 * 90
     tilt = angle - readout.rotation
     readout.tilt_deg = float((tilt + 180) % 360 - 180)
-    steps["line_strips"] = best.strips
+    readout.steps["line_strips"] = best.strips
     readout.notes.append(f"read via {best.note}")
-    return readout
