@@ -9,10 +9,8 @@ periodic tasks (each tick deferred once, whatever the number of workers):
 task                        when                                  does
 ==========================  ====================================  =================================
 ``openidv.deliver_outbox``  every ``outbox_poll_s`` (1-59 s)      :func:`notify.deliver_due`
-``openidv.retention_sweep`` every 5 minutes                       ``expire_stale``, ``purge_due``
-                                                                  (a purge deletes every object
-                                                                  under the case's prefix, orphans
-                                                                  included)
+``openidv.retention_sweep`` every 5 minutes                       ``expire_stale``, ``purge_due``,
+                                                                  ``sweep_orphaned_blobs``
 ``openidv.retry_stalled``   every ``worker_recovery_s``           jobs of workers silent for
                                                                   ``worker_stalled_s`` are retried
 ==========================  ====================================  =================================
@@ -32,7 +30,7 @@ from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 
 from openidv.service import notify
 from openidv.service.jobqueue import JobQueueName, TaskName, queue_conninfo
-from openidv.service.retention import expire_stale, purge_due
+from openidv.service.retention import expire_stale, purge_due, sweep_orphaned_blobs
 from openidv.service.services import Services
 from openidv.service.submission import ANALYSIS_ATTEMPTS, run_analysis_job
 
@@ -73,7 +71,7 @@ def build_worker_app(svc: Services) -> App:
     @app.periodic(cron=RETENTION_CRON)
     @app.task(name=TaskName.RETENTION_SWEEP.value, queue=JobQueueName.HOUSEKEEPING.value)
     def retention_sweep(timestamp: int) -> dict[str, int]:
-        return {"expired": expire_stale(svc), "purged": purge_due(svc)}
+        return {"expired": expire_stale(svc), "purged": purge_due(svc), "orphans": sweep_orphaned_blobs(svc)}
 
     @app.periodic(cron=_every_seconds(svc.settings.worker_recovery_s))
     @app.task(name=TaskName.RETRY_STALLED.value, queue=JobQueueName.HOUSEKEEPING.value)
