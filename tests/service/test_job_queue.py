@@ -13,8 +13,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,12 +23,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
+from openidv.document.engine import DocumentConfig, SideAnalysis, analyse_side
 from openidv.document.forgery import SyntheticDocument
 from openidv.imaging import encode_jpeg
 from openidv.service import cases, submission
-from openidv.service.app import build_services
+from openidv.service.app import build_services, create_app
 from openidv.service.lifecycle import CaseState
 from openidv.service.orm import Capture, Case, CaseEvent
 from openidv.service.services import Services
@@ -54,46 +58,68 @@ def svc(tmp_path: Path, database: str) -> Iterator[Services]:
     services.engine.dispose()
 
 
-def ready_case(svc: Services, licence: SyntheticDocument, selfie: np.ndarray) -> tuple[str, str]:
-    """A case with both licence sides captured (the real capture use case: document report, portrait)
-    and a selfie from an accepted liveness step; returns its id and applicant token."""
+@pytest.fixture(scope="module")
+def licence_sides(licence: SyntheticDocument) -> dict[str, SideAnalysis]:
+    """The licence's two sides analysed once (what a capture request caches for the document report)."""
     assert licence.back is not None
-    with svc.sessions() as db:
-        case, token = cases.create_case(svc, db, channel="web", actor="applicant")
-        cases.set_eligibility(
-            svc,
-            db,
-            case,
-            us_resident=True,
-            adult=True,
-            document_type="drivers_license",
-            biometric=True,
-            actor="applicant",
-            email=EMAIL,
-        )
-        cases.set_consent(svc, db, case, accepted=True, version=svc.settings.consent_version, actor="applicant")
-        for step, photo in (("document_front", licence.front), ("document_back", licence.back)):
-            verdict = cases.add_capture(svc, db, case, step, photo, "image/jpeg", actor="applicant")
-            assert verdict["accepted"], verdict
-        blob = cases.store_blob(svc, db, case, "selfie", "image/jpeg", encode_jpeg(selfie, 92))
-        capture = Capture(
-            case_id=case.id, step=cases.LIVENESS, attempt=1, accepted=True, reasons=[], result={}, blob_id=blob.id
-        )
-        capture.created_at = svc.clock()
-        db.add(capture)
-        db.commit()
-        return case.id, token
+    return {
+        "document_front": analyse_side(licence.front, "front", DocumentConfig()),
+        "document_back": analyse_side(licence.back, "back", DocumentConfig()),
+    }
 
 
-def submit(svc: Services, case_id: str, *, commit: bool = True) -> None:
+@pytest.fixture
+def make_ready_case(
+    svc: Services, licence: SyntheticDocument, licence_sides: dict[str, SideAnalysis], astronaut: np.ndarray
+) -> Callable[[], tuple[str, str]]:
+    """Makes cases ready to submit: both licence sides captured as a capture request keeps them (the
+    encrypted photo, the accepted capture, the side analysis in the process cache, then the document
+    report and the portrait once both are in), and a selfie from an accepted liveness step.
+    Returns the case id and the applicant's token."""
+    assert licence.back is not None
+    photos = {"document_front": licence.front, "document_back": licence.back}
+
+    def make() -> tuple[str, str]:
+        with svc.sessions() as db:
+            case, token = cases.create_case(svc, db, channel="web", actor="applicant")
+            cases.set_eligibility(
+                svc,
+                db,
+                case,
+                us_resident=True,
+                adult=True,
+                document_type="drivers_license",
+                biometric=True,
+                actor="applicant",
+                email=EMAIL,
+            )
+            cases.set_consent(svc, db, case, accepted=True, version=svc.settings.consent_version, actor="applicant")
+            for step, photo in photos.items():
+                blob = cases.store_blob(svc, db, case, step, "image/jpeg", photo)
+                svc.runtime.sides.put(blob.id, licence_sides[step])
+                _accept(svc, db, case, step, blob.id)
+            cases.build_document_report(svc, db, case)
+            selfie = cases.store_blob(svc, db, case, "selfie", "image/jpeg", encode_jpeg(astronaut, 92))
+            _accept(svc, db, case, cases.LIVENESS, selfie.id)
+            db.commit()
+            return case.id, token
+
+    return make
+
+
+def _accept(svc: Services, db: Session, case: Case, step: str, blob_id: str) -> None:
+    capture = Capture(case_id=case.id, step=step, attempt=1, accepted=True, reasons=[], result={}, blob_id=blob_id)
+    capture.created_at = svc.clock()
+    db.add(capture)
+    case.captures.append(capture)
+
+
+def submit(svc: Services, case_id: str) -> None:
     with svc.sessions() as db:
         case = db.get(Case, case_id)
         assert case is not None
         assert submission.submit(svc, db, case, actor="applicant")["state"] == CaseState.SUBMITTED
-        if commit:
-            db.commit()
-        else:
-            db.rollback()
+        db.commit()
 
 
 def jobs_of(svc: Services, case_id: str) -> list[dict[str, Any]]:
@@ -185,35 +211,39 @@ def assert_logs_are_json_without_personal_data(log_file: Path, secrets: list[str
 
 @pytest.mark.parametrize("database", POSTGRES, indirect=True)
 def test_submit_enqueues_one_analysis_job_in_its_transaction_and_a_rolled_back_submit_none(
-    svc: Services, licence: SyntheticDocument, astronaut: np.ndarray
+    svc: Services, make_ready_case: Callable[[], tuple[str, str]]
 ) -> None:
-    kept, _ = ready_case(svc, licence, astronaut)
+    kept, token = make_ready_case()
+    # a web process in this mode: submit answers pending at once; no outbox thread even when enabled
+    app = create_app(settings=svc.settings.model_copy(update={"outbox_worker": True}), services=svc)
+    with TestClient(app) as client:
+        assert "outbox-worker" not in {t.name for t in threading.enumerate()}
+        r = client.post(f"/api/v1/cases/{kept}/submit", headers={"X-Case-Token": token})
+        assert r.status_code == 200, r.text
+        assert r.json()["state"] == CaseState.SUBMITTED and r.json()["pending"]
+        jobs = jobs_of(svc, kept)
+        assert [(j["status"], j["queue_name"], j["task_name"]) for j in jobs] == [
+            ("todo", "analysis", "openidv.analyse_case")
+        ]
+        assert 'openidv_jobs{queue="analysis",status="queued"} 1.0' in client.get("/metrics").text
+    assert state_of(svc, kept) == CaseState.SUBMITTED  # no analysis in the request
+
+    dropped, _ = make_ready_case()
     with svc.sessions() as db:
-        case = db.get(Case, kept)
+        case = db.get(Case, dropped)
         assert case is not None
         submission.submit(svc, db, case, actor="applicant")
-        assert jobs_of(svc, kept) == []  # not visible before the submit commits
-        db.commit()
-    jobs = jobs_of(svc, kept)
-    assert [(j["status"], j["queue_name"], j["task_name"]) for j in jobs] == [
-        ("todo", "analysis", "openidv.analyse_case")
-    ]
-    assert state_of(svc, kept) == CaseState.SUBMITTED  # the seller sees pending; no analysis in the request
-    svc.metrics.watch_store(svc.sessions)  # as create_app does
-    body, _ = svc.metrics.render()
-    assert 'openidv_jobs{queue="analysis",status="queued"} 1.0' in body.decode()
-
-    dropped, _ = ready_case(svc, licence, astronaut)
-    submit(svc, dropped, commit=False)
+        assert jobs_of(svc, dropped) == []  # not visible before the submit commits
+        db.rollback()
     assert jobs_of(svc, dropped) == []
     assert state_of(svc, dropped) == CaseState.CAPTURING
 
 
 @pytest.mark.parametrize("database", POSTGRES, indirect=True)
 def test_the_analysis_run_twice_at_once_decides_once(
-    svc: Services, licence: SyntheticDocument, astronaut: np.ndarray
+    svc: Services, make_ready_case: Callable[[], tuple[str, str]]
 ) -> None:
-    case_id, _ = ready_case(svc, licence, astronaut)
+    case_id, _ = make_ready_case()
     submit(svc, case_id)
     with ThreadPoolExecutor(2) as pool:
         runs = [pool.submit(submission.run_analysis_job, svc, case_id, attempt=0) for _ in range(2)]
@@ -226,10 +256,10 @@ def test_the_analysis_run_twice_at_once_decides_once(
 
 @pytest.mark.parametrize("database", POSTGRES, indirect=True)
 def test_a_worker_process_analyses_cases_and_sends_a_poison_case_to_review_after_two_attempts(
-    svc: Services, licence: SyntheticDocument, astronaut: np.ndarray, tmp_path: Path
+    svc: Services, make_ready_case: Callable[[], tuple[str, str]], licence: SyntheticDocument, tmp_path: Path
 ) -> None:
-    good, token = ready_case(svc, licence, astronaut)
-    poison, _ = ready_case(svc, licence, astronaut)
+    good, token = make_ready_case()
+    poison, _ = make_ready_case()
     with svc.sessions() as db:  # the poison case's selfie object no longer decrypts
         case = db.get(Case, poison)
         assert case is not None
@@ -258,9 +288,9 @@ def test_a_worker_process_analyses_cases_and_sends_a_poison_case_to_review_after
 
 @pytest.mark.parametrize("database", POSTGRES, indirect=True)
 def test_a_worker_killed_mid_job_is_replaced_and_its_case_recovered_with_one_decision(
-    svc: Services, licence: SyntheticDocument, astronaut: np.ndarray, tmp_path: Path
+    svc: Services, make_ready_case: Callable[[], tuple[str, str]], tmp_path: Path
 ) -> None:
-    case_id, _ = ready_case(svc, licence, astronaut)
+    case_id, _ = make_ready_case()
     submit(svc, case_id)
     log_file = tmp_path / "worker.log"
     with worker_process(svc.settings, log_file, ANALYSIS_TEST_DELAY_S="60") as first:
