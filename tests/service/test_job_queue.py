@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,7 @@ from openidv.document.forgery import SyntheticDocument
 from openidv.imaging import encode_jpeg
 from openidv.service import cases, submission
 from openidv.service.app import build_services, create_app
+from openidv.service.db import make_engine, migrate
 from openidv.service.lifecycle import CaseState
 from openidv.service.orm import Capture, Case, CaseEvent
 from openidv.service.services import Services
@@ -39,7 +41,6 @@ from openidv.service.settings import ServiceSettings
 from openidv.service.submission import ANALYSIS_FAILED, AnalysisOutcome
 from tests.service.conftest import make_settings
 
-pytestmark = pytest.mark.postgres
 POSTGRES = [pytest.param("postgresql", marks=pytest.mark.postgres)]
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL = "queue.seller@example.com"
@@ -309,3 +310,22 @@ def test_a_worker_killed_mid_job_is_replaced_and_its_case_recovered_with_one_dec
     assert state == CaseState.IN_REVIEW, f"not recovered within 60 s ({recovered_s:.1f} s)"
     assert review_transitions(svc, case_id) == 1
     print(f"recovered {recovered_s:.1f} s after the kill")
+
+
+@pytest.mark.parametrize("database", POSTGRES, indirect=True)
+def test_processes_started_together_migrate_one_at_a_time(database: str) -> None:
+    engines = [make_engine(database) for _ in range(3)]
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            for run in [pool.submit(migrate, engine) for engine in engines]:
+                run.result(timeout=120)  # without the advisory lock, 2 of 3 fail on a duplicate type
+        with engines[0].connect() as conn:
+            assert conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is not None
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
+def test_the_job_queue_needs_postgresql(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="needs a PostgreSQL"):
+        make_settings(tmp_path, job_queue="procrastinate")
