@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -34,17 +36,21 @@ from openidv.imaging import encode_jpeg
 from openidv.service import cases, submission
 from openidv.service.app import build_services, create_app
 from openidv.service.db import make_engine, migrate
+from openidv.service.deps import CASE_COOKIE
 from openidv.service.lifecycle import CaseState
 from openidv.service.orm import Capture, Case, CaseEvent
 from openidv.service.services import Services
 from openidv.service.settings import ServiceSettings
 from openidv.service.submission import ANALYSIS_FAILED, AnalysisOutcome
-from tests.service.conftest import make_settings
+from tests.service.conftest import Applicant, make_settings
+from tests.service.pg import _free_port
 
 POSTGRES = [pytest.param("postgresql", marks=pytest.mark.postgres)]
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL = "queue.seller@example.com"
 #: the test workers' heartbeat, dead-worker limit and recovery period (seconds; production: 10, 30, 10)
+#: lines that mediapipe's native code (TFLite, absl) writes straight to stderr when its face mesh loads
+NATIVE_LOG = re.compile(r"^(INFO: Created TensorFlow Lite|WARNING: All log messages before absl|[IWE]\d{4} )")
 FAST_WORKER = {"worker_heartbeat_s": 0.5, "worker_stalled_s": 3.0, "worker_recovery_s": 1}
 
 
@@ -163,9 +169,8 @@ def wait_for_state(svc: Services, case_id: str, timeout_s: float) -> str:
     return state
 
 
-@contextmanager
-def worker_process(settings: ServiceSettings, log_file: Path, **env: str) -> Iterator[subprocess.Popen[bytes]]:
-    """``python -m openidv.cli worker`` with ``settings`` as OPENIDV_* variables (JSON logs to ``log_file``)."""
+def _environ(settings: ServiceSettings, **env: str) -> dict[str, str]:
+    """This process's environment with ``settings`` as OPENIDV_* variables (JSON logs, fast worker timings)."""
     values = {
         "ENVIRONMENT": settings.environment.value,
         "DATA_DIR": str(settings.data_dir),
@@ -174,16 +179,27 @@ def worker_process(settings: ServiceSettings, log_file: Path, **env: str) -> Ite
         "WARM_MODELS": "false",
         "LOG_FORMAT": "json",
         "OUTBOX_POLL_S": "1",
+        "CHALLENGE_SEED": str(settings.challenge_seed),
+        "LIVENESS_FRAME_RATE": settings.liveness_frame_rate,
+        "RATE_START": settings.rate_start,
         **{k.upper(): str(v) for k, v in FAST_WORKER.items()},
         **env,
     }
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OPENIDV_")}
     environ |= {f"OPENIDV_{k}": v for k, v in values.items()}
     environ["PYTHONPATH"] = str(ROOT / "src")
+    return environ
+
+
+@contextmanager
+def openidv_process(
+    settings: ServiceSettings, log_file: Path, *args: str, **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m openidv.cli ARGS`` with ``settings`` (its log lines, stderr, appended to ``log_file``)."""
     with log_file.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "openidv.cli", "worker"],
-            env=environ,
+            [sys.executable, "-m", "openidv.cli", *args],
+            env=_environ(settings, **env),
             stdout=subprocess.DEVNULL,
             stderr=out,
             start_new_session=True,
@@ -196,9 +212,13 @@ def worker_process(settings: ServiceSettings, log_file: Path, **env: str) -> Ite
             proc.wait(10)
 
 
+def worker_process(settings: ServiceSettings, log_file: Path, **env: str) -> Any:
+    return openidv_process(settings, log_file, "worker", **env)
+
+
 def assert_logs_are_json_without_personal_data(log_file: Path, secrets: list[str]) -> None:
-    lines = [line for line in log_file.read_text().splitlines() if line.strip()]
-    assert lines, "the worker logged nothing"
+    lines = [line for line in log_file.read_text().splitlines() if line.strip() and not NATIVE_LOG.match(line)]
+    assert lines, "nothing was logged"
     for line in lines:
         record = json.loads(line)  # every line is one JSON object
         assert {"ts", "level", "logger", "message"} <= record.keys()
@@ -329,3 +349,45 @@ def test_processes_started_together_migrate_one_at_a_time(database: str) -> None
 def test_the_job_queue_needs_postgresql(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="needs a PostgreSQL"):
         make_settings(tmp_path, job_queue="procrastinate")
+
+
+@pytest.mark.parametrize("database", POSTGRES, indirect=True)
+def test_a_full_flow_through_serve_and_a_worker_logs_json_without_personal_data_or_tokens(
+    svc: Services, licence: SyntheticDocument, astronaut: np.ndarray, tmp_path: Path
+) -> None:
+    port = _free_port()
+    log_file = tmp_path / "service.log"
+    with (
+        openidv_process(svc.settings, log_file, "serve", "--port", str(port)) as serve,
+        worker_process(svc.settings, log_file),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client,
+    ):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and serve.poll() is None:
+            try:
+                if client.get("/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        a = Applicant(client)  # type: ignore[arg-type]  # the same calls as a TestClient
+        a.start("drivers_license")
+        assert licence.back is not None
+        assert a.capture("document_front", licence.front).json()["accepted"]
+        assert a.capture("document_back", licence.back).json()["accepted"]
+        assert a.liveness(astronaut)["accepted"]
+        token = client.cookies[CASE_COOKIE]
+        r = client.post(f"{a.api}/submit")
+        assert r.status_code == 200 and r.json()["state"] == CaseState.SUBMITTED, r.text
+        assert wait_for_state(svc, a.case_id, 60) == CaseState.IN_REVIEW
+        client.get(f"/status/{cases.status_token(token)}")
+    person = licence.person
+    secrets = [
+        "seller@example.com",
+        person.family_name,
+        person.given_name,
+        person.number,
+        token,
+        cases.status_token(token),
+    ]
+    assert_logs_are_json_without_personal_data(log_file, secrets)
+    assert "GET /status/[token] HTTP/1.1" in log_file.read_text()  # the access log has the request, masked
