@@ -238,7 +238,8 @@ def test_submit_enqueues_one_analysis_job_in_its_transaction_and_a_rolled_back_s
     # a web process in this mode: submit answers pending at once; no outbox thread even when enabled
     app = create_app(settings=svc.settings.model_copy(update={"outbox_worker": True}), services=svc)
     with TestClient(app) as client:
-        assert "outbox-worker" not in {t.name for t in threading.enumerate()}
+        threads = {t.name for t in threading.enumerate()}
+        assert "outbox-worker" not in threads and "housekeeping" not in threads
         r = client.post(f"/api/v1/cases/{kept}/submit", headers={"X-Case-Token": token})
         assert r.status_code == 200, r.text
         assert r.json()["state"] == CaseState.SUBMITTED and r.json()["pending"]
@@ -344,6 +345,20 @@ def test_processes_started_together_migrate_one_at_a_time(database: str) -> None
     finally:
         for engine in engines:
             engine.dispose()
+
+
+@pytest.mark.parametrize("database", POSTGRES, indirect=True)
+def test_db_upgrade_applies_the_job_queue_revision(svc: Services, tmp_path: Path) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "openidv.cli", "db", "upgrade", "--json"],
+        env=_environ(svc.settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == {"revision": "0006_job_queue"}
 
 
 def test_the_job_queue_needs_postgresql(tmp_path: Path) -> None:

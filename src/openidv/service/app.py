@@ -181,7 +181,8 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
                 except Exception:  # keep the loop alive; the next round retries
                     log.exception("housekeeping failed")
 
-        threading.Thread(target=housekeeping, name="housekeeping", daemon=True).start()
+        name = "housekeeping" if in_process else "liveness-sweep"
+        threading.Thread(target=housekeeping, name=name, daemon=True).start()
         from openidv.service.notify import OutboxWorker
 
         worker = OutboxWorker(svc) if settings.outbox_worker and in_process else None
