@@ -13,11 +13,12 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from openidv.errors import OpenIDVError
 
 Handler = Callable[[argparse.Namespace], tuple[dict[str, Any], str]]
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  #: ``add_subparsers``'s type
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,7 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="openidv", description="Open-source identity verification engines.")
     parser.add_argument("--version", action="version", version=f"openidv {_version()}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_engine_commands(sub, common)
+    _add_eval_commands(sub, common)
 
+    from openidv.service.commands import add_commands  # the service's commands load FastAPI: only here
+
+    add_commands(sub, common)
+    return parser
+
+
+def _add_engine_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    """``match``, ``detect``, ``models``, ``demo``, ``doc`` and ``liveness``: the engines on files."""
     p = sub.add_parser("match", parents=[common], help="match a selfie to the portrait on an ID document")
     p.add_argument("selfie", type=Path)
     p.add_argument("document", type=Path)
@@ -82,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="seed for the session id and nonce (tests only)")
     p.set_defaults(handler=_cmd_liveness)
 
+
+def _add_eval_commands(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    """``openidv eval WHAT``: each engine on labelled or generated data."""
     ev = sub.add_parser("eval", help="evaluate an engine on labelled data")
     evsub = ev.add_subparsers(title="evaluations", metavar="WHAT")
     p = evsub.add_parser("faces", parents=[common], help="face verification on a PAIRS.tsv file")
@@ -144,11 +158,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", type=Path, default=None, help="folder the paths are relative to (default: the file's)")
     p.add_argument("--today", type=_iso_date, default=None, help="reference date of the checks (YYYY-MM-DD)")
     p.set_defaults(handler=_cmd_eval_aamva)
-
-    from openidv.service.commands import add_commands
-
-    add_commands(sub, common)
-    return parser
 
 
 # --------------------------------------------------------------------------- handlers

@@ -242,9 +242,15 @@ def test_migrations_build_the_models_schema(tmp_path: Path, database: str) -> No
         command.downgrade(cfg, "base")
         command.upgrade(cfg, "head")
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": _not_the_job_queue})
+        diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def _not_the_job_queue(name: str | None, type_: str, parent_names: object) -> bool:
+    """The job queue's tables (revision 0006, procrastinate's own schema) are not ORM models."""
+    return not (name or "").startswith("procrastinate")
 
 
 def test_policy_sends_printed_text_mismatches_to_review_not_reject() -> None:

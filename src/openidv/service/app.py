@@ -7,8 +7,8 @@ import os
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from openidv.service.db import make_engine, migrate, session_factory
 from openidv.service.errors import ParamValue, ServiceError
 from openidv.service.guards import BodyGuard, BodyRefusedError, refused_cause
 from openidv.service.lifecycle import TransitionError
+from openidv.service.notify import OutboxWorker
 from openidv.service.personal import seal_plaintext_reports
 from openidv.service.retention import expire_stale, purge_due, sweep_orphaned_blobs
 from openidv.service.services import Services
@@ -157,34 +158,41 @@ def _error(
 
 
 def create_app(settings: ServiceSettings | None = None, services: Services | None = None) -> FastAPI:
+    """The ASGI application: routers, middleware, error handlers and probes over one :class:`Services`."""
     settings = settings or (services.settings if services is not None else ServiceSettings())
     svc = services or build_services(settings)
+    app = FastAPI(
+        title="openidv",
+        version="0.1.0",
+        summary="Identity verification: documents, liveness, face match",
+        lifespan=_lifespan(settings, svc),
+        # the interactive docs load their scripts from a CDN: development only (/openapi.json stays)
+        docs_url="/docs" if settings.api_docs else None,
+        redoc_url="/redoc" if settings.api_docs else None,
+    )
+    app.state.services = svc
+    app.state.settings = settings
+    _add_middleware(app, settings, svc)
+    app.include_router(api.router)
+    app.include_router(web.router)
+    app.include_router(console.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    _add_error_handlers(app)
+    _add_probes(app, settings, svc)
+    return app
+
+
+def _lifespan(settings: ServiceSettings, svc: Services) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start-up and shutdown: model warm-up, the housekeeping thread and (in process) the outbox worker."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         if settings.warm_models:
             threading.Thread(target=_warm_models, name="warm-models", daemon=True).start()
-
         in_process = settings.job_queue is JobQueueKind.INPROCESS
-
-        def housekeeping() -> None:
-            """Retention (in process only: with a job queue the workers run it) and this process's
-            abandoned liveness sessions (always: they live in this process's memory)."""
-            while not stop.wait(300):
-                try:
-                    if in_process:
-                        expire_stale(svc)
-                        purge_due(svc)
-                        sweep_orphaned_blobs(svc)
-                    svc.runtime.drop_expired(svc.clock().timestamp())
-                except Exception:  # keep the loop alive; the next round retries
-                    log.exception("housekeeping failed")
-
         name = "housekeeping" if in_process else "liveness-sweep"
-        threading.Thread(target=housekeeping, name=name, daemon=True).start()
-        from openidv.service.notify import OutboxWorker
-
+        threading.Thread(target=_housekeeping, args=(svc, stop, in_process), name=name, daemon=True).start()
         worker = OutboxWorker(svc) if settings.outbox_worker and in_process else None
         if worker is not None:
             worker.start()
@@ -193,17 +201,25 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
         if worker is not None:
             worker.stop(5.0)
 
-    app = FastAPI(
-        title="openidv",
-        version="0.1.0",
-        summary="Identity verification: documents, liveness, face match",
-        lifespan=lifespan,
-        # the interactive docs load their scripts from a CDN: development only (/openapi.json stays)
-        docs_url="/docs" if settings.api_docs else None,
-        redoc_url="/redoc" if settings.api_docs else None,
-    )
-    app.state.services = svc
-    app.state.settings = settings
+    return lifespan
+
+
+def _housekeeping(svc: Services, stop: threading.Event, in_process: bool) -> None:
+    """Every 300 s until ``stop``: retention (in process only: with a job queue the workers run it) and
+    this process's abandoned liveness sessions (always: they live in this process's memory)."""
+    while not stop.wait(300):
+        try:
+            if in_process:
+                expire_stale(svc)
+                purge_due(svc)
+                sweep_orphaned_blobs(svc)
+            svc.runtime.drop_expired(svc.clock().timestamp())
+        except Exception:  # keep the loop alive; the next round retries
+            log.exception("housekeeping failed")
+
+
+def _add_middleware(app: FastAPI, settings: ServiceSettings, svc: Services) -> None:
+    """Body limits, per-route latency metrics and the security headers."""
 
     def body_limit(path: str) -> int:
         """Image uploads take the upload limits (checked again per route); other bodies JSON / form ones."""
@@ -226,67 +242,84 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
         svc.metrics.observe_request(request.method, route_label(request), response.status_code, elapsed)
         return response
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        """Pages and API answers are not framed, sniffed, cached or leaked through the Referer."""
-        response: Response = await call_next(request)
-        h = response.headers
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "no-referrer")  # status links carry the case token
-        h.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
-        if not request.url.path.startswith(("/static", "/docs", "/redoc", "/openapi.json")):
-            h.setdefault("Cache-Control", "no-store")
-            h.setdefault("Content-Security-Policy", CSP)
-        if request.url.scheme == "https":
-            h.setdefault("Strict-Transport-Security", "max-age=31536000")
-        return response
+    app.middleware("http")(_security_headers)
 
-    app.include_router(api.router)
-    app.include_router(web.router)
-    app.include_router(console.router)
-    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
-    @app.exception_handler(ServiceError)
-    async def service_error(request: Request, exc: ServiceError) -> Response:
-        return _error(request, exc.status, exc.code, exc.template, exc.retry_after_s, exc.params)
+async def _security_headers(request: Request, call_next: Any) -> Response:
+    """Pages and API answers are not framed, sniffed, cached or leaked through the Referer."""
+    response: Response = await call_next(request)
+    h = response.headers
+    h.setdefault("X-Content-Type-Options", "nosniff")
+    h.setdefault("X-Frame-Options", "DENY")
+    h.setdefault("Referrer-Policy", "no-referrer")  # status links carry the case token
+    h.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
+    if not request.url.path.startswith(("/static", "/docs", "/redoc", "/openapi.json")):
+        h.setdefault("Cache-Control", "no-store")
+        h.setdefault("Content-Security-Policy", CSP)
+    if request.url.scheme == "https":
+        h.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
 
-    @app.exception_handler(console.LoginRequiredError)
-    async def login_required(request: Request, exc: console.LoginRequiredError) -> Response:
-        if _wants_json(request):
-            return _error(request, 401, exc.code, exc.message)
-        return RedirectResponse("/review/login", status_code=303)
 
-    @app.exception_handler(TransitionError)
-    async def transition_error(request: Request, exc: TransitionError) -> Response:
-        return _error(request, 409, "invalid_transition", str(exc))
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error as the JSON error body or the readable page (:func:`_error`)."""
+    handlers: dict[type[Exception], Callable[[Request, Any], Awaitable[Response]]] = {
+        ServiceError: _service_error,
+        console.LoginRequiredError: _login_required,
+        TransitionError: _transition_error,
+        CryptoError: _crypto_error,
+        BlobStoreUnavailableError: _blob_store_unavailable,
+        RequestValidationError: _validation_error,
+        BodyRefusedError: _body_refused,
+        StarletteHTTPException: _http_error,
+    }
+    for exc_type, handler in handlers.items():
+        app.add_exception_handler(exc_type, handler)
 
-    @app.exception_handler(CryptoError)
-    async def crypto_error(request: Request, exc: CryptoError) -> Response:
-        log.error("crypto error: %s", exc)
-        return _error(request, 500, "storage_error", "stored data could not be decrypted")
 
-    @app.exception_handler(BlobStoreUnavailableError)
-    async def blob_store_unavailable(request: Request, exc: BlobStoreUnavailableError) -> Response:
-        log.error("blob store unavailable: %s", exc)  # the request's transaction is rolled back: nothing kept
-        return _error(request, 503, "storage_unavailable", "image storage is unavailable; try again shortly", 10)
+async def _service_error(request: Request, exc: ServiceError) -> Response:
+    return _error(request, exc.status, exc.code, exc.template, exc.retry_after_s, exc.params)
 
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        parts = [f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()]
-        return _error(request, 422, "invalid_request", "; ".join(parts) or "invalid request")
 
-    @app.exception_handler(BodyRefusedError)
-    async def body_refused(request: Request, exc: BodyRefusedError) -> Response:
-        return _error(request, exc.status, exc.code, exc.message, params=exc.params)
+async def _login_required(request: Request, exc: console.LoginRequiredError) -> Response:
+    if _wants_json(request):
+        return _error(request, 401, exc.code, exc.message)
+    return RedirectResponse("/review/login", status_code=303)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        refused = refused_cause(exc)  # FastAPI turns an error met while parsing a body into a 400
-        if refused is not None:
-            return _error(request, refused.status, refused.code, refused.message)
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(request, exc.status_code, code, str(exc.detail))
+
+async def _transition_error(request: Request, exc: TransitionError) -> Response:
+    return _error(request, 409, "invalid_transition", str(exc))
+
+
+async def _crypto_error(request: Request, exc: CryptoError) -> Response:
+    log.error("crypto error: %s", exc)
+    return _error(request, 500, "storage_error", "stored data could not be decrypted")
+
+
+async def _blob_store_unavailable(request: Request, exc: BlobStoreUnavailableError) -> Response:
+    log.error("blob store unavailable: %s", exc)  # the request's transaction is rolled back: nothing kept
+    return _error(request, 503, "storage_unavailable", "image storage is unavailable; try again shortly", 10)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    parts = [f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()]
+    return _error(request, 422, "invalid_request", "; ".join(parts) or "invalid request")
+
+
+async def _body_refused(request: Request, exc: BodyRefusedError) -> Response:
+    return _error(request, exc.status, exc.code, exc.message, params=exc.params)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    refused = refused_cause(exc)  # FastAPI turns an error met while parsing a body into a 400
+    if refused is not None:
+        return _error(request, refused.status, refused.code, refused.message)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return _error(request, exc.status_code, code, str(exc.detail))
+
+
+def _add_probes(app: FastAPI, settings: ServiceSettings, svc: Services) -> None:
+    """``/healthz`` (liveness), ``/readyz`` (readiness), ``/metrics`` (when enabled) and the privacy page."""
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -313,5 +346,3 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
         return web.render(
             request, "privacy.html", retention_days=settings.retention_days, version=settings.consent_version
         )
-
-    return app

@@ -22,6 +22,15 @@ class CommandError(OpenIDVError):
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The service's commands on ``openidv``'s subparsers: processes, the schema, accounts, data."""
+    _add_process_commands(sub, common)
+    _add_apikey_commands(sub, common)
+    _add_user_commands(sub, common)
+    _add_data_commands(sub, common)
+
+
+def _add_process_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``serve``, ``worker`` and ``db upgrade``."""
     p = sub.add_parser("serve", help="run the verification service (web pages + JSON API)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
@@ -42,6 +51,9 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = dbsub.add_parser("upgrade", parents=[common], help="apply the migrations (alembic upgrade head); then exit")
     p.set_defaults(handler=_cmd_db_upgrade)
 
+
+def _add_apikey_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``apikey create|webhook|return-urls|revoke``: the integrators' keys."""
     ak = sub.add_parser("apikey", help="manage API keys for integrators")
     aksub = ak.add_subparsers(title="apikey commands", metavar="ACTION")
     p = aksub.add_parser("create", parents=[common], help="create a key (printed once; only its hash is stored)")
@@ -65,6 +77,9 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("name")
     p.set_defaults(handler=_cmd_apikey_revoke)
 
+
+def _add_user_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``users add|disable|enable|revoke|passwd``: reviewer and admin accounts."""
     us = sub.add_parser("users", help="manage reviewer and admin accounts")
     ussub = us.add_subparsers(title="users commands", metavar="ACTION")
     p = ussub.add_parser("add", parents=[common], help="create an account (prompts for the password when not given)")
@@ -87,6 +102,9 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--password", default=None, help="the password (prefer the prompt)")
     p.set_defaults(handler=_cmd_users_change, action="passwd")
 
+
+def _add_data_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``purge``, ``erase``, ``keys generate|rotate`` and ``report agreement``."""
     p = sub.add_parser(
         "purge",
         parents=[common],
