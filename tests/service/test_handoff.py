@@ -35,7 +35,10 @@ def test_phone_joins_the_same_case_once(client: TestClient) -> None:
     r = phone.get(link, follow_redirects=False)
     assert r.status_code == 200 and 'http-equiv="refresh" content="0;url=/capture"' in r.text
     assert phone.cookies.get("openidv_case") == client.cookies.get("openidv_case")
-    assert f'"case_id": "{desktop.case_id}"' in phone.get("/capture").text
+    phone_page = phone.get("/capture").text
+    assert f'"case_id": "{desktop.case_id}"' in phone_page
+    # the phone is not offered to continue on a phone; the desktop still is
+    assert 'id="handoff"' not in phone_page and 'id="handoff"' in client.get("/capture").text
     # the phone can now work on the case through the API, as the desktop could
     assert phone.get(f"/api/v1/cases/{desktop.case_id}").json()["next_step"] == "passport_page"
     assert _unusable(TestClient(client.app).get(link)) == "used"

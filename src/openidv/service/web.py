@@ -189,6 +189,10 @@ def _case(request: Request, svc: SvcDep, db: DbDep) -> tuple[Case, str]:
     return cases.applicant_case(svc, db, token), token
 
 
+#: set on the browser that opened a handoff link (the phone), so its pages do not offer another handoff
+HANDOFF_DEVICE_COOKIE = "openidv_phone"
+
+
 def _set_cookie(response: Response, request: Request, token: str, max_age: int) -> None:
     response.set_cookie(
         CASE_COOKIE,
@@ -365,6 +369,7 @@ def capture_page(request: Request, svc: SvcDep, db: DbDep) -> Response:
         steps=cases.progress(case, svc.settings.max_attempts),
         document=i18n.gettext(language, cases.DOCUMENT_LABELS[case.document_type or "passport"]),
         allow_upload=svc.settings.allow_file_upload,
+        offer_handoff=request.cookies.get(HANDOFF_DEVICE_COOKIE) != "1",
         screen_light=svc.settings.liveness_screen_light,  # the face step warns of flashing colours
         texts=page_texts.translated(page_texts.CAPTURE_TEXTS, language),  # capture.js's wording
         server_texts=page_texts.server_texts(language),  # the API's verdicts and guidance
@@ -482,4 +487,13 @@ def handoff_open(token: str, request: Request, svc: SvcDep, db: DbDep) -> Respon
     cases.record_event(db, case, "applicant", "handoff_used")
     response = render(request, "handoff_opened.html", target=_where(case))
     _set_cookie(response, request, case_token, svc.settings.case_ttl_s + 30 * 86400)
+    # this browser is the phone: its capture page does not offer to continue on a phone
+    response.set_cookie(
+        HANDOFF_DEVICE_COOKIE,
+        "1",
+        max_age=svc.settings.case_ttl_s,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
     return response
