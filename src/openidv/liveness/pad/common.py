@@ -23,33 +23,42 @@ CUE_FRACTION = 0.3
 def check_result(
     name: str, status: Status, reason: str, score: float | None, detail: str, **data: object
 ) -> CheckResult:
+    """A check's result with its score clipped to [0, 1] and the float measurements in ``data`` rounded
+    to 4 decimals."""
     clean = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in data.items()}
     return CheckResult(name, status, reason, None if score is None else float(np.clip(score, 0, 1)), detail, clean)
 
 
 def sigmoid(x: float) -> float:
+    """The logistic function of ``x`` (clipped to +-50), in (0, 1)."""
     return float(1.0 / (1.0 + np.exp(-np.clip(x, -50, 50))))
 
 
 def usable_indices(analyses: Sequence[FrameAnalysis]) -> list[int]:
+    """Positions of the frames with a face and its full mesh (468 landmarks or more)."""
     return [i for i, a in enumerate(analyses) if a.face_found and a.landmarks is not None and len(a.landmarks) >= 468]
 
 
 def interocular(lm: np.ndarray) -> float:
+    """Distance between the outer eye corners (mesh points 33 and 263), px."""
     return float(np.linalg.norm(lm[33, :2] - lm[263, :2]))
 
 
 def median_or_zero(values: list[float]) -> float:
+    """The median of ``values``; 0 when there are none."""
     return float(np.median(values)) if values else 0.0
 
 
 def spread_sample(idx: list[int], k: int = 8) -> list[int]:
+    """Up to ``k`` of ``idx``, evenly spread from the first to the last."""
     if len(idx) <= k:
         return idx
     return [idx[round(j)] for j in np.linspace(0, len(idx) - 1, k)]
 
 
 def face_crop(frame: np.ndarray, a: FrameAnalysis, frac: float = 0.6) -> np.ndarray | None:
+    """The square centred on the face box, ``frac`` x its smaller side, clipped to the frame (px);
+    None without a box or when less than 32 px remain either way."""
     if a.box is None:
         return None
     x, y, w, h = a.box
