@@ -10,6 +10,7 @@ from openidv.checks import CheckResult, Status
 from openidv.liveness.pad.common import check_result, sigmoid, usable_indices
 from openidv.liveness.types import FrameAnalysis
 
+#: Mesh landmarks bounding the skin regions whose mean colour carries the pulse.
 FOREHEAD = (10, 109, 67, 103, 338, 297, 332, 151, 108, 69, 337, 299)
 LEFT_CHEEK = (50, 101, 36, 205, 187, 123, 117, 118)
 RIGHT_CHEEK = (280, 330, 266, 425, 411, 352, 346, 347)
