@@ -69,7 +69,7 @@ def test_a_weave_over_the_lower_face_is_not_moire(rendered: dict[str, np.ndarray
     below_nose = yy > a.landmarks[4, 1]
     masked[below_nose] = (np.array([60.0, 70.0, 95.0]) * (1.0 + 0.25 * weave[below_nose, None])).astype(np.float32)
     masked_frame = np.clip(masked, 0, 255).astype(np.uint8)
-    crop = pad._face_crop(masked_frame, a)
+    crop = pad.face_crop(masked_frame, a)
     windows = pad.region_windows(masked_frame, a)
     assert crop is not None and windows is not None
     assert pad.lattice_peak(crop) > pad.LATTICE_PEAK  # the whole-face crop sees the weave ...
