@@ -29,7 +29,8 @@ from openidv.face.dlib_net import parse_resnet, resnet_onnx
 from openidv.face.matching import MatchConfig, QualityGates, analyse_side
 from openidv.face.operating_points import DEFAULT_OPERATING_POINT, threshold_for
 from openidv.imaging import load_rgb
-from openidv.models import _frm_file, compile_openvino, cpu_computes_bf16, onnxruntime_model
+from openidv.models import _frm_file
+from openidv.runtimes import compile_openvino, cpu_computes_bf16, onnxruntime_model
 
 
 def backends() -> dict[str, object]:

@@ -91,13 +91,8 @@ def _mrz_boxes(side: Any) -> list[np.ndarray]:
 
 
 def _runners() -> dict[str, dict[str, Any]]:
-    from openidv.models import (
-        _RAPIDOCR_FILES,
-        _locate_rapidocr,
-        compile_openvino,
-        latin_recogniser_graph,
-        onnxruntime_model,
-    )
+    from openidv.models import _RAPIDOCR_FILES, _locate_rapidocr, latin_recogniser_graph
+    from openidv.runtimes import compile_openvino, onnxruntime_model
 
     det_path = f"{_locate_rapidocr()}/{_RAPIDOCR_FILES[0]}"
     graph, _ = latin_recogniser_graph()

@@ -16,7 +16,8 @@ from openidv.face.embedding import embed
 from openidv.face.matching import MatchConfig, QualityGates, analyse_side
 from openidv.face.operating_points import DEFAULT_OPERATING_POINT, threshold_for
 from openidv.imaging import load_rgb
-from openidv.models import _frm_file, compile_openvino, cpu_computes_bf16, get_model, onnxruntime_model
+from openidv.models import _frm_file, get_model
+from openidv.runtimes import compile_openvino, cpu_computes_bf16, onnxruntime_model
 from tests.conftest import shared_path
 
 
@@ -125,11 +126,9 @@ def test_shared_photos_embed_as_dlib_does(networks: dict, deepface_chips: dict[s
 
 
 def test_a_failing_first_runtime_leaves_onnxruntime_f32(dat_path: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import openidv.models
-
     def no_openvino(graph: bytes) -> None:
         raise RuntimeError("no CPU plugin")
 
-    monkeypatch.setattr(openidv.models, "ocr_network", no_openvino)
+    monkeypatch.setattr(descriptor, "ocr_network", no_openvino)
     chosen = load_face_descriptor(dat_path)
     assert chosen.backend is DescriptorBackend.ONNX_ONNXRUNTIME_F32, chosen.note

@@ -17,12 +17,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "src" / "openidv"
 # Known cycles, owned by the engines' branches (issue 21): this list may only shrink; a
 # test fails when an entry is fixed and still listed. Each entry is one strongly connected
 # component (a set of module names). Service modules must never appear here.
-KNOWN_CYCLES: list[frozenset[str]] = [
-    # engine.py builds SideAnalysis, integrity_pipeline.py reads it: SideAnalysis to its own module
-    frozenset({"openidv.document.engine", "openidv.document.integrity_pipeline"}),
-    # models.py loads the face descriptor, face/descriptor.py compiles it with models' runtimes
-    frozenset({"openidv.face.descriptor", "openidv.models"}),
-]
+KNOWN_CYCLES: list[frozenset[str]] = []
 
 
 def module_name(path: Path) -> str:

@@ -12,7 +12,9 @@ from PIL import Image
 
 from openidv.checks import Status
 from openidv.document import integrity, synth, tamper
+from openidv.document.integrity import compression, duplication, jpeg_lattice, screen_moire
 from openidv.document.types import FieldSource, FieldValue
+from openidv.imaging import luma
 from tests.conftest import encode
 
 GOOD_FIELDS = synth.CardFields(family_name="RIVERA", given_names="DANA LEE", number="T4802957")
@@ -183,7 +185,7 @@ def test_compression_inconclusive_inputs(varied: list[tamper.GenuineSample]) -> 
 
 
 def _prior_steps_by_scan(k2: np.ndarray, final: np.ndarray) -> np.ndarray:
-    """Reference for ``integrity._estimate_prior_steps``: the candidate steps tried one by one."""
+    """Reference for ``jpeg_lattice._estimate_prior_steps``: the candidate steps tried one by one."""
     steps = np.zeros(k2.shape[1])
     for j in range(k2.shape[1]):
         q2 = float(final[j])
@@ -213,23 +215,23 @@ def test_prior_quantisation_steps_are_recovered(astronaut_portrait: np.ndarray) 
     twice = tamper.encode_jpeg(tamper.decode(once), 90)
     table = integrity.parse_container(twice).luma_table
     assert table is not None
-    maps = integrity._block_maps(integrity._luma(tamper.decode(twice)), table)
-    q1 = integrity.ijg_table(60)[integrity._GHOST_COEFS]
+    maps = jpeg_lattice.block_maps(luma(tamper.decode(twice)), table)
+    q1 = integrity.ijg_table(60)[jpeg_lattice._GHOST_COEFS]
     # The low frequencies betray the camera's quality-60 table exactly (measured: 8 of the first 9 found, all exact).
     found = maps.prior_steps[:9] > 0
     assert found.sum() >= 6
     assert np.array_equal(maps.prior_steps[:9][found], q1[:9][found])
     # The vectorised estimate is the one-step-at-a-time scan.
-    y = integrity._luma(tamper.decode(twice))
+    y = luma(tamper.decode(twice))
     h8, w8 = y.shape[0] // 8 * 8, y.shape[1] // 8 * 8
     blocks = (y[:h8, :w8] - 128.0).reshape(h8 // 8, 8, w8 // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 64)
-    final = np.maximum(table[integrity._GHOST_COEFS], 1.0)
-    k2 = np.round((blocks @ integrity._GHOST_BASIS) / final.astype(np.float32))
-    assert np.array_equal(integrity._estimate_prior_steps(k2, final), _prior_steps_by_scan(k2, final))
+    final = np.maximum(table[jpeg_lattice._GHOST_COEFS], 1.0)
+    k2 = np.round((blocks @ jpeg_lattice._GHOST_BASIS) / final.astype(np.float32))
+    assert np.array_equal(jpeg_lattice._estimate_prior_steps(k2, final), _prior_steps_by_scan(k2, final))
     # A single compression leaves no earlier lattice.
     single = integrity.parse_container(once).luma_table
     assert single is not None
-    assert not integrity._block_maps(integrity._luma(tamper.decode(once)), single).prior_steps.any()
+    assert not jpeg_lattice.block_maps(luma(tamper.decode(once)), single).prior_steps.any()
 
 
 def test_compression_check_reuses_given_pixels(
@@ -240,7 +242,7 @@ def test_compression_check_reuses_given_pixels(
     decoded_here = integrity.error_level_consistency(g.data, regions)
     decodes: list[int] = []
     decode = integrity.decode_stored
-    monkeypatch.setattr(integrity, "decode_stored", lambda data: decodes.append(1) or decode(data))
+    monkeypatch.setattr(compression, "decode_stored", lambda data: decodes.append(1) or decode(data))
     given = integrity.error_level_consistency(g.data, regions, rgb=g.rgb)
     assert given.to_dict() == decoded_here.to_dict()
     assert decodes == []  # the given pixels were used, the file was not decoded again
@@ -343,11 +345,11 @@ def test_square_lattice_pairs_only_equal_perpendicular_peaks() -> None:
             m[64 + ky, 64 + kx] = m[64 - ky, 64 - kx] = value
         return m
 
-    assert integrity._square_lattice(with_peaks((37, 14, 2.0), (-14, 37, 1.6))) == pytest.approx(1.6)
-    assert integrity._square_lattice(with_peaks((37, 14, 2.0), (-20, 35, 1.6))) == 0.0  # 9 degrees off
-    assert integrity._square_lattice(with_peaks((37, 14, 2.0), (-11, 29, 1.6))) == 0.0  # 21 % shorter
-    assert integrity._square_lattice(with_peaks((37, 14, 2.0), (-14, 37, 0.6))) == 0.0  # below the floor
-    assert integrity._square_lattice(with_peaks((37, 14, 2.0))) == 0.0
+    assert screen_moire._square_lattice(with_peaks((37, 14, 2.0), (-14, 37, 1.6))) == pytest.approx(1.6)
+    assert screen_moire._square_lattice(with_peaks((37, 14, 2.0), (-20, 35, 1.6))) == 0.0  # 9 degrees off
+    assert screen_moire._square_lattice(with_peaks((37, 14, 2.0), (-11, 29, 1.6))) == 0.0  # 21 % shorter
+    assert screen_moire._square_lattice(with_peaks((37, 14, 2.0), (-14, 37, 0.6))) == 0.0  # below the floor
+    assert screen_moire._square_lattice(with_peaks((37, 14, 2.0))) == 0.0
 
 
 def test_faint_square_lattice_fails_a_single_or_oblong_pattern_of_the_same_strength_passes(
@@ -447,7 +449,7 @@ def test_shifted_grid_quiet_on_genuine_portraits(
     single_compressed: list[tamper.GenuineSample], double_compressed: list[tamper.GenuineSample]
 ) -> None:
     for g in single_compressed + double_compressed:
-        grid = integrity.shifted_grid_lattice(integrity._luma(g.rgb), g.regions["portrait"])
+        grid = integrity.shifted_grid_lattice(luma(g.rgb), g.regions["portrait"])
         assert grid is not None and not grid.suspicious, grid
         assert grid.aligned_z > integrity.SHIFTED_GRID_THRESHOLD  # the file's own grid is there, and found
 
@@ -459,7 +461,7 @@ def test_shifted_grid_finds_pasted_jpeg_portrait(
     for g in single_compressed:
         box = g.regions["portrait"]
         data = tamper.paste_patch(g.photo, box, other_portrait, rng, 65, quality=90, mask=g.masks["portrait"])
-        grid = integrity.shifted_grid_lattice(integrity._luma(tamper.decode(data)), box)
+        grid = integrity.shifted_grid_lattice(luma(tamper.decode(data)), box)
         assert grid is not None and grid.suspicious and grid.offset != (0, 0), grid
         r = integrity.error_level_consistency(data, {"portrait": box})
         assert r.status is Status.FAIL and r.data["suspicious"] == ["portrait"], r.to_dict()
@@ -467,7 +469,7 @@ def test_shifted_grid_finds_pasted_jpeg_portrait(
 
 
 def test_shifted_grid_small_region_not_tested(single_compressed: list[tamper.GenuineSample]) -> None:
-    assert integrity.shifted_grid_lattice(integrity._luma(single_compressed[0].rgb), (10, 10, 40, 200)) is None
+    assert integrity.shifted_grid_lattice(luma(single_compressed[0].rgb), (10, 10, 40, 200)) is None
 
 
 def test_screen_shown_card_without_outline_is_judged_as_a_card_unless_an_mrz_was_read() -> None:
@@ -551,10 +553,10 @@ def test_screen_shown_card_whose_face_and_text_the_moire_hides_still_gets_the_sc
     assert alone.status is Status.INCONCLUSIVE and alone.data.get("advisory"), alone
 
 
-def _block_maps_with_noise(noise: np.ndarray) -> integrity._BlockMaps:
+def _block_maps_with_noise(noise: np.ndarray) -> jpeg_lattice.BlockMaps:
     """Block statistics with the given per-block noise (grey levels), uniform activity, no lattice."""
     zeros = np.zeros(noise.shape, np.float32)
-    return integrity._BlockMaps(zeros, zeros, np.zeros(27), noise.astype(np.float32), zeros + 1.0)
+    return jpeg_lattice.BlockMaps(zeros, zeros, np.zeros(27), noise.astype(np.float32), zeros + 1.0)
 
 
 def test_printed_value_noise_is_compared_with_its_peers_not_only_the_band() -> None:
@@ -566,19 +568,19 @@ def test_printed_value_noise_is_compared_with_its_peers_not_only_the_band() -> N
         for i, (x, y, w, h) in enumerate(rows.values()):
             noise[y // 8 : (y + h) // 8, x // 8 : (x + w) // 8] = level if i == 1 else 0.7
         maps = _block_maps_with_noise(noise)
-        peers = integrity._peer_noise(maps, {"portrait": (320, 320, 96, 96), **rows})
+        peers = compression._peer_noise(maps, {"portrait": (320, 320, 96, 96), **rows})
         assert "portrait" not in peers and peers["row1"] == pytest.approx(0.7)
-        ev = integrity._region_evidence(maps, "row1", rows["row1"], 0.0, 0.0, peers["row1"])
+        ev = compression._region_evidence(maps, "row1", rows["row1"], 0.0, 0.0, peers["row1"])
         assert ev.noise_ring == pytest.approx(1.2) and ev.noise_reference == pytest.approx(0.7)
         assert ev.suspicious is suspicious, ev.to_dict()
         # the band alone would have called the genuine row suspicious (0.6 < 0.55 * 1.2)
-        assert integrity._region_evidence(maps, "row1", rows["row1"], 0.0, 0.0).suspicious
+        assert compression._region_evidence(maps, "row1", rows["row1"], 0.0, 0.0).suspicious
 
 
 def test_tile_lattice_needs_coefficients_in_most_blocks() -> None:
     def tile(samples: int) -> integrity.RegionEvidence:
         ev = integrity.RegionEvidence("tile_0_0", (0, 0, 96, 96), 20, 0.1, 0.7, 0.6, None, None, True, "lacks")
-        return integrity._tile_rule(replace(ev, ghost_samples=samples))
+        return compression._tile_rule(replace(ev, ghost_samples=samples))
 
     assert not tile(60).suspicious  # a flat background tile: a few +-1 rounding coefficients
     assert tile(600).suspicious
@@ -590,8 +592,8 @@ def test_screen_spectrum_of_few_tiles_is_marked_and_white_noise_over_enough_tile
     small = integrity.screen_recapture(rng.normal(128, 20, (320, 320, 3)).clip(0, 255).astype(np.uint8))
     assert small.data["tiles"] < integrity.SCREEN_MIN_TILES and small.data.get("few_tiles"), small.data
     assert small.status is Status.PASS, small.data  # its thresholds are raised to the noise floor
-    assert integrity._noise_floor(small.data["tiles"]) > integrity.SCREEN_SUBPIXEL_THRESHOLD
-    assert integrity._noise_floor(integrity.SCREEN_MIN_TILES) < integrity.SCREEN_SUBPIXEL_THRESHOLD
+    assert screen_moire._noise_floor(small.data["tiles"]) > integrity.SCREEN_SUBPIXEL_THRESHOLD
+    assert screen_moire._noise_floor(integrity.SCREEN_MIN_TILES) < integrity.SCREEN_SUBPIXEL_THRESHOLD
     large = integrity.screen_recapture(rng.normal(128, 20, (768, 768, 3)).clip(0, 255).astype(np.uint8))
     assert large.data["tiles"] >= integrity.SCREEN_MIN_TILES and "few_tiles" not in large.data, large.data
     assert large.status is Status.PASS, large.data
@@ -619,7 +621,7 @@ def test_copy_move_period_of_repeated_print_is_found_and_texture_has_none() -> N
     fillers = np.tile(128 + 60 * np.cos(2 * np.pi * xx / 12.0), (40, 1)).astype(np.float32)
     mask = np.zeros_like(fillers, bool)
     mask[5:35, 10:150] = True
-    assert integrity._period_along(fillers, mask, 156, 0) == (12, 0)
-    assert integrity._period_along(fillers.T.copy(), mask.T.copy(), 0, 156) == (0, 12)
+    assert duplication._period_along(fillers, mask, 156, 0) == (12, 0)
+    assert duplication._period_along(fillers.T.copy(), mask.T.copy(), 0, 156) == (0, 12)
     texture = np.random.default_rng(2).normal(128, 30, (40, 400)).astype(np.float32)
-    assert integrity._period_along(texture, mask, 156, 0) is None
+    assert duplication._period_along(texture, mask, 156, 0) is None

@@ -9,12 +9,14 @@ from openidv.models import (
     REGISTRY,
     ModelRegistry,
     ModelSpec,
+    get_model,
+    latin_recogniser_graph,
+)
+from openidv.runtimes import (
     OnnxRuntimeModel,
     OpenVinoModel,
     compile_openvino,
     cpu_computes_bf16,
-    get_model,
-    latin_recogniser_graph,
     ocr_network,
     ocr_on_openvino,
     onnxruntime_model,

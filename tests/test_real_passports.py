@@ -8,7 +8,7 @@ import csv
 import numpy as np
 
 from openidv.checks import Status
-from openidv.document import engine, geometry, synth
+from openidv.document import engine, framing, geometry, synth
 from openidv.document.engine import DocumentConfig, SideAnalysis, analyse_side
 from tests.conftest import shared_path
 
@@ -37,7 +37,7 @@ def test_real_passport_pages_read_their_mrz_exactly() -> None:
 
 def _side(rectified: np.ndarray) -> SideAnalysis:
     side = SideAnalysis("front", rgb=rectified, rectified=rectified, format="td3")
-    side.faces = engine._faces(rectified)
+    side.faces = framing.portrait_faces(rectified)
     assert side.faces
     return side
 
@@ -45,16 +45,16 @@ def _side(rectified: np.ndarray) -> SideAnalysis:
 def test_an_outline_around_the_portrait_alone_is_not_the_document(astronaut_portrait: np.ndarray) -> None:
     """A face filling the rectified outline means the outline was the portrait's frame; a printed
     portrait on a card covers a small part of it."""
-    assert engine._outline_is_portrait(_side(np.ascontiguousarray(astronaut_portrait)))
+    assert framing.outline_is_portrait(_side(np.ascontiguousarray(astronaut_portrait)))
     card = synth.render_id_front(astronaut_portrait, np.random.default_rng(3))
-    assert not engine._outline_is_portrait(_side(card))
+    assert not framing.outline_is_portrait(_side(card))
 
 
 def test_a_dropped_outline_leaves_the_photo_as_is(astronaut_portrait: np.ndarray, card_photo: np.ndarray) -> None:
     side = _side(np.ascontiguousarray(astronaut_portrait))
     side.locate = geometry.locate_document(card_photo)
     assert side.locate.quad is not None
-    engine._drop_outline(side)
+    framing.drop_outline(side)
     assert side.rectified is None and side.format == "unknown" and side.faces == []
     assert side.working is side.rgb
     located = engine._located_check(side)

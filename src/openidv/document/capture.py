@@ -1,6 +1,6 @@
 """Is this capture good enough to keep? The per-step verdict the capture page shows.
 
-Given the :class:`~openidv.document.engine.SideAnalysis` of one photo and the step it was
+Given the :class:`~openidv.document.side.SideAnalysis` of one photo and the step it was
 taken for, :func:`capture_verdict` says whether to accept it or ask for a retake, with a
 reason code and a plain-language message per problem. It only reads what the analysis
 already found plus two image measures on the rectified document:
@@ -26,7 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from openidv.document.engine import PORTRAIT_OUTLINE, SideAnalysis
+from openidv.document.side import PORTRAIT_OUTLINE, SideAnalysis
 from openidv.document.types import DocumentType
 
 STEPS = ("document_front", "document_back", "passport_page")

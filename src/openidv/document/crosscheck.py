@@ -18,6 +18,8 @@ as 8) is reported as uncertain, not as a mismatch.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from openidv.checks import CheckResult, Status
 from openidv.document.normalize import edit_distance, name_tokens, normalize_document_number
 from openidv.document.types import FieldSource, FieldValue
@@ -58,13 +60,60 @@ def cross_check(fields: list[FieldValue], a: FieldSource, b: FieldSource) -> Che
     name = f"consistency_{a.value}_{b.value}"
     va, vb = _by_name(fields, a), _by_name(fields, b)
     whole_a, whole_b = set(_full_name(va)), set(_full_name(vb))  # before the parts are matched up
+    printed = FieldSource.PRINTED in (a, b)
+    found = _compare(va, vb, printed=printed)
+    if not found.compared:
+        return CheckResult(
+            name,
+            Status.INCONCLUSIVE,
+            "nothing_to_compare",
+            None,
+            f"no field was read from both the {a.value} and the {b.value}",
+        )
     low = _low_confidence(fields, (a, b))
+    mismatches = found.mismatches
+    uncertain = {
+        f: v for f, v in mismatches.items() if f in low or (f == "name" and low & {"family_name", "given_names"})
+    }
+    confusable = (
+        {f: v for f, v in mismatches.items() if f not in uncertain and _one_confusable(f, *v)} if printed else {}
+    )
+    uncertain |= confusable
+    # a name read into the wrong part (the given names taken for the family name when the family
+    # name's line was not read): every token is the other source's own, only placed elsewhere
+    confused = (
+        "name" in mismatches
+        and "name" not in uncertain
+        and printed
+        and (_made_of(found.name_a, whole_b) or _made_of(found.name_b, whole_a))
+    )
+    if confused:
+        uncertain["name"] = mismatches["name"]
+    mismatches = {f: v for f, v in mismatches.items() if f not in uncertain}
+    return _verdict(name, (a, b), found.compared, mismatches, uncertain, confused=confused, confusable=confusable)
+
+
+@dataclass(frozen=True)
+class _Comparison:
+    """What two sources' values gave when compared field by field."""
+
+    compared: list[str]  #: fields both sources have (scalar fields, then "name")
+    mismatches: dict[str, list[str]]  #: field -> [first source's value, second's] where they differ
+    name_a: list[str]  #: the first source's name words, of the name parts both sources have
+    name_b: list[str]  #: the same for the second source
+
+
+def _compare(va: dict[str, str], vb: dict[str, str], *, printed: bool) -> _Comparison:
+    """Compare the scalar fields and the name both value maps (field -> value) hold.
+
+    ``printed``: one source is printed text (OCR confusions folded, names matched fuzzily).
+    """
     compared: list[str] = []
     mismatches: dict[str, list[str]] = {}
     for field in _SCALAR_FIELDS:
         if field in va and field in vb:
             compared.append(field)
-            if not _same_scalar(field, va[field], vb[field], FieldSource.PRINTED in (a, b)):
+            if not _same_scalar(field, va[field], vb[field], printed):
                 mismatches[field] = [va[field], vb[field]]
     if not ("family_name" in va and "family_name" in vb):  # compare the parts both sides have
         va = {k: v for k, v in va.items() if k != "family_name"}
@@ -75,37 +124,27 @@ def cross_check(fields: list[FieldValue], a: FieldSource, b: FieldSource) -> Che
     name_a, name_b = _full_name(va), _full_name(vb)
     if name_a and name_b:
         compared.append("name")
-        fuzzy = FieldSource.PRINTED in (a, b)
-        if not (same_name(name_a, name_b) or _same_when_joined(va, vb, fuzzy=fuzzy)):
+        if not (same_name(name_a, name_b) or _same_when_joined(va, vb, fuzzy=printed)):
             mismatches["name"] = [" ".join(name_a), " ".join(name_b)]
-    if not compared:
-        return CheckResult(
-            name,
-            Status.INCONCLUSIVE,
-            "nothing_to_compare",
-            None,
-            f"no field was read from both the {a.value} and the {b.value}",
-        )
-    uncertain = {
-        f: v for f, v in mismatches.items() if f in low or (f == "name" and low & {"family_name", "given_names"})
-    }
-    confusable = (
-        {f: v for f, v in mismatches.items() if f not in uncertain and _one_confusable(f, *v)}
-        if FieldSource.PRINTED in (a, b)
-        else {}
-    )
-    uncertain |= confusable
-    # a name read into the wrong part (the given names taken for the family name when the family
-    # name's line was not read): every token is the other source's own, only placed elsewhere
-    confused = (
-        "name" in mismatches
-        and "name" not in uncertain
-        and FieldSource.PRINTED in (a, b)
-        and (_made_of(name_a, whole_b) or _made_of(name_b, whole_a))
-    )
-    if confused:
-        uncertain["name"] = mismatches["name"]
-    mismatches = {f: v for f, v in mismatches.items() if f not in uncertain}
+    return _Comparison(compared, mismatches, name_a, name_b)
+
+
+def _verdict(
+    name: str,
+    sources: tuple[FieldSource, FieldSource],
+    compared: list[str],
+    mismatches: dict[str, list[str]],
+    uncertain: dict[str, list[str]],
+    *,
+    confused: bool,
+    confusable: dict[str, list[str]],
+) -> CheckResult:
+    """The check's result from the disagreements left (``mismatches``) and those excused (``uncertain``).
+
+    ``confused``: the name was excused as read into another part; ``confusable``: the fields
+    excused as one OCR-confusable character off. Score: the share of ``compared`` fields that agree.
+    """
+    a, b = sources
     agree = len(compared) - len(mismatches) - len(uncertain)
     score = agree / len(compared)
     data = {"compared": compared, "mismatches": mismatches, "uncertain": uncertain}

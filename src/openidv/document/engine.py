@@ -1,12 +1,12 @@
 """The document engine: camera photos of an ID in, a :class:`DocumentReport` out.
 
 Per side (front, and back for licences and ID cards), the steps are kept in a
-:class:`SideAnalysis` so every intermediate result can be inspected:
+:class:`~openidv.document.side.SideAnalysis` so every intermediate result can be inspected:
 
 1. decode (the bytes are kept for the metadata and compression checks);
 2. locate the document and rectify it to its canonical size
-   (:mod:`openidv.document.geometry`); a photo in which no outline is found is used as
-   it is (it may already be a tight crop);
+   (:mod:`openidv.document.framing`, :mod:`openidv.document.geometry`); a photo in which
+   no outline is found is used as it is (it may already be a tight crop);
 3. classify the side by what it carries: a PDF417 barcode (licence back), a face
    (front or passport page, by aspect ratio), an MRZ (passport page or card back);
 4. read it: AAMVA payload (:mod:`openidv.document.aamva`), MRZ
@@ -21,52 +21,49 @@ input: unreadable or unusable images become checks with reason codes.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import date
 
-import cv2
 import numpy as np
 
 from openidv.checks import CheckResult, Status
-from openidv.document import geometry
 from openidv.document.aamva import AamvaError, AamvaRecord, parse_aamva, validate_aamva
-from openidv.document.barcode import BarcodeReadout, decode_pdf417
+from openidv.document.barcode import decode_pdf417
 from openidv.document.crosscheck import cross_check
+from openidv.document.framing import (
+    ID1_FALLBACK_MIN_ASPECT,
+    drop_outline,
+    find_portrait,
+    locate_and_rectify,
+    outline_is_portrait,
+    rerectify,
+    turn_upright,
+    undo_photo_as_card,
+)
+from openidv.document.integrity_pipeline import integrity_checks
 from openidv.document.licence_front import read_licence_printed
 from openidv.document.mrz_ocr import MrzReadout, mrz_band_present, read_mrz
-from openidv.document.ocr import DET_SIDE, DET_SIDE_ID1, OcrLine, detect_lines, read_text
+from openidv.document.ocr import DET_SIDE, DET_SIDE_ID1, detect_lines, read_text
+from openidv.document.side import PORTRAIT_OUTLINE, SideAnalysis
 from openidv.document.types import DocumentReport, DocumentType, FieldSource, FieldValue, check
 from openidv.document.validation import validate_fields
 from openidv.document.vizone import extract_printed_fields, label_lines
-from openidv.errors import ImageError, OpenIDVError
-from openidv.face.detection import DetectorConfig, detect
-from openidv.face.types import DetectedFace
+from openidv.errors import ImageError
 from openidv.imaging import DEFAULT_MAX_PIXELS, ImageInput, load_rgb
 
+#: The engine's interface; ``SideAnalysis`` and ``PORTRAIT_OUTLINE`` live in :mod:`openidv.document.side`.
+__all__ = [
+    "DEFAULT_DOCUMENT",
+    "PORTRAIT_OUTLINE",
+    "SECOND_FACE_RATIO",
+    "DocumentConfig",
+    "SideAnalysis",
+    "analyse_document",
+    "analyse_side",
+    "build_report",
+]
+
 _ALPHA2 = {"USA": "US", "CAN": "CA", "MEX": "MX"}
-#: Rectified documents are ~1011-1476 px wide and their portraits 250+ px high, still 100+ px at 512 px
-#: (a quarter of the pixels: 16 instead of 52 ms on one core); at that size only confident faces are
-#: taken (a real US visa's background gave a 0.72 "face" at 512 px, none at 1024 px). When nothing is
-#: found, a pass at 1024 px with the lower threshold (a small or blurred portrait, a card far away in
-#: a photo whose outline was not found); no HOG.
-_PORTRAIT_DETECTOR = DetectorConfig(score_threshold=0.8, max_side=512, retry_max_side=512, hog_fallback=False)
-_PORTRAIT_DETECTOR_FINE = DetectorConfig(score_threshold=0.6, max_side=1024, retry_max_side=1024, hog_fallback=False)
-#: Measured long/short ratio from which an outline is taken as ID-1 rather than a passport page.
-ID1_MIN_ASPECT = 1.48
-#: Smallest measured long/short ratio at which a portrait side without an MRZ band is re-read as ID-1.
-ID1_FALLBACK_MIN_ASPECT = 1.30
-#: Width / height range of a front photo without a found outline that is taken as the card itself
-#: (ID-1 is 1.586): a crop at or just inside the card's edges (real DMV samples: 1.57-1.78, a card
-#: whose bottom row is cut off included). Camera frames (4:3, 1.33) and portrait-mode photos are not.
-PHOTO_AS_CARD_ASPECT = (1.45, 1.80)
-#: The largest share of a located outline's area a face box may cover for the outline to be the
-#: document. ICAO 9303 puts the whole portrait at ~14 % of a TD3 page (35x45 mm of 125x88 mm) and
-#: ID-1 cards at ~17 % (about 25x32 mm of 85.6x54 mm), the face box at about half of that. Measured:
-#: real genuine pages and fronts 0.5-11 %, generated ones 2.5-3.3 %, outlines that were the portrait's
-#: own frame 36-39 %.
-MAX_FACE_AREA_FRACTION = 0.20
-#: ``LocateResult.reason`` of an outline dropped because it framed the portrait only
-PORTRAIT_OUTLINE = "portrait_outline"
 #: A face at least this share of the largest face's width is a second portrait (not a ghost image).
 SECOND_FACE_RATIO = 0.6
 
@@ -84,40 +81,6 @@ class DocumentConfig:
 
 
 DEFAULT_DOCUMENT = DocumentConfig()
-
-
-@dataclass(eq=False)
-class SideAnalysis:
-    """Everything found on one image, kept for inspection and for the report."""
-
-    role: str  #: "front" or "back"
-    data: bytes | None = None
-    rgb: np.ndarray | None = field(default=None, repr=False)
-    error: OpenIDVError | None = None
-    locate: geometry.LocateResult | None = field(default=None, repr=False)
-    format: str = "unknown"  #: "id1" or "td3" after rectification, "unknown" without an outline
-    #: canonical size; upright unless ``oriented_by`` is empty (a back whose barcode was read as it lay)
-    rectified: np.ndarray | None = field(default=None, repr=False)
-    rotation: int = 0  #: clockwise degrees applied after rectification
-    #: what turned the rectified side upright: "portrait" (an upright face at 0 or 180 degrees), "text"
-    #: (:func:`geometry.upright`'s cues), "" (not turned: the barcode reader needs no orientation)
-    oriented_by: str = ""
-    homography: np.ndarray | None = field(default=None, repr=False)  #: input px -> rectified (before rotation)
-    kind: DocumentType = DocumentType.UNKNOWN
-    faces: list[DetectedFace] = field(default_factory=list)
-    barcode: BarcodeReadout | None = None
-    aamva: AamvaRecord | None = None
-    aamva_error: str = ""
-    mrz: MrzReadout | None = None
-    ocr_lines: list[OcrLine] = field(default_factory=list)
-    printed: list[FieldValue] = field(default_factory=list)
-    timings_ms: dict[str, float] = field(default_factory=dict)  #: wall-clock milliseconds per step
-    #: CPU milliseconds per step, of the calling thread (ONNX models with more than one thread are undercounted)
-    cpu_ms: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def working(self) -> np.ndarray | None:
-        return self.rectified if self.rectified is not None else self.rgb
 
 
 def analyse_document(
@@ -138,6 +101,7 @@ def analyse_document(
 
 
 def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_DOCUMENT) -> SideAnalysis:
+    """Steps 1-4 of the module docstring on one photo; ``role`` is ``"front"`` or ``"back"``."""
     side = SideAnalysis(role)
     clock = _Clock(side)
     if isinstance(image, (bytes, bytearray, memoryview)):
@@ -149,96 +113,139 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
         return side
     clock.lap("decode")
 
-    _locate_and_rectify(side)
+    locate_and_rectify(side)
     clock.lap("locate")
+    work = _classify(side, config, clock)
+    work, quads = _read_mrz_zone(side, work, clock)
+    if config.read_printed and side.kind in (DocumentType.US_DL_FRONT, DocumentType.PASSPORT_TD3):
+        _read_printed_zone(side, work, quads, config, clock)
+    return side
+
+
+def _classify(side: SideAnalysis, config: DocumentConfig, clock: _Clock) -> np.ndarray:
+    """A licence back by its barcode, a portrait side by its face; the working image (upright when a face was found).
+
+    A back photo is first tried as a licence back (barcode), anything else first as a portrait side;
+    the other test runs only when the first one finds nothing (swapped sides are still recognised).
+    """
     work = side.working
     assert work is not None
-
-    # A back photo is first tried as a licence back (barcode), anything else first as a portrait side;
-    # the other test runs only when the first one finds nothing (swapped sides are still recognised).
-    if role == "back":
+    if side.role == "back":
         _read_barcode(side, work, config)  # PDF417 is read in any orientation: no turning needed first
         clock.lap("barcode")
         if side.kind is DocumentType.UNKNOWN:
-            _turn_upright(side)  # then looked at as a portrait side, below
+            turn_upright(side)  # then looked at as a portrait side, below
             clock.lap("locate")
     if side.kind is DocumentType.UNKNOWN:
-        work = _find_portrait(side)
-        if side.locate is not None and side.locate.quad is not None and _outline_is_portrait(side):
-            _drop_outline(side)
-            work = _find_portrait(side)
+        work = find_portrait(side)
+        if side.locate is not None and side.locate.quad is not None and outline_is_portrait(side):
+            drop_outline(side)
+            work = find_portrait(side)
         clock.lap("faces")
         if side.faces:
             side.kind = DocumentType.PASSPORT_TD3 if side.format == "td3" else DocumentType.US_DL_FRONT
-        elif role != "back":
+        elif side.role != "back":
             _read_barcode(side, work, config)
             clock.lap("barcode")
+    return work
+
+
+def _read_mrz_zone(side: SideAnalysis, work: np.ndarray, clock: _Clock) -> tuple[np.ndarray, list[np.ndarray] | None]:
+    """Settle page or card by the MRZ band and read the MRZ; the working image and the text lines detected on it.
+
+    The text lines ((4, 2) quads, working-image pixels) are ``None`` when not detected on the
+    final working image; the printed zone then detects them.
+    """
     quads: list[np.ndarray] | None = None
     if side.faces and side.format == "id1":
-        # Perspective can stretch a passport page (1.42) past the ID-1 cut, to 1.73 in generated
-        # photos: a face and an MRZ band on the same side make it a passport page (card fronts carry
-        # no MRZ). The detection is the one the printed zone needs anyway: it costs nothing here.
-        quads = detect_lines(work, max_side=_det_side(side))
-        clock.lap("text_detect")
-        if mrz_band_present(quads, work.shape[1], min_fraction=0.6):
-            if _rerectify(side, "td3"):
-                work, quads = side.working, None
-                assert work is not None
-                clock.lap("locate_td3")
-            elif side.locate is not None and side.locate.quad is None:
-                # a photo taken as the card (_photo_as_card) that carries an MRZ: a page read as the photo
-                work = _undo_photo_as_card(side)
-                clock.lap("faces")
+        work, quads = _card_or_page(side, work, clock)
     if side.faces and side.format != "id1":
-        # A passport page, or a card whose outline was measured short or not found: one text
-        # detection serves the MRZ and the printed zone. TD3 pages always carry an MRZ band.
-        quads = detect_lines(work, max_side=_det_side(side))
-        clock.lap("text_detect")
-        # without an outline the photo is used as is: the document spans only part of its width
-        band = mrz_band_present(quads, work.shape[1], min_fraction=0.6 if side.format == "td3" else 0.4)
-        if side.format == "td3" or band:
-            side.mrz = read_mrz(work, quads=quads)
-            clock.lap("mrz")
-        if side.mrz is not None and side.mrz.found and side.mrz.result is not None:
-            side.kind = _kind_from_mrz(side.mrz, DocumentType.PASSPORT_TD3)
-        elif band:
-            side.kind = DocumentType.PASSPORT_TD3  # an MRZ band that cannot be read: mrz_read fails
-        elif side.format == "td3" and _rerectify(side, "id1", ID1_FALLBACK_MIN_ASPECT):
-            side.kind = DocumentType.US_DL_FRONT
-            work = side.working
-            assert work is not None
-            quads = None
-            clock.lap("locate_id1")
-        else:
-            # no outline and no MRZ: a card front; a page measured short even for a tilted ID-1
-            # card stays a passport page whose MRZ is missing (mrz_read fails)
-            side.kind = DocumentType.PASSPORT_TD3 if side.format == "td3" else DocumentType.US_DL_FRONT
+        work, quads = _read_page(side, work, clock)
     elif side.kind is DocumentType.UNKNOWN:
         side.mrz = read_mrz(work)
         clock.lap("mrz")
         if side.mrz.found and side.mrz.result is not None:
             side.kind = _kind_from_mrz(side.mrz, side.kind)
-    if config.read_printed and side.kind in (DocumentType.US_DL_FRONT, DocumentType.PASSPORT_TD3):
-        if quads is None:
-            quads = detect_lines(work, max_side=_det_side(side))
-            clock.lap("text_detect")
-        skip = [side.mrz.box] if side.mrz is not None and side.mrz.box is not None else []
-        order = "mdy" if side.kind is DocumentType.US_DL_FRONT else "dmy"
-        labels = [False] * len(quads)
-        if side.kind is DocumentType.PASSPORT_TD3 and not config.read_labels:
-            labels = label_lines(quads)  # read them only if the fields are not all found by position
-        side.ocr_lines = read_text(work, quads=[q for q, lab in zip(quads, labels, strict=True) if not lab], skip=skip)
-        if side.kind is DocumentType.US_DL_FRONT:
-            side.printed = read_licence_printed(side.ocr_lines, work.shape[0])
-        else:
-            side.printed = extract_printed_fields(side.ocr_lines, date_order=order)
-        if any(labels) and not {f.name for f in side.printed} >= _PAGE_FIELDS:
-            rest = read_text(work, quads=[q for q, lab in zip(quads, labels, strict=True) if lab], skip=skip)
-            rank = {id(q): i for i, q in enumerate(quads)}  # detector order, as if read in one pass
-            side.ocr_lines = sorted(side.ocr_lines + rest, key=lambda line: rank.get(id(line.box), len(rank)))
-            side.printed = extract_printed_fields(side.ocr_lines, date_order=order)
-        clock.lap("printed_text")
-    return side
+    return work, quads
+
+
+def _card_or_page(side: SideAnalysis, work: np.ndarray, clock: _Clock) -> tuple[np.ndarray, list[np.ndarray] | None]:
+    """An ID-1 portrait side carrying an MRZ band is a passport page: re-rectified as TD3, or the photo used as is.
+
+    Perspective can stretch a passport page (1.42) past the ID-1 cut, to 1.73 in generated
+    photos: a face and an MRZ band on the same side make it a passport page (card fronts carry
+    no MRZ). The detection is the one the printed zone needs anyway: it costs nothing here.
+    """
+    quads = detect_lines(work, max_side=_det_side(side))
+    clock.lap("text_detect")
+    if mrz_band_present(quads, work.shape[1], min_fraction=0.6):
+        if rerectify(side, "td3"):
+            rectified = side.working
+            assert rectified is not None
+            clock.lap("locate_td3")
+            return rectified, None
+        if side.locate is not None and side.locate.quad is None:
+            # a photo taken as the card (_photo_as_card) that carries an MRZ: a page read as the photo
+            work = undo_photo_as_card(side)
+            clock.lap("faces")
+    return work, quads
+
+
+def _read_page(side: SideAnalysis, work: np.ndarray, clock: _Clock) -> tuple[np.ndarray, list[np.ndarray] | None]:
+    """A passport page, or a card whose outline was measured short or not found: its MRZ and kind.
+
+    One text detection serves the MRZ and the printed zone. TD3 pages always carry an MRZ band.
+    """
+    quads = detect_lines(work, max_side=_det_side(side))
+    clock.lap("text_detect")
+    # without an outline the photo is used as is: the document spans only part of its width
+    band = mrz_band_present(quads, work.shape[1], min_fraction=0.6 if side.format == "td3" else 0.4)
+    if side.format == "td3" or band:
+        side.mrz = read_mrz(work, quads=quads)
+        clock.lap("mrz")
+    if side.mrz is not None and side.mrz.found and side.mrz.result is not None:
+        side.kind = _kind_from_mrz(side.mrz, DocumentType.PASSPORT_TD3)
+    elif band:
+        side.kind = DocumentType.PASSPORT_TD3  # an MRZ band that cannot be read: mrz_read fails
+    elif side.format == "td3" and rerectify(side, "id1", ID1_FALLBACK_MIN_ASPECT):
+        side.kind = DocumentType.US_DL_FRONT
+        rectified = side.working
+        assert rectified is not None
+        clock.lap("locate_id1")
+        return rectified, None
+    else:
+        # no outline and no MRZ: a card front; a page measured short even for a tilted ID-1
+        # card stays a passport page whose MRZ is missing (mrz_read fails)
+        side.kind = DocumentType.PASSPORT_TD3 if side.format == "td3" else DocumentType.US_DL_FRONT
+    return work, quads
+
+
+def _read_printed_zone(
+    side: SideAnalysis, work: np.ndarray, quads: list[np.ndarray] | None, config: DocumentConfig, clock: _Clock
+) -> None:
+    """OCR the printed zone of a licence front or passport page into ``side.ocr_lines`` and ``side.printed``.
+
+    ``quads``: the text lines already detected on ``work``, ``None`` to detect them here.
+    """
+    if quads is None:
+        quads = detect_lines(work, max_side=_det_side(side))
+        clock.lap("text_detect")
+    skip = [side.mrz.box] if side.mrz is not None and side.mrz.box is not None else []
+    order = "mdy" if side.kind is DocumentType.US_DL_FRONT else "dmy"
+    labels = [False] * len(quads)
+    if side.kind is DocumentType.PASSPORT_TD3 and not config.read_labels:
+        labels = label_lines(quads)  # read them only if the fields are not all found by position
+    side.ocr_lines = read_text(work, quads=[q for q, lab in zip(quads, labels, strict=True) if not lab], skip=skip)
+    if side.kind is DocumentType.US_DL_FRONT:
+        side.printed = read_licence_printed(side.ocr_lines, work.shape[0])
+    else:
+        side.printed = extract_printed_fields(side.ocr_lines, date_order=order)
+    if any(labels) and not {f.name for f in side.printed} >= _PAGE_FIELDS:
+        rest = read_text(work, quads=[q for q, lab in zip(quads, labels, strict=True) if lab], skip=skip)
+        rank = {id(q): i for i, q in enumerate(quads)}  # detector order, as if read in one pass
+        side.ocr_lines = sorted(side.ocr_lines + rest, key=lambda line: rank.get(id(line.box), len(rank)))
+        side.printed = extract_printed_fields(side.ocr_lines, date_order=order)
+    clock.lap("printed_text")
 
 
 #: The printed fields a passport page must yield from its value lines alone for its labels to go unread.
@@ -250,26 +257,6 @@ def _det_side(side: SideAnalysis) -> int:
     return DET_SIDE_ID1 if side.format == "id1" else DET_SIDE  # "id1" only once rectified as a card
 
 
-def _rerectify(side: SideAnalysis, fmt: str, min_aspect: float = 0.0) -> bool:
-    """Rectify a portrait side again as ``fmt`` ("id1" or "td3"); keep it when the portrait is found there.
-
-    Perspective and a hand-held tilt skew the measured aspect ratio by up to ~12 %, so an
-    ID-1 card (1.586) can measure like a TD3 page (1.420) and the other way round; the MRZ
-    band settles it (a TD3 page always has one, a card front never). Returns whether the
-    side changed.
-    """
-    quad = side.locate.quad if side.locate is not None else None
-    if quad is None or side.rgb is None or quad.aspect_ratio < min_aspect:
-        return False
-    turned = geometry.rotate(geometry.rectify(side.rgb, quad, fmt), side.rotation)
-    faces = _faces(turned)
-    if not faces:
-        return False
-    side.format, side.rectified, side.faces = fmt, turned, faces
-    side.homography = _homography(quad, fmt)
-    return True
-
-
 def _read_barcode(side: SideAnalysis, work: np.ndarray, config: DocumentConfig) -> None:
     side.barcode = decode_pdf417(work, budget_ms=config.barcode_budget_ms, expect_aamva=True)
     if side.barcode.text:
@@ -278,67 +265,6 @@ def _read_barcode(side: SideAnalysis, work: np.ndarray, config: DocumentConfig) 
             side.aamva = parse_aamva(side.barcode.text)
         except AamvaError as exc:
             side.aamva_error = exc.message
-
-
-def _find_portrait(side: SideAnalysis) -> np.ndarray:
-    """Detect the portrait; the working image, turned upright.
-
-    A rectified side not turned yet is turned by its portrait when an upright face is
-    found at 0 or 180 degrees (a face is the surest orientation cue, and it is needed
-    anyway), else by the text cues (:func:`_turn_upright`). After the text cues, an
-    upright face found at 180 degrees from their choice settles it: the detector finds
-    some inverted faces (mouth above the eyes), and the text cues may leave a portrait
-    upside down.
-    """
-    if side.rectified is None:
-        assert side.rgb is not None
-        side.faces = _faces(side.rgb)
-        return side.rgb
-    tried: dict[int, list[DetectedFace]] = {}  #: faces found per rotation from the rectified side
-    if not side.oriented_by:
-        base = side.rectified
-        for rotation in (0, 180):
-            image = base if rotation == 0 else geometry.rotate(base, 180)
-            tried[rotation] = faces = _faces(image)
-            if faces and not _upside_down(faces[0]):
-                side.rectified, side.rotation, side.faces, side.oriented_by = image, rotation, faces, "portrait"
-                return image
-        _turn_upright(side)
-        assert side.rectified is not None
-    side.faces = tried[side.rotation] if side.rotation in tried else _faces(side.rectified)
-    if not side.faces or _upside_down(side.faces[0]):
-        other = (side.rotation + 180) % 360
-        turned = geometry.rotate(side.rectified, 180)
-        faces = tried[other] if other in tried else _faces(turned)
-        if faces and not _upside_down(faces[0]):
-            side.rectified, side.rotation, side.faces = turned, other, faces
-    return side.rectified
-
-
-def _outline_is_portrait(side: SideAnalysis) -> bool:
-    """The located outline is the portrait's own frame, not the document's: its face box covers more
-    than :data:`MAX_FACE_AREA_FRACTION` of the rectified side (a printed portrait is a small part
-    of a card or page)."""
-    if side.rectified is None or not side.faces:
-        return False
-    height, width = side.rectified.shape[:2]
-    largest = max(face.box.area for face in side.faces)
-    return bool(largest > MAX_FACE_AREA_FRACTION * width * height)
-
-
-def _turn_upright(side: SideAnalysis) -> None:
-    """Turn the rectified side by the text cues (:func:`geometry.upright`; rotations are counted from the
-    rectified image as :func:`geometry.rectify` returns it)."""
-    if side.rectified is None or side.oriented_by:
-        return
-    side.rectified, side.rotation = geometry.upright(side.rectified, use_face=False)
-    side.oriented_by = "text"
-
-
-def _upside_down(face: DetectedFace) -> bool:
-    """The face's mouth corners lie above its eyes (image y grows downwards)."""
-    marks = np.asarray(face.landmarks, dtype=np.float64)
-    return bool(marks[3:5, 1].mean() < marks[0:2, 1].mean())
 
 
 class _Clock:
@@ -354,80 +280,6 @@ class _Clock:
         self.side.timings_ms[step] = self.side.timings_ms.get(step, 0.0) + (wall - self.wall) * 1000.0
         self.side.cpu_ms[step] = self.side.cpu_ms.get(step, 0.0) + (cpu - self.cpu) * 1000.0
         self.wall, self.cpu = wall, cpu
-
-
-def _locate_and_rectify(side: SideAnalysis) -> None:
-    rgb = side.rgb
-    assert rgb is not None
-    side.locate = geometry.locate_document(rgb)
-    quad = side.locate.quad
-    if quad is None:
-        if side.role == "front" and _card_shaped(rgb):
-            _photo_as_card(side, rgb)
-        return
-    # Perspective skews the measured ratio by up to ~5%; ID-1 (1.586) is far more common than TD3 (1.420).
-    side.format = "id1" if quad.aspect_ratio >= ID1_MIN_ASPECT else "td3"
-    rectified = geometry.rectify(rgb, quad, side.format)
-    side.homography = _homography(quad, side.format)
-    # not turned upright yet: the portrait or the text cues do that (_find_portrait, _turn_upright),
-    # or nothing when a barcode is read
-    side.rectified, side.rotation = rectified, 0
-
-
-def _drop_outline(side: SideAnalysis) -> None:
-    """Forget a wrong outline: the photo is used as it is, or as the card itself when card-shaped."""
-    assert side.rgb is not None and side.locate is not None
-    side.locate = replace(side.locate, quad=None, reason=PORTRAIT_OUTLINE)
-    side.rectified, side.homography, side.format, side.rotation, side.oriented_by = None, None, "unknown", 0, ""
-    side.faces = []
-    if side.role == "front" and _card_shaped(side.rgb):
-        _photo_as_card(side, side.rgb)
-
-
-def _undo_photo_as_card(side: SideAnalysis) -> np.ndarray:
-    """Use the photo as it is again (a passport page or TD1 back without a found outline); its faces."""
-    assert side.rgb is not None
-    side.rectified, side.homography, side.format, side.rotation = None, None, "unknown", 0
-    side.faces = _faces(side.rgb)
-    return side.rgb
-
-
-def _card_shaped(rgb: np.ndarray) -> bool:
-    """A landscape photo whose width / height lies in :data:`PHOTO_AS_CARD_ASPECT`."""
-    return bool(PHOTO_AS_CARD_ASPECT[0] <= rgb.shape[1] / rgb.shape[0] <= PHOTO_AS_CARD_ASPECT[1])
-
-
-def _photo_as_card(side: SideAnalysis, rgb: np.ndarray) -> None:
-    """Take a front photo without a found outline as the ID-1 card itself, scaled to its canonical size.
-
-    Scans and sample images cropped to (or just inside) the card's edges show no corners, so
-    no outline is found; their own shape is the card's (:data:`PHOTO_AS_CARD_ASPECT`). Scaling
-    them to 1011 x 638 px (300 dpi) enlarges low-resolution cards (243-700 px wide) before OCR
-    (bicubic), so the printed zone is read at the size the detector and the field rules expect.
-    The homography is the scaling (pixel centres kept), so checks still map regions back.
-    """
-    out_w, out_h = geometry.canonical_size("id1")
-    h, w = rgb.shape[:2]
-    sx, sy = out_w / w, out_h / h
-    interpolation = cv2.INTER_CUBIC if sx > 1 else cv2.INTER_AREA
-    side.rectified = cv2.resize(rgb, (out_w, out_h), interpolation=interpolation)
-    side.homography = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]], dtype=np.float64)
-    side.format, side.rotation = "id1", 0
-
-
-def _homography(quad: geometry.DocumentQuad, kind: str) -> np.ndarray:
-    """The same input -> rectified mapping :func:`geometry.rectify` applies."""
-    out_w, out_h = geometry.canonical_size(kind)
-    corners = quad.corners[[3, 0, 1, 2]] if quad.portrait else quad.corners
-    dst = np.array([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]], dtype=np.float32) - 0.5
-    return cv2.getPerspectiveTransform(corners.astype(np.float32), dst)
-
-
-def _faces(image: np.ndarray) -> list[DetectedFace]:
-    try:
-        return detect(image, _PORTRAIT_DETECTOR) or detect(image, _PORTRAIT_DETECTOR_FINE)
-    except ImageError:
-        return []
 
 
 def _mrz_missing_check(sides: list[SideAnalysis]) -> CheckResult:
@@ -516,8 +368,6 @@ def build_report(
     checks.append(_portrait_check(sides, portrait_side, doc_type))
     if portrait_side is not None:
         report.portrait = _portrait_crop(portrait_side)
-
-    from openidv.document.integrity_pipeline import integrity_checks
 
     t = time.perf_counter()
     checks += integrity_checks(sides, fields)

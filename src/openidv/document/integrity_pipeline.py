@@ -8,7 +8,6 @@ module maps them back through the rotation and the rectifying homography.
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -17,11 +16,9 @@ from PIL import Image
 from openidv.checks import CheckResult, Status
 from openidv.document import integrity, portrait_border
 from openidv.document.normalize import normalize_document_number
+from openidv.document.side import SideAnalysis
 from openidv.document.types import FieldSource, FieldValue
 from openidv.imaging import luma
-
-if TYPE_CHECKING:
-    from openidv.document.engine import SideAnalysis
 
 
 def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> list[CheckResult]:

@@ -2,7 +2,7 @@
 
 :func:`load_face_descriptor` reads the pip-shipped ``.dat`` file with
 :mod:`openidv.face.dlib_net`, builds the ONNX graph in memory and runs it where
-:func:`openidv.models.ocr_network` runs the OCR networks: OpenVINO in bfloat16 where the
+:func:`openidv.runtimes.ocr_network` runs the OCR networks: OpenVINO in bfloat16 where the
 CPU computes it (AVX-512 BF16 or AMX), else onnxruntime in float32 (also with
 ``OPENIDV_INFERENCE_PRECISION=f32``). Before it is used, the converted network is checked
 against dlib on a fixed probe chip (its mirror included); where that runtime fails or misses
@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from openidv.face.dlib_net import InputSpec, chip_tensor, parse_resnet, resnet_onnx
+from openidv.runtimes import OpenVinoModel, ocr_network, onnxruntime_model
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +85,8 @@ def load_face_descriptor(dat_path: str) -> FaceDescriptor:
 
 
 def _converted(dat_path: str, precision: str) -> tuple[DescriptorBackend, Callable[[ChipBatch], np.ndarray]]:
-    """The converted network where :func:`~openidv.models.ocr_network` runs it ("auto"), or on
+    """The converted network where :func:`~openidv.runtimes.ocr_network` runs it ("auto"), or on
     onnxruntime in float32 ("f32": the second choice when bfloat16 misses the probe)."""
-    from openidv.models import OpenVinoModel, ocr_network, onnxruntime_model
-
     net = parse_resnet(Path(dat_path).read_bytes())
     graph = resnet_onnx(net)
     network = ocr_network(graph) if precision == "auto" else onnxruntime_model(graph)
