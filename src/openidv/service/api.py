@@ -14,7 +14,7 @@ from fastapi import APIRouter, Header, Query, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from openidv.service import cases, integrator
+from openidv.service import cases, integrator, submission
 from openidv.service.deps import Caller, CallerDep, DbDep, SvcDep, case_for, read_body
 from openidv.service.errors import UnauthorizedError
 from openidv.service.orm import Case
@@ -166,7 +166,7 @@ def liveness_finish(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep) -> 
 def submit(case_id: str, caller: CallerDep, svc: SvcDep, db: DbDep, request: Request) -> dict[str, Any]:
     """Submit: face match and recommendation; the case becomes pending. ``return_to``: where to send the applicant."""
     case = case_for(svc, db, caller, case_id)
-    out = cases.submit(svc, db, case, actor=caller.actor)
+    out = submission.submit(svc, db, case, actor=caller.actor)
     return _status(case) | out
 
 

@@ -28,7 +28,7 @@ from openidv.service.lifecycle import TransitionError
 from openidv.service.personal import seal_plaintext_reports
 from openidv.service.retention import expire_stale, purge_due
 from openidv.service.services import Services
-from openidv.service.settings import BlobBackendKind, Environment, ServiceSettings
+from openidv.service.settings import BlobBackendKind, Environment, JobQueueKind, ServiceSettings
 
 log = logging.getLogger(__name__)
 #: routes whose body is a raw image (their own, larger limits)
@@ -166,11 +166,16 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
         if settings.warm_models:
             threading.Thread(target=_warm_models, name="warm-models", daemon=True).start()
 
+        in_process = settings.job_queue is JobQueueKind.INPROCESS
+
         def housekeeping() -> None:
+            """Retention (in process only: with a job queue the workers run it) and this process's
+            abandoned liveness sessions (always: they live in this process's memory)."""
             while not stop.wait(300):
                 try:
-                    expire_stale(svc)
-                    purge_due(svc)
+                    if in_process:
+                        expire_stale(svc)
+                        purge_due(svc)
                     svc.runtime.drop_expired(svc.clock().timestamp())
                 except Exception:  # keep the loop alive; the next round retries
                     log.exception("housekeeping failed")
@@ -178,7 +183,7 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
         threading.Thread(target=housekeeping, name="housekeeping", daemon=True).start()
         from openidv.service.notify import OutboxWorker
 
-        worker = OutboxWorker(svc) if settings.outbox_worker else None
+        worker = OutboxWorker(svc) if settings.outbox_worker and in_process else None
         if worker is not None:
             worker.start()
         yield

@@ -20,11 +20,9 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openidv.decision.policy import Outcome, recommend
 from openidv.document.capture import capture_verdict
 from openidv.document.engine import DocumentConfig, SideAnalysis, analyse_side, build_report
-from openidv.face.matching import MatchConfig, QualityGates, match
-from openidv.imaging import decode_image, encode_jpeg, image_size, jpeg_metadata
+from openidv.imaging import encode_jpeg, image_size, jpeg_metadata
 from openidv.liveness.frame import FrameConfig
 from openidv.liveness.session import (
     INSTRUCTIONS,
@@ -35,9 +33,8 @@ from openidv.liveness.session import (
     finish,
     start_session,
 )
-from openidv.service import crypto, live_sessions, messages, personal, reuse
+from openidv.service import crypto, live_sessions, messages, reuse
 from openidv.service.db import as_utc
-from openidv.service.decisions import decide_case
 from openidv.service.errors import (
     ConflictError,
     GoneError,
@@ -61,7 +58,6 @@ from openidv.service.personal import full_reports as full_reports
 from openidv.service.personal import set_reports as set_reports
 from openidv.service.runtime import SESSION_OVERHEAD_BYTES, LiveEntry, MemoryBudgetError
 from openidv.service.services import Services as Services
-from openidv.service.settings import DecisionMode
 from openidv.service.throttle import Bucket, parse_rate
 from openidv.service.transitions import TOKEN_RENEWING as TOKEN_RENEWING
 from openidv.service.transitions import record_event as record_event
@@ -657,58 +653,6 @@ def liveness_finish(svc: Services, db: Session, case: Case, *, actor: str) -> di
         "message": "" if usable else message,
         "next_step": next_step(case),
     }
-
-
-# --------------------------------------------------------------------------- submit
-
-
-def submit(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, Any]:
-    """Face match (selfie vs document portrait) and the policy's recommendation, then pending."""
-    _require_open(svc, db, case, "; it cannot be submitted")
-    missing = [s for s in steps_for(case) if accepted_capture(case, s) is None]
-    if missing:
-        raise ConflictError(
-            f"complete these steps first: {', '.join(STEP_LABELS[s] for s in missing)}", code="incomplete"
-        )
-    t0 = time.perf_counter()
-    if "document" not in case.reports:
-        build_document_report(svc, db, case)
-    selfie_blob, portrait_blob = blob_of(case, "selfie"), blob_of(case, "portrait")
-    if selfie_blob is None:
-        raise ConflictError(N_("the face step has to be done again"), code="incomplete")
-    selfie = decode_image(read_blob(svc, case, selfie_blob))
-    if portrait_blob is not None:
-        portrait = decode_image(read_blob(svc, case, portrait_blob))
-        gates = QualityGates(min_iod_px=svc.settings.face_selfie_min_iod_px)
-        with svc.metrics.stage(EngineStage.FACE_MATCH):
-            result = match(selfie, portrait, MatchConfig(svc.settings.face_operating_point, selfie_gates=gates))
-        face_match = result.to_dict()
-    else:
-        face_match = {"same_person": None, "score": None, "reasons": ["no_face"], "checks": [], "detail": "no portrait"}
-    reports = full_reports(svc, case)
-    rec = recommend(reports.get("document"), reports.get("liveness"), face_match, svc.policy)
-    uses = [u for u in reuse.earlier_uses(svc, db, case, reports.get("document")) if not u.same_applicant]
-    rec = reuse.flag(rec, uses)
-    mode = svc.settings.decision_mode
-    set_reports(svc, case, {**reports, "face_match": face_match})
-    recommendation = rec.to_dict() | {
-        "mode": mode.value,
-        "policy": svc.policy.to_dict(),
-        "reused_by": [u.to_dict() for u in uses],
-    }
-    case.recommendation = personal.public_recommendation(recommendation)
-    case.submitted_at = svc.clock()
-    case.review_due_at = case.submitted_at + timedelta(hours=svc.settings.review_deadline_h)
-    case.resubmit_step = None
-    transition(svc, db, case, CaseState.SUBMITTED, actor)
-    if mode is DecisionMode.AUTO and rec.outcome is not Outcome.REVIEW:
-        target = CaseState.APPROVED if rec.outcome is Outcome.APPROVE else CaseState.REJECTED
-        reasons = [r.code for r in rec.reasons]
-        detail = {"policy_version": rec.policy_version}
-        decide_case(svc, db, case, target, "system", reasons=reasons, seller_message=case.seller_message, detail=detail)
-    else:
-        transition(svc, db, case, CaseState.IN_REVIEW, "system", recommendation=rec.outcome.value)
-    return {"state": case.state, "processing_ms": round((time.perf_counter() - t0) * 1000.0, 1)}
 
 
 # --------------------------------------------------------------------------- status

@@ -1,6 +1,7 @@
 """The service's subcommands of ``openidv``.
 
-``serve``, ``apikey``, ``users``, ``purge``, ``erase``, ``keys`` (``generate``, ``rotate``), ``report``.
+``serve``, ``worker``, ``db upgrade``, ``apikey``, ``users``, ``purge``, ``erase``, ``keys`` (``generate``,
+``rotate``), ``report``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,18 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--ssl-keyfile", default=None, help="TLS private key (PEM)")
     p.add_argument("--log-level", default="info")
     p.set_defaults(handler=_cmd_serve, json=False)
+
+    p = sub.add_parser(
+        "worker", help="run the job queue's worker: analyses, outbox, retention (OPENIDV_JOB_QUEUE=procrastinate)"
+    )
+    p.add_argument("--concurrency", type=int, default=1, help="jobs run at the same time (threads; default 1)")
+    p.add_argument("--log-level", default="info")
+    p.set_defaults(handler=_cmd_worker, json=False)
+
+    dbp = sub.add_parser("db", help="the database schema")
+    dbsub = dbp.add_subparsers(title="db commands", metavar="ACTION")
+    p = dbsub.add_parser("upgrade", parents=[common], help="apply the migrations (alembic upgrade head); then exit")
+    p.set_defaults(handler=_cmd_db_upgrade)
 
     ak = sub.add_parser("apikey", help="manage API keys for integrators")
     aksub = ak.add_subparsers(title="apikey commands", metavar="ACTION")
@@ -133,15 +146,16 @@ def _services() -> Any:
 
 
 def _cmd_serve(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    import logging
 
     import uvicorn
 
     from openidv.service.app import create_app
     from openidv.service.guards import slow_header_protocol
-    from openidv.service.logs import uvicorn_log_config
+    from openidv.service.logs import configure_logging, uvicorn_log_config
+    from openidv.service.settings import ServiceSettings
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_format = ServiceSettings().log_format
+    configure_logging(log_format, args.log_level)
     app = create_app(services=_services())
     settings = app.state.settings
     scheme = "https" if args.ssl_certfile else "http"
@@ -154,11 +168,43 @@ def _cmd_serve(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         ssl_certfile=args.ssl_certfile,
         ssl_keyfile=args.ssl_keyfile,
         log_level=args.log_level,
-        log_config=uvicorn_log_config(),
+        log_config=uvicorn_log_config(log_format),
         workers=1,
         http=slow_header_protocol(settings.header_timeout_s),
     )
     return {}, "openidv: stopped"
+
+
+def _cmd_worker(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from openidv.service.logs import configure_logging
+    from openidv.service.settings import JobQueueKind, ServiceSettings
+    from openidv.service.worker import ROUTINE_TASKS, run_worker
+
+    if args.concurrency < 1:
+        raise CommandError("--concurrency must be at least 1")
+    settings = ServiceSettings()
+    if settings.job_queue is not JobQueueKind.PROCRASTINATE:
+        raise CommandError("openidv worker needs OPENIDV_JOB_QUEUE=procrastinate (and a PostgreSQL database)")
+    configure_logging(settings.log_format, args.log_level, quiet_tasks=ROUTINE_TASKS)
+    run_worker(_services(), concurrency=args.concurrency)
+    return {}, "openidv: worker stopped"
+
+
+def _cmd_db_upgrade(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    from alembic.runtime.migration import MigrationContext
+
+    from openidv.service.app import prepare_data_dir
+    from openidv.service.db import make_engine, migrate
+    from openidv.service.settings import ServiceSettings
+
+    settings = ServiceSettings()
+    prepare_data_dir(settings)
+    engine = make_engine(settings.resolved_database_url())
+    migrate(engine)
+    with engine.connect() as conn:
+        head = MigrationContext.configure(conn).get_current_revision()
+    engine.dispose()
+    return {"revision": head}, f"database at revision {head}"
 
 
 def _cmd_apikey_create(args: argparse.Namespace) -> tuple[dict[str, Any], str]:

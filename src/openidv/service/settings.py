@@ -29,6 +29,18 @@ class BlobBackendKind(StrEnum):
     S3 = "s3"  #: an S3 bucket (``s3_*`` settings); shared by every web process and worker
 
 
+class JobQueueKind(StrEnum):
+    """Where post-submit analysis, outbox delivery and housekeeping run."""
+
+    INPROCESS = "inprocess"  #: in the web process (analysis inside the submit request; threads): one process
+    PROCRASTINATE = "procrastinate"  #: jobs in PostgreSQL (procrastinate), run by ``openidv worker`` processes
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"  #: ``time level logger: message`` lines (the default)
+    JSON = "json"  #: one JSON object a line (``ts``, ``level``, ``logger``, ``message``, job fields); no personal data
+
+
 class Environment(StrEnum):
     """Where the service runs. Only ``development`` (which ``make run`` sets) may start without a key file."""
 
@@ -176,6 +188,21 @@ class ServiceSettings(BaseSettings):
     webhook_development: bool = False
     #: run the outbox worker inside the service process
     outbox_worker: bool = True
+    # --- job queue and workers (docs/deploy.md)
+    #: ``inprocess`` (default: analysis at submit, outbox and housekeeping threads in the web process) or
+    #: ``procrastinate`` (a PostgreSQL ``database_url`` is required: submit enqueues the analysis and
+    #: ``openidv worker`` processes run it, the outbox and the retention sweep; web processes run none of them)
+    job_queue: JobQueueKind = JobQueueKind.INPROCESS
+    #: seconds between a worker's heartbeats in the queue's ``procrastinate_workers`` table
+    worker_heartbeat_s: float = Field(10.0, gt=0)
+    #: a worker whose last heartbeat is older than this many seconds is dead: its running jobs are retried
+    worker_stalled_s: float = Field(30.0, gt=0)
+    #: how often a worker looks for the jobs of dead workers, seconds (1-59)
+    worker_recovery_s: int = Field(10, ge=1, le=59)
+    #: tests only: the analysis job waits this many seconds after taking its case (to kill a worker mid-job)
+    analysis_test_delay_s: float = Field(0.0, ge=0)
+    #: log lines of ``serve`` and ``worker``: ``text`` or ``json`` (neither carries personal data or tokens)
+    log_format: LogFormat = LogFormat.TEXT
     #: serve Prometheus metrics at /metrics (route templates, engine stage times, cases by state, outbox
     #: backlog; no personal data). Let only the scraper reach it (at the proxy)
     metrics: bool = True
@@ -199,6 +226,12 @@ class ServiceSettings(BaseSettings):
     def _s3_needs_a_bucket(self) -> ServiceSettings:
         if self.blob_backend is BlobBackendKind.S3 and not self.s3_bucket:
             raise ValueError("OPENIDV_BLOB_BACKEND=s3 needs OPENIDV_S3_BUCKET")
+        return self
+
+    @model_validator(mode="after")
+    def _queue_needs_postgresql(self) -> ServiceSettings:
+        if self.job_queue is JobQueueKind.PROCRASTINATE and not self.database_url.startswith("postgresql"):
+            raise ValueError("OPENIDV_JOB_QUEUE=procrastinate needs a PostgreSQL OPENIDV_DATABASE_URL")
         return self
 
     def resolved_database_url(self) -> str:
