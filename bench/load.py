@@ -4,7 +4,7 @@ Each applicant is one browser (its own cookies): ``/start``, eligibility, consen
 page, the two photos of a generated US licence (``openidv.document.forgery``), the liveness
 step closed loop (each frame rendered under the screen colour the previous answer asked for,
 ``openidv.liveness.synth``, sent at the capture page's pace: one frame, then the rest of
-90 ms), ``/liveness/finish``, ``/submit`` and the pending page. A frame or finish answered 409
+90 ms; the person moves in real time, so frames are skipped while answers are slow), ``/liveness/finish``, ``/submit`` and the pending page. A frame or finish answered 409
 ``liveness_session_lost`` (its web process died, or the case moved) restarts the liveness
 step, as the page does, at most twice. Bounded: at most ``--concurrency`` applicants run at
 once, new ones start until ``--duration`` seconds have passed, and the running ones finish.
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import json
 import math
 import os
@@ -207,17 +208,33 @@ async def send_documents(b: Browser, api: str, licence: tuple[bytes, bytes]) -> 
             raise ApplicantFailedError(f"{step} refused")
 
 
-async def liveness_attempt(b: Browser, api: str, frames: FrameCache) -> httpx.Response | None:
-    """One run of the liveness step; None when the session was lost (restart it), else the finish answer."""
+def next_frame(relative: list[float], previous: int, camera_s: float, realtime: bool) -> int:
+    """The scene's frame a camera shows ``camera_s`` seconds into the step: the person moves in real time,
+    so frames are skipped while the server answers slowly (the page's camera skips them too).
+    ``realtime=False``: every frame in turn (the warm-up, which renders them)."""
+    return max(previous + 1, bisect.bisect_left(relative, camera_s)) if realtime else previous + 1
+
+
+async def liveness_attempt(b: Browser, api: str, frames: FrameCache, realtime: bool) -> httpx.Response | None:
+    """One run of the liveness step; None when the session was lost (restart it), else the finish answer.
+
+    The camera's clock runs while a frame travels and while the page waits, not while this client
+    renders a frame (a camera has it at once)."""
     start = await b.expect("POST", f"{api}/liveness/start", 200)
     challenges = tuple(start.json()["challenges"])
     scene = await asyncio.to_thread(frames.scene, challenges)
+    relative = [t - scene.timestamps[0] for t in scene.timestamps]
     colour: str | None = None
-    for i, ts in enumerate(scene.timestamps):
+    i, camera_s = -1, 0.0
+    while (i := next_frame(relative, i, camera_s, realtime)) < len(relative):
         image = await asyncio.to_thread(frames.frame, challenges, i, colour)
         t0 = time.perf_counter()
         r = await b.request(
-            "POST", f"{api}/liveness/frames", params={"ts": ts}, content=image, headers={"Content-Type": "image/jpeg"}
+            "POST",
+            f"{api}/liveness/frames",
+            params={"ts": scene.timestamps[i]},
+            content=image,
+            headers={"Content-Type": "image/jpeg"},
         )
         elapsed = time.perf_counter() - t0
         if r.status_code == 409 and _error_code(r) == SESSION_LOST:
@@ -229,14 +246,16 @@ async def liveness_attempt(b: Browser, api: str, frames: FrameCache) -> httpx.Re
         colour = progress.get("screen_colour")
         if progress.get("done") or progress.get("expired"):
             break
-        await asyncio.sleep(max(0.0, FRAME_PERIOD_S - elapsed))
+        wait = max(0.0, FRAME_PERIOD_S - elapsed)
+        await asyncio.sleep(wait)
+        camera_s += elapsed + wait
     finish = await b.request("POST", f"{api}/liveness/finish")
     return None if finish.status_code == 409 and _error_code(finish) == SESSION_LOST else finish
 
 
-async def do_liveness(b: Browser, api: str, frames: FrameCache) -> None:
+async def do_liveness(b: Browser, api: str, frames: FrameCache, realtime: bool = True) -> None:
     for _ in range(MAX_RESTARTS + 1):
-        finish = await liveness_attempt(b, api, frames)
+        finish = await liveness_attempt(b, api, frames, realtime)
         if finish is None:
             b.tally.liveness_restarts += 1
             continue
@@ -255,7 +274,7 @@ async def submit(b: Browser, api: str) -> None:
         raise ApplicantFailedError("no pending page")
 
 
-async def applicant(base_url: str, material: Material, number: int, tally: Tally) -> None:
+async def applicant(base_url: str, material: Material, number: int, tally: Tally, *, realtime: bool = True) -> None:
     tally.applicants += 1
     b = Browser(base_url, tally)
     try:
@@ -263,7 +282,7 @@ async def applicant(base_url: str, material: Material, number: int, tally: Tally
         tally.case_ids.append(case_id)
         api = f"/api/v1/cases/{case_id}"
         await send_documents(b, api, material.licences[number % len(material.licences)])
-        await do_liveness(b, api, material.frames)
+        await do_liveness(b, api, material.frames, realtime)
         await submit(b, api)
         tally.completed += 1
     except ApplicantFailedError as exc:

@@ -39,6 +39,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 from tests.scale.cluster import Cluster, ClusterUnavailableError, cluster  # noqa: E402
 
 import load  # noqa: E402  (bench/load.py, beside this script)
+from openidv.imaging import encode_jpeg  # noqa: E402
 
 SUBMIT_TO_PENDING_MS = 500.0
 FRAME_MS = 150.0
@@ -92,12 +93,42 @@ async def kill_worker(c: Cluster, at_s: float, faults: Faults, wait_s: float = 6
     await asyncio.to_thread(c.start_worker)
 
 
+async def moved_applicant(c: Cluster, material: load.Material, tally: load.Tally) -> None:
+    """An applicant whose liveness session starts in the first web process and whose frames reach the
+    second: 409 ``liveness_session_lost``, then the restart there completes (real processes)."""
+    here, there = load.Browser(c.web_url(1), tally), load.Browser(c.web_url(0), tally)
+    try:
+        case_id = await load.open_case(here)
+        api = f"/api/v1/cases/{case_id}"
+        await load.send_documents(here, api, material.licences[1 % len(material.licences)])
+        there.client.cookies = here.client.cookies
+        await there.expect("POST", f"{api}/liveness/start", 200)
+        image = encode_jpeg(material.face[:240, :320], 85)  # any frame: the session is not here
+        frame = await here.request(
+            "POST", f"{api}/liveness/frames", params={"ts": 1.0}, content=image, headers={"Content-Type": "image/jpeg"}
+        )
+        if frame.status_code != 409 or load.SESSION_LOST not in frame.text:
+            raise load.ApplicantFailedError(f"a frame on the other process got {frame.status_code}, not 409 lost")
+        await load.do_liveness(here, api, material.frames, realtime=False)
+        await load.submit(here, api)
+        tally.completed += 1
+    except load.ApplicantFailedError as exc:
+        tally.fail(str(exc))
+    finally:
+        await here.client.aclose()
+        await there.client.aclose()
+
+
 async def warm_up(c: Cluster, material: load.Material) -> None:
-    """One applicant straight to each web process: models loaded, the simulator's frames rendered."""
+    """One applicant straight to each web process (models loaded, the simulator's frames rendered for the
+    first attempt's and a restart's challenges); the second one's session is lost and restarted."""
     tally = load.Tally()
-    await asyncio.gather(*(load.applicant(c.web_url(i), material, i, tally) for i in range(len(c.web))))
-    if tally.completed != len(c.web):
+    await asyncio.gather(
+        load.applicant(c.web_url(0), material, 0, tally, realtime=False), moved_applicant(c, material, tally)
+    )
+    if tally.completed != 2:
         raise ClusterUnavailableError(f"the warm-up applicants did not complete: {tally.failures}")
+    note("warm-up: an applicant moved to the other process got 409 liveness_session_lost, restarted, completed")
 
 
 async def drive(c: Cluster, args: argparse.Namespace, material: load.Material, faults: Faults) -> load.Tally:
@@ -134,6 +165,27 @@ def recovery(c: Cluster, faults: Faults) -> list[dict[str, Any]]:
     finally:
         engine.dispose()
     return out
+
+
+def liveness_refusals(c: Cluster, case_ids: list[str]) -> dict[str, int]:
+    """Why the liveness attempts of these cases were refused (the reasons the applicant is not told)."""
+    from sqlalchemy import create_engine, select
+
+    from openidv.service.orm import Capture
+
+    engine = create_engine(c.env["OPENIDV_DATABASE_URL"])
+    counts: dict[str, int] = {}
+    try:
+        with engine.connect() as conn:
+            query = select(Capture.reasons).where(
+                Capture.case_id.in_(case_ids), Capture.step == "liveness", Capture.accepted.is_(False)
+            )
+            for (reasons,) in conn.execute(query):
+                key = ",".join(reasons or [])
+                counts[key] = counts.get(key, 0) + 1
+    finally:
+        engine.dispose()
+    return counts
 
 
 def killed_recovered(c: Cluster, faults: Faults) -> tuple[int, list[str]]:
@@ -186,6 +238,9 @@ def main() -> int:
             note(f"load done in {time.monotonic() - t0:.0f} s; not completed: {tally.failures or 'none'}")
             os.environ.update(c.env)  # the audit reads the database and the bucket as the service does
             result = load.summary(tally, load.audit(tally.case_ids, args.settle, log=note))
+            refusals = liveness_refusals(c, tally.case_ids)
+            if refusals:
+                note(f"liveness attempts refused (reasons): {refusals}")
             ok, problems = killed_recovered(c, faults)
             result |= {"killed_mid_job": len(faults.killed_cases), "killed_recovered": ok}
             if c.with_worker and args.kill_worker_at is not None and not faults.killed_cases:

@@ -119,9 +119,7 @@ class Cluster:
             "--log-level",
             "warning",
         ]
-        proc = spawn(f"web{i + 1}", args, env, self.root / "logs")
-        wait_http(f"{self.web_url(i)}/readyz", proc)
-        return proc
+        return started(spawn(f"web{i + 1}", args, env, self.root / "logs"), f"{self.web_url(i)}/readyz")
 
     def start_worker(self) -> Managed:
         env = self.env | {"OPENIDV_DATA_DIR": str(self.root / "worker")}
@@ -137,8 +135,17 @@ class Cluster:
         if check.returncode != 0:
             raise ClusterUnavailableError(f"deploy/haproxy.cfg refused: {check.stderr.decode()[-500:]}")
         proc = spawn("haproxy", [haproxy_binary(), "-db", "-f", str(HAPROXY_CONFIG)], env, self.root / "logs")
-        wait_http(f"{self.url}/healthz", proc)
-        return proc
+        return started(proc, f"{self.url}/healthz")
+
+
+def started(proc: Managed, url: str) -> Managed:
+    """``proc`` once ``url`` answers 200; killed when it does not come up."""
+    try:
+        wait_http(url, proc)
+    except ClusterUnavailableError:
+        proc.kill()
+        raise
+    return proc
 
 
 def wait_http(url: str, proc: Managed, timeout_s: float = START_TIMEOUT_S) -> None:
@@ -197,20 +204,31 @@ def cluster(n_web: int = 2, *, worker: bool | None = None) -> Iterator[Cluster]:
     with_worker = has_worker_command() if worker is None else worker
     root = Path(tempfile.mkdtemp(prefix="openidv-scale-"))
     (root / "logs").mkdir()
-    with ExitStack() as stack:
-        database_url = stack.enter_context(postgres_server())
-        s3 = stack.enter_context(seaweed_server())
-        lb_port = _free_port()
-        env = service_env(root, database_url, s3, lb_port, with_worker)
-        c = Cluster(root, env, [_free_port() for _ in range(n_web)], lb_port, with_worker)
-        try:
-            for i in range(n_web):
-                c.web.append(c.start_web(i))
-            if with_worker:
-                c.start_worker()
-            c.haproxy = c.start_haproxy()
-            yield c
-        finally:
-            for proc in [*c.web, *c.workers, *([c.haproxy] if c.haproxy else [])]:
-                proc.kill(signal.SIGTERM)
-    shutil.rmtree(root, ignore_errors=True)
+    try:
+        with ExitStack() as stack:
+            yield from _run(stack, root, n_web, with_worker)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _run(stack: ExitStack, root: Path, n_web: int, with_worker: bool) -> Iterator[Cluster]:
+    """Start the servers on ``stack``; yields the cluster; stops the openidv processes and HAProxy after."""
+    database_url = stack.enter_context(postgres_server())
+    s3 = stack.enter_context(seaweed_server())
+    lb_port = _free_port()
+    env = service_env(root, database_url, s3, lb_port, with_worker)
+    c = Cluster(root, env, [_free_port() for _ in range(n_web)], lb_port, with_worker)
+    try:
+        for i in range(n_web):
+            c.web.append(c.start_web(i))
+        if with_worker:
+            c.start_worker()
+        c.haproxy = c.start_haproxy()
+        yield c
+    except BaseException:
+        for proc in [*c.web, *c.workers]:
+            print(f"--- {proc.name} (log tail)\n{proc.tail()}", file=sys.stderr)
+        raise
+    finally:
+        for proc in [*c.web, *c.workers, *([c.haproxy] if c.haproxy else [])]:
+            proc.kill(signal.SIGTERM)
