@@ -41,6 +41,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -102,6 +103,8 @@ class FrameCache:
         self._scenes: dict[tuple[str, ...], Any] = {}
         self._frames: dict[tuple[tuple[str, ...], int, str | None], bytes] = {}
         self._lock = threading.Lock()
+        self.hits = 0  #: frames served from the cache
+        self.renders = 0  #: frames rendered
 
     def scene(self, challenges: tuple[str, ...]) -> Any:
         from openidv.liveness import synth
@@ -122,11 +125,28 @@ class FrameCache:
         key = (challenges, index, colour)
         with self._lock:
             cached = self._frames.get(key)
+            self.hits += cached is not None
         if cached is None:
             cached = encode_jpeg(self.scene(challenges).shoot(index, colour), 85)
             with self._lock:
                 self._frames[key] = cached
+                self.renders += 1
         return cached
+
+    def fill_light_step(self, margin: int = 12) -> int:
+        """Render every screen colour (and none) for each frame of the screen-light step seen so far, plus
+        ``margin`` frames: a camera skipping frames asks for other (frame, colour) pairs than the warm-up did."""
+        from openidv.liveness.session import LIGHT_PALETTE
+
+        with self._lock:
+            lit = [(ch, i) for (ch, i, colour) in self._frames if colour is not None]
+        last = {ch: max(i for c, i in lit if c == ch) for ch, _ in lit}
+        # one thread per challenge list: a sequence's camera (white balance, noise) is shot in order
+        colours = (None, *LIGHT_PALETTE)
+        plans = [[(ch, i, c) for c in colours for i in range(n + margin)] for ch, n in last.items()]
+        with ThreadPoolExecutor(max_workers=max(1, len(plans))) as pool:
+            list(pool.map(lambda plan: [self.frame(*key) for key in plan], plans))
+        return sum(len(plan) for plan in plans)
 
 
 # --------------------------------------------------------------------------- one applicant

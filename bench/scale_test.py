@@ -59,14 +59,21 @@ class Faults:
     killed_cases: list[str] = field(default_factory=list)  #: cases whose analysis job ran when the worker died
 
 
-def running_analysis_cases(c: Cluster) -> list[str]:
-    """Case ids of the analysis jobs running now (procrastinate's jobs table)."""
+def wait_for_running_analysis(c: Cluster, wait_s: float) -> list[str]:
+    """Case ids of the analysis jobs running (procrastinate's jobs table), as soon as there is one; [] after
+    ``wait_s`` without any."""
     import psycopg
 
     url = c.env["OPENIDV_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(url) as conn:
-        rows = conn.execute("SELECT args FROM procrastinate_jobs WHERE status = 'doing'").fetchall()
-    return [str(args["case_id"]) for (args,) in rows if isinstance(args, dict) and "case_id" in args]
+    deadline = time.monotonic() + wait_s
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            rows = conn.execute("SELECT args FROM procrastinate_jobs WHERE status = 'doing'").fetchall()
+            running = [str(a["case_id"]) for (a,) in rows if isinstance(a, dict) and "case_id" in a]
+            if running:
+                return running
+            time.sleep(0.02)
+    return []
 
 
 async def kill_web(c: Cluster, at_s: float, faults: Faults) -> None:
@@ -76,15 +83,13 @@ async def kill_web(c: Cluster, at_s: float, faults: Faults) -> None:
     await asyncio.to_thread(c.web[0].kill)
 
 
-async def kill_worker(c: Cluster, at_s: float, faults: Faults, wait_s: float = 60.0) -> None:
+async def kill_worker(c: Cluster, at_s: float, faults: Faults, wait_s: float = 120.0) -> None:
     """At ``at_s``, wait for a running analysis job, SIGKILL the worker mid-job, start a new one."""
     await asyncio.sleep(at_s)
-    deadline = time.monotonic() + wait_s
-    while not (running := await asyncio.to_thread(running_analysis_cases, c)):
-        if time.monotonic() > deadline:
-            note(f"no analysis job was running within {wait_s:.0f} s of {at_s:.0f} s; the worker was not killed")
-            return
-        await asyncio.sleep(0.05)
+    running = await asyncio.to_thread(wait_for_running_analysis, c, wait_s)
+    if not running:
+        note(f"no analysis job was running within {wait_s:.0f} s of {at_s:.0f} s; the worker was not killed")
+        return
     worker = c.workers[-1]
     note(f"SIGKILL {worker.name} (pid {worker.process.pid}) while it analyses {len(running)} case(s)")
     faults.worker_killed_at = time.monotonic()
@@ -129,6 +134,8 @@ async def warm_up(c: Cluster, material: load.Material) -> None:
     if tally.completed != 2:
         raise ClusterUnavailableError(f"the warm-up applicants did not complete: {tally.failures}")
     note("warm-up: an applicant moved to the other process got 409 liveness_session_lost, restarted, completed")
+    rendered = await asyncio.to_thread(material.frames.fill_light_step)
+    note(f"warm-up: {rendered} screen-light frames ready")
 
 
 async def drive(c: Cluster, args: argparse.Namespace, material: load.Material, faults: Faults) -> load.Tally:
@@ -236,6 +243,7 @@ def main() -> int:
             t0 = time.monotonic()
             tally = asyncio.run(drive(c, args, material, faults))
             note(f"load done in {time.monotonic() - t0:.0f} s; not completed: {tally.failures or 'none'}")
+            note(f"simulator frames: {material.frames.hits} from the cache, {material.frames.renders} rendered")
             os.environ.update(c.env)  # the audit reads the database and the bucket as the service does
             result = load.summary(tally, load.audit(tally.case_ids, args.settle, log=note))
             refusals = liveness_refusals(c, tally.case_ids)
