@@ -26,7 +26,7 @@ from openidv.service.errors import ServiceError
 from openidv.service.guards import BodyGuard, BodyRefusedError, refused_cause
 from openidv.service.lifecycle import TransitionError
 from openidv.service.personal import seal_plaintext_reports
-from openidv.service.retention import expire_stale, purge_due
+from openidv.service.retention import expire_stale, purge_due, sweep_orphaned_blobs
 from openidv.service.services import Services
 from openidv.service.settings import BlobBackendKind, Environment, JobQueueKind, ServiceSettings
 
@@ -176,11 +176,13 @@ def create_app(settings: ServiceSettings | None = None, services: Services | Non
                     if in_process:
                         expire_stale(svc)
                         purge_due(svc)
+                        sweep_orphaned_blobs(svc)
                     svc.runtime.drop_expired(svc.clock().timestamp())
                 except Exception:  # keep the loop alive; the next round retries
                     log.exception("housekeeping failed")
 
-        threading.Thread(target=housekeeping, name="housekeeping", daemon=True).start()
+        name = "housekeeping" if in_process else "liveness-sweep"
+        threading.Thread(target=housekeeping, name=name, daemon=True).start()
         from openidv.service.notify import OutboxWorker
 
         worker = OutboxWorker(svc) if settings.outbox_worker and in_process else None

@@ -14,6 +14,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -30,6 +33,15 @@ def check_ids(case_id: str, blob_id: str | None = None) -> None:
         raise ValueError("malformed case or blob id")
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    """One stored blob object: its ids and when it was last written (UTC)."""
+
+    case_id: str
+    blob_id: str
+    modified_at: datetime
+
+
 class BlobBackend(Protocol):
     """Ciphertext by (case id, blob id). ``get`` of a missing blob raises ``FileNotFoundError``."""
 
@@ -43,6 +55,10 @@ class BlobBackend(Protocol):
 
     def check(self) -> None:
         """Raise :class:`BlobStoreUnavailableError` unless blobs can be written and read now."""
+
+    def objects(self) -> Iterator[StoredObject]:
+        """Every blob object stored, in no particular order (the orphan sweep reads it)."""
+        ...
 
 
 class BlobStore:
@@ -76,6 +92,16 @@ class BlobStore:
     def delete_case(self, case_id: str) -> None:
         check_ids(case_id)
         shutil.rmtree(self.root / case_id, ignore_errors=True)
+
+    def objects(self) -> Iterator[StoredObject]:
+        """``<root>/<case>/<blob>.bin`` files (temporary files of writes under way are skipped)."""
+        for case_dir in self.root.iterdir():
+            if not (case_dir.is_dir() and _ID.match(case_dir.name)):
+                continue
+            for path in case_dir.glob("*.bin"):
+                if _ID.match(path.stem):
+                    modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+                    yield StoredObject(case_dir.name, path.stem, modified)
 
     def check(self) -> None:
         if not (self.root.is_dir() and os.access(self.root, os.W_OK | os.X_OK)):

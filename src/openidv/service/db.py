@@ -7,10 +7,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: PostgreSQL advisory lock key held while migrating: processes started together migrate one at a time
+MIGRATION_LOCK = 0x6F696476  # "oidv"
 
 
 def make_engine(url: str) -> Engine:
@@ -46,9 +48,15 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (``alembic upgrade head``) on ``engine``."""
+    """Bring the schema to the newest revision (``alembic upgrade head``) on ``engine``.
+
+    On PostgreSQL the migration holds a transaction-level advisory lock, so web processes and
+    workers started at the same time do not run the same revision twice (the later ones wait,
+    then find the schema current)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

@@ -100,7 +100,7 @@ def configure_logging(log_format: LogFormat, level: str = "info", quiet_tasks: f
 
 def uvicorn_log_config(log_format: LogFormat = LogFormat.TEXT) -> dict[str, Any]:
     """Uvicorn's default logging configuration with :class:`MaskTokens` on its access and error logs
-    (and :class:`JsonFormatter` for both with ``json``)."""
+    (and :class:`JsonFormatter` for both, on stderr, with ``json``)."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
@@ -109,4 +109,6 @@ def uvicorn_log_config(log_format: LogFormat = LogFormat.TEXT) -> dict[str, Any]
         handler.setdefault("filters", []).append("mask_tokens")
     if log_format is LogFormat.JSON:
         config["formatters"] = {name: {"()": JsonFormatter} for name in config["formatters"]}
+        for handler in config["handlers"].values():
+            handler["stream"] = "ext://sys.stderr"  # every JSON line on one stream (the access log too)
     return config

@@ -7,17 +7,26 @@ resubmission). A case past that date and still open is expired first (``retentio
 reached``); then it is shredded (:func:`openidv.service.shredding.shred`): the blobs are
 deleted and the wrapped data key destroyed, so nothing of it decrypts any more, even from a
 backup. Its public report (checks and scores), decision and audit trail stay.
+
+Blob objects are written before their rows (:func:`openidv.service.cases.store_blob`), so a
+request that fails after writing one leaves an orphaned object: :func:`sweep_orphaned_blobs`
+deletes objects older than :data:`ORPHAN_GRACE` that have no ``blobs`` row (a purge also
+deletes everything under its case's prefix).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from datetime import timedelta
+from itertools import islice
 
 from sqlalchemy import select
 
+from openidv.service.blobstore import StoredObject
 from openidv.service.db import checkpoint
 from openidv.service.lifecycle import OPEN, OPEN_FOR_CAPTURE, CaseState
-from openidv.service.orm import Case, CaseEvent
+from openidv.service.orm import Blob, Case, CaseEvent
 from openidv.service.services import Services
 from openidv.service.shredding import shred
 from openidv.service.transitions import transition
@@ -62,3 +71,28 @@ def expire_stale(svc: Services, limit: int = 500) -> int:
             svc.runtime.end_liveness(case.id)
         db.commit()
     return len(stale)
+
+
+#: an object without a row is an orphan only once it is this old (a request writes its objects,
+#: then commits their rows within seconds)
+ORPHAN_GRACE = timedelta(hours=1)
+
+
+def _old_objects(svc: Services, grace: timedelta) -> Iterator[StoredObject]:
+    cutoff = svc.clock() - grace
+    return (o for o in svc.blobs.objects() if o.modified_at <= cutoff)
+
+
+def sweep_orphaned_blobs(svc: Services, grace: timedelta = ORPHAN_GRACE, batch: int = 500) -> int:
+    """Delete blob objects older than ``grace`` that have no ``blobs`` row; returns how many."""
+    removed = 0
+    candidates = _old_objects(svc, grace)
+    while chunk := list(islice(candidates, batch)):
+        with svc.sessions() as db:
+            known = set(db.scalars(select(Blob.id).where(Blob.id.in_([o.blob_id for o in chunk]))))
+        for orphan in (o for o in chunk if o.blob_id not in known):
+            svc.blobs.delete(orphan.case_id, orphan.blob_id)
+            removed += 1
+    if removed:
+        log.info("deleted %d orphaned blob object(s)", removed)
+    return removed

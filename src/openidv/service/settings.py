@@ -186,7 +186,7 @@ class ServiceSettings(BaseSettings):
     outbox_poll_s: float = Field(2.0, gt=0)
     #: development and tests only: webhooks may use http:// and reach loopback or private addresses
     webhook_development: bool = False
-    #: run the outbox worker inside the service process
+    #: run the outbox worker inside the service process (``job_queue=inprocess`` only: with the queue, the workers)
     outbox_worker: bool = True
     # --- job queue and workers (docs/deploy.md)
     #: ``inprocess`` (default: analysis at submit, outbox and housekeeping threads in the web process) or

@@ -3,16 +3,15 @@
 With ``OPENIDV_JOB_QUEUE=procrastinate`` this is the only place those run (web processes only
 defer analyses, :mod:`openidv.service.jobqueue`). A worker listens to the queues ``analysis``,
 ``outbox`` and ``housekeeping`` and runs, besides the deferred ``analyse_case`` jobs, three
-periodic tasks (each tick deferred once, whatever the number of workers):
+periodic tasks (each tick deferred once, whatever the number of workers, and skipped while the
+task's previous job still waits in the queue: its queueing lock):
 
 ==========================  ====================================  =================================
 task                        when                                  does
 ==========================  ====================================  =================================
 ``openidv.deliver_outbox``  every ``outbox_poll_s`` (1-59 s)      :func:`notify.deliver_due`
-``openidv.retention_sweep`` every 5 minutes                       ``expire_stale``, ``purge_due``
-                                                                  (a purge deletes every object
-                                                                  under the case's prefix, orphans
-                                                                  included)
+``openidv.retention_sweep`` every 5 minutes                       ``expire_stale``, ``purge_due``,
+                                                                  ``sweep_orphaned_blobs``
 ``openidv.retry_stalled``   every ``worker_recovery_s``           jobs of workers silent for
                                                                   ``worker_stalled_s`` are retried
 ==========================  ====================================  =================================
@@ -26,13 +25,16 @@ stops a worker cleanly: it takes no new job and waits for the running ones.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 
+from openidv.errors import ModelUnavailableError
+from openidv.models import get_model
 from openidv.service import notify
 from openidv.service.jobqueue import JobQueueName, TaskName, queue_conninfo
-from openidv.service.retention import expire_stale, purge_due
+from openidv.service.retention import expire_stale, purge_due, sweep_orphaned_blobs
 from openidv.service.services import Services
 from openidv.service.submission import ANALYSIS_ATTEMPTS, run_analysis_job
 
@@ -42,6 +44,9 @@ log = logging.getLogger(__name__)
 ANALYSIS_RETRY_WAIT_S = 2
 #: periodic tasks whose every run is not logged (only their failures are)
 ROUTINE_TASKS = frozenset({TaskName.DELIVER_OUTBOX.value, TaskName.RETRY_STALLED.value})
+#: the models of the face match, loaded when a worker starts (``OPENIDV_WARM_MODELS``) so its first analysis
+#: does not wait for them
+ANALYSIS_MODELS = ("retinaface", "dlib_shape5", "dlib_resnet")
 #: the retention sweep's schedule (cron)
 RETENTION_CRON = "*/5 * * * *"
 
@@ -66,17 +71,27 @@ def build_worker_app(svc: Services) -> App:
         return run_analysis_job(svc, case_id, attempt=attempt).value
 
     @app.periodic(cron=_every_seconds(svc.settings.outbox_poll_s))
-    @app.task(name=TaskName.DELIVER_OUTBOX.value, queue=JobQueueName.OUTBOX.value)
+    @app.task(
+        name=TaskName.DELIVER_OUTBOX.value, queue=JobQueueName.OUTBOX.value, queueing_lock=TaskName.DELIVER_OUTBOX.value
+    )
     def deliver_outbox(timestamp: int) -> int:
         return notify.deliver_due(svc)
 
     @app.periodic(cron=RETENTION_CRON)
-    @app.task(name=TaskName.RETENTION_SWEEP.value, queue=JobQueueName.HOUSEKEEPING.value)
+    @app.task(
+        name=TaskName.RETENTION_SWEEP.value,
+        queue=JobQueueName.HOUSEKEEPING.value,
+        queueing_lock=TaskName.RETENTION_SWEEP.value,
+    )
     def retention_sweep(timestamp: int) -> dict[str, int]:
-        return {"expired": expire_stale(svc), "purged": purge_due(svc)}
+        return {"expired": expire_stale(svc), "purged": purge_due(svc), "orphans": sweep_orphaned_blobs(svc)}
 
     @app.periodic(cron=_every_seconds(svc.settings.worker_recovery_s))
-    @app.task(name=TaskName.RETRY_STALLED.value, queue=JobQueueName.HOUSEKEEPING.value)
+    @app.task(
+        name=TaskName.RETRY_STALLED.value,
+        queue=JobQueueName.HOUSEKEEPING.value,
+        queueing_lock=TaskName.RETRY_STALLED.value,
+    )
     async def retry_stalled(timestamp: int) -> int:
         stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=svc.settings.worker_stalled_s))
         for job in stalled:
@@ -100,9 +115,19 @@ def worker_options(svc: Services, concurrency: int) -> dict[str, Any]:
     }
 
 
+def _warm_analysis_models() -> None:
+    for name in ANALYSIS_MODELS:
+        try:
+            get_model(name)
+        except ModelUnavailableError as exc:  # reported again when an analysis needs it
+            log.warning("model %s unavailable: %s", name, exc)
+
+
 def run_worker(svc: Services, *, concurrency: int = 1) -> None:
     """Run the worker until SIGTERM or SIGINT (blocks)."""
     app = build_worker_app(svc)
+    if svc.settings.warm_models:
+        threading.Thread(target=_warm_analysis_models, name="warm-models", daemon=True).start()
     log.info("worker started: queues %s, concurrency %d", ", ".join(q.value for q in JobQueueName), concurrency)
     app.run_worker(**worker_options(svc, concurrency))
     log.info("worker stopped")
