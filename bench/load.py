@@ -3,8 +3,9 @@
 Each applicant is one browser (its own cookies): ``/start``, eligibility, consent, the capture
 page, the two photos of a generated US licence (``openidv.document.forgery``), the liveness
 step closed loop (each frame rendered under the screen colour the previous answer asked for,
-``openidv.liveness.synth``, sent at the capture page's pace: one frame, then the rest of
-90 ms; the person moves in real time, so frames are skipped while answers are slow), ``/liveness/finish``, ``/submit`` and the pending page. A frame or finish answered 409
+``openidv.liveness.synth``, each frame sent once the previous one is answered and the scene's
+frame interval has passed: a slow answer slows the scripted person down, as a person follows
+the instructions on screen; the challenge windows are server time, so slow answers still fail), ``/liveness/finish``, ``/submit`` and the pending page. A frame or finish answered 409
 ``liveness_session_lost`` (its web process died, or the case moved) restarts the liveness
 step, as the page does, at most twice. Bounded: at most ``--concurrency`` applicants run at
 once, new ones start until ``--duration`` seconds have passed, and the running ones finish.
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import bisect
 import json
 import math
 import os
@@ -41,7 +41,6 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -50,8 +49,8 @@ import httpx
 import numpy as np
 from skimage import data
 
-#: pause between liveness frames, as the capture page (it waits for the rest of 90 ms after an answer)
-FRAME_PERIOD_S = 0.09
+#: least time between liveness frames: a camera at ~14 frames/s, under the service's 15 frames/s per case
+FRAME_PERIOD_S = 0.07
 #: restarts of the liveness step after a lost session per applicant (the page allows 2)
 MAX_RESTARTS = 2
 SESSION_LOST = "liveness_session_lost"
@@ -133,21 +132,6 @@ class FrameCache:
                 self.renders += 1
         return cached
 
-    def fill_light_step(self, margin: int = 12) -> int:
-        """Render every screen colour (and none) for each frame of the screen-light step seen so far, plus
-        ``margin`` frames: a camera skipping frames asks for other (frame, colour) pairs than the warm-up did."""
-        from openidv.liveness.session import LIGHT_PALETTE
-
-        with self._lock:
-            lit = [(ch, i) for (ch, i, colour) in self._frames if colour is not None]
-        last = {ch: max(i for c, i in lit if c == ch) for ch, _ in lit}
-        # one thread per challenge list: a sequence's camera (white balance, noise) is shot in order
-        colours = (None, *LIGHT_PALETTE)
-        plans = [[(ch, i, c) for c in colours for i in range(n + margin)] for ch, n in last.items()]
-        with ThreadPoolExecutor(max_workers=max(1, len(plans))) as pool:
-            list(pool.map(lambda plan: [self.frame(*key) for key in plan], plans))
-        return sum(len(plan) for plan in plans)
-
 
 # --------------------------------------------------------------------------- one applicant
 
@@ -228,31 +212,23 @@ async def send_documents(b: Browser, api: str, licence: tuple[bytes, bytes]) -> 
             raise ApplicantFailedError(f"{step} refused")
 
 
-def next_frame(relative: list[float], previous: int, camera_s: float, realtime: bool) -> int:
-    """The scene's frame a camera shows ``camera_s`` seconds into the step: the person moves in real time,
-    so frames are skipped while the server answers slowly (the page's camera skips them too).
-    ``realtime=False``: every frame in turn (the warm-up, which renders them)."""
-    return max(previous + 1, bisect.bisect_left(relative, camera_s)) if realtime else previous + 1
-
-
-async def liveness_attempt(b: Browser, api: str, frames: FrameCache, realtime: bool) -> httpx.Response | None:
+async def liveness_attempt(b: Browser, api: str, frames: FrameCache) -> httpx.Response | None:
     """One run of the liveness step; None when the session was lost (restart it), else the finish answer.
 
-    The camera's clock runs while a frame travels and while the page waits, not while this client
-    renders a frame (a camera has it at once)."""
+    The scene's frames in turn, each sent when the answer to the previous one has come and the scene's
+    frame interval (at least :data:`FRAME_PERIOD_S`) has passed: the scripted person does each challenge
+    while it is current only if the frames keep pace, as a person follows the instructions on screen."""
     start = await b.expect("POST", f"{api}/liveness/start", 200)
     challenges = tuple(start.json()["challenges"])
     scene = await asyncio.to_thread(frames.scene, challenges)
-    relative = [t - scene.timestamps[0] for t in scene.timestamps]
     colour: str | None = None
-    i, camera_s = -1, 0.0
-    while (i := next_frame(relative, i, camera_s, realtime)) < len(relative):
+    for i, ts in enumerate(scene.timestamps):
         image = await asyncio.to_thread(frames.frame, challenges, i, colour)
         t0 = time.perf_counter()
         r = await b.request(
             "POST",
             f"{api}/liveness/frames",
-            params={"ts": scene.timestamps[i]},
+            params={"ts": ts},
             content=image,
             headers={"Content-Type": "image/jpeg"},
         )
@@ -266,16 +242,15 @@ async def liveness_attempt(b: Browser, api: str, frames: FrameCache, realtime: b
         colour = progress.get("screen_colour")
         if progress.get("done") or progress.get("expired"):
             break
-        wait = max(0.0, FRAME_PERIOD_S - elapsed)
-        await asyncio.sleep(wait)
-        camera_s += elapsed + wait
+        interval = scene.timestamps[i + 1] - ts if i + 1 < len(scene.timestamps) else 0.0
+        await asyncio.sleep(max(0.0, max(FRAME_PERIOD_S, interval) - elapsed))
     finish = await b.request("POST", f"{api}/liveness/finish")
     return None if finish.status_code == 409 and _error_code(finish) == SESSION_LOST else finish
 
 
-async def do_liveness(b: Browser, api: str, frames: FrameCache, realtime: bool = True) -> None:
+async def do_liveness(b: Browser, api: str, frames: FrameCache) -> None:
     for _ in range(MAX_RESTARTS + 1):
-        finish = await liveness_attempt(b, api, frames, realtime)
+        finish = await liveness_attempt(b, api, frames)
         if finish is None:
             b.tally.liveness_restarts += 1
             continue
@@ -294,7 +269,7 @@ async def submit(b: Browser, api: str) -> None:
         raise ApplicantFailedError("no pending page")
 
 
-async def applicant(base_url: str, material: Material, number: int, tally: Tally, *, realtime: bool = True) -> None:
+async def applicant(base_url: str, material: Material, number: int, tally: Tally) -> None:
     tally.applicants += 1
     b = Browser(base_url, tally)
     try:
@@ -302,7 +277,7 @@ async def applicant(base_url: str, material: Material, number: int, tally: Tally
         tally.case_ids.append(case_id)
         api = f"/api/v1/cases/{case_id}"
         await send_documents(b, api, material.licences[number % len(material.licences)])
-        await do_liveness(b, api, material.frames, realtime)
+        await do_liveness(b, api, material.frames)
         await submit(b, api)
         tally.completed += 1
     except ApplicantFailedError as exc:

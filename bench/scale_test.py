@@ -114,7 +114,7 @@ async def moved_applicant(c: Cluster, material: load.Material, tally: load.Tally
         )
         if frame.status_code != 409 or load.SESSION_LOST not in frame.text:
             raise load.ApplicantFailedError(f"a frame on the other process got {frame.status_code}, not 409 lost")
-        await load.do_liveness(here, api, material.frames, realtime=False)
+        await load.do_liveness(here, api, material.frames)
         await load.submit(here, api)
         tally.completed += 1
     except load.ApplicantFailedError as exc:
@@ -128,14 +128,10 @@ async def warm_up(c: Cluster, material: load.Material) -> None:
     """One applicant straight to each web process (models loaded, the simulator's frames rendered for the
     first attempt's and a restart's challenges); the second one's session is lost and restarted."""
     tally = load.Tally()
-    await asyncio.gather(
-        load.applicant(c.web_url(0), material, 0, tally, realtime=False), moved_applicant(c, material, tally)
-    )
+    await asyncio.gather(load.applicant(c.web_url(0), material, 0, tally), moved_applicant(c, material, tally))
     if tally.completed != 2:
         raise ClusterUnavailableError(f"the warm-up applicants did not complete: {tally.failures}")
     note("warm-up: an applicant moved to the other process got 409 liveness_session_lost, restarted, completed")
-    rendered = await asyncio.to_thread(material.frames.fill_light_step)
-    note(f"warm-up: {rendered} screen-light frames ready")
 
 
 async def drive(c: Cluster, args: argparse.Namespace, material: load.Material, faults: Faults) -> load.Tally:
