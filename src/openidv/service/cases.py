@@ -33,7 +33,7 @@ from openidv.liveness.session import (
     finish,
     start_session,
 )
-from openidv.service import crypto, messages, reuse
+from openidv.service import crypto, live_sessions, messages, reuse
 from openidv.service.db import as_utc
 from openidv.service.errors import (
     ConflictError,
@@ -330,7 +330,8 @@ def require_open(svc: Services, db: Session, case: Case, refusal: str = N_("this
         raise ConflictError(refusal, code="not_capturing", params={"state": state})
 
 
-def _require_step(svc: Services, db: Session, case: Case, step: str) -> None:
+def _require_step(svc: Services, db: Session, case: Case, step: str, *, resuming: bool = False) -> None:
+    """Refuse a step out of order or without attempts left (``resuming``: a lost attempt is taken over)."""
     require_open(svc, db, case, N_("this verification is {state}; it takes no more photos"))
     if case.state == CaseState.RESUBMISSION_REQUESTED:
         transition(svc, db, case, CaseState.CAPTURING, "applicant", step=case.resubmit_step)
@@ -346,7 +347,7 @@ def _require_step(svc: Services, db: Session, case: Case, step: str) -> None:
             raise ConflictError(
                 N_("complete '{step}' first"), code="out_of_order", params={"step": STEP_LABELS[earlier]}
             )
-    if len(_attempts(case, step)) >= svc.settings.max_attempts:
+    if not resuming and len(_attempts(case, step)) >= svc.settings.max_attempts:
         raise ConflictError(
             N_("no attempts left for '{step}'; you can ask for a video call instead"),
             code="attempts_exhausted",
@@ -499,7 +500,9 @@ def build_document_report(svc: Services, db: Session, case: Case) -> dict[str, A
 
 
 def liveness_start(svc: Services, db: Session, case: Case, *, actor: str) -> dict[str, Any]:
-    _require_step(svc, db, case, LIVENESS)
+    """Start the liveness step; after a lost session (its process died) the restart takes over that attempt."""
+    lost = live_sessions.resumable(svc.runtime, case)
+    _require_step(svc, db, case, LIVENESS, resuming=lost is not None)
     rng = None
     if svc.settings.challenge_seed is not None:
         rng = np.random.default_rng([svc.settings.challenge_seed, len(_attempts(case, LIVENESS))])
@@ -513,14 +516,20 @@ def liveness_start(svc: Services, db: Session, case: Case, *, actor: str) -> dic
         config=config,
     )
     _register_session(svc, case, session)
-    attempt = len(_attempts(case, LIVENESS)) + 1
-    capture = Capture(
-        case_id=case.id, step=LIVENESS, attempt=attempt, accepted=False, reasons=["in_progress"], created_at=svc.clock()
-    )
-    db.add(capture)
-    case.captures.append(capture)
     challenges = [s.challenge.value for s in session.steps]
-    record_event(db, case, actor, "liveness_started", attempt=attempt, challenges=challenges)
+    if lost is not None:
+        attempt = lost.attempt
+        restarts = live_sessions.count_restart(lost)
+        record_event(db, case, actor, "liveness_restarted", attempt=attempt, restarts=restarts, challenges=challenges)
+    else:
+        attempt = len(_attempts(case, LIVENESS)) + 1
+        reasons = [live_sessions.IN_PROGRESS]
+        capture = Capture(
+            case_id=case.id, step=LIVENESS, attempt=attempt, accepted=False, reasons=reasons, created_at=svc.clock()
+        )
+        db.add(capture)
+        case.captures.append(capture)
+        record_event(db, case, actor, "liveness_started", attempt=attempt, challenges=challenges)
     return {
         "session_id": session.session_id,
         "nonce": session.nonce,
@@ -585,7 +594,7 @@ def _admit_frame(svc: Services, case: Case, entry: LiveEntry, data: bytes) -> No
 def _live_entry(svc: Services, case: Case) -> LiveEntry:
     entry = svc.runtime.liveness(case.id)
     if entry is None:
-        raise ConflictError(N_("no liveness session is running; start one first"), code="no_liveness_session")
+        raise live_sessions.missing_session_error(svc.runtime, case)
     return entry
 
 

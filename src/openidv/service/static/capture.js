@@ -190,7 +190,11 @@
       const r = await call("/liveness/frames?ts=" + (Date.now() / 1000).toFixed(3), {
         method: "POST", headers: { "Content-Type": "image/jpeg" }, body: blob,
       });
-      if (!r.ok) { say(errorText(r), "bad"); break; }
+      if (!r.ok) {
+        say(errorText(r), "bad");
+        if (sessionLost(r)) return restartLiveness();
+        break;
+      }
       const p = r.body;
       if (p.done || p.expired) finished = true;
       else tell(p.instruction ? capitalise(S(p.instruction)) + (p.guidance && p.guidance !== p.instruction ? " · " + S(p.guidance) : "") : (S(p.guidance) || T("look_straight")));
@@ -212,8 +216,21 @@
       return nextStep();
     }
     say(end.ok ? S(end.body.message) : errorText(end), "bad");
+    if (sessionLost(end)) return restartLiveness();
     if (end.ok && end.body.retry) { faceStart.disabled = false; faceStart.hidden = false; faceStart.textContent = T("face_again"); }
     else offerVideoCall();
+  }
+  // The server that held this face check is gone (a restart, a failover): the check starts again,
+  // after the message has been on screen a moment; it takes over the interrupted attempt
+  const RESTART_PAUSE_MS = 2500;
+  let restartsLeft = 2;
+  function sessionLost(r) { return r.status === 409 && r.body.error && r.body.error.code === "liveness_session_lost"; }
+  async function restartLiveness() {
+    hideLight();
+    if (restartsLeft <= 0) { faceStart.disabled = false; faceStart.hidden = false; faceStart.textContent = T("face_again"); return; }
+    restartsLeft -= 1;
+    await new Promise((ok) => setTimeout(ok, RESTART_PAUSE_MS));
+    return runLiveness();
   }
   // The screen-light step: the server names a colour for the next frame; the face, close to the
   // screen, reflects it, a replayed video cannot. Two animation frames let the colour reach the
