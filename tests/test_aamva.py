@@ -26,10 +26,10 @@ from openidv.document.aamva import (
     parse_aamva,
     validate_aamva,
 )
-from openidv.document.aamva_variants import SAME_SPOT, Deviation, make_sample
 from openidv.document.iin import IIN_TABLE, iin_for, lookup_iin
 from openidv.document.types import FieldSource
 from openidv.eval.aamva import evaluate_aamva, format_report
+from openidv.synth.aamva_variants import SAME_SPOT, Deviation, make_sample
 from tests.conftest import shared_path
 
 TODAY = dt.date(2025, 6, 1)
@@ -644,8 +644,8 @@ def test_two_header_digits_without_directory_are_the_jurisdiction_version() -> N
 
 
 def test_deviating_payload_survives_the_pdf417_round_trip() -> None:
-    from openidv.document import synth_back
     from openidv.document.barcode import decode_pdf417
+    from openidv.synth import back as synth_back
 
     rng = random.Random(11)
     sample = make_sample(rng, Deviation.KEYBOARD_CRLF)

@@ -11,8 +11,10 @@ import pytest
 from PIL import Image
 
 from openidv.checks import Status
-from openidv.document import integrity, synth, tamper
+from openidv.document import integrity
 from openidv.document.types import FieldSource, FieldValue
+from openidv.synth import document as synth
+from openidv.synth import tamper
 from tests.conftest import encode
 
 GOOD_FIELDS = synth.CardFields(family_name="RIVERA", given_names="DANA LEE", number="T4802957")
@@ -477,10 +479,10 @@ def test_screen_shown_card_without_outline_is_judged_as_a_card_unless_an_mrz_was
     page's periodic print) it is a review signal."""
     from datetime import date
 
-    from openidv.document import forgery
     from openidv.document.engine import analyse_side
     from openidv.document.integrity_pipeline import integrity_checks
     from openidv.eval.forgery import default_portraits
+    from openidv.synth import forgery
 
     doc = forgery.generate("screen_recapture", np.random.default_rng(1180041), default_portraits(), date(2026, 6, 1))
     side = analyse_side(doc.front, "front")
@@ -528,10 +530,10 @@ def test_screen_shown_card_whose_face_and_text_the_moire_hides_still_gets_the_sc
     rectangle (a passport page's shape) while the back's barcode says it is a card."""
     from datetime import date
 
-    from openidv.document import forgery
     from openidv.document.engine import analyse_document, analyse_side
     from openidv.document.integrity_pipeline import integrity_checks
     from openidv.eval.forgery import default_portraits
+    from openidv.synth import forgery
 
     portraits = default_portraits()
     for seed in (5980194, 5980250):

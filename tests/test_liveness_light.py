@@ -10,10 +10,11 @@ import pytest
 
 from openidv.checks import Status
 from openidv.eval.liveness import run_lit_session
-from openidv.liveness import attacks, synth
 from openidv.liveness.pad import LIGHT_MIN_T, LIGHT_PASS, screen_light_response, sequence_checks
 from openidv.liveness.session import INSTRUCTIONS, LIGHT_PALETTE, add_frame, draw_colours, finish, start_session
 from openidv.liveness.types import Challenge, LightRecord, LightSample
+from openidv.synth import attacks
+from openidv.synth import liveness as synth
 from tests.test_liveness_frame import noisy, rendered  # noqa: F401  (the fixture is shared)
 
 CHECK = "screen_light_response"

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from openidv.checks import Status
-from openidv.liveness import attacks, pad, synth
+from openidv.liveness import pad
 from openidv.liveness.types import Challenge, ChallengeStep, FrameAnalysis
+from openidv.synth import attacks
+from openidv.synth import liveness as synth
 
 NONCE = "nonce-abcdefghijklmnop"
 

@@ -12,7 +12,6 @@ from skimage import data
 
 from openidv.checks import CheckResult, Status
 from openidv.imaging import encode_jpeg
-from openidv.liveness import synth
 from openidv.liveness.frame import GUIDANCE_DARK, GUIDANCE_MANY_FACES
 from openidv.liveness.offline import load_frames, parse_challenges, run_offline
 from openidv.liveness.session import (
@@ -31,6 +30,7 @@ from openidv.liveness.session import (
     start_session,
 )
 from openidv.liveness.types import DRAWABLE_CHALLENGES, Challenge, Decision, Progress
+from openidv.synth import liveness as synth
 from tests.test_liveness_frame import noisy, rendered  # noqa: F401  (the fixture is shared)
 
 FPS = 15.0

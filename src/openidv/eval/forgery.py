@@ -6,7 +6,7 @@ so the evidence behind each detection is visible. Advisory checks (``data.adviso
 failures the engine reports as inconclusive review signals) do not count as detections;
 ``review_signals`` counts the documents that no check failed but an advisory check flagged
 (the decision policy sends them to review), for forgeries and for genuine documents. All figures rest on synthetic
-documents made from real portrait photos (see :mod:`openidv.document.forgery`).
+documents made from real portrait photos (see :mod:`openidv.synth.forgery`).
 """
 
 from __future__ import annotations
@@ -74,9 +74,9 @@ def default_portraits(faces_dir: Path | None = None, limit: int = 12) -> list[np
     """Portrait crops of real photos: scikit-image's astronaut and cameraman, plus faces under ``faces_dir``."""
     from skimage import data
 
-    from openidv.document import synth
     from openidv.face.detection import detect
     from openidv.imaging import decode_image
+    from openidv.synth import document as synth
 
     photos = [data.astronaut(), np.dstack([data.camera()] * 3)]
     if faces_dir is not None and faces_dir.is_dir():
@@ -105,10 +105,10 @@ def evaluate_forgery(
     """Generate ``n`` genuine documents (70% licences, 30% passports) and ``n_per_type`` of each forgery.
 
     Each document's seed depends on ``seed``, its type's place in
-    :data:`~openidv.document.forgery.FORGERY_TYPES` and its index, so a run over a subset of
+    :data:`~openidv.synth.forgery.FORGERY_TYPES` and its index, so a run over a subset of
     ``types`` makes exactly the documents the full run makes for those types.
     """
-    from openidv.document.forgery import FORGERY_TYPES
+    from openidv.synth.forgery import FORGERY_TYPES
 
     chosen = list(types) if types is not None else list(FORGERY_TYPES)
     unknown = sorted(set(chosen) - set(FORGERY_TYPES))
@@ -172,7 +172,7 @@ def _init_worker(today: date, faces_dir: Path | None) -> None:
 
 def _run_job(job: _Job) -> dict[str, Any]:
     from openidv.document.engine import analyse_document
-    from openidv.document.forgery import generate
+    from openidv.synth.forgery import generate
 
     rng = np.random.default_rng(job.seed)
     doc = generate(job.label, rng, _STATE["portraits"], _STATE["today"], kind=job.kind)
