@@ -232,9 +232,9 @@ def test_decision_rule() -> None:
     assert decide([_c("a", p), _c("b", f, 0.1)]) == (Decision.NOT_LIVE, 0.1)
     assert decide([_c("a", p), _c("b", i, None)])[0] is Decision.INCONCLUSIVE
     assert decide([_c("a", f, 0.2), _c("b", i, None)])[0] is Decision.NOT_LIVE
-    # advisory checks are reported but do not decide
-    assert decide([_c("a", p), _c("rppg", i, 0.1, advisory=True)]) == (Decision.LIVE, 1.0)
-    assert decide([_c("rppg", p, 0.9, advisory=True)])[0] is Decision.INCONCLUSIVE
+    # advisory checks (the severity table: rppg) are reported but do not decide
+    assert decide([_c("a", p), _c("rppg", i, 0.1)]) == (Decision.LIVE, 1.0)
+    assert decide([_c("rppg", p, 0.9)])[0] is Decision.INCONCLUSIVE
     assert decide([])[0] is Decision.INCONCLUSIVE
 
 

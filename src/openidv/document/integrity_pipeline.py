@@ -146,7 +146,7 @@ def _advisory(result: CheckResult, why: str = "not calibrated for this format") 
         result.reason,
         result.score,
         f"review signal ({why}): {result.detail}",
-        {**result.data, "advisory": True},
+        result.data,
     )
 
 

@@ -2,9 +2,10 @@
 
 A document counts as *detected* (forged) or as a *false alarm* (genuine) when any check
 of its report fails. For each forgery type the table also shows which checks failed,
-so the evidence behind each detection is visible. Advisory checks (``data.advisory``:
-failures the engine reports as inconclusive review signals) do not count as detections;
-``review_signals`` counts the documents that no check failed but an advisory check flagged
+so the evidence behind each detection is visible. Review signals (findings the engine reports
+``inconclusive``, :func:`~openidv.document.codes.is_review_signal`; listed as ``advisory_checks``)
+do not count as detections; ``review_signals`` counts the documents that no check failed but a
+review signal flagged
 (the decision policy sends them to review), for forgeries and for genuine documents. All figures rest on synthetic
 documents made from real portrait photos (see :mod:`openidv.synth.forgery`).
 """
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from openidv.checks import Status
+from openidv.document.codes import is_review_signal
 from openidv.eval.metrics import wilson_interval
 
 
@@ -185,7 +187,7 @@ def _run_job(job: _Job) -> dict[str, Any]:
         "kind": doc.kind,
         "seed": job.seed,
         "failed_checks": [c.name for c in failed],
-        "advisory_checks": [c.name for c in report.checks if c.data.get("advisory")],
+        "advisory_checks": [c.name for c in report.checks if is_review_signal(c.name, c.status, c.reason)],
         "failures": [{"name": c.name, "reason": c.reason, "detail": c.detail} for c in failed],
         "status": report.status.value,
         "ms": ms,

@@ -8,7 +8,7 @@ likely a live person presenting now), a snake_case reason code and its measureme
 ``data``; a sequence that does not allow a decision gives ``inconclusive``.
 
 :func:`sequence_checks` runs them all; it is what the session's ``finish()`` calls.
-Checks named in :data:`ADVISORY_CHECKS` never fail and must not decide on their own.
+rPPG never fails and never decides (``advisory`` in :mod:`openidv.decision.severity`).
 Thresholds were calibrated on the project's generated sequences (see
 ``openidv.eval.liveness``), not on real attack data, which does not exist here.
 """
@@ -25,9 +25,6 @@ import numpy as np
 
 from openidv.checks import CheckResult, Status
 from openidv.liveness.types import Challenge, ChallengeStep, FrameAnalysis, LightRecord
-
-#: Checks whose result is reported but must never decide the session alone.
-ADVISORY_CHECKS = frozenset({"rppg"})
 
 FACE_OVAL = (
     10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
@@ -760,18 +757,17 @@ def rppg(frames: Sequence[np.ndarray], analyses: Sequence[FrameAnalysis]) -> Che
     Needs >= 5 s at >= 8 fps. It never fails (a print, a screen and also compressed,
     head-turning live video all give weak pulses); it passes only with a strong pulse
     (SNR >= 3 dB) and is otherwise ``weak_pulse`` (inconclusive). Listed in
-    :data:`ADVISORY_CHECKS`: it must not decide the session.
+    :mod:`openidv.decision.severity` as ``advisory``: it must not decide the session.
     """
     name = "rppg"
-    advisory = {"advisory": True}
     idx = _usable(analyses)
     if len(idx) < 10:
-        return _result(name, Status.INCONCLUSIVE, "too_short", None, "too few frames with a face", **advisory)
+        return _result(name, Status.INCONCLUSIVE, "too_short", None, "too few frames with a face")
     ts = np.array([analyses[i].timestamp for i in idx])
     duration = float(ts[-1] - ts[0])
     fps = (len(idx) - 1) / duration if duration > 0 else 0.0
     if duration < 5.0 or fps < 8.0:
-        return _result(name, Status.INCONCLUSIVE, "too_short", None, f"{duration:.1f} s at {fps:.1f} fps", **advisory)
+        return _result(name, Status.INCONCLUSIVE, "too_short", None, f"{duration:.1f} s at {fps:.1f} fps")
     rgb = []
     keep = []
     for k, i in enumerate(idx):
@@ -784,7 +780,7 @@ def rppg(frames: Sequence[np.ndarray], analyses: Sequence[FrameAnalysis]) -> Che
             rgb.append(np.mean(vals, axis=0))
             keep.append(k)
     if len(rgb) < 10:
-        return _result(name, Status.INCONCLUSIVE, "too_short", None, "skin regions not measurable", **advisory)
+        return _result(name, Status.INCONCLUSIVE, "too_short", None, "skin regions not measurable")
     sig = np.array(rgb)
     t = ts[keep]
     grid = np.arange(t[0], t[-1], 1.0 / 20.0)  # resample at 20 Hz
@@ -803,14 +799,14 @@ def rppg(frames: Sequence[np.ndarray], analyses: Sequence[FrameAnalysis]) -> Che
     f = np.fft.rfftfreq(4096, 1.0 / 20.0)
     band = (f >= 0.7) & (f <= 3.0)
     if not band.any() or spec[band].sum() <= 0:
-        return _result(name, Status.INCONCLUSIVE, "weak_pulse", 0.0, "no signal", **advisory)
+        return _result(name, Status.INCONCLUSIVE, "weak_pulse", 0.0, "no signal")
     peak = float(f[band][np.argmax(spec[band])])
     near = (np.abs(f - peak) <= 0.1) | (np.abs(f - 2 * peak) <= 0.1)
     sig_p = float(spec[band & near].sum())
     noise = float(spec[band & ~near].sum()) + 1e-12
     snr = 10 * np.log10(sig_p / noise)
     score = _sigmoid((snr - 0.0) / 2.0)
-    data = {"snr_db": float(snr), "bpm": peak * 60, "duration_s": duration, "advisory": True}
+    data = {"snr_db": float(snr), "bpm": peak * 60, "duration_s": duration}
     if snr >= 3.0:
         return _result(name, Status.PASS, "pulse", score, f"pulse at {peak * 60:.0f} bpm", **data)
     return _result(name, Status.INCONCLUSIVE, "weak_pulse", score, "no clear pulse (advisory)", **data)

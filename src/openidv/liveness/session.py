@@ -73,7 +73,7 @@ Decision (``finish``)
 ---------------------
 Checks: ``challenges_completed``, ``single_face``, ``same_person``, ``frame_quality``
 (here) and the presentation-attack checks of :func:`openidv.liveness.pad.sequence_checks`.
-A check whose ``data["advisory"]`` is true (e.g. rPPG) is reported but never decides.
+A check whose severity is ``advisory`` (:mod:`openidv.decision.severity`: rPPG) is reported but never decides.
 Among the others (the mandatory ones): any ``fail`` -> ``not_live``; all ``pass`` ->
 ``live``; otherwise ``inconclusive``. Without the presentation-attack checks the
 decision can never be ``live``. The score is the lowest score among the mandatory checks.
@@ -103,7 +103,8 @@ from typing import cast, overload
 import cv2
 import numpy as np
 
-from openidv.checks import CheckResult, Status
+from openidv.checks import CheckResult, Severity, Status
+from openidv.decision.severity import severity_of
 from openidv.errors import CorruptImageError, EmptyImageError, ImageError, NotAnImageError, OpenIDVError
 from openidv.imaging import as_rgb, compact_encoding
 from openidv.liveness.frame import (
@@ -766,11 +767,11 @@ def _pin_frontal(session: LivenessSession, a: FrameAnalysis, rgb: np.ndarray, in
 def decide(checks: list[CheckResult]) -> tuple[Decision, float]:
     """The session decision and score from its checks (see the module docstring).
 
-    Checks with ``data["advisory"]`` true are ignored. Any mandatory fail -> not_live;
+    Checks whose severity is ``advisory`` are ignored. Any mandatory fail -> not_live;
     every mandatory check passes -> live; otherwise (or no mandatory check) inconclusive.
     The score is the lowest score among the mandatory checks (0 when none has one).
     """
-    mandatory = [c for c in checks if not c.data.get("advisory")]
+    mandatory = [c for c in checks if severity_of(c.name, c.reason) is not Severity.ADVISORY]
     scores = [float(c.score) for c in mandatory if c.score is not None]
     score = float(np.clip(min(scores), 0.0, 1.0)) if scores else 0.0
     if any(c.status is Status.FAIL for c in mandatory):
