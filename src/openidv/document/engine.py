@@ -31,6 +31,7 @@ from openidv.checks import CheckResult, Status
 from openidv.document import geometry
 from openidv.document.aamva import AamvaError, AamvaRecord, parse_aamva, validate_aamva
 from openidv.document.barcode import BarcodeReadout, decode_pdf417
+from openidv.document.codes import DocumentFormat, FieldName, Side
 from openidv.document.crosscheck import cross_check
 from openidv.document.licence_front import read_licence_printed
 from openidv.document.mrz_ocr import MrzReadout, mrz_band_present, read_mrz
@@ -95,7 +96,7 @@ class SideAnalysis:
     rgb: np.ndarray | None = field(default=None, repr=False)
     error: OpenIDVError | None = None
     locate: geometry.LocateResult | None = field(default=None, repr=False)
-    format: str = "unknown"  #: "id1" or "td3" after rectification, "unknown" without an outline
+    format: DocumentFormat = DocumentFormat.UNKNOWN  #: id1 or td3 after rectification, unknown without an outline
     #: canonical size; upright unless ``oriented_by`` is empty (a back whose barcode was read as it lay)
     rectified: np.ndarray | None = field(default=None, repr=False)
     rotation: int = 0  #: clockwise degrees applied after rectification
@@ -129,9 +130,9 @@ def analyse_document(
 ) -> DocumentReport:
     """Read and check a document from a front photo and, for licences and ID cards, a back photo."""
     t0 = time.perf_counter()
-    sides = [analyse_side(front, "front", config)]
+    sides = [analyse_side(front, Side.FRONT, config)]
     if back is not None:
-        sides.append(analyse_side(back, "back", config))
+        sides.append(analyse_side(back, Side.BACK, config))
     report = build_report(sides, today=today, config=config)
     report.timings_ms["total"] = (time.perf_counter() - t0) * 1000.0
     return report
@@ -156,7 +157,7 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
 
     # A back photo is first tried as a licence back (barcode), anything else first as a portrait side;
     # the other test runs only when the first one finds nothing (swapped sides are still recognised).
-    if role == "back":
+    if role == Side.BACK:
         _read_barcode(side, work, config)  # PDF417 is read in any orientation: no turning needed first
         clock.lap("barcode")
         if side.kind is DocumentType.UNKNOWN:
@@ -169,19 +170,19 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
             work = _find_portrait(side)
         clock.lap("faces")
         if side.faces:
-            side.kind = DocumentType.PASSPORT_TD3 if side.format == "td3" else DocumentType.US_DL_FRONT
-        elif role != "back":
+            side.kind = DocumentType.PASSPORT_TD3 if side.format == DocumentFormat.TD3 else DocumentType.US_DL_FRONT
+        elif role != Side.BACK:
             _read_barcode(side, work, config)
             clock.lap("barcode")
     quads: list[np.ndarray] | None = None
-    if side.faces and side.format == "id1":
+    if side.faces and side.format == DocumentFormat.ID1:
         # Perspective can stretch a passport page (1.42) past the ID-1 cut, to 1.73 in generated
         # photos: a face and an MRZ band on the same side make it a passport page (card fronts carry
         # no MRZ). The detection is the one the printed zone needs anyway: it costs nothing here.
         quads = detect_lines(work, max_side=_det_side(side))
         clock.lap("text_detect")
         if mrz_band_present(quads, work.shape[1], min_fraction=0.6):
-            if _rerectify(side, "td3"):
+            if _rerectify(side, DocumentFormat.TD3):
                 work, quads = side.working, None
                 assert work is not None
                 clock.lap("locate_td3")
@@ -189,21 +190,21 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
                 # a photo taken as the card (_photo_as_card) that carries an MRZ: a page read as the photo
                 work = _undo_photo_as_card(side)
                 clock.lap("faces")
-    if side.faces and side.format != "id1":
+    if side.faces and side.format != DocumentFormat.ID1:
         # A passport page, or a card whose outline was measured short or not found: one text
         # detection serves the MRZ and the printed zone. TD3 pages always carry an MRZ band.
         quads = detect_lines(work, max_side=_det_side(side))
         clock.lap("text_detect")
         # without an outline the photo is used as is: the document spans only part of its width
-        band = mrz_band_present(quads, work.shape[1], min_fraction=0.6 if side.format == "td3" else 0.4)
-        if side.format == "td3" or band:
+        band = mrz_band_present(quads, work.shape[1], min_fraction=0.6 if side.format == DocumentFormat.TD3 else 0.4)
+        if side.format == DocumentFormat.TD3 or band:
             side.mrz = read_mrz(work, quads=quads)
             clock.lap("mrz")
         if side.mrz is not None and side.mrz.found and side.mrz.result is not None:
             side.kind = _kind_from_mrz(side.mrz, DocumentType.PASSPORT_TD3)
         elif band:
             side.kind = DocumentType.PASSPORT_TD3  # an MRZ band that cannot be read: mrz_read fails
-        elif side.format == "td3" and _rerectify(side, "id1", ID1_FALLBACK_MIN_ASPECT):
+        elif side.format == DocumentFormat.TD3 and _rerectify(side, DocumentFormat.ID1, ID1_FALLBACK_MIN_ASPECT):
             side.kind = DocumentType.US_DL_FRONT
             work = side.working
             assert work is not None
@@ -212,7 +213,7 @@ def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_
         else:
             # no outline and no MRZ: a card front; a page measured short even for a tilted ID-1
             # card stays a passport page whose MRZ is missing (mrz_read fails)
-            side.kind = DocumentType.PASSPORT_TD3 if side.format == "td3" else DocumentType.US_DL_FRONT
+            side.kind = DocumentType.PASSPORT_TD3 if side.format == DocumentFormat.TD3 else DocumentType.US_DL_FRONT
     elif side.kind is DocumentType.UNKNOWN:
         side.mrz = read_mrz(work)
         clock.lap("mrz")
@@ -247,10 +248,10 @@ _PAGE_FIELDS = frozenset({"birth_date", "expiry_date", "document_number", "famil
 
 def _det_side(side: SideAnalysis) -> int:
     """The text detector's resolution for this side: smaller for a rectified ID-1 card (larger print)."""
-    return DET_SIDE_ID1 if side.format == "id1" else DET_SIDE  # "id1" only once rectified as a card
+    return DET_SIDE_ID1 if side.format == DocumentFormat.ID1 else DET_SIDE  # "id1" only once rectified as a card
 
 
-def _rerectify(side: SideAnalysis, fmt: str, min_aspect: float = 0.0) -> bool:
+def _rerectify(side: SideAnalysis, fmt: DocumentFormat, min_aspect: float = 0.0) -> bool:
     """Rectify a portrait side again as ``fmt`` ("id1" or "td3"); keep it when the portrait is found there.
 
     Perspective and a hand-held tilt skew the measured aspect ratio by up to ~12 %, so an
@@ -362,11 +363,11 @@ def _locate_and_rectify(side: SideAnalysis) -> None:
     side.locate = geometry.locate_document(rgb)
     quad = side.locate.quad
     if quad is None:
-        if side.role == "front" and _card_shaped(rgb):
+        if side.role == Side.FRONT and _card_shaped(rgb):
             _photo_as_card(side, rgb)
         return
     # Perspective skews the measured ratio by up to ~5%; ID-1 (1.586) is far more common than TD3 (1.420).
-    side.format = "id1" if quad.aspect_ratio >= ID1_MIN_ASPECT else "td3"
+    side.format = DocumentFormat.ID1 if quad.aspect_ratio >= ID1_MIN_ASPECT else DocumentFormat.TD3
     rectified = geometry.rectify(rgb, quad, side.format)
     side.homography = _homography(quad, side.format)
     # not turned upright yet: the portrait or the text cues do that (_find_portrait, _turn_upright),
@@ -378,16 +379,17 @@ def _drop_outline(side: SideAnalysis) -> None:
     """Forget a wrong outline: the photo is used as it is, or as the card itself when card-shaped."""
     assert side.rgb is not None and side.locate is not None
     side.locate = replace(side.locate, quad=None, reason=PORTRAIT_OUTLINE)
-    side.rectified, side.homography, side.format, side.rotation, side.oriented_by = None, None, "unknown", 0, ""
+    side.rectified, side.homography, side.rotation, side.oriented_by = None, None, 0, ""
+    side.format = DocumentFormat.UNKNOWN
     side.faces = []
-    if side.role == "front" and _card_shaped(side.rgb):
+    if side.role == Side.FRONT and _card_shaped(side.rgb):
         _photo_as_card(side, side.rgb)
 
 
 def _undo_photo_as_card(side: SideAnalysis) -> np.ndarray:
     """Use the photo as it is again (a passport page or TD1 back without a found outline); its faces."""
     assert side.rgb is not None
-    side.rectified, side.homography, side.format, side.rotation = None, None, "unknown", 0
+    side.rectified, side.homography, side.format, side.rotation = None, None, DocumentFormat.UNKNOWN, 0
     side.faces = _faces(side.rgb)
     return side.rgb
 
@@ -406,13 +408,13 @@ def _photo_as_card(side: SideAnalysis, rgb: np.ndarray) -> None:
     (bicubic), so the printed zone is read at the size the detector and the field rules expect.
     The homography is the scaling (pixel centres kept), so checks still map regions back.
     """
-    out_w, out_h = geometry.canonical_size("id1")
+    out_w, out_h = geometry.canonical_size(DocumentFormat.ID1)
     h, w = rgb.shape[:2]
     sx, sy = out_w / w, out_h / h
     interpolation = cv2.INTER_CUBIC if sx > 1 else cv2.INTER_AREA
     side.rectified = cv2.resize(rgb, (out_w, out_h), interpolation=interpolation)
     side.homography = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]], dtype=np.float64)
-    side.format, side.rotation = "id1", 0
+    side.format, side.rotation = DocumentFormat.ID1, 0
 
 
 def _homography(quad: geometry.DocumentQuad, kind: str) -> np.ndarray:
@@ -438,7 +440,7 @@ def _mrz_missing_check(sides: list[SideAnalysis]) -> CheckResult:
     outline and without any MRZ-like text was only guessed to be a page (long text lines at the
     bottom of a tight crop, as on many US licence fronts, which have no MRZ): ``inconclusive``.
     """
-    page_outline = any(s.format == "td3" for s in sides)
+    page_outline = any(s.format == DocumentFormat.TD3 for s in sides)
     mrz_text = any(s.mrz is not None and any("<" in line for line in s.mrz.raw_lines) for s in sides)
     if page_outline or mrz_text:
         return check("mrz_read", Status.FAIL, "mrz_unreadable", 0.0, "no MRZ could be read on the document")
@@ -451,9 +453,9 @@ def _kind_from_mrz(mrz: MrzReadout, current: DocumentType) -> DocumentType:
     kind = mrz.result.type.value.lower()
     if kind.startswith("mrv"):
         return DocumentType.VISA
-    if kind == "td1":
+    if kind == DocumentFormat.TD1:
         return DocumentType.CARD_TD1
-    if kind == "td2":
+    if kind == DocumentFormat.TD2:
         return DocumentType.CARD_TD2
     return DocumentType.PASSPORT_TD3
 
@@ -714,7 +716,7 @@ def _issuer_check(barcode_issuer: str, printed: FieldValue) -> CheckResult:
 
 def _issuer_from_fields(fields: list[FieldValue]) -> str | None:
     for f in fields:
-        if f.name == "issuing_country" and f.value:
+        if f.name == FieldName.ISSUING_COUNTRY and f.value:
             return f.value
     return None
 
