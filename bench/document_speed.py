@@ -3,7 +3,7 @@
 Target (issue 3): a whole front+back check well under a second on one core.
 
 Generates ``--n`` genuine US licences (front + back) and ``--n`` genuine passport data
-pages with :func:`openidv.document.forgery.generate` (real portrait photos printed on
+pages with :func:`openidv.synth.forgery.generate` (real portrait photos printed on
 synthetic documents, camera-simulated: tilt up to 30 degrees, blur, noise, JPEG), runs
 :func:`openidv.document.engine.analyse_side` on each side and
 :func:`openidv.document.engine.build_report`, and prints per-stage medians (and p90 of
@@ -124,8 +124,8 @@ def main() -> None:
     parser.add_argument("--no-pin", action="store_true")
     args = parser.parse_args()
 
-    from openidv.document.forgery import generate
     from openidv.eval.forgery import default_portraits
+    from openidv.synth.forgery import generate
 
     portraits = default_portraits()
     rng = np.random.default_rng(args.seed)

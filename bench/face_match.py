@@ -43,13 +43,13 @@ os.environ.setdefault("OPENIDV_ONNX_THREADS", "1")  # one core per engine (see a
 import cv2
 import numpy as np
 
-from openidv.document import synth
 from openidv.errors import OpenIDVError
 from openidv.eval.faces import Pair, Template, evaluate_pairs, read_pairs
 from openidv.face.detection import detect
 from openidv.face.matching import MatchConfig, QualityGates, analyse_side
 from openidv.face.operating_points import DEFAULT_OPERATING_POINT, threshold_for
 from openidv.imaging import decode_image
+from openidv.synth import document as synth
 
 GENERATED = ("id_cards", "id_cards_small", "phone_photos")
 Analyse = Callable[[np.ndarray], np.ndarray | None]  # decoded RGB -> descriptor (None: no face)

@@ -6,8 +6,8 @@ Issue 17 asks each forensic check's false-alarm rate on real genuine documents (
 ``fastmrz``) goes through ``analyse_document`` alone, as
 ``openidv doc IMAGE --json`` does. Per check (screen recapture, compression consistency,
 portrait border, copy-move, photocopy, editing software, screenshot): how many images it
-failed (``fail``: a false alarm), flagged as an advisory review signal (inconclusive with
-``data.advisory``), passed, or could not decide; and the images with any forensic failure.
+failed (``fail``: a false alarm), flagged as an advisory review signal (a finding reported
+inconclusive, :func:`openidv.document.codes.is_review_signal`), passed, or could not decide; and the images with any forensic failure.
 All images are genuine (DMV samples, specimens, demo pages): every failure is a false alarm.
 
 Usage: python bench/forensic_real.py [--root ../shared/data] [--sets real_us_fronts,...] [--json]
@@ -23,6 +23,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from openidv.document.codes import is_review_signal
+
 FORENSIC = (
     "screen_recapture",
     "compression_consistency",
@@ -37,7 +39,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 def outcome(check: dict[str, Any]) -> str:
     """``fail``, ``advisory`` (a review signal), ``pass`` or ``inconclusive``."""
-    if (check.get("data") or {}).get("advisory"):
+    if is_review_signal(check["name"], check["status"], check["reason"]):
         return "advisory"
     return str(check["status"])
 

@@ -2,7 +2,7 @@
 
 Times :meth:`openidv.liveness.frame.FrameAnalyzer.analyse` (face mesh, head pose, eyes,
 mouth, quality, guidance; decode not included) on 640 x 480 frames of generated live
-sequences (real photos re-posed, :mod:`openidv.liveness.synth`) and of the real Hamilton
+sequences (real photos re-posed, :mod:`openidv.synth.liveness`) and of the real Hamilton
 clip (../shared/data/video, resized to 640 x 480) when present, and the sequence checks
 (:func:`openidv.liveness.pad.sequence_checks`) per session. Prints median and p90 and the
 ratio to the 30 ms target. The screen-light step adds the face / surround colour means
@@ -87,8 +87,9 @@ def main() -> int:
     args = ap.parse_args()
 
     from openidv.eval.liveness import face_photos
-    from openidv.liveness import pad, synth
+    from openidv.liveness import pad
     from openidv.liveness.session import start_session
+    from openidv.synth import liveness as synth
 
     rows: dict[str, dict[str, float]] = {}
     photos = face_photos(limit=args.sessions + 2)

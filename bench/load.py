@@ -1,9 +1,9 @@
 """Applicant simulator: N applicants at a time walk the whole flow through the load balancer.
 
 Each applicant is one browser (its own cookies): ``/start``, eligibility, consent, the capture
-page, the two photos of a generated US licence (``openidv.document.forgery``), the liveness
+page, the two photos of a generated US licence (``openidv.synth.forgery``), the liveness
 step closed loop (each frame rendered under the screen colour the previous answer asked for,
-``openidv.liveness.synth``, each frame sent once the previous one is answered and the scene's
+``openidv.synth.liveness``, each frame sent once the previous one is answered and the scene's
 frame interval has passed: a slow answer slows the scripted person down, as a person follows
 the instructions on screen; the challenge windows are server time, so slow answers still fail), ``/liveness/finish``, ``/submit`` and the pending page. A frame or finish answered 409
 ``liveness_session_lost`` (its web process died, or the case moved) restarts the liveness
@@ -79,9 +79,9 @@ class Material:
 
 def make_material(n_licences: int = LICENCES, seed: int = 40) -> Material:
     """Licences carrying the astronaut's portrait (scikit-image, public domain); the selfie is the same photo."""
-    from openidv.document import synth
-    from openidv.document.forgery import generate
     from openidv.face.detection import detect
+    from openidv.synth import document as synth
+    from openidv.synth.forgery import generate
 
     face = data.astronaut()
     box = detect(face)[0].box
@@ -106,8 +106,8 @@ class FrameCache:
         self.renders = 0  #: frames rendered
 
     def scene(self, challenges: tuple[str, ...]) -> Any:
-        from openidv.liveness import synth
         from openidv.liveness.types import Challenge
+        from openidv.synth import liveness as synth
 
         with self._lock:  # one render per challenge list; threads asking meanwhile wait for it
             if challenges not in self._scenes:

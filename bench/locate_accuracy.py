@@ -4,7 +4,7 @@ Issue 3 asks for a faster locator without losing accuracy; this is the before/af
 measurement. Three sets, all generated (no third-party data), fixed seeds:
 
 * ``photos``: ``--n`` (default 50) ID-1 card fronts (astronaut / cameraman portraits)
-  through :func:`openidv.document.synth.photograph_with_corners` with in-plane tilt up
+  through :func:`openidv.synth.document.photograph_with_corners` with in-plane tilt up
   to 30 degrees and perspective skew, card 35-80 % of the 1280 px frame width, blur
   0.5-1.5 px, noise 2-6 grey levels, JPEG 60-95, kept inside the frame;
 * ``passports``: ``--n-passport`` (default 20) TD3 data pages through the same camera;
@@ -54,7 +54,7 @@ def _error(found: np.ndarray, truth: np.ndarray) -> float:
 def _portraits() -> list[np.ndarray]:
     from skimage import data
 
-    from openidv.document import synth
+    from openidv.synth import document as synth
 
     # Fixed crops around the faces (no face detector needed): astronaut and cameraman.
     astronaut = data.astronaut()
@@ -66,7 +66,7 @@ def _portraits() -> list[np.ndarray]:
 
 
 def _generated(n: int, seed: int, kind: str) -> list[tuple[np.ndarray, np.ndarray]]:
-    from openidv.document import synth
+    from openidv.synth import document as synth
 
     portraits = _portraits()
     rng = np.random.default_rng(seed)
@@ -97,7 +97,7 @@ def _hard() -> list[tuple[np.ndarray, np.ndarray]]:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests import test_geometry as tg
 
-    from openidv.document import synth
+    from openidv.synth import document as synth
 
     portrait = _portraits()[0]
     cards = [synth.render_id_front(portrait, np.random.default_rng(500 + i)) for i in range(2)]

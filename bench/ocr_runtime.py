@@ -45,10 +45,10 @@ RUNTIMES = ("onnxruntime", "openvino_f32", "openvino_auto")
 def _inputs(n: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray], int]:
     """Detector inputs (1, 3, H, W) and recogniser strips (1, 3, 48, W), float32, and the document count."""
     from openidv.document.engine import _det_side, analyse_side
-    from openidv.document.forgery import generate
     from openidv.document.ocr import REC_HEIGHT, line_strip
     from openidv.eval.forgery import default_portraits
     from openidv.models import get_model
+    from openidv.synth.forgery import generate
 
     engine = get_model("rapidocr")
     det, rec = engine._load_det_model(), engine._load_rec_model()

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from openidv.document import synth
 from openidv.eval import metrics
 from openidv.eval.faces import read_pairs
 from openidv.face.detection import detect
 from openidv.face.matching import MatchConfig, QualityGates, analyse_side
 from openidv.face.portrait import EnhanceConfig
 from openidv.imaging import decode_image
+from openidv.synth import document as synth
 
 VARIANTS = {
     "default": EnhanceConfig(),  # enlarge + denoise + sharpen below 18 px between the eyes

@@ -32,12 +32,12 @@ import httpx
 import numpy as np
 from skimage import data
 
-from openidv.document import synth
-from openidv.document.forgery import generate
 from openidv.face.detection import detect
 from openidv.imaging import encode_jpeg, load_rgb
-from openidv.liveness import synth as live_synth
 from openidv.liveness.types import Challenge
+from openidv.synth import document as synth
+from openidv.synth import liveness as live_synth
+from openidv.synth.forgery import generate
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "deepface"
 TARGET_MS = 2000.0

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from openidv.document import synth
 from openidv.face.detection import detect
+from openidv.synth import document as synth
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from openidv.checks import CheckResult, Status
+from openidv.checks import CheckResult, Severity, Status
+from openidv.decision.severity import severity_of
 from openidv.document.aamva import (
     ELEMENTS,
     AamvaError,
@@ -26,10 +27,11 @@ from openidv.document.aamva import (
     parse_aamva,
     validate_aamva,
 )
-from openidv.document.aamva_variants import SAME_SPOT, Deviation, make_sample
+from openidv.document.codes import is_review_signal
 from openidv.document.iin import IIN_TABLE, iin_for, lookup_iin
 from openidv.document.types import FieldSource
 from openidv.eval.aamva import evaluate_aamva, format_report
+from openidv.synth.aamva_variants import SAME_SPOT, Deviation, make_sample
 from tests.conftest import shared_path
 
 TODAY = dt.date(2025, 6, 1)
@@ -210,7 +212,7 @@ def test_all_dates_in_the_other_order_are_read_in_it() -> None:
     rec = parse_aamva(encode_aamva(e, iin="636000"))
     assert rec.date_order == "YMD" and rec.date("DBB") == dt.date(1990, 7, 4)
     c = next(c for c in validate_aamva(rec, TODAY) if c.name == "barcode_formats")
-    assert (c.status, c.reason, c.data["advisory"]) == (Status.INCONCLUSIVE, "date_order", True)
+    assert (c.status, c.reason, severity_of(c.name, c.reason)) == (Status.INCONCLUSIVE, "date_order", Severity.ADVISORY)
     assert _checks(rec)["barcode_date_logic"] == (Status.PASS, "dates_consistent")
 
 
@@ -311,7 +313,8 @@ def test_wrong_offsets_are_an_advisory_deviation() -> None:
     rec = parse_aamva(text.replace("DL0041", "DL0045", 1))
     assert rec.elements == {**_us_elements(), "ZVA": "01"}
     c = _header_check(rec)
-    assert (c.status, c.reason, c.data["advisory"]) == (Status.INCONCLUSIVE, "format_deviations", True)
+    assert (c.status, c.reason) == (Status.INCONCLUSIVE, "format_deviations")
+    assert severity_of(c.name, c.reason) is Severity.ADVISORY
     assert "offsets_wrong" in c.data["deviations"]
 
 
@@ -326,7 +329,8 @@ def test_missing_subfile_is_inconclusive_and_counts() -> None:
     text = encode_aamva({**_us_elements(), "ZVA": "01"}, iin="636000")
     rec = parse_aamva(text[: text.index("ZVZVA")])
     c = _header_check(rec)
-    assert (c.status, c.reason) == (Status.INCONCLUSIVE, "subfile_missing") and not c.data.get("advisory")
+    assert (c.status, c.reason) == (Status.INCONCLUSIVE, "subfile_missing")
+    assert severity_of(c.name, c.reason) is Severity.REVIEW
 
 
 def test_no_dl_subfile_fails() -> None:
@@ -565,11 +569,8 @@ def test_every_deviation_parses_every_field_and_fails_nothing(deviation: Deviati
     if deviation in _CLEAN_HEADER:
         assert header.status is Status.PASS, header
     else:  # named, inconclusive and advisory: it does not hold an approval back
-        assert (header.status, header.reason, header.data["advisory"]) == (
-            Status.INCONCLUSIVE,
-            "format_deviations",
-            True,
-        ), header
+        assert (header.status, header.reason) == (Status.INCONCLUSIVE, "format_deviations"), header
+        assert severity_of(header.name, header.reason) is Severity.ADVISORY
         assert header.data["deviations"]
     assert checks["barcode_mandatory_elements"].status is Status.PASS
     assert checks["barcode_formats"].status is Status.PASS
@@ -644,8 +645,8 @@ def test_two_header_digits_without_directory_are_the_jurisdiction_version() -> N
 
 
 def test_deviating_payload_survives_the_pdf417_round_trip() -> None:
-    from openidv.document import synth_back
     from openidv.document.barcode import decode_pdf417
+    from openidv.synth import back as synth_back
 
     rng = random.Random(11)
     sample = make_sample(rng, Deviation.KEYBOARD_CRLF)
@@ -680,7 +681,7 @@ def test_real_ohio_back_payload_parses_and_passes() -> None:
         valid_day = dt.date.fromisoformat(row["DBA_expiry_date"]) - dt.timedelta(days=30)
         checks = validate_aamva(rec, valid_day)
         assert not [c for c in checks if c.status is Status.FAIL]
-        assert all(c.status is Status.PASS or c.data.get("advisory") for c in checks), checks
+        assert all(c.status is Status.PASS or is_review_signal(c.name, c.status, c.reason) for c in checks), checks
 
 
 # ------------------------------------------------------------------------------ properties (issue 19)

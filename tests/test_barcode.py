@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from openidv.document import synth, synth_back
 from openidv.document.barcode import (
     DEFAULT_CHAIN,
     REASON_NO_BARCODE,
@@ -31,6 +30,8 @@ from openidv.eval.pdf417 import (
     parse_label,
     read_manifest,
 )
+from openidv.synth import back as synth_back
+from openidv.synth import document as synth
 from tests.conftest import shared_path
 
 

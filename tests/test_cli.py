@@ -144,7 +144,7 @@ def test_detect_models_and_demo_commands(pair_dir: Path, tmp_path: Path, capsys:
 def test_eval_forgery_subset_makes_the_full_runs_documents(capsys: pytest.CaptureFixture[str]) -> None:
     """``--types`` keeps each type's document seeds (a subset re-runs exactly those documents), ``--details``
     lists every document; an unknown type is a usage error."""
-    from openidv.document.forgery import FORGERY_TYPES
+    from openidv.synth.forgery import FORGERY_TYPES
 
     base = ["eval", "forgery", "--n", "1", "--seed", "3", "--no-progress", "--json", "--details"]
     assert main([*base, "--types", "expired"]) == 0

@@ -9,11 +9,13 @@ import pytest
 from skimage import data
 
 from openidv.checks import Status
-from openidv.document import engine, forgery, synth
+from openidv.document import engine
 from openidv.document.engine import DocumentConfig, analyse_document, analyse_side
 from openidv.document.types import DocumentType
 from openidv.eval.forgery import default_portraits
 from openidv.imaging import encode_jpeg
+from openidv.synth import document as synth
+from openidv.synth import forgery
 
 TODAY = date(2026, 6, 1)
 

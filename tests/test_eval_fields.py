@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from openidv.cli import main
-from openidv.document import synth
 from openidv.document.normalize import comparable
 from openidv.errors import DataFormatError
 from openidv.eval.fields import (
@@ -22,6 +21,7 @@ from openidv.eval.fields import (
     evaluate_fields,
     load_labels,
 )
+from openidv.synth import document as synth
 from tests.conftest import shared_path
 
 KEYS = {"n", "issuer_correct", "fields", "fields_correct", "fields_total", "false_alarms", "ms_per_image"}

@@ -16,9 +16,9 @@ from PIL import Image, ImageDraw, ImageFont
 from skimage import data
 
 from openidv.document import geometry as geo
-from openidv.document import synth
 from openidv.document.geometry import refine, score
 from openidv.errors import ImageTooSmallError, OpenIDVError, UnsupportedImageError
+from openidv.synth import document as synth
 
 FRAME = (1280, 960)
 

@@ -11,10 +11,13 @@ import pytest
 from PIL import Image
 
 from openidv.checks import Status
-from openidv.document import integrity, synth, tamper
+from openidv.document import integrity
+from openidv.document.codes import is_review_signal
 from openidv.document.integrity import compression, duplication, jpeg_lattice, screen_moire
 from openidv.document.types import FieldSource, FieldValue
 from openidv.imaging import luma
+from openidv.synth import document as synth
+from openidv.synth import tamper
 from tests.conftest import encode
 
 GOOD_FIELDS = synth.CardFields(family_name="RIVERA", given_names="DANA LEE", number="T4802957")
@@ -56,7 +59,8 @@ def _png(image: np.ndarray) -> bytes:
 def test_editing_software_found_in_exif(varied: list[tamper.GenuineSample]) -> None:
     data = tamper.with_editing_metadata(varied[0].data, "Adobe Photoshop 25.0 (Windows)")
     r = integrity.editing_software_metadata(data)
-    assert r.status is Status.INCONCLUSIVE and r.reason == "editing_software" and r.data["advisory"]
+    assert r.status is Status.INCONCLUSIVE and r.reason == "editing_software"
+    assert is_review_signal(f"front_{r.name}", r.status, r.reason)
     assert r.data["editor"] == "photoshop" and r.data["where"] == "exif_software"
     # the pixels are untouched
     assert np.array_equal(tamper.decode(data), tamper.decode(varied[0].data))
@@ -479,10 +483,10 @@ def test_screen_shown_card_without_outline_is_judged_as_a_card_unless_an_mrz_was
     page's periodic print) it is a review signal."""
     from datetime import date
 
-    from openidv.document import forgery
     from openidv.document.engine import analyse_side
     from openidv.document.integrity_pipeline import integrity_checks
     from openidv.eval.forgery import default_portraits
+    from openidv.synth import forgery
 
     doc = forgery.generate("screen_recapture", np.random.default_rng(1180041), default_portraits(), date(2026, 6, 1))
     side = analyse_side(doc.front, "front")
@@ -492,7 +496,8 @@ def test_screen_shown_card_without_outline_is_judged_as_a_card_unless_an_mrz_was
     as_card = {c.name: c for c in integrity_checks([side], barcode)}["front_screen_recapture"]
     as_maybe_passport = {c.name: c for c in integrity_checks([side], mrz)}["front_screen_recapture"]
     assert as_card.status is Status.FAIL and as_card.reason == "screen_pattern", as_card
-    assert as_maybe_passport.status is Status.INCONCLUSIVE and as_maybe_passport.data.get("advisory"), as_maybe_passport
+    passport = as_maybe_passport
+    assert is_review_signal(passport.name, passport.status, passport.reason), passport
 
 
 def _grating_photo(everywhere: bool, amplitude: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
@@ -530,10 +535,10 @@ def test_screen_shown_card_whose_face_and_text_the_moire_hides_still_gets_the_sc
     rectangle (a passport page's shape) while the back's barcode says it is a card."""
     from datetime import date
 
-    from openidv.document import forgery
     from openidv.document.engine import analyse_document, analyse_side
     from openidv.document.integrity_pipeline import integrity_checks
     from openidv.eval.forgery import default_portraits
+    from openidv.synth import forgery
 
     portraits = default_portraits()
     for seed in (5980194, 5980250):
@@ -550,7 +555,7 @@ def test_screen_shown_card_whose_face_and_text_the_moire_hides_still_gets_the_sc
     # taken away, as on the fronts whose moire still hides it.
     side.faces = []
     alone = {c.name: c for c in integrity_checks([side], [])}["front_screen_recapture"]
-    assert alone.status is Status.INCONCLUSIVE and alone.data.get("advisory"), alone
+    assert is_review_signal(alone.name, alone.status, alone.reason), alone
 
 
 def _block_maps_with_noise(noise: np.ndarray) -> jpeg_lattice.BlockMaps:
@@ -608,7 +613,7 @@ def test_screen_failures_real_print_also_gives_are_review_signals() -> None:
 
     for result in (failed(tiles=10, few_tiles=True, cue="lattice_peak"), failed(cue="square_lattice")):
         signal = _real_print_advisory(result)
-        assert signal.status is Status.INCONCLUSIVE and signal.data["advisory"], signal
+        assert is_review_signal(f"front_{signal.name}", signal.status, signal.reason), signal
         assert signal.reason == "screen_pattern"
     for cue in ("lattice_peak", "subpixel_moire", "shared_lattice"):
         assert _real_print_advisory(failed(cue=cue)).status is Status.FAIL

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from openidv.eval import liveness as ev
-from openidv.liveness import attacks, synth
 from openidv.liveness.types import Challenge, Decision
+from openidv.synth import attacks
+from openidv.synth import liveness as synth
 
 
 def _outcome(kind: str, decision: Decision, fails: tuple[str, ...] = ()) -> ev.SessionOutcome:

@@ -1,7 +1,7 @@
 """Frame analysis of the liveness engine: mesh measures, head pose signs, guidance, timing.
 
 Frames are generated: scikit-image's astronaut photograph re-posed in 3-D with its own
-face mesh (:mod:`openidv.liveness.synth`). Angles given to the generator are rendered
+face mesh (:mod:`openidv.synth.liveness`). Angles given to the generator are rendered
 orthographically; the mesh reads them somewhat short (see ``openidv.liveness.frame``).
 """
 
@@ -19,7 +19,6 @@ from skimage import data
 
 from openidv.errors import CorruptImageError, EmptyImageError, NotAnImageError
 from openidv.imaging import encode_jpeg
-from openidv.liveness import synth
 from openidv.liveness.frame import (
     _PNP_IDS,
     _PNP_MODEL,
@@ -36,6 +35,7 @@ from openidv.liveness.frame import (
     mouth_corner_lift,
 )
 from openidv.liveness.types import FrameAnalysis
+from openidv.synth import liveness as synth
 from tests.conftest import shared_path
 
 #: Poses the tests use, as generator input (degrees, ratios).

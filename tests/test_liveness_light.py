@@ -8,12 +8,14 @@ import itertools
 import numpy as np
 import pytest
 
-from openidv.checks import Status
+from openidv.checks import Severity, Status
+from openidv.decision.severity import severity_of
 from openidv.eval.liveness import run_lit_session
-from openidv.liveness import attacks, synth
 from openidv.liveness.pad import LIGHT_MIN_T, LIGHT_PASS, screen_light_response, sequence_checks
 from openidv.liveness.session import INSTRUCTIONS, LIGHT_PALETTE, add_frame, draw_colours, finish, start_session
 from openidv.liveness.types import Challenge, LightRecord, LightSample
+from openidv.synth import attacks
+from openidv.synth import liveness as synth
 from tests.test_liveness_frame import noisy, rendered  # noqa: F401  (the fixture is shared)
 
 CHECK = "screen_light_response"
@@ -203,7 +205,8 @@ def test_sequence_checks_include_the_light_check_only_when_given() -> None:
     assert CHECK not in {c.name for c in without}
     with_light = sequence_checks([], [], [], nonce="n" * 22, light=rec)
     light = [c for c in with_light if c.name == CHECK]
-    assert len(light) == 1 and light[0].status is Status.PASS and not light[0].data.get("advisory")
+    assert len(light) == 1 and light[0].status is Status.PASS
+    assert severity_of(light[0].name, light[0].reason) is Severity.REVIEW
 
 
 # --------------------------------------------------------------------------- protocol

@@ -12,7 +12,6 @@ from skimage import data
 
 from openidv.checks import CheckResult, Status
 from openidv.imaging import encode_jpeg
-from openidv.liveness import synth
 from openidv.liveness.frame import GUIDANCE_DARK, GUIDANCE_MANY_FACES
 from openidv.liveness.offline import load_frames, parse_challenges, run_offline
 from openidv.liveness.session import (
@@ -31,6 +30,7 @@ from openidv.liveness.session import (
     start_session,
 )
 from openidv.liveness.types import DRAWABLE_CHALLENGES, Challenge, Decision, Progress
+from openidv.synth import liveness as synth
 from tests.test_liveness_frame import noisy, rendered  # noqa: F401  (the fixture is shared)
 
 FPS = 15.0
@@ -232,9 +232,9 @@ def test_decision_rule() -> None:
     assert decide([_c("a", p), _c("b", f, 0.1)]) == (Decision.NOT_LIVE, 0.1)
     assert decide([_c("a", p), _c("b", i, None)])[0] is Decision.INCONCLUSIVE
     assert decide([_c("a", f, 0.2), _c("b", i, None)])[0] is Decision.NOT_LIVE
-    # advisory checks are reported but do not decide
-    assert decide([_c("a", p), _c("rppg", i, 0.1, advisory=True)]) == (Decision.LIVE, 1.0)
-    assert decide([_c("rppg", p, 0.9, advisory=True)])[0] is Decision.INCONCLUSIVE
+    # advisory checks (the severity table: rppg) are reported but do not decide
+    assert decide([_c("a", p), _c("rppg", i, 0.1)]) == (Decision.LIVE, 1.0)
+    assert decide([_c("rppg", p, 0.9)])[0] is Decision.INCONCLUSIVE
     assert decide([])[0] is Decision.INCONCLUSIVE
 
 

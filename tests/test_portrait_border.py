@@ -11,9 +11,10 @@ import pytest
 
 from openidv.checks import Status
 from openidv.document import portrait_border as pb
-from openidv.document import synth, tamper
 from openidv.document.engine import analyse_document
 from openidv.face.detection import detect
+from openidv.synth import document as synth
+from openidv.synth import tamper
 
 
 def _slanted_step(

@@ -8,8 +8,9 @@ import csv
 import numpy as np
 
 from openidv.checks import Status
-from openidv.document import engine, framing, geometry, synth
+from openidv.document import engine, framing, geometry
 from openidv.document.engine import DocumentConfig, SideAnalysis, analyse_side
+from openidv.synth import document as synth
 from tests.conftest import shared_path
 
 #: the MRZ path only: the printed zone's OCR is not needed to judge the MRZ

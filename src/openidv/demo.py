@@ -20,8 +20,8 @@ def demo_images(seed: int = 7) -> dict[str, np.ndarray]:
     """Generate the demo's selfie, card photo and portrait-less card photo."""
     from skimage import data
 
-    from openidv.document import synth
     from openidv.face.detection import detect
+    from openidv.synth import document as synth
 
     rng = np.random.default_rng(seed)
     astronaut = data.astronaut()

@@ -9,9 +9,9 @@ one turns grey 191 into 204.)
 The content is generated from a real photograph that a pinned package ships
 (scikit-image's astronaut, NASA, public domain) and the project's own generators:
 
-* documents: :func:`openidv.document.forgery.generate` (a consistent US licence front and
+* documents: :func:`openidv.synth.forgery.generate` (a consistent US licence front and
   back, photographed by the camera simulation, 1280 x 960);
-* the face: :func:`openidv.liveness.synth.live_sequence` (the photo's face re-posed in
+* the face: :func:`openidv.synth.liveness.live_sequence` (the photo's face re-posed in
   3-D performing the challenges, 640 x 480), with neutral footage before and after so
   that the camera, which starts when the page opens it, shows a person waiting for the
   instructions rather than acting before the session has begun.
@@ -25,11 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from openidv.document import forgery, synth
-from openidv.document.forgery import SyntheticDocument
 from openidv.imaging import decode_image
-from openidv.liveness import synth as live
 from openidv.liveness.types import Challenge
+from openidv.synth import document as synth
+from openidv.synth import forgery
+from openidv.synth import liveness as live
+from openidv.synth.forgery import SyntheticDocument
 
 FACE_FPS = 15  #: frame rate of the face footage (the page samples about 10 frames/s)
 LIGHT_HOLD_S = 5.0  #: still footage for the screen-light step (6 colours x 3 frames at 3-6 frames/s)

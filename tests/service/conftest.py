@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from openidv.document.forgery import SyntheticDocument, generate
 from openidv.service.app import create_app
 from openidv.service.settings import ServiceSettings
+from openidv.synth.forgery import SyntheticDocument, generate
 from tests.service.pg import PostgresUnavailableError, postgres_server
 
 SEED = 5  #: challenge seed for the service under test (fixes the order; liveness still runs in full)
@@ -134,8 +134,8 @@ class Applicant:
         ``lit=False``: the same footage ignoring the colours, as a recorded or injected video would;
         ``screen_adds``: the screen's light on the face over the room's (0.01: a room in daylight)."""
         from openidv.imaging import encode_jpeg
-        from openidv.liveness import synth
         from openidv.liveness.types import Challenge
+        from openidv.synth import liveness as synth
 
         start = self.client.post(f"{self.api}/liveness/start")
         assert start.status_code == 200, start.text

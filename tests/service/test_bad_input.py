@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from openidv.document.forgery import SyntheticDocument
 from openidv.imaging import encode_jpeg
 from openidv.service.app import create_app
 from openidv.service.orm import Case
+from openidv.synth.forgery import SyntheticDocument
 from tests.service.conftest import Applicant, make_settings
 
 

@@ -9,9 +9,9 @@ import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
-from openidv.document.forgery import SyntheticDocument
 from openidv.service.cases import full_reports, status_token
 from openidv.service.orm import Case
+from openidv.synth.forgery import SyntheticDocument
 from tests.service.conftest import Applicant
 from tests.service.test_document_reuse import seed_use
 
@@ -205,9 +205,9 @@ def test_auto_mode_decides_clear_cases_at_once_and_notifies(
     """Auto mode: a clear genuine case is approved on submit, shown at once, and the email is queued."""
     from datetime import date
 
-    from openidv.document.forgery import generate
     from openidv.service.app import create_app
     from openidv.service.orm import OutboxMessage
+    from openidv.synth.forgery import generate
     from tests.service.conftest import make_settings
 
     licence = generate("genuine", np.random.default_rng(24), [astronaut_portrait], date.today(), kind="us_dl")

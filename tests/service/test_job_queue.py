@@ -31,7 +31,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from openidv.document.engine import DocumentConfig, SideAnalysis, analyse_side
-from openidv.document.forgery import SyntheticDocument
 from openidv.imaging import encode_jpeg
 from openidv.service import cases, submission
 from openidv.service.app import build_services, create_app
@@ -42,6 +41,7 @@ from openidv.service.orm import Capture, Case, CaseEvent
 from openidv.service.services import Services
 from openidv.service.settings import ServiceSettings
 from openidv.service.submission import ANALYSIS_FAILED, AnalysisOutcome
+from openidv.synth.forgery import SyntheticDocument
 from tests.service.conftest import Applicant, make_settings
 from tests.service.pg import _free_port
 

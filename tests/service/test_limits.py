@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from openidv.document.forgery import SyntheticDocument
 from openidv.imaging import encode_jpeg
 from openidv.liveness.session import start_session
 from openidv.service.app import create_app
 from openidv.service.runtime import SESSION_OVERHEAD_BYTES, MemoryBudgetError, Runtime
+from openidv.synth.forgery import SyntheticDocument
 from tests.service.conftest import Applicant, make_settings, overridden_settings
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from openidv.document.forgery import SyntheticDocument
 from openidv.service.app import create_app
 from openidv.service.metrics import EngineStage, Metrics
 from openidv.service.orm import OutboxMessage
+from openidv.synth.forgery import SyntheticDocument
 from tests.service.conftest import Applicant, make_settings
 
 

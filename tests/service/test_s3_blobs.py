@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from openidv.document.forgery import SyntheticDocument
 from openidv.service.app import create_app
 from openidv.service.blobstore import BlobStoreUnavailableError
 from openidv.service.cases import Services, read_blob
@@ -20,6 +19,7 @@ from openidv.service.crypto import KeyRing
 from openidv.service.orm import ApiKey, Case
 from openidv.service.s3store import S3BlobStore
 from openidv.service.shredding import erase
+from openidv.synth.forgery import SyntheticDocument
 from tests.service.conftest import Applicant, make_settings
 from tests.service.pg import _free_port
 from tests.service.seaweed import S3Server, SeaweedUnavailableError, seaweed_server

@@ -12,10 +12,10 @@ import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from openidv.document.forgery import SyntheticDocument
 from openidv.service.app import create_app
 from openidv.service.live_sessions import LOST_SESSION_RESTARTS
 from openidv.service.orm import CaseEvent
+from openidv.synth.forgery import SyntheticDocument
 from tests.service.conftest import Applicant, make_settings
 
 

@@ -149,7 +149,7 @@ def test_policy_rejects_decisive_failures_and_reviews_the_rest() -> None:
 
 def test_policy_advisory_uninformative_and_per_check_minimums() -> None:
     doc, live, face = _reports()
-    live["checks"].append(_c("rppg", "fail", "weak_pulse", 0.1, advisory=True))
+    live["checks"].append(_c("rppg", "fail", "weak_pulse", 0.1))
     doc["checks"].append(_c("front_editing_software", "inconclusive", "no_metadata", None))
     doc["checks"].append(_c("front_portrait_border", "inconclusive", "no_portrait_border", None))
     assert recommend(doc, live, face).outcome is Outcome.APPROVE
@@ -162,11 +162,9 @@ def test_policy_advisory_uninformative_and_per_check_minimums() -> None:
 
 
 def test_policy_sends_advisory_document_checks_to_review_never_rejects() -> None:
-    """An advisory forensic failure (inconclusive, data.advisory) does not fail the document, but a person looks."""
+    """A review signal (a forensic finding reported inconclusive) does not fail the document, but a person looks."""
     doc, live, face = _reports()
-    doc["checks"].append(
-        _c("front_screen_recapture", "inconclusive", "screen_pattern", 0.3, advisory=True, few_tiles=True)
-    )
+    doc["checks"].append(_c("front_screen_recapture", "inconclusive", "screen_pattern", 0.3, few_tiles=True))
     rec = recommend(doc, live, face)
     assert rec.outcome is Outcome.REVIEW
     assert [r.code for r in rec.reasons] == ["document.front_screen_recapture.screen_pattern"]
@@ -179,9 +177,9 @@ def test_policy_approves_licence_barcodes_with_repaired_layout_deviations() -> N
     (inconclusive, advisory) but keeps no case from automation; a malformed element still sends it to review."""
     doc, live, face = _reports()
     doc["checks"].append(
-        _c("barcode_header", "inconclusive", "format_deviations", None, advisory=True, deviations=["record_separator"])
+        _c("barcode_header", "inconclusive", "format_deviations", None, deviations=["record_separator"])
     )
-    doc["checks"].append(_c("barcode_formats", "inconclusive", "date_order", 0.9, advisory=True))
+    doc["checks"].append(_c("barcode_formats", "inconclusive", "date_order", 0.9))
     assert recommend(doc, live, face).outcome is Outcome.APPROVE
     doc["checks"].append(_c("barcode_formats", "inconclusive", "malformed_elements", 0.8))
     assert recommend(doc, live, face).outcome is Outcome.REVIEW

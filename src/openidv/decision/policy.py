@@ -8,30 +8,31 @@ Rules, in order:
 
 1. **Missing evidence** (a report absent) -> ``review`` (``missing_<part>``).
 2. **Reject** when a decisive signal fails with margin:
-   * the document fails a check in :attr:`PolicyConfig.decisive_document_checks`
-     (expired, under 18, MRZ check digits, not a US issuer, a specimen):
-     facts read from machine-readable data, not OCR of the printed zone. Fields that
-     disagree between the barcode/MRZ and the printed text send the case to review: it is
-     the strongest sign of an altered document, but OCR misreads of small print cause it
-     too (1-3 % of generated genuine passports), and a person should look;
+   * the document fails a check whose severity is ``decisive`` (:mod:`.severity`: expired,
+     under 18, MRZ check digits, not a US issuer, a specimen): facts read from machine-readable
+     data, not OCR of the printed zone. Fields that disagree between the barcode/MRZ and the
+     printed text send the case to review: it is the strongest sign of an altered document, but
+     OCR misreads of small print cause it too (1-3 % of generated genuine passports), and a
+     person should look;
    * liveness is ``not_live`` with score <= ``reject_liveness_max``;
    * the face match says different people with score <= ``reject_match_max`` (well below
      the operating threshold, which sits at 0.5).
-3. **Approve** when everything is clear with margin: every mandatory document check
-   passes, each with at least its per-check minimum score; liveness ``live`` with score
-   >= ``approve_liveness_min``; same person with score >= ``approve_match_min``.
+3. **Approve** when everything is clear with margin: every document check that is not
+   ``advisory`` passes, each with at least its per-check minimum score; liveness ``live`` with
+   score >= ``approve_liveness_min``; same person with score >= ``approve_match_min``.
 4. Otherwise **review**, with every reason that kept the case from approval.
 
-Advisory document checks (``data.advisory`` true: a forensic failure the engine reports as
-``inconclusive`` because the check is not trusted to fail a genuine document there) send the case
-to review and never reject it: the screen check's failures on spectra of few tiles or on the
-square-lattice cue alone (the kinds of failure real genuine licence scans gave), the
-screen, photocopy and portrait-border failures on passport pages, and an image editor named in
-the file's metadata (14 of 78 real genuine images carry one). Repaired licence-barcode layout
-deviations are advisory too but say nothing about the data, so they are uninformative and keep
-no case from approval (:data:`UNINFORMATIVE`). Advisory liveness checks (rPPG)
-are listed but never decide. Image-forensic checks that are calibrated on generated data only
-(screen recapture, photocopy, portrait border) send a case to review, never reject it on their own.
+Each check's severity comes from the one table of :mod:`openidv.decision.severity`, looked up by
+the check's name and reason (so recorded reports, which may predate the ``severity`` key, are
+decided alike). ``advisory`` checks never decide: document results that say nothing for live
+browser captures (no metadata, no compression trace, no portrait border) or about the data
+(licence-barcode layouts as issuers write them), and rPPG. Image-forensic checks calibrated on
+generated data only (screen recapture, photocopy, portrait border) are ``review``: they send a case
+to review, never reject it on their own; where the engine does not trust one to fail the document
+(a passport page, a spectrum of few tiles, the square-lattice cue) it reports the finding
+``inconclusive``, a review signal (:func:`~openidv.document.codes.is_review_signal`; an image
+editor named in the file's metadata is one too: 14 of 78 real genuine images carry one). Review
+signals are listed after the document's other reasons.
 """
 
 from __future__ import annotations
@@ -40,53 +41,21 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from openidv.checks import Severity
+from openidv.decision.severity import SEVERITY, severity_of
+from openidv.document.codes import is_review_signal
+from openidv.face.codes import FaceReason
+
 POLICY_VERSION = "2026-12-06.2"
+
+#: face-match reasons that keep a decided match from approval
+_MATCH_CAVEATS = frozenset({FaceReason.LOW_QUALITY, FaceReason.POSE, FaceReason.PORTRAIT_ENHANCED})
 
 
 class Outcome(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     REVIEW = "review"
-
-
-#: Document checks whose failure is a reason to reject (not just to look closer).
-DECISIVE_DOCUMENT_CHECKS: frozenset[str] = frozenset(
-    {
-        "document_not_expired",
-        "age_at_least_18",
-        "mrz_check_digit_document_number",
-        "mrz_check_digit_birth_date",
-        "mrz_check_digit_expiry_date",
-        "mrz_composite_check_digit",
-        "us_issuer",
-        "specimen",
-    }
-)
-
-
-#: ``check.reason`` results that say nothing either way for live browser captures: the canvas
-#: JPEG a browser makes carries no EXIF/XMP, and it is compressed once, so there is no earlier
-#: compression to compare regions against; a portrait without a straight, contrasted border (a
-#: vignetted one, or a small capture) gives the border-sharpness cue nothing to measure. They do
-#: not send a case to review on their own.
-UNINFORMATIVE: frozenset[str] = frozenset(
-    {
-        "front_editing_software.no_metadata",
-        "back_editing_software.no_metadata",
-        "front_editing_software.no_camera_metadata",
-        "back_editing_software.no_camera_metadata",
-        "front_compression_consistency.no_compression_trace",
-        "back_compression_consistency.no_compression_trace",
-        "front_portrait_border.no_portrait_border",
-        "front_portrait_border.outline_unmeasurable",
-        # licence barcodes as real issuers write them (issue 23): a layout deviation repaired while every
-        # element still parsed, dates written in the other order, descriptive values (eyes, hair, height)
-        # outside the standard's codes. None of them questions the data the other checks compare.
-        "barcode_header.format_deviations",
-        "barcode_formats.date_order",
-        "barcode_formats.unusual_element_values",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -97,16 +66,13 @@ class PolicyConfig:
     reject_match_max: float = 0.3
     approve_liveness_min: float = 0.6
     reject_liveness_max: float = 0.2
-    decisive_document_checks: frozenset[str] = DECISIVE_DOCUMENT_CHECKS
-    uninformative: frozenset[str] = UNINFORMATIVE
     #: a passing check with a score below its minimum keeps the case from approval
     min_check_scores: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["decisive_document_checks"] = sorted(self.decisive_document_checks)
-        d["uninformative"] = sorted(self.uninformative)
-        return d
+        """The thresholds, and the severity table as ``{"check.reason": severity}`` (``*``: any reason)."""
+        table = {f"{name}.{reason or '*'}": s.value for (name, reason), s in SEVERITY.items()}
+        return asdict(self) | {"severity": dict(sorted(table.items()))}
 
 
 DEFAULT_POLICY = PolicyConfig()
@@ -146,12 +112,13 @@ class Recommendation:
         }
 
 
-def _checks(report: dict[str, Any]) -> list[dict[str, Any]]:
-    return [c for c in report.get("checks", []) if not _is_advisory(c)]
+def _severity(c: dict[str, Any]) -> Severity:
+    return severity_of(c["name"], c["reason"])
 
 
-def _is_advisory(c: dict[str, Any]) -> bool:
-    return bool((c.get("data") or {}).get("advisory"))
+def _deciding(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report's checks that are not ``advisory``."""
+    return [c for c in report.get("checks", []) if _severity(c) is not Severity.ADVISORY]
 
 
 def _reason(part: str, c: dict[str, Any]) -> Reason:
@@ -184,27 +151,24 @@ def recommend(
             review.append(Reason(code=f"{part}.missing", part=part, detail=f"no {part} report"))
 
     if document is not None:
-        for c in _checks(document):
-            if c["status"] == "fail":
-                (reject if c["name"] in config.decisive_document_checks else review).append(_reason("document", c))
-            elif c["status"] == "inconclusive" and f"{c['name']}.{c['reason']}" in config.uninformative:
-                continue
+        signals: list[Reason] = []
+        for c in _deciding(document):
+            if is_review_signal(c["name"], c["status"], c["reason"]):
+                signals.append(_reason("document", c))
+            elif c["status"] == "fail":
+                (reject if _severity(c) is Severity.DECISIVE else review).append(_reason("document", c))
             elif c["status"] == "inconclusive" or _below_minimum(c, config):
                 review.append(_reason("document", c))
-        review += [
-            _reason("document", c)
-            for c in document.get("checks", [])
-            if _is_advisory(c) and f"{c['name']}.{c['reason']}" not in config.uninformative
-        ]
+        review += signals
 
     if liveness is not None:
         decision, score = liveness.get("decision"), float(liveness.get("score") or 0.0)
         if decision == "not_live" and score <= config.reject_liveness_max:
-            reject += [_reason("liveness", c) for c in _checks(liveness) if c["status"] == "fail"] or [
+            reject += [_reason("liveness", c) for c in _deciding(liveness) if c["status"] == "fail"] or [
                 Reason("liveness.not_live", "liveness", score=score)
             ]
         elif decision != "live" or score < config.approve_liveness_min:
-            failing = [_reason("liveness", c) for c in _checks(liveness) if c["status"] != "pass"]
+            failing = [_reason("liveness", c) for c in _deciding(liveness) if c["status"] != "pass"]
             review += failing or [
                 Reason("liveness.below_approval_margin", "liveness", score=score, detail=f"decision {decision}")
             ]
@@ -219,7 +183,7 @@ def recommend(
             code = "face_match.different_person" if not same else "face_match.below_approval_margin"
             review.append(Reason(code, "face_match", score=match_score))
         for r in face_match.get("reasons", []):
-            if same is not None and r in {"low_quality", "pose", "portrait_enhanced"}:
+            if same is not None and r in _MATCH_CAVEATS:
                 review.append(Reason(f"face_match.{r}", "face_match"))
 
     if reject:

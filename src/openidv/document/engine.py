@@ -29,6 +29,7 @@ import numpy as np
 from openidv.checks import CheckResult, Status
 from openidv.document.aamva import AamvaError, AamvaRecord, parse_aamva, validate_aamva
 from openidv.document.barcode import decode_pdf417
+from openidv.document.codes import DocumentFormat, FieldName, Side
 from openidv.document.crosscheck import cross_check
 from openidv.document.framing import (
     ID1_FALLBACK_MIN_ASPECT,
@@ -92,17 +93,17 @@ def analyse_document(
 ) -> DocumentReport:
     """Read and check a document from a front photo and, for licences and ID cards, a back photo."""
     t0 = time.perf_counter()
-    sides = [analyse_side(front, "front", config)]
+    sides = [analyse_side(front, Side.FRONT, config)]
     if back is not None:
-        sides.append(analyse_side(back, "back", config))
+        sides.append(analyse_side(back, Side.BACK, config))
     report = build_report(sides, today=today, config=config)
     report.timings_ms["total"] = (time.perf_counter() - t0) * 1000.0
     return report
 
 
-def analyse_side(image: ImageInput, role: str, config: DocumentConfig = DEFAULT_DOCUMENT) -> SideAnalysis:
-    """Steps 1-4 of the module docstring on one photo; ``role`` is ``"front"`` or ``"back"``."""
-    side = SideAnalysis(role)
+def analyse_side(image: ImageInput, role: Side | str, config: DocumentConfig = DEFAULT_DOCUMENT) -> SideAnalysis:
+    """Steps 1-4 of the module docstring on one photo; ``role`` is ``front`` or ``back`` (:class:`Side`)."""
+    side = SideAnalysis(Side(role))
     clock = _Clock(side)
     if isinstance(image, (bytes, bytearray, memoryview)):
         side.data = bytes(image)
@@ -130,7 +131,7 @@ def _classify(side: SideAnalysis, config: DocumentConfig, clock: _Clock) -> np.n
     """
     work = side.working
     assert work is not None
-    if side.role == "back":
+    if side.role == Side.BACK:
         _read_barcode(side, work, config)  # PDF417 is read in any orientation: no turning needed first
         clock.lap("barcode")
         if side.kind is DocumentType.UNKNOWN:
@@ -143,8 +144,8 @@ def _classify(side: SideAnalysis, config: DocumentConfig, clock: _Clock) -> np.n
             work = find_portrait(side)
         clock.lap("faces")
         if side.faces:
-            side.kind = DocumentType.PASSPORT_TD3 if side.format == "td3" else DocumentType.US_DL_FRONT
-        elif side.role != "back":
+            side.kind = DocumentType.PASSPORT_TD3 if side.format == DocumentFormat.TD3 else DocumentType.US_DL_FRONT
+        elif side.role != Side.BACK:
             _read_barcode(side, work, config)
             clock.lap("barcode")
     return work
@@ -157,9 +158,9 @@ def _read_mrz_zone(side: SideAnalysis, work: np.ndarray, clock: _Clock) -> tuple
     final working image; the printed zone then detects them.
     """
     quads: list[np.ndarray] | None = None
-    if side.faces and side.format == "id1":
+    if side.faces and side.format == DocumentFormat.ID1:
         work, quads = _card_or_page(side, work, clock)
-    if side.faces and side.format != "id1":
+    if side.faces and side.format != DocumentFormat.ID1:
         work, quads = _read_page(side, work, clock)
     elif side.kind is DocumentType.UNKNOWN:
         side.mrz = read_mrz(work)
@@ -179,7 +180,7 @@ def _card_or_page(side: SideAnalysis, work: np.ndarray, clock: _Clock) -> tuple[
     quads = detect_lines(work, max_side=_det_side(side))
     clock.lap("text_detect")
     if mrz_band_present(quads, work.shape[1], min_fraction=0.6):
-        if rerectify(side, "td3"):
+        if rerectify(side, DocumentFormat.TD3):
             rectified = side.working
             assert rectified is not None
             clock.lap("locate_td3")
@@ -199,15 +200,15 @@ def _read_page(side: SideAnalysis, work: np.ndarray, clock: _Clock) -> tuple[np.
     quads = detect_lines(work, max_side=_det_side(side))
     clock.lap("text_detect")
     # without an outline the photo is used as is: the document spans only part of its width
-    band = mrz_band_present(quads, work.shape[1], min_fraction=0.6 if side.format == "td3" else 0.4)
-    if side.format == "td3" or band:
+    band = mrz_band_present(quads, work.shape[1], min_fraction=0.6 if side.format == DocumentFormat.TD3 else 0.4)
+    if side.format == DocumentFormat.TD3 or band:
         side.mrz = read_mrz(work, quads=quads)
         clock.lap("mrz")
     if side.mrz is not None and side.mrz.found and side.mrz.result is not None:
         side.kind = _kind_from_mrz(side.mrz, DocumentType.PASSPORT_TD3)
     elif band:
         side.kind = DocumentType.PASSPORT_TD3  # an MRZ band that cannot be read: mrz_read fails
-    elif side.format == "td3" and rerectify(side, "id1", ID1_FALLBACK_MIN_ASPECT):
+    elif side.format == DocumentFormat.TD3 and rerectify(side, DocumentFormat.ID1, ID1_FALLBACK_MIN_ASPECT):
         side.kind = DocumentType.US_DL_FRONT
         rectified = side.working
         assert rectified is not None
@@ -216,7 +217,7 @@ def _read_page(side: SideAnalysis, work: np.ndarray, clock: _Clock) -> tuple[np.
     else:
         # no outline and no MRZ: a card front; a page measured short even for a tilted ID-1
         # card stays a passport page whose MRZ is missing (mrz_read fails)
-        side.kind = DocumentType.PASSPORT_TD3 if side.format == "td3" else DocumentType.US_DL_FRONT
+        side.kind = DocumentType.PASSPORT_TD3 if side.format == DocumentFormat.TD3 else DocumentType.US_DL_FRONT
     return work, quads
 
 
@@ -254,7 +255,7 @@ _PAGE_FIELDS = frozenset({"birth_date", "expiry_date", "document_number", "famil
 
 def _det_side(side: SideAnalysis) -> int:
     """The text detector's resolution for this side: smaller for a rectified ID-1 card (larger print)."""
-    return DET_SIDE_ID1 if side.format == "id1" else DET_SIDE  # "id1" only once rectified as a card
+    return DET_SIDE_ID1 if side.format == DocumentFormat.ID1 else DET_SIDE  # "id1" only once rectified as a card
 
 
 def _read_barcode(side: SideAnalysis, work: np.ndarray, config: DocumentConfig) -> None:
@@ -290,7 +291,7 @@ def _mrz_missing_check(sides: list[SideAnalysis]) -> CheckResult:
     outline and without any MRZ-like text was only guessed to be a page (long text lines at the
     bottom of a tight crop, as on many US licence fronts, which have no MRZ): ``inconclusive``.
     """
-    page_outline = any(s.format == "td3" for s in sides)
+    page_outline = any(s.format == DocumentFormat.TD3 for s in sides)
     mrz_text = any(s.mrz is not None and any("<" in line for line in s.mrz.raw_lines) for s in sides)
     if page_outline or mrz_text:
         return check("mrz_read", Status.FAIL, "mrz_unreadable", 0.0, "no MRZ could be read on the document")
@@ -303,9 +304,9 @@ def _kind_from_mrz(mrz: MrzReadout, current: DocumentType) -> DocumentType:
     kind = mrz.result.type.value.lower()
     if kind.startswith("mrv"):
         return DocumentType.VISA
-    if kind == "td1":
+    if kind == DocumentFormat.TD1:
         return DocumentType.CARD_TD1
-    if kind == "td2":
+    if kind == DocumentFormat.TD2:
         return DocumentType.CARD_TD2
     return DocumentType.PASSPORT_TD3
 
@@ -564,7 +565,7 @@ def _issuer_check(barcode_issuer: str, printed: FieldValue) -> CheckResult:
 
 def _issuer_from_fields(fields: list[FieldValue]) -> str | None:
     for f in fields:
-        if f.name == "issuing_country" and f.value:
+        if f.name == FieldName.ISSUING_COUNTRY and f.value:
             return f.value
     return None
 

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from openidv.document import geometry
+from openidv.document.codes import DocumentFormat, Side
 from openidv.document.side import PORTRAIT_OUTLINE, SideAnalysis
 from openidv.errors import ImageError
 from openidv.face.detection import DetectorConfig, detect
@@ -57,11 +58,11 @@ def locate_and_rectify(side: SideAnalysis) -> None:
     side.locate = geometry.locate_document(rgb)
     quad = side.locate.quad
     if quad is None:
-        if side.role == "front" and _card_shaped(rgb):
+        if side.role == Side.FRONT and _card_shaped(rgb):
             _photo_as_card(side, rgb)
         return
     # Perspective skews the measured ratio by up to ~5%; ID-1 (1.586) is far more common than TD3 (1.420).
-    side.format = "id1" if quad.aspect_ratio >= ID1_MIN_ASPECT else "td3"
+    side.format = DocumentFormat.ID1 if quad.aspect_ratio >= ID1_MIN_ASPECT else DocumentFormat.TD3
     rectified = geometry.rectify(rgb, quad, side.format)
     side.homography = _homography(quad, side.format)
     # not turned upright yet: the portrait or the text cues do that (find_portrait, turn_upright),
@@ -69,7 +70,7 @@ def locate_and_rectify(side: SideAnalysis) -> None:
     side.rectified, side.rotation = rectified, 0
 
 
-def rerectify(side: SideAnalysis, fmt: str, min_aspect: float = 0.0) -> bool:
+def rerectify(side: SideAnalysis, fmt: DocumentFormat, min_aspect: float = 0.0) -> bool:
     """Rectify a portrait side again as ``fmt`` ("id1" or "td3"); keep it when the portrait is found there.
 
     Perspective and a hand-held tilt skew the measured aspect ratio by up to ~12 %, so an
@@ -154,16 +155,22 @@ def drop_outline(side: SideAnalysis) -> None:
     """Forget a wrong outline: the photo is used as it is, or as the card itself when card-shaped."""
     assert side.rgb is not None and side.locate is not None
     side.locate = replace(side.locate, quad=None, reason=PORTRAIT_OUTLINE)
-    side.rectified, side.homography, side.format, side.rotation, side.oriented_by = None, None, "unknown", 0, ""
+    side.rectified, side.homography, side.format, side.rotation, side.oriented_by = (
+        None,
+        None,
+        DocumentFormat.UNKNOWN,
+        0,
+        "",
+    )
     side.faces = []
-    if side.role == "front" and _card_shaped(side.rgb):
+    if side.role == Side.FRONT and _card_shaped(side.rgb):
         _photo_as_card(side, side.rgb)
 
 
 def undo_photo_as_card(side: SideAnalysis) -> np.ndarray:
     """Use the photo as it is again (a passport page or TD1 back without a found outline); its faces."""
     assert side.rgb is not None
-    side.rectified, side.homography, side.format, side.rotation = None, None, "unknown", 0
+    side.rectified, side.homography, side.format, side.rotation = None, None, DocumentFormat.UNKNOWN, 0
     side.faces = portrait_faces(side.rgb)
     return side.rgb
 
@@ -182,13 +189,13 @@ def _photo_as_card(side: SideAnalysis, rgb: np.ndarray) -> None:
     (bicubic), so the printed zone is read at the size the detector and the field rules expect.
     The homography is the scaling (pixel centres kept), so checks still map regions back.
     """
-    out_w, out_h = geometry.canonical_size("id1")
+    out_w, out_h = geometry.canonical_size(DocumentFormat.ID1)
     h, w = rgb.shape[:2]
     sx, sy = out_w / w, out_h / h
     interpolation = cv2.INTER_CUBIC if sx > 1 else cv2.INTER_AREA
     side.rectified = cv2.resize(rgb, (out_w, out_h), interpolation=interpolation)
     side.homography = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]], dtype=np.float64)
-    side.format, side.rotation = "id1", 0
+    side.format, side.rotation = DocumentFormat.ID1, 0
 
 
 def _homography(quad: geometry.DocumentQuad, kind: str) -> np.ndarray:

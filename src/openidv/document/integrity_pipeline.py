@@ -15,6 +15,7 @@ from PIL import Image
 
 from openidv.checks import CheckResult, Status
 from openidv.document import integrity, portrait_border
+from openidv.document.codes import DocumentFormat, FieldName, Side
 from openidv.document.normalize import normalize_document_number
 from openidv.document.side import SideAnalysis
 from openidv.document.types import FieldSource, FieldValue
@@ -66,7 +67,9 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
             # A side whose outline was not found (format "unknown"; e.g. the card shown on a screen whose
             # edges the frame cuts) is judged on the photo's centre: still an ID-1 card unless an MRZ says
             # it may be a passport page.
-            if not card and (side.format == "td3" or (side.format != "id1" and may_be_passport)):
+            if not card and (
+                side.format == DocumentFormat.TD3 or (side.format != DocumentFormat.ID1 and may_be_passport)
+            ):
                 results = [_advisory(r) if r.name in _ID1_ONLY else r for r in results]
             elif not card:
                 why = "the document's outline is not confirmed by a barcode"
@@ -84,7 +87,7 @@ def integrity_checks(sides: list[SideAnalysis], fields: list[FieldValue]) -> lis
             # whose moire hides the face and the text: the screen cue still applies to it, as a verdict
             # when the back's barcode says the document is an ID-1 card, else as a review signal (the
             # back of a real TD1 card, or a page not recognised, carries periodic security print).
-            if side.role == "front" and (side.barcode is None or not side.barcode.symbol_seen):
+            if side.role == Side.FRONT and (side.barcode is None or not side.barcode.symbol_seen):
                 pixels = stored if stored is not None else integrity.decode_stored(side.data)
                 if pixels is not None:
                     screen = integrity.screen_recapture(pixels, document, outline=outline)
@@ -143,7 +146,7 @@ def _advisory(result: CheckResult, why: str = "not calibrated for this format") 
         result.reason,
         result.score,
         f"review signal ({why}): {result.detail}",
-        {**result.data, "advisory": True},
+        result.data,
     )
 
 
@@ -167,7 +170,7 @@ def side_regions(side: SideAnalysis) -> dict[str, tuple[int, int, int, int]]:
         )
     for f in side.printed:
         # the issuer's name is header print, not a holder's value: its region is not compared
-        if f.source is not FieldSource.PRINTED or f.name == "issuing_state":
+        if f.source is not FieldSource.PRINTED or f.name == FieldName.ISSUING_STATE:
             continue
         line = _line_with_value(side, f)
         if line is not None:

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from openidv.document.codes import FieldName
 from openidv.document.normalize import approximate_find, comparable, normalize_name
 from openidv.document.ocr import OcrLine
 from openidv.document.types import FieldSource, FieldValue
@@ -424,12 +425,12 @@ def _assign_names(block: _NameBlock, state: str | None) -> list[FieldValue]:
                 continue
             if kind is not None:
                 # a label-only line names the lines under it; a numbered family name is followed by field 2
-                current = kind if line is None or kind == "given_names" else "given_names"
+                current = kind if line is None or kind == FieldName.GIVEN_NAMES else FieldName.GIVEN_NAMES
                 if line is None:
                     continue
                 parts[kind].append((value, line))
                 continue
-            target = current or ("family_name" if first_label == "given_names" else None)
+            target = current or (FieldName.FAMILY_NAME if first_label == FieldName.GIVEN_NAMES else None)
             if target is not None and line is not None:
                 parts[target].append((value, line))
     elif len(values) >= 2:

@@ -17,6 +17,7 @@ import numpy as np
 from openidv.document import geometry
 from openidv.document.aamva import AamvaRecord
 from openidv.document.barcode import BarcodeReadout
+from openidv.document.codes import DocumentFormat, Side
 from openidv.document.mrz_ocr import MrzReadout
 from openidv.document.ocr import OcrLine
 from openidv.document.types import DocumentType, FieldValue
@@ -31,12 +32,12 @@ PORTRAIT_OUTLINE = "portrait_outline"
 class SideAnalysis:
     """Everything found on one image, kept for inspection and for the report."""
 
-    role: str  #: "front" or "back"
+    role: Side  #: front or back
     data: bytes | None = None
     rgb: np.ndarray | None = field(default=None, repr=False)
     error: OpenIDVError | None = None
     locate: geometry.LocateResult | None = field(default=None, repr=False)
-    format: str = "unknown"  #: "id1" or "td3" after rectification, "unknown" without an outline
+    format: DocumentFormat = DocumentFormat.UNKNOWN  #: id1 or td3 after rectification, unknown without an outline
     #: canonical size; upright unless ``oriented_by`` is empty (a back whose barcode was read as it lay)
     rectified: np.ndarray | None = field(default=None, repr=False)
     rotation: int = 0  #: clockwise degrees applied after rectification

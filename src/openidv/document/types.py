@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from openidv.checks import CheckResult, Status, overall_status
+from openidv.decision.severity import with_severity
 
 
 class DocumentType(StrEnum):
@@ -102,7 +103,7 @@ class DocumentReport:
             "status": self.status.value,
             "fields": self.fields_by_name(),
             "all_fields": [{"name": f.name, **f.to_dict()} for f in self.fields],
-            "checks": [c.to_dict() for c in self.checks],
+            "checks": [with_severity(c).to_dict() for c in self.checks],
             "portrait_found": self.portrait is not None,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
             "notes": self.notes,

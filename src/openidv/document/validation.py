@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from openidv.checks import CheckResult, Status
+from openidv.document.codes import FieldName
 from openidv.document.crosscheck import PRINTED_MIN_CONFIDENCE
 from openidv.document.types import FieldSource, FieldValue, check
 
@@ -67,7 +68,7 @@ def validate_fields(fields: list[FieldValue], today: date, *, min_age: int = 18)
         _age_check(fields, today, min_age, uncertain),
         _date_logic_check(fields, today, uncertain),
     ]
-    country = best_value(fields, "issuing_country")
+    country = best_value(fields, FieldName.ISSUING_COUNTRY)
     if country is None:
         out.append(check("us_issuer", Status.INCONCLUSIVE, "issuer_unknown", None, "no issuing country read"))
     elif country.value == "USA":
@@ -93,27 +94,27 @@ def _uncertain(name: str, field_name: str, f: FieldValue | None, would: str) -> 
 
 def _expiry_check(fields: list[FieldValue], today: date, uncertain: set[str]) -> CheckResult:
     name = "document_not_expired"
-    expiry, ef = best_date(fields, "expiry_date")
+    expiry, ef = best_date(fields, FieldName.EXPIRY_DATE)
     if expiry is None:
         return check(name, Status.INCONCLUSIVE, "no_expiry_date", None, "no expiry date read")
     if expiry >= today:
         return check(name, Status.PASS, "not_expired", 1.0, f"expires {expiry.isoformat()}")
-    if "expiry_date" in uncertain:
-        return _uncertain(name, "expiry_date", ef, f"expired on {expiry.isoformat()}")
+    if FieldName.EXPIRY_DATE in uncertain:
+        return _uncertain(name, FieldName.EXPIRY_DATE, ef, f"expired on {expiry.isoformat()}")
     source = ef.source.value if ef else "?"
     return check(name, Status.FAIL, "expired", 0.0, f"expired on {expiry.isoformat()} ({source})")
 
 
 def _age_check(fields: list[FieldValue], today: date, min_age: int, uncertain: set[str]) -> CheckResult:
     name = f"age_at_least_{min_age}"
-    birth, bf = best_date(fields, "birth_date")
+    birth, bf = best_date(fields, FieldName.BIRTH_DATE)
     if birth is None:
         return check(name, Status.INCONCLUSIVE, "no_birth_date", None, "no birth date read")
     age = age_on(birth, today)
     if age >= min_age:
         return check(name, Status.PASS, "adult", 1.0, f"age {age}")
-    if "birth_date" in uncertain:
-        return _uncertain(name, "birth_date", bf, f"age {age}")
+    if FieldName.BIRTH_DATE in uncertain:
+        return _uncertain(name, FieldName.BIRTH_DATE, bf, f"age {age}")
     source = bf.source.value if bf else "?"
     return check(name, Status.FAIL, f"under_{min_age}", 0.0, f"age {age} (born {birth.isoformat()}, {source})")
 

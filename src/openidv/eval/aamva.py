@@ -32,6 +32,7 @@ from typing import Any
 
 from openidv.checks import Status
 from openidv.document.aamva import AamvaError, AamvaRecord, parse_aamva, validate_aamva
+from openidv.document.codes import FieldName
 from openidv.errors import DataFormatError
 
 #: Checks whose failure flags a payload as invalid.
@@ -181,9 +182,9 @@ def _norm_value(name: str, value: str) -> str:
     v = " ".join(str(value).upper().replace(",", " ").split())
     if name in _DATE_FIELDS:
         return _norm_date(str(value))
-    if name == "sex":
+    if name == FieldName.SEX:
         return {"MALE": "M", "FEMALE": "F", "1": "M", "2": "F", "9": "X"}.get(v, v)
-    if name == "document_number":
+    if name == FieldName.DOCUMENT_NUMBER:
         return re.sub(r"[^0-9A-Z]", "", v)
     if name == "address_postal_code":
         compact = v.replace(" ", "")

@@ -1,7 +1,7 @@
 """Write generated deviation payloads as a labelled suite for ``openidv eval aamva``.
 
 ``python -m openidv.eval.aamva_suite OUT [--n 20] [--seed 1]`` writes ``OUT/<deviation>-<i>.txt``
-(one payload each, see :mod:`openidv.document.aamva_variants`) and ``OUT/labels.jsonl`` with
+(one payload each, see :mod:`openidv.synth.aamva_variants`) and ``OUT/labels.jsonl`` with
 every element (``derived_elements``) and the header values the payload carries
 (``derived_header``), then ``openidv eval aamva OUT/labels.jsonl`` measures them. All
 payloads are genuine: none is expected invalid.
@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from openidv.document.aamva_variants import Deviation, Sample, generate
+from openidv.synth.aamva_variants import Deviation, Sample, generate
 
 
 def label_for(sample: Sample, file: str) -> dict[str, Any]:

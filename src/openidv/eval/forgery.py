@@ -2,11 +2,12 @@
 
 A document counts as *detected* (forged) or as a *false alarm* (genuine) when any check
 of its report fails. For each forgery type the table also shows which checks failed,
-so the evidence behind each detection is visible. Advisory checks (``data.advisory``:
-failures the engine reports as inconclusive review signals) do not count as detections;
-``review_signals`` counts the documents that no check failed but an advisory check flagged
+so the evidence behind each detection is visible. Review signals (findings the engine reports
+``inconclusive``, :func:`~openidv.document.codes.is_review_signal`; listed as ``advisory_checks``)
+do not count as detections; ``review_signals`` counts the documents that no check failed but a
+review signal flagged
 (the decision policy sends them to review), for forgeries and for genuine documents. All figures rest on synthetic
-documents made from real portrait photos (see :mod:`openidv.document.forgery`).
+documents made from real portrait photos (see :mod:`openidv.synth.forgery`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from openidv.checks import Status
+from openidv.document.codes import is_review_signal
 from openidv.eval.metrics import wilson_interval
 
 
@@ -74,9 +76,9 @@ def default_portraits(faces_dir: Path | None = None, limit: int = 12) -> list[np
     """Portrait crops of real photos: scikit-image's astronaut and cameraman, plus faces under ``faces_dir``."""
     from skimage import data
 
-    from openidv.document import synth
     from openidv.face.detection import detect
     from openidv.imaging import decode_image
+    from openidv.synth import document as synth
 
     photos = [data.astronaut(), np.dstack([data.camera()] * 3)]
     if faces_dir is not None and faces_dir.is_dir():
@@ -105,10 +107,10 @@ def evaluate_forgery(
     """Generate ``n`` genuine documents (70% licences, 30% passports) and ``n_per_type`` of each forgery.
 
     Each document's seed depends on ``seed``, its type's place in
-    :data:`~openidv.document.forgery.FORGERY_TYPES` and its index, so a run over a subset of
+    :data:`~openidv.synth.forgery.FORGERY_TYPES` and its index, so a run over a subset of
     ``types`` makes exactly the documents the full run makes for those types.
     """
-    from openidv.document.forgery import FORGERY_TYPES
+    from openidv.synth.forgery import FORGERY_TYPES
 
     chosen = list(types) if types is not None else list(FORGERY_TYPES)
     unknown = sorted(set(chosen) - set(FORGERY_TYPES))
@@ -172,7 +174,7 @@ def _init_worker(today: date, faces_dir: Path | None) -> None:
 
 def _run_job(job: _Job) -> dict[str, Any]:
     from openidv.document.engine import analyse_document
-    from openidv.document.forgery import generate
+    from openidv.synth.forgery import generate
 
     rng = np.random.default_rng(job.seed)
     doc = generate(job.label, rng, _STATE["portraits"], _STATE["today"], kind=job.kind)
@@ -185,7 +187,7 @@ def _run_job(job: _Job) -> dict[str, Any]:
         "kind": doc.kind,
         "seed": job.seed,
         "failed_checks": [c.name for c in failed],
-        "advisory_checks": [c.name for c in report.checks if c.data.get("advisory")],
+        "advisory_checks": [c.name for c in report.checks if is_review_signal(c.name, c.status, c.reason)],
         "failures": [{"name": c.name, "reason": c.reason, "detail": c.detail} for c in failed],
         "status": report.status.value,
         "ms": ms,

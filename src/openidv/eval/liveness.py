@@ -9,14 +9,14 @@ timestamps (server time advancing with them), and the report's decision is count
 * BPCER = live sessions not decided ``live`` (``not_live`` or ``inconclusive``) / live sessions.
 
 **All active-challenge live sequences are synthetic** (real photos re-posed in 3-D by
-:mod:`openidv.liveness.synth`: there is no real video of a head turning on request), and so
-are all attacks (:mod:`openidv.liveness.attacks`). The real Hamilton clip (a person
+:mod:`openidv.synth.liveness`: there is no real video of a head turning on request), and so
+are all attacks (:mod:`openidv.synth.attacks`). The real Hamilton clip (a person
 talking, no challenges) is a passive smoke input for the checks that do not depend on
 challenges, and the three Silent-Face stills a smoke input for the per-image cues.
 This module reads files (the shared photos and clip) and is not part of the engine.
 
 Screen replays are also counted per stratum of their simulated setup
-(:attr:`openidv.liveness.attacks.ScreenSetup.visible_cues`: a sub-pixel lattice that reaches
+(:attr:`openidv.synth.attacks.ScreenSetup.visible_cues`: a sub-pixel lattice that reaches
 the sensor, PWM flicker bands, the bezel in frame, or none of these). A screen with none of
 them (fine pitch, DC backlight, filling the view) differs from a live capture only by its
 tone curve, glare and a second pass through a camera, which the photos' own variety of
@@ -28,7 +28,7 @@ session with two people is refused by ``single_face`` by design, not a false rej
 
 Screen light (on by default, ``screen_light=False`` / ``--no-screen-light`` to compare):
 sessions start with the active-illumination step and the frames are made when fed
-(closed loop, :class:`openidv.liveness.synth.LitSequence`): each frame is lit by the colour
+(closed loop, :class:`openidv.synth.liveness.LitSequence`): each frame is lit by the colour
 the previous :class:`~openidv.liveness.types.Progress` asked for. Live sessions and screen
 replays are also counted per light stratum (``light_strata``): live by the room light on
 the face (:data:`ROOM_BANDS`: 80-200, 200-500, 500-1000, 1000-1500 lux; the screen's share of
@@ -53,9 +53,10 @@ import cv2
 import numpy as np
 
 from openidv.checks import CheckResult, Status
-from openidv.liveness import attacks, synth
 from openidv.liveness.offline import iter_frames
 from openidv.liveness.types import Decision, LivenessReport
+from openidv.synth import attacks
+from openidv.synth import liveness as synth
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 HAMILTON = SHARED / "video" / "short_hamilton_clip.mp4"

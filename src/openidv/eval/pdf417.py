@@ -13,7 +13,7 @@ text, for text labels) equal the label; *wrong* counts decodes that are not corr
 excluded (timings on a shared machine are inflated by contention).
 
 :func:`evaluate_generated_backs` renders random AAMVA payloads on synthetic licence backs
-(:mod:`openidv.document.synth_back`) and photographs them with the camera simulation:
+(:mod:`openidv.synth.back`) and photographs them with the camera simulation:
 in-plane tilt and perspective up to ``max_tilt_deg``, card 0.5-0.9 of a 1280 x 960
 frame, Gaussian blur 0.5-1.5 px, noise 1-6 grey levels, JPEG quality 40-95. There the
 ``openidv`` engine runs with ``expect_aamva=True``, as licence reading does. These
@@ -35,10 +35,10 @@ import numpy as np
 import zxingcpp
 
 from openidv.document.barcode import DEFAULT_CHAIN, PDF417_FORMAT, STRATEGIES, decode_pdf417
-from openidv.document.synth import photograph
-from openidv.document.synth_back import random_aamva_payload, render_dl_back
 from openidv.errors import DataFormatError, OpenIDVError
 from openidv.imaging import load_rgb
+from openidv.synth.back import random_aamva_payload, render_dl_back
+from openidv.synth.document import photograph
 
 ENGINES = ("openidv", "zxing")
 

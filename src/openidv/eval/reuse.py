@@ -10,7 +10,7 @@ AAMVA payloads and real MRZ lines of the shared data and for generated licence p
 * ``false_reuse``: pairs of different labelled documents with the same fingerprint (a false
   ``document.reused`` alarm);
 * generated only, ``layouts_agree``: one licence's elements written in every known layout
-  deviation (:mod:`openidv.document.aamva_variants`) giving one single fingerprint (a missed reuse
+  deviation (:mod:`openidv.synth.aamva_variants`) giving one single fingerprint (a missed reuse
   when not).
 """
 
@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from openidv.document.aamva import AamvaError, parse_aamva
-from openidv.document.aamva_variants import Deviation, deviate, sample_elements
 from openidv.document.mrz import MrzError, parse_mrz
 from openidv.document.types import FieldValue
 from openidv.eval.tsv import read_rows
 from openidv.service.reuse import DocumentIdentity, document_identity, fingerprint
+from openidv.synth.aamva_variants import Deviation, deviate, sample_elements
 
 KEY = b"eval-key-not-secret-000000000000"
 

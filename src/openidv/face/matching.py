@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from openidv.checks import CheckResult, Status
+from openidv.face.codes import FaceCheck, FaceReason
 from openidv.face.detection import DetectorConfig, detect
 from openidv.face.embedding import align, describe
 from openidv.face.operating_points import DEFAULT_OPERATING_POINT, SCORE_SCALE, threshold_for
@@ -30,7 +31,9 @@ from openidv.face.portrait import DEFAULT_ENHANCE, EnhanceConfig, prepare_face
 from openidv.face.types import DetectedFace, FaceEmbedding, MatchResult, Reason
 from openidv.imaging import DEFAULT_MAX_PIXELS, ImageInput, load_rgb
 
-BLOCKING = frozenset({"no_face", "multiple_faces", "face_too_small"})
+BLOCKING = frozenset({FaceReason.NO_FACE, FaceReason.MULTIPLE_FACES, FaceReason.FACE_TOO_SMALL})
+#: reasons that keep a match from approval without blocking it
+CAVEATS = (FaceReason.LOW_QUALITY, FaceReason.POSE)
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ def analyse_side(
     faces = detect(rgb, detector)
     result = SideResult(None, None, False, n_faces=len(faces), stage_ms={"detect": _ms_since(t0)})
     if not faces:
-        result.reasons.append(Reason("no_face", side, "no face was found"))
+        result.reasons.append(Reason(FaceReason.NO_FACE, side, "no face was found"))
         return result
     face = faces[0]
     result.face = face
@@ -111,7 +114,7 @@ def analyse_side(
         others = [f for f in faces[1:] if f.box.width >= second_face_ratio * face.box.width]
         if others:
             result.reasons.append(
-                Reason("multiple_faces", side, f"{1 + len(others)} faces found; exactly one is expected")
+                Reason(FaceReason.MULTIPLE_FACES, side, f"{1 + len(others)} faces found; exactly one is expected")
             )
             return result
     result.reasons.extend(quality_reasons(face, side, gates))
@@ -122,7 +125,7 @@ def analyse_side(
     if prepared.enhanced:
         result.enhanced = True
         result.reasons.append(
-            Reason("portrait_enhanced", side, f"small face enlarged {prepared.scale:.1f}x and enhanced")
+            Reason(FaceReason.PORTRAIT_ENHANCED, side, f"small face enlarged {prepared.scale:.1f}x and enhanced")
         )
     chip = align(prepared.image, prepared.face)
     t1 = time.perf_counter()
@@ -141,7 +144,9 @@ def quality_reasons(face: DetectedFace, side: str, gates: QualityGates) -> list[
     if q.interocular_px < gates.min_iod_px:
         out.append(
             Reason(
-                "face_too_small", side, f"eyes {q.interocular_px:.0f} px apart; at least {gates.min_iod_px:.0f} needed"
+                FaceReason.FACE_TOO_SMALL,
+                side,
+                f"eyes {q.interocular_px:.0f} px apart; at least {gates.min_iod_px:.0f} needed",
             )
         )
     problems = []
@@ -154,9 +159,9 @@ def quality_reasons(face: DetectedFace, side: str, gates: QualityGates) -> list[
     if q.contrast < gates.min_contrast:
         problems.append(f"low contrast ({q.contrast:.0f})")
     if problems:
-        out.append(Reason("low_quality", side, "; ".join(problems)))
+        out.append(Reason(FaceReason.LOW_QUALITY, side, "; ".join(problems)))
     if abs(q.yaw_deg) > gates.max_abs_yaw or abs(q.pitch_deg) > gates.max_abs_pitch:
-        out.append(Reason("pose", side, f"head turned (yaw {q.yaw_deg:.0f}, pitch {q.pitch_deg:.0f} degrees)"))
+        out.append(Reason(FaceReason.POSE, side, f"head turned (yaw {q.yaw_deg:.0f}, pitch {q.pitch_deg:.0f} degrees)"))
     return out
 
 
@@ -189,7 +194,7 @@ def match(selfie_image: ImageInput, document_image: ImageInput, config: MatchCon
     op = threshold_for(config.operating_point)
     reference = threshold_for(DEFAULT_OPERATING_POINT).distance
     reasons = selfie.reasons + document.reasons
-    checks = [_side_check("selfie_face", selfie), _side_check("document_portrait", document)]
+    checks = [_side_check(FaceCheck.SELFIE_FACE, selfie), _side_check(FaceCheck.DOCUMENT_PORTRAIT, document)]
     distance = score = None
     same: bool | None = None
     if selfie.embedding is not None and document.embedding is not None:
@@ -198,9 +203,9 @@ def match(selfie_image: ImageInput, document_image: ImageInput, config: MatchCon
         same = distance <= op.distance
         checks.append(
             CheckResult(
-                "face_match",
+                FaceCheck.FACE_MATCH,
                 Status.PASS if same else Status.FAIL,
-                "match" if same else "no_match",
+                FaceReason.MATCH if same else FaceReason.NO_MATCH,
                 score,
                 f"distance {distance:.3f} {'<=' if same else '>'} threshold {op.distance:.3f}"
                 f" (FMR {config.operating_point})",
@@ -209,7 +214,11 @@ def match(selfie_image: ImageInput, document_image: ImageInput, config: MatchCon
     else:
         checks.append(
             CheckResult(
-                "face_match", Status.INCONCLUSIVE, "undecidable", None, "a face is missing or unusable on one side"
+                FaceCheck.FACE_MATCH,
+                Status.INCONCLUSIVE,
+                FaceReason.UNDECIDABLE,
+                None,
+                "a face is missing or unusable on one side",
             )
         )
     timings["total"] = _ms(t0)
@@ -232,16 +241,18 @@ def match(selfie_image: ImageInput, document_image: ImageInput, config: MatchCon
 
 def _side_check(name: str, side: SideResult) -> CheckResult:
     blocking = [r for r in side.reasons if r.code in BLOCKING]
-    advisory = [r for r in side.reasons if r.code in ("low_quality", "pose")]
+    advisory = [r for r in side.reasons if r.code in CAVEATS]
     if blocking:
         return CheckResult(name, Status.FAIL, blocking[0].code, None, blocking[0].detail)
     if side.face is None:
-        return CheckResult(name, Status.INCONCLUSIVE, "no_face", None, "no face analysed")
+        return CheckResult(name, Status.INCONCLUSIVE, FaceReason.NO_FACE, None, "no face analysed")
     if advisory:
         return CheckResult(
             name, Status.INCONCLUSIVE, advisory[0].code, side.face.score, "; ".join(r.detail for r in advisory)
         )
-    return CheckResult(name, Status.PASS, "ok", side.face.score, f"one usable face (detector {side.face.detector})")
+    return CheckResult(
+        name, Status.PASS, FaceReason.OK, side.face.score, f"one usable face (detector {side.face.detector})"
+    )
 
 
 def _ms(t0: float) -> float:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from openidv.checks import CheckResult
+from openidv.decision.severity import with_severity
 
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
 
@@ -150,7 +151,7 @@ class MatchResult:
             "operating_point": self.operating_point,
             "reasons": self.reason_codes,
             "reason_details": [r.to_dict() for r in self.reasons],
-            "checks": [c.to_dict() for c in self.checks],
+            "checks": [with_severity(c).to_dict() for c in self.checks],
             "selfie_face": None if self.selfie_face is None else self.selfie_face.to_dict(),
             "document_face": None if self.document_face is None else self.document_face.to_dict(),
             "document_enhanced": self.document_enhanced,

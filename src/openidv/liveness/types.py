@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from openidv.checks import CheckResult
+from openidv.decision.severity import with_severity
 
 
 class Challenge(StrEnum):
@@ -132,7 +133,7 @@ class LivenessReport:
             "session_id": self.session_id,
             "decision": self.decision.value,
             "score": round(self.score, 4),
-            "checks": [c.to_dict() for c in self.checks],
+            "checks": [with_severity(c).to_dict() for c in self.checks],
             "selfie_index": self.selfie_index,
             "n_frames": self.n_frames,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},

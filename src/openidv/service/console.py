@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from openidv.document.codes import is_review_signal
 from openidv.service import auth, cases, reuse, review
 from openidv.service.deps import DbDep, SvcDep
 from openidv.service.enums import Role
@@ -179,6 +180,7 @@ def case_page(case_id: str, request: Request, session: SessionDep, svc: SvcDep, 
         reports=reports,
         recommendation=case.recommendation or {},
         reject_reasons=review.REJECT_REASONS,
+        review_signal=is_review_signal,
         steps=cases.steps_for(case),
         step_labels=cases.STEP_LABELS,
         seller=cases.seller_status(case),

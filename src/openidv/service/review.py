@@ -14,6 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from openidv.checks import Severity
+from openidv.decision.severity import severity_of
+from openidv.document.codes import is_review_signal
 from openidv.service import cases, messages
 from openidv.service.auth import ForbiddenError, audit
 from openidv.service.db import as_utc
@@ -46,11 +49,14 @@ class QueueFilters:
 
 
 def failed_checks(case: Case) -> list[str]:
+    """The checks that failed or were inconclusive, review signals and ``advisory`` checks aside."""
     out: list[str] = []
     for part in ("document", "liveness", "face_match"):
         for c in (case.reports.get(part) or {}).get("checks", []):
-            if c.get("status") != "pass" and not (c.get("data") or {}).get("advisory"):
-                out.append(c["name"])
+            name, status, reason = c["name"], c["status"], c["reason"]
+            signal = is_review_signal(name, status, reason) or severity_of(name, reason) is Severity.ADVISORY
+            if status != "pass" and not signal:
+                out.append(name)
     return out
 
 

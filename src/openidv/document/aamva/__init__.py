@@ -27,7 +27,7 @@ before the first element are skipped. Whatever was repaired is named in
 :attr:`AamvaRecord.deviations` (:class:`FormatDeviation`) and described in
 :attr:`AamvaRecord.problems` for reviewers; :func:`validate_aamva` fails a payload only
 when its data cannot be trusted. Unparseable input raises :class:`AamvaError`.
-:mod:`openidv.document.aamva_variants` rebuilds these deviations from the encoder.
+:mod:`openidv.synth.aamva_variants` rebuilds these deviations from the encoder.
 
 Modules: :mod:`~.elements` (the element dictionary), :mod:`~.formats` (dates and value
 formats), :mod:`~.record` (result types, repairs, canonical fields), :mod:`~.header`

@@ -46,7 +46,7 @@ def _check_header(rec: AamvaRecord) -> CheckResult:
     """Layout of the payload. Fails only without a DL/ID subfile, without the compliance indicator
     ``@`` (all known real-world variants keep it) or with the undefined version 00;
     deviations that may have cost data (a listed subfile not found, a truncated payload) are
-    inconclusive; repaired layout deviations are inconclusive and advisory (``data.advisory``),
+    inconclusive; repaired layout deviations are inconclusive and advisory (:mod:`openidv.decision.severity`),
     named in ``data.deviations``: genuine licences show them too often to count against one."""
     h = rec.header
     name = "barcode_header"
@@ -68,7 +68,7 @@ def _check_header(rec: AamvaRecord) -> CheckResult:
         return check(name, Status.INCONCLUSIVE, "unknown_version", None, f"AAMVA version {h.aamva_version:02d}")
     if layout:
         detail = "repaired: " + "; ".join(rec.problems)
-        return check(name, Status.INCONCLUSIVE, "format_deviations", None, detail, advisory=True, **named)
+        return check(name, Status.INCONCLUSIVE, "format_deviations", None, detail, **named)
     return check(name, Status.PASS, "header_ok", 1.0, f"{h.file_type} v{h.aamva_version:02d}, IIN {h.iin}")
 
 
@@ -162,7 +162,7 @@ def _check_formats(rec: AamvaRecord) -> CheckResult:
         return check(name, Status.INCONCLUSIVE, "unusual_element_values", score, "unusual: " + ", ".join(soft))
     if rec.date_order_found is not None:
         detail = f"dates are {rec.date_order_found} where the standard has {rec.expected_date_order}"
-        return check(name, Status.INCONCLUSIVE, "date_order", score, detail, advisory=True, deviations=["date_order"])
+        return check(name, Status.INCONCLUSIVE, "date_order", score, detail, deviations=["date_order"])
     return check(name, Status.PASS, "formats_ok", score, f"{checked} elements checked")
 
 

@@ -13,7 +13,7 @@ JPEG as decoded **without** applying its EXIF orientation (the JPEG block grid l
 there); :func:`upright_box_to_stored` converts boxes found on the upright image.
 
 Thresholds were calibrated on generated genuine card photos against generated
-manipulations (see :mod:`openidv.document.tamper`). Measured (fixed seeds; genuine
+manipulations (see :mod:`openidv.synth.tamper`). Measured (fixed seeds; genuine
 N=200: tilt 0-30 deg, blur 0.5-1.5, noise 2-6, camera JPEG 40-95, browser re-encode
 85-92 for half; N=100 per manipulation, final encode 85-92):
 

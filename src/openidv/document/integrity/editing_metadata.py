@@ -33,8 +33,8 @@ def editing_software_metadata(data: bytes) -> CheckResult:
     block naming "Adobe Photoshop"), JPEG comments ("Created with GIMP") or PNG text
     chunks (``Software``). Any name from :data:`EDITORS` in those fields is reported.
 
-    * ``inconclusive`` / ``editing_software`` with ``data.advisory`` (score 0.05): an editor is
-      named. Advisory, not a failure: genuine documents are scanned and saved by editors (1 of 35
+    * ``inconclusive`` / ``editing_software`` (score 0.05, a review signal): an editor is
+      named. Not a failure: genuine documents are scanned and saved by editors (1 of 35
       real US fronts/passports, 13 of 43 real passport/ID images of ``../shared/data``), so an
       editor's name sends the case to a person and never rejects it;
     * ``pass`` / ``camera_metadata``: camera EXIF (Make/Model/DateTimeOriginal/Exposure)
@@ -89,7 +89,6 @@ def editing_software_metadata(data: bytes) -> CheckResult:
             f"the file was written by an image editor: {value!r} ({where})",
             editor=_EDITOR_RE.search(value).group(1).lower() if _EDITOR_RE.search(value) else value,  # type: ignore[union-attr]
             where=where,
-            advisory=True,
             **data_out,
         )
     if camera:

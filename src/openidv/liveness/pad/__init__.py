@@ -22,7 +22,7 @@ One module per attack family, plus what they share:
   :mod:`~openidv.liveness.pad.image_cues` (the per-frame image cues of the screen and print checks).
 
 :func:`sequence_checks` runs them all; it is what the session's ``finish()`` calls.
-Checks named in :data:`ADVISORY_CHECKS` never fail and must not decide on their own.
+rPPG never fails and never decides (``advisory`` in :mod:`openidv.decision.severity`).
 Thresholds were calibrated on the project's generated sequences (see
 ``openidv.eval.liveness``), not on real attack data, which does not exist here.
 """
@@ -35,7 +35,7 @@ from openidv.liveness.pad.blink_smile import (
     SMILE_GAIN,
     blink_smile_performed,
 )
-from openidv.liveness.pad.common import ADVISORY_CHECKS, CUE_FRACTION, CUE_FRAMES, face_crop
+from openidv.liveness.pad.common import CUE_FRACTION, CUE_FRAMES, face_crop
 from openidv.liveness.pad.image_cues import (
     LATTICE_REGION_SIDE,
     LATTICE_REGIONS,
@@ -88,7 +88,6 @@ from openidv.liveness.pad.screen_replay import BANDING_RATIO, LATTICE_PEAK, LATT
 from openidv.liveness.pad.sequence import sequence_checks
 
 __all__ = [
-    "ADVISORY_CHECKS",
     "BANDING_RATIO",
     "BLINK_DIP",
     "BLINK_RECOVER",

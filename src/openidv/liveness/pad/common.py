@@ -12,8 +12,6 @@ import numpy as np
 from openidv.checks import CheckResult, Status
 from openidv.liveness.types import ChallengeStep, FrameAnalysis
 
-#: Checks whose result is reported but must never decide the session alone.
-ADVISORY_CHECKS = frozenset({"rppg"})
 #: Frames sampled for the image cues.
 CUE_FRAMES = 12
 #: Fraction of sampled frames that must show a cue before the sequence is flagged.

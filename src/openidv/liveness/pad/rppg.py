@@ -39,20 +39,17 @@ def rppg(frames: Sequence[np.ndarray], analyses: Sequence[FrameAnalysis]) -> Che
     Needs >= 5 s at >= 8 fps. It never fails (a print, a screen and also compressed,
     head-turning live video all give weak pulses); it passes only with a strong pulse
     (SNR >= 3 dB) and is otherwise ``weak_pulse`` (inconclusive). Listed in
-    :data:`ADVISORY_CHECKS`: it must not decide the session.
+    :mod:`openidv.decision.severity` as ``advisory``: it must not decide the session.
     """
     name = "rppg"
-    advisory = {"advisory": True}
     idx = usable_indices(analyses)
     if len(idx) < 10:
-        return check_result(name, Status.INCONCLUSIVE, "too_short", None, "too few frames with a face", **advisory)
+        return check_result(name, Status.INCONCLUSIVE, "too_short", None, "too few frames with a face")
     ts = np.array([analyses[i].timestamp for i in idx])
     duration = float(ts[-1] - ts[0])
     fps = (len(idx) - 1) / duration if duration > 0 else 0.0
     if duration < 5.0 or fps < 8.0:
-        return check_result(
-            name, Status.INCONCLUSIVE, "too_short", None, f"{duration:.1f} s at {fps:.1f} fps", **advisory
-        )
+        return check_result(name, Status.INCONCLUSIVE, "too_short", None, f"{duration:.1f} s at {fps:.1f} fps")
     rgb = []
     keep = []
     for k, i in enumerate(idx):
@@ -65,7 +62,7 @@ def rppg(frames: Sequence[np.ndarray], analyses: Sequence[FrameAnalysis]) -> Che
             rgb.append(np.mean(vals, axis=0))
             keep.append(k)
     if len(rgb) < 10:
-        return check_result(name, Status.INCONCLUSIVE, "too_short", None, "skin regions not measurable", **advisory)
+        return check_result(name, Status.INCONCLUSIVE, "too_short", None, "skin regions not measurable")
     sig = np.array(rgb)
     t = ts[keep]
     grid = np.arange(t[0], t[-1], 1.0 / 20.0)  # resample at 20 Hz
@@ -84,14 +81,14 @@ def rppg(frames: Sequence[np.ndarray], analyses: Sequence[FrameAnalysis]) -> Che
     f = np.fft.rfftfreq(4096, 1.0 / 20.0)
     band = (f >= 0.7) & (f <= 3.0)
     if not band.any() or spec[band].sum() <= 0:
-        return check_result(name, Status.INCONCLUSIVE, "weak_pulse", 0.0, "no signal", **advisory)
+        return check_result(name, Status.INCONCLUSIVE, "weak_pulse", 0.0, "no signal")
     peak = float(f[band][np.argmax(spec[band])])
     near = (np.abs(f - peak) <= 0.1) | (np.abs(f - 2 * peak) <= 0.1)
     sig_p = float(spec[band & near].sum())
     noise = float(spec[band & ~near].sum()) + 1e-12
     snr = 10 * np.log10(sig_p / noise)
     score = sigmoid((snr - 0.0) / 2.0)
-    data = {"snr_db": float(snr), "bpm": peak * 60, "duration_s": duration, "advisory": True}
+    data = {"snr_db": float(snr), "bpm": peak * 60, "duration_s": duration}
     if snr >= 3.0:
         return check_result(name, Status.PASS, "pulse", score, f"pulse at {peak * 60:.0f} bpm", **data)
     return check_result(name, Status.INCONCLUSIVE, "weak_pulse", score, "no clear pulse (advisory)", **data)

@@ -4,7 +4,7 @@ Physics. The user's display lights the face with E = L x A x fill / d^2: a phone
 (400-800 nits, 0.007 m^2, 70 % of it coloured, 25-35 cm) gives ~16-63 lux, a laptop
 (250-400 nits, 0.05 m^2, 40-60 cm) ~24-88 lux, i.e. ~10-100 % of the face's radiance
 in a room of 80-500 lux, and only ~1-9 % above 1000 lux (a window in daylight), in the
-displayed colour (:mod:`openidv.liveness.synth` states the distributions simulated).
+displayed colour (:mod:`openidv.synth.liveness` states the distributions simulated).
 The face-local response measured is ~0.5-0.6 x that ratio (the boxes sit where the
 face turns partly away from the screen; the camera's gains take a little back).
 Skin is close to Lambertian,

@@ -61,7 +61,7 @@ Protocol
 
 Why these thresholds: natural head sway while holding still is +-2-5 degrees and the
 mesh-based angle noise ~1-2 degrees; a deliberate turn is 30-45 degrees. The mesh reads
-turns short: on rendered turns of known angle (``openidv.liveness.synth``) a 30 degree
+turns short: on rendered turns of known angle (``openidv.synth.liveness``) a 30 degree
 turn reads 20-25 degrees and a 22 degree one 15-18, so 15 degrees on the estimate (3x the
 sway) stands for a real turn of about 20 degrees. Looking up reads closer to the truth
 (a 20 degree tilt reads ~17), and people look up less far than they turn: 12 degrees.
@@ -73,7 +73,7 @@ Decision (``finish``)
 ---------------------
 Checks: ``challenges_completed``, ``single_face``, ``same_person``, ``frame_quality``
 (here) and the presentation-attack checks of :func:`openidv.liveness.pad.sequence_checks`.
-A check whose ``data["advisory"]`` is true (e.g. rPPG) is reported but never decides.
+A check whose severity is ``advisory`` (:mod:`openidv.decision.severity`: rPPG) is reported but never decides.
 Among the others (the mandatory ones): any ``fail`` -> ``not_live``; all ``pass`` ->
 ``live``; otherwise ``inconclusive``. Without the presentation-attack checks the
 decision can never be ``live``. The score is the lowest score among the mandatory checks.

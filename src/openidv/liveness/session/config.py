@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from openidv.liveness.codes import LivenessCheck
 from openidv.liveness.frame import DEFAULT_FRAME_CONFIG, FrameConfig
 from openidv.liveness.types import Challenge
 
@@ -29,11 +30,11 @@ LIGHT_PALETTE: tuple[str, ...] = ("#ff0000", "#00ff00", "#0000ff", "#ffff00", "#
 INSTRUCTION_FRONTAL = "look straight at the camera"
 INSTRUCTION_DONE = "all done"
 
-CHECK_CHALLENGES = "challenges_completed"
-CHECK_SINGLE_FACE = "single_face"
-CHECK_SAME_PERSON = "same_person"
-CHECK_QUALITY = "frame_quality"
-CHECK_PAD = "presentation_attack"
+CHECK_CHALLENGES = LivenessCheck.CHALLENGES_COMPLETED
+CHECK_SINGLE_FACE = LivenessCheck.SINGLE_FACE
+CHECK_SAME_PERSON = LivenessCheck.SAME_PERSON
+CHECK_QUALITY = LivenessCheck.FRAME_QUALITY
+CHECK_PAD = LivenessCheck.PRESENTATION_ATTACK
 
 
 @dataclass(frozen=True)

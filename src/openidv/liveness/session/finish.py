@@ -8,7 +8,8 @@ from typing import cast
 
 import numpy as np
 
-from openidv.checks import CheckResult, Status
+from openidv.checks import CheckResult, Severity, Status
+from openidv.decision.severity import severity_of
 from openidv.liveness.session.checks import check_challenges, check_quality, check_same_person, check_single_face
 from openidv.liveness.session.config import CHECK_PAD
 from openidv.liveness.session.frames import FrameSequence
@@ -21,11 +22,11 @@ log = logging.getLogger(__name__)
 def decide(checks: list[CheckResult]) -> tuple[Decision, float]:
     """The session decision and score from its checks (see the module docstring).
 
-    Checks with ``data["advisory"]`` true are ignored. Any mandatory fail -> not_live;
+    Checks whose severity is ``advisory`` are ignored. Any mandatory fail -> not_live;
     every mandatory check passes -> live; otherwise (or no mandatory check) inconclusive.
     The score is the lowest score among the mandatory checks (0 when none has one).
     """
-    mandatory = [c for c in checks if not c.data.get("advisory")]
+    mandatory = [c for c in checks if severity_of(c.name, c.reason) is not Severity.ADVISORY]
     scores = [float(c.score) for c in mandatory if c.score is not None]
     score = float(np.clip(min(scores), 0.0, 1.0)) if scores else 0.0
     if any(c.status is Status.FAIL for c in mandatory):

@@ -7,7 +7,7 @@ correction level 5 by default, as on issued licences), and plausible back-side c
 a faint security background, text lines (restrictions, endorsements, a notice), and
 either a magnetic-stripe band or a 1D-barcode-like strip.
 
-Use :func:`openidv.document.synth.photograph` for the camera simulation; the functions
+Use :func:`openidv.synth.document.photograph` for the camera simulation; the functions
 here add effects it does not model (glare, motion blur, uneven lighting).
 
 :func:`random_aamva_payload` builds a random AAMVA DL/ID card design standard version 10
@@ -26,7 +26,7 @@ import numpy as np
 import pdf417gen
 from PIL import Image, ImageDraw, ImageFont
 
-from openidv.document.synth import ID1_PX, guilloche
+from openidv.synth.document import ID1_PX, guilloche
 
 #: Compliance indicator, data element separator, record separator, segment terminator.
 AAMVA_HEADER_PREFIX = "@\n\x1e\r"

@@ -2,8 +2,8 @@
 
 Every manipulation starts from a *genuine* camera photo of a document (RGB ``uint8``
 ``(H, W, 3)``, origin top-left, x right, y down, pixels), for example
-:func:`genuine_sample` (a :func:`openidv.document.synth.render_id_front` card
-photographed by :func:`openidv.document.synth.photograph`), and ends with the JPEG
+:func:`genuine_sample` (a :func:`openidv.synth.document.render_id_front` card
+photographed by :func:`openidv.synth.document.photograph`), and ends with the JPEG
 encode a browser does before upload (``canvas.toBlob("image/jpeg", 0.85-0.92)``): the
 functions return the uploaded **bytes**. Boxes are ``(x, y, width, height)`` in pixels
 of the image they refer to.
@@ -23,8 +23,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from openidv.document import synth
 from openidv.imaging import as_rgb
+from openidv.synth import document as synth
 
 Box = tuple[int, int, int, int]
 

@@ -24,11 +24,13 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from openidv.document import synth, synth_back, tamper
 from openidv.document.aamva import encode_aamva
 from openidv.document.iin import iin_for
 from openidv.document.mrz import break_check_digit, generate_mrz
 from openidv.imaging import encode_jpeg
+from openidv.synth import back as synth_back
+from openidv.synth import document as synth
+from openidv.synth import tamper
 
 FORGERY_TYPES = (
     "portrait_swapped",

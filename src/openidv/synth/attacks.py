@@ -1,9 +1,9 @@
 """Presentation and injection attacks generated from real photos, each as a camera sequence.
 
-Every generator takes a :class:`~openidv.liveness.synth.Subject` (a real photo placed in
-a frame, see :func:`~openidv.liveness.synth.prepare_subject`), the challenges the session
+Every generator takes a :class:`~openidv.synth.liveness.Subject` (a real photo placed in
+a frame, see :func:`~openidv.synth.liveness.prepare_subject`), the challenges the session
 issued, a ``numpy.random.Generator`` and a frame rate, and returns (RGB frame 640 x 480,
-client timestamp s) pairs like :func:`~openidv.liveness.synth.live_sequence`.
+client timestamp s) pairs like :func:`~openidv.synth.liveness.live_sequence`.
 
 * ``static_photo``: a still of the face, not moving (photo on a stand, or one image
   injected through a virtual camera); only sensor noise changes.
@@ -20,8 +20,8 @@ client timestamp s) pairs like :func:`~openidv.liveness.synth.live_sequence`.
 * ``duplicated_frames``: a live sequence for the right challenges whose frames are
   repeated (doubled to fake a frame rate) or frozen (a stretch of one frame).
 
-Screen light (closed loop, see :mod:`openidv.liveness.synth`): each attack also exists as a
-:class:`~openidv.liveness.synth.LitSequence` (:data:`SCENES`) whose frames are made when fed,
+Screen light (closed loop, see :mod:`openidv.synth.liveness`): each attack also exists as a
+:class:`~openidv.synth.liveness.LitSequence` (:data:`SCENES`) whose frames are made when fed,
 under the colour the capture page shows then; the functions in :data:`ATTACKS` are the
 same sequences with the screen showing nothing special. How each answers the light:
 
@@ -53,9 +53,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from openidv.liveness import synth
 from openidv.liveness.session import LIGHT_PALETTE
 from openidv.liveness.types import DRAWABLE_CHALLENGES, Challenge
+from openidv.synth import liveness as synth
 
 Sequence_ = list[tuple[np.ndarray, float]]
 AttackFn = Callable[[synth.Subject, Sequence[Challenge], np.random.Generator, float], Sequence_]
@@ -355,83 +355,12 @@ def screen_replay_scene(
     )
     shake = synth.script([], rng, fps)
     sigma, quality = rng.uniform(1.5, 3.5), int(rng.integers(75, 93))
-    # the screen's own pixels: the recording resampled to the display's resolution
-    screen_w = max(16, round(s.density * s.coverage * fw))
-    tint = np.asarray(s.tint, dtype=np.float32)
-    # the lattice is sampled by the sensor, whose pixels are 1/sensor_scale of an output pixel;
-    # the ISP then bins down to the output: an alias near 0 cycles/sensor px survives as moire
-    mtf = _lattice_mtf(s.density / s.sensor_scale, s.optics_sigma)
-    a_col = 1.65 * mtf  # RGB stripes: duty 1/3, fundamental 2 sin(pi/3)/(pi/3) of the mean
-    a_row = 0.6 * mtf  # black matrix between pixel rows
-    sw, shh = round(fw * s.sensor_scale), round(fh * s.sensor_scale)
-    iy, ix = np.mgrid[0:shh, 0:sw]
-    # Bayer mosaic: red is sampled on even rows and columns, blue on odd ones (every 2 sensor
-    # pixels: the chroma aliases at half the frequency), green on every pixel (approximation);
-    # nearest-site demosaicing. Sites in output-pixel coordinates, per colour:
-    sites = []
-    for off in (0, None, 1):
-        cx_, cy_ = (ix, iy) if off is None else ((ix // 2) * 2 + off, (iy // 2) * 2 + off)
-        inv_scale = np.float32(1.0 / s.sensor_scale)
-        sites.append(
-            ((cx_.astype(np.float32) + 0.5) * inv_scale - 0.5, (cy_.astype(np.float32) + 0.5) * inv_scale - 0.5)
-        )
-    pwm_phase = rng.uniform(0, 1)
+    display = _Display(s, _sensor_sites(s), float(rng.uniform(0, 1)), glare, yy)
     light = synth.light_setup(rng)
-    if rng.random() < 0.7:  # specular: the capture display mirrored in the glass
-        centre = rng.uniform(0.15, 0.85, size=2) * [fw, fh]
-        spread = rng.uniform(0.05, 0.30) * fw
-        refl = rng.uniform(0.005, 0.04) * np.exp(-((xx - centre[0]) ** 2 + (yy - centre[1]) ** 2) / (2 * spread**2))
-        variant = "specular"
-    else:  # matte anti-glare screen: a weak uniform veil
-        refl = np.full((fh, fw), rng.uniform(0.0005, 0.003), np.float32)
-        variant = "matte"
-    refl = refl.astype(np.float32)
+    refl, variant = _glass_reflection(rng, xx, yy)
     out: list[synth.SceneFrame] = []
     for k, (frame, t) in enumerate(recording):
-        shown = frame
-        if s.density < 1.0:  # display pixels bigger than the camera's: the shown image is blocky
-            small = cv2.resize(frame, (screen_w, round(fh * screen_w / fw)), interpolation=cv2.INTER_AREA)
-            shown = cv2.resize(small, (fw, fh), interpolation=cv2.INTER_NEAREST)
-        emitted = s.black + s.contrast * 255.0 * (shown.astype(np.float32) / 255.0) ** s.gamma * tint
-        border = round(s.bezel_frac * fw)
-        device = np.full((fh + 2 * border, fw + 2 * border, 3), s.bezel_level, np.float32)
-        device[border : border + fh, border : border + fw] = emitted
-        p = shake[k % len(shake)]
-        width_px = s.coverage * fw * device.shape[1] / fw
-        h = _plane_homography(
-            (device.shape[1], device.shape[0]),
-            (fw, fh),
-            width_px,
-            p.yaw,
-            p.pitch,
-            p.roll,
-            (fw / 2 + 2 * p.shift[0], fh / 2 + 2 * p.shift[1]),
-        )
-        warped = cv2.warpPerspective(device, h, (fw, fh), flags=cv2.INTER_LINEAR)
-        warped = cv2.GaussianBlur(warped, (0, 0), s.optics_sigma)
-        mask = cv2.warpPerspective(np.full(device.shape[:2], 255, np.uint8), h, (fw, fh)) > 127
-        # display coordinates (in display pixels) of every camera pixel centre
-        inv = np.linalg.inv(h)
-        lattice: np.ndarray = np.ones((fh, fw, 3), np.float32)
-        if a_col > 1e-3:
-            planes = []
-            for c, (sx, sy) in enumerate(sites):
-                m = inv.astype(np.float32)
-                den = m[2, 0] * sx + m[2, 1] * sy + m[2, 2]
-                u = ((m[0, 0] * sx + m[0, 1] * sy + m[0, 2]) / den - border) * np.float32(screen_w / fw)
-                v = ((m[1, 0] * sx + m[1, 1] * sy + m[1, 2]) / den - border) * np.float32(screen_w / fw)
-                two_pi = np.float32(2 * np.pi)
-                col = 1.0 + np.float32(a_col) * np.cos(two_pi * (u - np.float32(c / 3.0)))
-                planes.append(col * (1.0 + np.float32(a_row) * np.cos(two_pi * v)))
-            fine = np.stack(planes, axis=2)
-            lattice = cv2.resize(fine.astype(np.float32), (fw, fh), interpolation=cv2.INTER_AREA)
-        screen = np.minimum(warped * lattice.astype(np.float32), 255.0) + glare[..., None]
-        if s.pwm_depth > 0:  # rolling shutter over a PWM backlight: bands that drift frame to frame
-            phase = pwm_phase + k * s.pwm_drift
-            bands = 1.0 - s.pwm_depth * (0.5 + 0.5 * np.sign(np.sin(2 * np.pi * (yy[:, :1] / s.pwm_period + phase))))
-            screen = screen * cv2.GaussianBlur(bands, (1, 0), sigmaX=0, sigmaY=2.0)[..., None]
-        img = np.where(mask[..., None], screen, background)
-        img = np.clip(img, 0, 255).astype(np.uint8)
+        img, mask = display.frame(frame, shake[k % len(shake)], k, background)
         on_screen = mask.astype(np.float32)
         out.append(
             synth.SceneFrame(
@@ -444,6 +373,120 @@ def screen_replay_scene(
     # what the screen puts into the camera image (the eval's strata)
     info: dict[str, float | str] = {"reflection": variant, "cues": "+".join(s.visible_cues) or "no_visible_cue"}
     return synth.LitSequence(out, rng, noise_sigma=sigma, jpeg_quality=quality, light=light, info=info)
+
+
+def _sensor_sites(s: ScreenSetup) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Where the sensor samples each colour, in output-pixel coordinates (x, y), per R, G, B.
+
+    The lattice is sampled by the sensor, whose pixels are 1/sensor_scale of an output pixel;
+    the ISP then bins down to the output: an alias near 0 cycles/sensor px survives as moire.
+    Bayer mosaic: red is sampled on even rows and columns, blue on odd ones (every 2 sensor
+    pixels: the chroma aliases at half the frequency), green on every pixel (approximation);
+    nearest-site demosaicing.
+    """
+    fw, fh = synth.FRAME_SIZE
+    sw, shh = round(fw * s.sensor_scale), round(fh * s.sensor_scale)
+    iy, ix = np.mgrid[0:shh, 0:sw]
+    sites = []
+    for off in (0, None, 1):
+        cx_, cy_ = (ix, iy) if off is None else ((ix // 2) * 2 + off, (iy // 2) * 2 + off)
+        inv_scale = np.float32(1.0 / s.sensor_scale)
+        sites.append(
+            ((cx_.astype(np.float32) + 0.5) * inv_scale - 0.5, (cy_.astype(np.float32) + 0.5) * inv_scale - 0.5)
+        )
+    return sites
+
+
+def _glass_reflection(rng: np.random.Generator, xx: np.ndarray, yy: np.ndarray) -> tuple[np.ndarray, str]:
+    """The capture display's light reflected by the replay screen's glass, as a fraction of it
+    per camera pixel: a specular blob (70 %) or a matte anti-glare veil."""
+    fw, fh = synth.FRAME_SIZE
+    if rng.random() < 0.7:  # specular: the capture display mirrored in the glass
+        centre = rng.uniform(0.15, 0.85, size=2) * [fw, fh]
+        spread = rng.uniform(0.05, 0.30) * fw
+        refl = rng.uniform(0.005, 0.04) * np.exp(-((xx - centre[0]) ** 2 + (yy - centre[1]) ** 2) / (2 * spread**2))
+        variant = "specular"
+    else:  # matte anti-glare screen: a weak uniform veil
+        refl = np.full((fh, fw), rng.uniform(0.0005, 0.003), np.float32)
+        variant = "matte"
+    return refl.astype(np.float32), variant
+
+
+@dataclass(frozen=True)
+class _Display:
+    """One replay screen filmed by the camera: turns each recorded frame into the camera's view.
+
+    ``sites``: :func:`_sensor_sites`; ``pwm_phase``: the flicker bands' phase at frame 0, in
+    periods; ``glare``: the fixed reflection blob, grey levels per camera pixel; ``rows``: the
+    camera pixel rows (``yy`` of the frame grid).
+    """
+
+    setup: ScreenSetup
+    sites: list[tuple[np.ndarray, np.ndarray]]
+    pwm_phase: float
+    glare: np.ndarray
+    rows: np.ndarray
+
+    @property
+    def screen_w(self) -> int:
+        """The display's width in its own pixels (the recording is resampled to it)."""
+        return max(16, round(self.setup.density * self.setup.coverage * synth.FRAME_SIZE[0]))
+
+    def device(self, frame: np.ndarray) -> tuple[np.ndarray, int]:
+        """The screen showing ``frame`` inside its bezel (float grey levels), and the bezel width in px."""
+        s, (fw, fh) = self.setup, synth.FRAME_SIZE
+        shown = frame
+        if s.density < 1.0:  # display pixels bigger than the camera's: the shown image is blocky
+            small = cv2.resize(frame, (self.screen_w, round(fh * self.screen_w / fw)), interpolation=cv2.INTER_AREA)
+            shown = cv2.resize(small, (fw, fh), interpolation=cv2.INTER_NEAREST)
+        tint = np.asarray(s.tint, dtype=np.float32)
+        emitted = s.black + s.contrast * 255.0 * (shown.astype(np.float32) / 255.0) ** s.gamma * tint
+        border = round(s.bezel_frac * fw)
+        device = np.full((fh + 2 * border, fw + 2 * border, 3), s.bezel_level, np.float32)
+        device[border : border + fh, border : border + fw] = emitted
+        return device, border
+
+    def lattice(self, h: np.ndarray, border: int) -> np.ndarray:
+        """The sub-pixel stripes and black matrix as the camera samples them through homography
+        ``h`` (display -> camera): a per-pixel, per-colour gain around 1."""
+        fw, fh = synth.FRAME_SIZE
+        mtf = _lattice_mtf(self.setup.density / self.setup.sensor_scale, self.setup.optics_sigma)
+        a_col = 1.65 * mtf  # RGB stripes: duty 1/3, fundamental 2 sin(pi/3)/(pi/3) of the mean
+        a_row = 0.6 * mtf  # black matrix between pixel rows
+        if a_col <= 1e-3:
+            return np.ones((fh, fw, 3), np.float32)
+        inv = np.linalg.inv(h)  # display coordinates (in display pixels) of every camera pixel centre
+        planes = []
+        for c, (sx, sy) in enumerate(self.sites):
+            m = inv.astype(np.float32)
+            den = m[2, 0] * sx + m[2, 1] * sy + m[2, 2]
+            u = ((m[0, 0] * sx + m[0, 1] * sy + m[0, 2]) / den - border) * np.float32(self.screen_w / fw)
+            v = ((m[1, 0] * sx + m[1, 1] * sy + m[1, 2]) / den - border) * np.float32(self.screen_w / fw)
+            two_pi = np.float32(2 * np.pi)
+            col = 1.0 + np.float32(a_col) * np.cos(two_pi * (u - np.float32(c / 3.0)))
+            planes.append(col * (1.0 + np.float32(a_row) * np.cos(two_pi * v)))
+        fine = np.stack(planes, axis=2)
+        return cv2.resize(fine.astype(np.float32), (fw, fh), interpolation=cv2.INTER_AREA)
+
+    def frame(self, frame: np.ndarray, p: synth.Pose, k: int, background: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Camera frame ``k`` (uint8 RGB) of the screen showing ``frame``, held with pose ``p``
+        (a :func:`synth.script` step) in front of ``background``, and the mask of the screen."""
+        s, (fw, fh) = self.setup, synth.FRAME_SIZE
+        device, border = self.device(frame)
+        width_px = s.coverage * fw * device.shape[1] / fw
+        centre = (fw / 2 + 2 * p.shift[0], fh / 2 + 2 * p.shift[1])
+        h = _plane_homography((device.shape[1], device.shape[0]), (fw, fh), width_px, p.yaw, p.pitch, p.roll, centre)
+        warped = cv2.warpPerspective(device, h, (fw, fh), flags=cv2.INTER_LINEAR)
+        warped = cv2.GaussianBlur(warped, (0, 0), s.optics_sigma)
+        mask = cv2.warpPerspective(np.full(device.shape[:2], 255, np.uint8), h, (fw, fh)) > 127
+        screen = np.minimum(warped * self.lattice(h, border).astype(np.float32), 255.0) + self.glare[..., None]
+        if s.pwm_depth > 0:  # rolling shutter over a PWM backlight: bands that drift frame to frame
+            phase = self.pwm_phase + k * s.pwm_drift
+            rows = self.rows[:, :1]
+            bands = 1.0 - s.pwm_depth * (0.5 + 0.5 * np.sign(np.sin(2 * np.pi * (rows / s.pwm_period + phase))))
+            screen = screen * cv2.GaussianBlur(bands, (1, 0), sigmaX=0, sigmaY=2.0)[..., None]
+        img = np.where(mask[..., None], screen, background)
+        return np.clip(img, 0, 255).astype(np.uint8), mask
 
 
 def other_order(challenges: Sequence[Challenge], rng: np.random.Generator) -> list[Challenge]:
