@@ -18,6 +18,7 @@ from openidv.service.app import create_app
 from openidv.service.settings import ServiceSettings
 from openidv.synth.forgery import SyntheticDocument, generate
 from tests.service.pg import PostgresUnavailableError, postgres_server
+from tests.service.seaweed import S3Server, SeaweedUnavailableError, seaweed_server
 
 SEED = 5  #: challenge seed for the service under test (fixes the order; liveness still runs in full)
 
@@ -170,3 +171,13 @@ def overridden_settings(client: TestClient, **overrides: Any) -> Iterator[None]:
         yield
     finally:
         svc.settings = before
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Server]:
+    """A SeaweedFS S3 server for a test module (skipped, saying why, when it cannot start)."""
+    try:
+        with seaweed_server() as server:
+            yield server
+    except SeaweedUnavailableError as exc:
+        pytest.skip(f"S3 tests skipped: SeaweedFS could not start: {exc}")

@@ -6,11 +6,8 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-
-import pytest
 
 from openidv.service import cases
 from openidv.service.app import build_services
@@ -18,16 +15,7 @@ from openidv.service.orm import Case
 from openidv.service.retention import sweep_orphaned_blobs
 from openidv.service.services import Services
 from tests.service.conftest import make_settings
-from tests.service.seaweed import S3Server, SeaweedUnavailableError, seaweed_server
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    try:
-        with seaweed_server() as server:
-            yield server
-    except SeaweedUnavailableError as exc:
-        pytest.skip(f"S3 tests skipped: SeaweedFS could not start: {exc}")
+from tests.service.seaweed import S3Server
 
 
 def _case_with_blob_and_orphans(svc: Services) -> tuple[Case, str, tuple[str, str]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +21,7 @@ from openidv.service.shredding import erase
 from openidv.synth.forgery import SyntheticDocument
 from tests.service.conftest import Applicant, make_settings
 from tests.service.pg import _free_port
-from tests.service.seaweed import S3Server, SeaweedUnavailableError, seaweed_server
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    try:
-        with seaweed_server() as server:
-            yield server
-    except SeaweedUnavailableError as exc:
-        pytest.skip(f"S3 tests skipped: SeaweedFS could not start: {exc}")
+from tests.service.seaweed import S3Server
 
 
 def _s3_settings(tmp_path: Path, s3: S3Server, **overrides: Any) -> dict[str, Any]:
