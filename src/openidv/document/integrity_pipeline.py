@@ -205,11 +205,38 @@ def to_input_coords(side: SideAnalysis, points: np.ndarray) -> np.ndarray:
 
 
 def _line_with_value(side: SideAnalysis, f: FieldValue) -> np.ndarray | None:
+    """The box of the value's characters on the first OCR line that holds it (see :func:`value_quad`)."""
     target = normalize_document_number(f.raw or f.value)
     for line in side.ocr_lines:
         if target and target in normalize_document_number(line.text):
-            return line.box
+            return value_quad(line.box, line.text, target)
     return None
+
+
+#: A value's part of its line is used from this many characters on: shorter values (a sex ``F``)
+#: also match inside other words, and a region of one or two glyphs holds too few 8x8 blocks.
+VALUE_SPAN_MIN_CHARS = 4
+
+
+def value_quad(box: np.ndarray, text: str, target: str) -> np.ndarray:
+    """The part of a text line's ``box`` ((4, 2) corners, clockwise from top-left) that holds ``target``.
+
+    An OCR line often holds the label as well as the value (``ISSUED 03/01/2007``); the label
+    and the blank paper between them are not the value's print, and a region mostly of blank
+    paper reads no noise where the JPEG quantised it flat. The value's characters are located
+    in ``text`` (``target``: normalised as :func:`normalize_document_number` does) and the box
+    is cut along its length in proportion to the character positions (every character taken
+    as equally wide). Values shorter than :data:`VALUE_SPAN_MIN_CHARS` keep the whole line.
+    """
+    kept: list[int] = []  # the index in ``text`` of each character of its normalised form
+    for i, ch in enumerate(text):
+        kept += [i] * len(normalize_document_number(ch))
+    start = "".join(normalize_document_number(ch) for ch in text).find(target)
+    if len(target) < VALUE_SPAN_MIN_CHARS or start < 0 or not text:
+        return box
+    a, b = kept[start] / len(text), (kept[start + len(target) - 1] + 1) / len(text)
+    tl, tr, br, bl = np.asarray(box, np.float64)
+    return np.array([tl + a * (tr - tl), tl + b * (tr - tl), bl + b * (br - bl), bl + a * (br - bl)], np.float64)
 
 
 def _renamed(prefix: str, result: CheckResult) -> CheckResult:

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from openidv.checks import CheckResult, Status
+from openidv.document import screen_cues
 from openidv.document.integrity.container import document_area, inconclusive, valid_rgb
 from openidv.document.types import check
 from openidv.imaging import luma as _luma
@@ -261,7 +262,7 @@ def _subpixel_moire(luma: np.ndarray, red_green: np.ndarray, blue_green: np.ndar
 #: surroundings), with at least this prominence in each, fails: a pattern that crosses the
 #: document's edge is in the imaging path (a screen's lattice), not in the print. Genuine
 #: generated card photos: at most 0.69 (N=44); screen recaptures the lattice test missed: 0.8-2.1.
-SCREEN_SHARED_THRESHOLD = 1.0
+SCREEN_SHARED_THRESHOLD = 1.0  # lower where many tiles lie around the document: screen_cues.shared_lattice_limit
 #: Bins (of 1/128 cycle/px) between the two peaks: a moire's beat frequency drifts across a
 #: screen seen at a slant (a 3 % change of pitch moves it by about 2 bins).
 SCREEN_SHARED_RADIUS = 4
@@ -425,12 +426,13 @@ def _screen_verdict(cues: _ScreenCues, area: _AnalysedArea) -> CheckResult:
     floor = _noise_floor(len(area.origins))
     limits = {k: max(v, floor) for k, v in _PEAK_LIMITS.items()}
     subpixel_limit, square_limit = max(SCREEN_SUBPIXEL_THRESHOLD, floor), max(SCREEN_SQUARE_THRESHOLD, floor)
+    shared_limit = screen_cues.shared_lattice_limit(_noise_floor(cues.outside_tiles), SCREEN_SHARED_THRESHOLD)
     worst = max(peaks, key=lambda k: peaks[k] / limits[k])
     value = peaks[worst]
     ratio = max(
         value / limits[worst],
         subpixel / subpixel_limit,
-        shared / SCREEN_SHARED_THRESHOLD,
+        shared / shared_limit,
         square / square_limit,
     )
     score = float(np.clip(1.0 - ratio / 2.0, 0.0, 1.0))
@@ -438,6 +440,7 @@ def _screen_verdict(cues: _ScreenCues, area: _AnalysedArea) -> CheckResult:
         "peaks": {k: round(v, 2) for k, v in peaks.items()},
         "subpixel_moire": round(subpixel, 2),
         "shared_lattice": round(shared, 2),
+        "shared_limit": round(shared_limit, 2),
         "square_lattice": round(square, 2),
         "tiles": len(area.origins),
         "outside_tiles": cues.outside_tiles,
@@ -451,7 +454,7 @@ def _screen_verdict(cues: _ScreenCues, area: _AnalysedArea) -> CheckResult:
     if subpixel > subpixel_limit:
         detail = "colour moire whose red, green and blue parts are out of phase (screen sub-pixels)"
         return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), detail, **data, cue="subpixel_moire")
-    if shared > SCREEN_SHARED_THRESHOLD:
+    if shared > shared_limit:
         detail = "the same periodic pattern on the document and around it (a screen's lattice, not print)"
         return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), detail, **data, cue="shared_lattice")
     if square > square_limit:
