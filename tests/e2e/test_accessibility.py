@@ -24,6 +24,7 @@ from openidv.service.orm import Capture, Case, VideoSlot
 from tests.e2e import axe
 from tests.e2e.browser import CHROMIUM, launch
 from tests.e2e.server import LiveServer
+from tests.e2e.test_browser_flow import _answer
 from tests.service.conftest import make_settings
 from tests.service.console_helpers import PASSWORD, add_users, check, recorded_reports, seed_case
 
@@ -173,11 +174,9 @@ def test_every_applicant_page_has_no_serious_violation(site: Site, browser: Brow
     page.click("#start")
     page.wait_for_url("**/eligibility")
     _assert_accessible(page, "eligibility", checked)
-    for name, value in (("us_resident", "yes"), ("adult", "yes"), ("document_type", "drivers_license")):
-        page.check(f"input[name={name}][value={value}]")
-    page.check("input[name=method][value=online]")
-    page.fill("#email", "seller@example.com")
-    page.click("#continue")
+    _answer(
+        page, "seller@example.com", us_resident="yes", adult="yes", document_type="drivers_license", method="online"
+    )
     page.wait_for_url("**/consent")
     _assert_accessible(page, "consent", checked)
     page.click("#agree")  # without ticking the box: the page again, with its error
@@ -397,11 +396,9 @@ def test_spanish_pages_have_lang_es_no_serious_violation_and_a_keyboard_switcher
     page.click("#start")
     page.wait_for_url("**/eligibility")
     _assert_accessible(page, "eligibility (es)", checked)
-    for name, value in (("us_resident", "yes"), ("adult", "yes"), ("document_type", "drivers_license")):
-        page.check(f"input[name={name}][value={value}]")
-    page.check("input[name=method][value=online]")
-    page.fill("#email", "vendedora@example.com")
-    page.click("#continue")
+    _answer(
+        page, "vendedora@example.com", us_resident="yes", adult="yes", document_type="drivers_license", method="online"
+    )
     page.wait_for_url("**/consent")
     _assert_accessible(page, "consent (es)", checked)
     page.check("#accept")

@@ -334,10 +334,11 @@ def _case_token(context: BrowserContext) -> str:
     return next(c["value"] for c in context.cookies() if c["name"] == CASE_COOKIE)
 
 
-def _answer(page: Page, **answers: str) -> None:
+def _answer(page: Page, email: str = "seller@example.com", **answers: str) -> None:
+    """Tick the eligibility page's ``answers`` (input name -> value), give ``email`` and continue."""
     for name, value in answers.items():
         page.check(f"input[name={name}][value={value}]")
-    page.fill("#email", "seller@example.com")
+    page.fill("#email", email)
     page.click("#continue")
 
 
