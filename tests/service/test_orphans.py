@@ -12,7 +12,7 @@ from pathlib import Path
 from openidv.service import cases
 from openidv.service.app import build_services
 from openidv.service.orm import Case
-from openidv.service.retention import sweep_orphaned_blobs
+from openidv.service.retention import sweep, sweep_orphaned_blobs
 from openidv.service.services import Services
 from tests.service.conftest import make_settings
 from tests.service.seaweed import S3Server
@@ -45,6 +45,16 @@ def test_the_sweep_deletes_old_orphans_from_the_folder_store(tmp_path: Path) -> 
     assert _ids(svc, case.id) == {kept, young}
     assert sweep_orphaned_blobs(svc, grace=timedelta(0)) == 1  # the young orphan, once old enough
     assert _ids(svc, case.id) == {kept}
+
+
+def test_the_retention_round_includes_the_orphan_sweep(tmp_path: Path) -> None:
+    svc = build_services(make_settings(tmp_path))
+    case, kept, (old, young) = _case_with_blob_and_orphans(svc)
+    two_hours_ago = time.time() - 7200
+    path = svc.settings.data_dir / "blobs" / case.id / f"{old}.bin"
+    os.utime(path, (two_hours_ago, two_hours_ago))
+    assert sweep(svc) == {"expired": 0, "purged": 0, "orphans": 1}
+    assert _ids(svc, case.id) == {kept, young}
 
 
 def test_the_sweep_deletes_orphans_from_the_s3_store(s3: S3Server, tmp_path: Path) -> None:

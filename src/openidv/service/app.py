@@ -27,7 +27,7 @@ from openidv.service.guards import BodyGuard, BodyRefusedError, refused_cause
 from openidv.service.lifecycle import TransitionError
 from openidv.service.notify import OutboxWorker
 from openidv.service.personal import seal_plaintext_reports
-from openidv.service.retention import expire_stale, purge_due, sweep_orphaned_blobs
+from openidv.service.retention import sweep
 from openidv.service.services import Services
 from openidv.service.settings import BlobBackendKind, Environment, JobQueueKind, ServiceSettings
 
@@ -210,9 +210,7 @@ def _housekeeping(svc: Services, stop: threading.Event, in_process: bool) -> Non
     while not stop.wait(300):
         try:
             if in_process:
-                expire_stale(svc)
-                purge_due(svc)
-                sweep_orphaned_blobs(svc)
+                sweep(svc)
             svc.runtime.drop_expired(svc.clock().timestamp())
         except Exception:  # keep the loop alive; the next round retries
             log.exception("housekeeping failed")

@@ -27,9 +27,14 @@ class BlobStoreUnavailableError(RuntimeError):
     """The blob store cannot be reached or used (readiness check, or an S3 call that failed)."""
 
 
+def well_formed(case_id: str, blob_id: str | None = None) -> bool:
+    """Whether the ids are 32 lower-case hex digits (they become paths and object keys)."""
+    return bool(_ID.match(case_id)) and (blob_id is None or bool(_ID.match(blob_id)))
+
+
 def check_ids(case_id: str, blob_id: str | None = None) -> None:
-    """``ValueError`` unless the ids are 32 lower-case hex digits (they become paths and object keys)."""
-    if not _ID.match(case_id) or (blob_id is not None and not _ID.match(blob_id)):
+    """``ValueError`` unless the ids are well formed (:func:`well_formed`)."""
+    if not well_formed(case_id, blob_id):
         raise ValueError("malformed case or blob id")
 
 

@@ -118,12 +118,12 @@ def redeem(svc: Services, db: Session, token: str) -> tuple[Case, str]:
         raise HandoffUnusableError(Unusable.UNKNOWN)
     case = db.get(Case, handoff.case_id)
     reason = _unusable(svc, handoff, case)
-    if reason is not None or case is None:
+    if reason is not None:
         handoff.case_token_sealed = None
         db.commit()  # the wipe stands although the request fails
-        raise HandoffUnusableError(reason or Unusable.CASE_CLOSED)
+        raise HandoffUnusableError(reason)
     sealed = handoff.case_token_sealed
-    assert sealed is not None
+    assert case is not None and sealed is not None  # _unusable said so
     handoff.used_at, handoff.case_token_sealed = svc.clock(), None
     return case, crypto.decrypt(data_key(svc, case), sealed, _aad(case.id, handoff.id)).decode()
 

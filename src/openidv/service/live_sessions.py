@@ -46,17 +46,21 @@ def lost_attempt(runtime: Runtime, case: Case) -> Capture | None:
     return attempt if attempt is not None and runtime.liveness(case.id) is None else None
 
 
+def _restarts(attempt: Capture) -> int:
+    return int((attempt.result or {}).get(RESTARTS_KEY, 0))
+
+
 def resumable(runtime: Runtime, case: Case) -> Capture | None:
     """The lost attempt a new start may take over (fewer than :data:`LOST_SESSION_RESTARTS` restarts so far)."""
     attempt = lost_attempt(runtime, case)
-    if attempt is None or int((attempt.result or {}).get(RESTARTS_KEY, 0)) >= LOST_SESSION_RESTARTS:
+    if attempt is None or _restarts(attempt) >= LOST_SESSION_RESTARTS:
         return None
     return attempt
 
 
 def count_restart(attempt: Capture) -> int:
     """Record one more restart of ``attempt`` after a lost session; returns the count."""
-    restarts = int((attempt.result or {}).get(RESTARTS_KEY, 0)) + 1
+    restarts = _restarts(attempt) + 1
     attempt.result = {**(attempt.result or {}), RESTARTS_KEY: restarts}  # a new dict: the JSON column changes
     return restarts
 

@@ -96,3 +96,9 @@ def sweep_orphaned_blobs(svc: Services, grace: timedelta = ORPHAN_GRACE, batch: 
     if removed:
         log.info("deleted %d orphaned blob object(s)", removed)
     return removed
+
+
+def sweep(svc: Services) -> dict[str, int]:
+    """One retention round (the housekeeping thread in process, the worker's periodic task with a job queue):
+    expire the stale cases, purge the due ones, delete orphaned blob objects; how many of each."""
+    return {"expired": expire_stale(svc), "purged": purge_due(svc), "orphans": sweep_orphaned_blobs(svc)}

@@ -7,7 +7,6 @@ is either there whole or not at all. The client is made once per store and is th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,13 +15,11 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from openidv.service.blobstore import BlobStoreUnavailableError, StoredObject, check_ids
+from openidv.service.blobstore import BlobStoreUnavailableError, StoredObject, check_ids, well_formed
 from openidv.service.settings import ServiceSettings
 
 #: error codes S3 servers use for a missing object
 _MISSING = {"NoSuchKey", "404", "NotFound"}
-#: a case or blob id (32 lower-case hex digits)
-_ID = re.compile(r"^[0-9a-f]{32}$")
 #: DeleteObjects takes at most this many keys per call
 _DELETE_BATCH = 1000
 
@@ -115,7 +112,7 @@ class S3BlobStore:
                 for item in page.get("Contents", []):
                     case_id, _, name = item["Key"][len(self.prefix) :].partition("/")
                     blob_id = name.removesuffix(".bin")
-                    if name.endswith(".bin") and _ID.match(case_id) and _ID.match(blob_id):
+                    if name.endswith(".bin") and well_formed(case_id, blob_id):
                         yield StoredObject(case_id, blob_id, item["LastModified"])
 
     def check(self) -> None:

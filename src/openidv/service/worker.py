@@ -32,9 +32,8 @@ from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 
 from openidv.errors import ModelUnavailableError
 from openidv.models import get_model
-from openidv.service import notify
+from openidv.service import notify, retention
 from openidv.service.jobqueue import JobQueueName, TaskName, queue_conninfo
-from openidv.service.retention import expire_stale, purge_due, sweep_orphaned_blobs
 from openidv.service.services import Services
 from openidv.service.submission import ANALYSIS_ATTEMPTS, run_analysis_job
 
@@ -84,7 +83,7 @@ def build_worker_app(svc: Services) -> App:
         queueing_lock=TaskName.RETENTION_SWEEP.value,
     )
     def retention_sweep(timestamp: int) -> dict[str, int]:
-        return {"expired": expire_stale(svc), "purged": purge_due(svc), "orphans": sweep_orphaned_blobs(svc)}
+        return retention.sweep(svc)
 
     @app.periodic(cron=_every_seconds(svc.settings.worker_recovery_s))
     @app.task(
