@@ -10,8 +10,9 @@ Use :func:`get_model` from the engines and :func:`check_models` at start-up.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -383,3 +384,17 @@ def get_model(name: str) -> Any:
 
 def check_models(names: list[str] | None = None) -> list[ModelStatus]:
     return REGISTRY.check(names)
+
+
+def warm_models(names: Iterable[str] | None = None) -> None:
+    """Load ``names`` (every registered model when None) ahead of use, e.g. in a start-up thread.
+
+    A model that cannot load is logged and skipped: it is reported again where it is used.
+    """
+    for name in REGISTRY.names() if names is None else names:
+        try:
+            get_model(name)
+        except ModelUnavailableError as exc:
+            logging.getLogger(__name__).warning("model %s unavailable: %s", name, exc)
+        except Exception:  # a model that fails to load must not end the warm-up of the others
+            logging.getLogger(__name__).exception("could not load model %s", name)

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from openidv.models import warm_models
 from openidv.service import api, console, web
 from openidv.service.blobstore import BlobBackend, BlobStore, BlobStoreUnavailableError
 from openidv.service.crypto import CryptoError, load_key_ring
@@ -121,16 +122,6 @@ def route_label(request: Request) -> str:
     return "/static" if request.url.path.startswith("/static/") else "unmatched"
 
 
-def _warm_models() -> None:
-    from openidv.models import REGISTRY, get_model
-
-    for name in REGISTRY.names():
-        try:
-            get_model(name)
-        except Exception:  # a missing optional model is reported when it is used
-            log.exception("could not load model %s", name)
-
-
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
 
@@ -189,7 +180,7 @@ def _lifespan(settings: ServiceSettings, svc: Services) -> Callable[[FastAPI], A
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         if settings.warm_models:
-            threading.Thread(target=_warm_models, name="warm-models", daemon=True).start()
+            threading.Thread(target=warm_models, name="warm-models", daemon=True).start()
         in_process = settings.job_queue is JobQueueKind.INPROCESS
         name = "housekeeping" if in_process else "liveness-sweep"
         threading.Thread(target=_housekeeping, args=(svc, stop, in_process), name=name, daemon=True).start()

@@ -30,8 +30,7 @@ from typing import Any
 
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 
-from openidv.errors import ModelUnavailableError
-from openidv.models import get_model
+from openidv.models import warm_models
 from openidv.service import notify, retention
 from openidv.service.jobqueue import JobQueueName, TaskName, queue_conninfo
 from openidv.service.services import Services
@@ -114,19 +113,11 @@ def worker_options(svc: Services, concurrency: int) -> dict[str, Any]:
     }
 
 
-def _warm_analysis_models() -> None:
-    for name in ANALYSIS_MODELS:
-        try:
-            get_model(name)
-        except ModelUnavailableError as exc:  # reported again when an analysis needs it
-            log.warning("model %s unavailable: %s", name, exc)
-
-
 def run_worker(svc: Services, *, concurrency: int = 1) -> None:
     """Run the worker until SIGTERM or SIGINT (blocks)."""
     app = build_worker_app(svc)
     if svc.settings.warm_models:
-        threading.Thread(target=_warm_analysis_models, name="warm-models", daemon=True).start()
+        threading.Thread(target=warm_models, args=(ANALYSIS_MODELS,), name="warm-models", daemon=True).start()
     log.info("worker started: queues %s, concurrency %d", ", ".join(q.value for q in JobQueueName), concurrency)
     app.run_worker(**worker_options(svc, concurrency))
     log.info("worker stopped")
