@@ -49,12 +49,15 @@ import httpx
 import numpy as np
 from skimage import data
 
+from openidv.service.lifecycle import CaseState
+
 #: least time between liveness frames: a camera at ~14 frames/s, under the service's 15 frames/s per case
 FRAME_PERIOD_S = 0.07
 #: restarts of the liveness step after a lost session per applicant (the page allows 2)
 MAX_RESTARTS = 2
 SESSION_LOST = "liveness_session_lost"
-POST_SUBMIT_STATES = ("in_review", "approved", "rejected")
+#: where the analysis leaves a case (the load test checks every case got there)
+POST_SUBMIT_STATES = (CaseState.IN_REVIEW, CaseState.APPROVED, CaseState.REJECTED)
 LICENCES = 3  #: generated licences the applicants share (the reuse signal then flags them: review, as any case)
 
 
@@ -339,7 +342,7 @@ def wait_until_analysed(svc: Any, case_ids: list[str], settle_s: float) -> list[
     deadline = time.monotonic() + settle_s
     while True:
         with svc.sessions() as db:
-            stuck = list(db.scalars(select(Case.id).where(Case.id.in_(case_ids), Case.state == "submitted")))
+            stuck = list(db.scalars(select(Case.id).where(Case.id.in_(case_ids), Case.state == CaseState.SUBMITTED)))
         if not stuck or time.monotonic() > deadline:
             return stuck
         time.sleep(1.0)
@@ -358,8 +361,8 @@ def _examine(svc: Any, db: Any, case_ids: list[str]) -> tuple[set[str], list[flo
     for case in db.scalars(select(Case).where(Case.id.in_(case_ids))):
         present.add(case.id)
         events = db.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
-        submitted = next((e.at for e in events if e.to_state == "submitted"), None)
-        left = next((e.at for e in events if e.from_state == "submitted"), None)
+        submitted = next((e.at for e in events if e.to_state == CaseState.SUBMITTED), None)
+        left = next((e.at for e in events if e.from_state == CaseState.SUBMITTED), None)
         if submitted is not None and left is not None:
             decided.append((left - submitted).total_seconds())
         for blob in case.blobs:

@@ -40,6 +40,7 @@ from tests.scale.cluster import Cluster, ClusterUnavailableError, cluster  # noq
 
 import load  # noqa: E402  (bench/load.py, beside this script)
 from openidv.imaging import encode_jpeg  # noqa: E402
+from openidv.service.lifecycle import CaseState  # noqa: E402
 
 SUBMIT_TO_PENDING_MS = 500.0
 FRAME_MS = 150.0
@@ -162,7 +163,9 @@ def recovery(c: Cluster, faults: Faults) -> list[dict[str, Any]]:
             for case_id in faults.killed_cases:
                 state = conn.scalar(select(Case.state).where(Case.id == case_id))
                 left = conn.execute(
-                    select(CaseEvent.at).where(CaseEvent.case_id == case_id, CaseEvent.from_state == "submitted")
+                    select(CaseEvent.at).where(
+                        CaseEvent.case_id == case_id, CaseEvent.from_state == CaseState.SUBMITTED
+                    )
                 ).all()
                 out.append({"case_id": case_id, "state": state, "decision_events": len(left), "left_at": left})
     finally:
