@@ -8,6 +8,7 @@ module maps them back through the rotation and the rectifying homography.
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -140,14 +141,7 @@ def _portrait_border(side: SideAnalysis) -> CheckResult:
 def _advisory(result: CheckResult, why: str = "not calibrated for this format") -> CheckResult:
     if result.status is not Status.FAIL:
         return result
-    return CheckResult(
-        result.name,
-        Status.INCONCLUSIVE,
-        result.reason,
-        result.score,
-        f"review signal ({why}): {result.detail}",
-        result.data,
-    )
+    return replace(result, status=Status.INCONCLUSIVE, detail=f"review signal ({why}): {result.detail}")
 
 
 def _exif_orientation(data: bytes) -> int:
@@ -240,4 +234,4 @@ def value_quad(box: np.ndarray, text: str, target: str) -> np.ndarray:
 
 
 def _renamed(prefix: str, result: CheckResult) -> CheckResult:
-    return CheckResult(prefix + result.name, result.status, result.reason, result.score, result.detail, result.data)
+    return replace(result, name=prefix + result.name)
