@@ -222,11 +222,16 @@ def value_quad(box: np.ndarray, text: str, target: str) -> np.ndarray:
     is cut along its length in proportion to the character positions (every character taken
     as equally wide). Values shorter than :data:`VALUE_SPAN_MIN_CHARS` keep the whole line.
     """
+    if len(target) < VALUE_SPAN_MIN_CHARS:
+        return box
     kept: list[int] = []  # the index in ``text`` of each character of its normalised form
+    normalised = ""
     for i, ch in enumerate(text):
-        kept += [i] * len(normalize_document_number(ch))
-    start = "".join(normalize_document_number(ch) for ch in text).find(target)
-    if len(target) < VALUE_SPAN_MIN_CHARS or start < 0 or not text:
+        n = normalize_document_number(ch)
+        kept += [i] * len(n)
+        normalised += n
+    start = normalised.find(target)
+    if start < 0:
         return box
     a, b = kept[start] / len(text), (kept[start + len(target) - 1] + 1) / len(text)
     tl, tr, br, bl = np.asarray(box, np.float64)
