@@ -84,3 +84,17 @@ def test_face_match_reports_known_codes(astronaut: np.ndarray) -> None:
     assert [c.name for c in result.checks if c.name not in names] == []
     assert [c.reason for c in result.checks if c.reason not in reasons] == []
     assert [r for r in result.reason_codes if r not in reasons] == []
+
+
+def test_both_engines_name_every_image_error_code() -> None:
+    """The image-error codes are listed in the document's and the liveness engine's reason enums
+    alike (a StrEnum cannot share members): each must hold every :class:`~openidv.errors.ImageError` code."""
+    from openidv.errors import ImageError
+
+    def codes(cls: type[ImageError]) -> set[str]:
+        return {cls.code}.union(*(codes(sub) for sub in cls.__subclasses__()))
+
+    image_codes = codes(ImageError)
+    assert len(image_codes) >= 7, image_codes
+    assert image_codes - {r.value for r in DocumentReason} == set()
+    assert image_codes - {r.value for r in LivenessReason} == set()

@@ -44,7 +44,6 @@ PHOTO_AS_CARD_ASPECT = (1.45, 1.80)
 #: real genuine pages and fronts 0.5-11 %, generated ones 2.5-3.3 %, outlines that were the portrait's
 #: own frame 36-39 %.
 MAX_FACE_AREA_FRACTION = 0.20
-#: ``LocateResult.reason`` of an outline dropped because it framed the portrait only
 
 
 def locate_and_rectify(side: SideAnalysis) -> None:

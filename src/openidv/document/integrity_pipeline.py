@@ -8,6 +8,7 @@ module maps them back through the rotation and the rectifying homography.
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -140,14 +141,7 @@ def _portrait_border(side: SideAnalysis) -> CheckResult:
 def _advisory(result: CheckResult, why: str = "not calibrated for this format") -> CheckResult:
     if result.status is not Status.FAIL:
         return result
-    return CheckResult(
-        result.name,
-        Status.INCONCLUSIVE,
-        result.reason,
-        result.score,
-        f"review signal ({why}): {result.detail}",
-        result.data,
-    )
+    return replace(result, status=Status.INCONCLUSIVE, detail=f"review signal ({why}): {result.detail}")
 
 
 def _exif_orientation(data: bytes) -> int:
@@ -228,11 +222,16 @@ def value_quad(box: np.ndarray, text: str, target: str) -> np.ndarray:
     is cut along its length in proportion to the character positions (every character taken
     as equally wide). Values shorter than :data:`VALUE_SPAN_MIN_CHARS` keep the whole line.
     """
+    if len(target) < VALUE_SPAN_MIN_CHARS:
+        return box
     kept: list[int] = []  # the index in ``text`` of each character of its normalised form
+    normalised = ""
     for i, ch in enumerate(text):
-        kept += [i] * len(normalize_document_number(ch))
-    start = "".join(normalize_document_number(ch) for ch in text).find(target)
-    if len(target) < VALUE_SPAN_MIN_CHARS or start < 0 or not text:
+        n = normalize_document_number(ch)
+        kept += [i] * len(n)
+        normalised += n
+    start = normalised.find(target)
+    if start < 0:
         return box
     a, b = kept[start] / len(text), (kept[start + len(target) - 1] + 1) / len(text)
     tl, tr, br, bl = np.asarray(box, np.float64)
@@ -240,4 +239,4 @@ def value_quad(box: np.ndarray, text: str, target: str) -> np.ndarray:
 
 
 def _renamed(prefix: str, result: CheckResult) -> CheckResult:
-    return CheckResult(prefix + result.name, result.status, result.reason, result.score, result.detail, result.data)
+    return replace(result, name=prefix + result.name)

@@ -17,7 +17,7 @@ import numpy as np
 from openidv.document import geometry
 from openidv.document.aamva import AamvaRecord
 from openidv.document.barcode import BarcodeReadout
-from openidv.document.codes import DocumentFormat, Side
+from openidv.document.codes import DocumentFormat, DocumentReason, Side
 from openidv.document.mrz_ocr import MrzReadout
 from openidv.document.ocr import OcrLine
 from openidv.document.types import DocumentType, FieldValue
@@ -25,7 +25,7 @@ from openidv.errors import OpenIDVError
 from openidv.face.types import DetectedFace
 
 #: ``LocateResult.reason`` of an outline dropped because it framed the portrait only
-PORTRAIT_OUTLINE = "portrait_outline"
+PORTRAIT_OUTLINE = DocumentReason.PORTRAIT_OUTLINE
 
 
 @dataclass(eq=False)

@@ -125,10 +125,10 @@ def evaluate_forgery(
     t0 = time.perf_counter()
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=context) as pool:
-            results = list(_wrap(pool.map(_run_job, jobs, chunksize=4), progress, len(jobs)))
+            results = list(_wrap(pool.map(_run_job, jobs, chunksize=4), progress))
     else:
         _init_worker(*context)
-        results = [_run_job(j) for j in _wrap(jobs, progress, len(jobs))]
+        results = [_run_job(j) for j in _wrap(jobs, progress)]
     elapsed = (time.perf_counter() - t0) * 1000.0
 
     by_type: dict[str, dict[str, int]] = {t: {"detected": 0, "n": 0} for t in chosen}
@@ -194,8 +194,7 @@ def _run_job(job: _Job) -> dict[str, Any]:
     }
 
 
-def _wrap(items: Iterable[Any], progress: Callable[[Iterable[Any]], Iterable[Any]] | None, total: int) -> Iterable[Any]:
-    del total
+def _wrap(items: Iterable[Any], progress: Callable[[Iterable[Any]], Iterable[Any]] | None) -> Iterable[Any]:
     return progress(items) if progress else items
 
 

@@ -428,13 +428,29 @@ def _screen_verdict(cues: _ScreenCues, area: _AnalysedArea) -> CheckResult:
     subpixel_limit, square_limit = max(SCREEN_SUBPIXEL_THRESHOLD, floor), max(SCREEN_SQUARE_THRESHOLD, floor)
     shared_limit = screen_cues.shared_lattice_limit(_noise_floor(cues.outside_tiles), SCREEN_SHARED_THRESHOLD)
     worst = max(peaks, key=lambda k: peaks[k] / limits[k])
-    value = peaks[worst]
-    ratio = max(
-        value / limits[worst],
-        subpixel / subpixel_limit,
-        shared / shared_limit,
-        square / square_limit,
+    # (cue, value, limit, detail), in the order a failure names them
+    findings = (
+        ("lattice_peak", peaks[worst], limits[worst], f"periodic lattice peak in {worst}"),
+        (
+            "subpixel_moire",
+            subpixel,
+            subpixel_limit,
+            "colour moire whose red, green and blue parts are out of phase (screen sub-pixels)",
+        ),
+        (
+            "shared_lattice",
+            shared,
+            shared_limit,
+            "the same periodic pattern on the document and around it (a screen's lattice, not print)",
+        ),
+        (
+            "square_lattice",
+            square,
+            square_limit,
+            "two equal, perpendicular periodic patterns (a screen's square pixel lattice)",
+        ),
     )
+    ratio = max(value / limit for _, value, limit, _ in findings)
     score = float(np.clip(1.0 - ratio / 2.0, 0.0, 1.0))
     data = {
         "peaks": {k: round(v, 2) for k, v in peaks.items()},
@@ -448,16 +464,7 @@ def _screen_verdict(cues: _ScreenCues, area: _AnalysedArea) -> CheckResult:
     }
     if len(area.origins) < SCREEN_MIN_TILES:
         data |= {"few_tiles": True, "noise_floor": round(floor, 2)}
-    if value > limits[worst]:
-        detail = f"periodic lattice peak in {worst}"
-        return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), detail, **data, cue="lattice_peak")
-    if subpixel > subpixel_limit:
-        detail = "colour moire whose red, green and blue parts are out of phase (screen sub-pixels)"
-        return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), detail, **data, cue="subpixel_moire")
-    if shared > shared_limit:
-        detail = "the same periodic pattern on the document and around it (a screen's lattice, not print)"
-        return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), detail, **data, cue="shared_lattice")
-    if square > square_limit:
-        detail = "two equal, perpendicular periodic patterns (a screen's square pixel lattice)"
-        return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), detail, **data, cue="square_lattice")
+    for cue, value, limit, detail in findings:
+        if value > limit:
+            return check(name, Status.FAIL, "screen_pattern", min(score, 0.49), detail, **data, cue=cue)
     return check(name, Status.PASS, "no_screen_pattern", max(score, 0.5), "no screen lattice or moire", **data)
