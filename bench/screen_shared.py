@@ -5,7 +5,7 @@ licence fronts (``--n`` of each kind; genuine: the licence indices of the first 
 genuine documents), finds each outline with the engine's locator and runs
 :func:`openidv.document.integrity.screen_recapture` on it: much quicker than the whole
 engine (no OCR, no back). Per kind: how many fail, the largest shared-lattice value over
-its limit (:mod:`openidv.document.screen_cues`) and, for the missed screens, their shared
+its limit (:func:`openidv.document.integrity.screen_moire.shared_lattice_limit`) and, for the missed screens, their shared
 value, tiles around the document and peaks.
 
 Usage: python bench/screen_shared.py --seed 211 [--n 200] [--workers 2] [--json]

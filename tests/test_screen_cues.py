@@ -1,4 +1,4 @@
-"""The shared-lattice limit of the screen check (:mod:`openidv.document.screen_cues`): generated
+"""The shared-lattice limit of the screen check (`integrity.screen_moire.shared_lattice_limit`): generated
 screen recaptures whose lattice is too faint for the fixed limit, genuine generated card photos,
 and the real genuine fronts of ../shared/data (skipped when absent)."""
 
@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 
 from openidv.checks import Status
-from openidv.document import integrity, screen_cues
+from openidv.document import integrity
 from openidv.document.integrity import screen_moire
 from tests.conftest import shared_path
 
 
 def test_limit_follows_the_noise_floor_of_the_tiles_around_and_never_exceeds_the_fixed_one() -> None:
     fixed = integrity.SCREEN_SHARED_THRESHOLD
-    limits = [screen_cues.shared_lattice_limit(screen_moire._noise_floor(n), fixed) for n in (0, 4, 16, 36, 64)]
+    limits = [screen_moire.shared_lattice_limit(screen_moire._noise_floor(n), fixed) for n in (0, 4, 16, 36, 64)]
     assert limits[:3] == [fixed] * 3  # few tiles around the document: the fixed limit
     assert limits[3] > limits[4] > screen_moire._noise_floor(64)  # many: lower, still above what noise reaches
-    assert screen_cues.shared_lattice_limit(0.0, fixed) == fixed
+    assert screen_moire.shared_lattice_limit(0.0, fixed) == fixed
 
 
 def _screen_check(label: str, seed: int) -> integrity.CheckResult:
